@@ -1,0 +1,150 @@
+"""Loading user meshes (OBJ, STL, PLY) as graspable objects, with checks and safe repairs.
+
+A mesh is repaired only where trimesh can do it without guessing (merging duplicate
+vertices, dropping degenerate or duplicate faces, closing small holes, making the winding
+consistent and outward). Anything else is refused with a message naming the file.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import trimesh
+
+from ..errors import MeshError
+from .graspable import DEFAULT_DENSITY_KG_M3, GraspObject
+
+MESH_SUFFIXES = (".obj", ".stl", ".ply")
+
+
+@dataclass(frozen=True)
+class MeshChecks:
+    """Limits a mesh must meet after scaling (metres)."""
+
+    min_extent_m: float = 0.005
+    max_extent_m: float = 1.0
+    repair: bool = True
+
+
+def _load_trimesh(path: Path) -> trimesh.Trimesh:
+    try:
+        loaded = trimesh.load(path, force="mesh", process=False)
+    except Exception as e:  # trimesh raises many types for malformed files
+        raise MeshError(str(path), f"cannot be parsed as {path.suffix} ({type(e).__name__}: {e})",
+                        "is the file complete and really a mesh?") from None
+    if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0:
+        raise MeshError(str(path), "contains no triangles", "export the object as a triangle mesh")
+    return loaded
+
+
+def close_small_holes(mesh: trimesh.Trimesh, max_loop_edges: int = 32, max_radius_fraction: float = 0.1) -> int:
+    """Close each small boundary loop with a fan of triangles around its centroid.
+
+    A loop is small if it has at most ``max_loop_edges`` edges and no vertex farther from
+    its centroid than ``max_radius_fraction`` of the mesh's largest extent. Returns the number
+    of loops closed; larger loops are left open (they need a person, not a guess).
+    """
+    max_radius = max_radius_fraction * float(mesh.extents.max())
+    edges = mesh.edges  # directed, one row per face corner
+    boundary = trimesh.grouping.group_rows(mesh.edges_sorted, require_count=1)
+    if len(boundary) == 0:
+        return 0
+    nxt = {int(a): int(b) for a, b in edges[boundary]}
+    if len(nxt) != len(boundary):
+        return 0  # a vertex starts two boundary edges: non-manifold, not safe to guess
+    seen: set[int] = set()
+    new_vertices, new_faces = [], []
+    n_v = len(mesh.vertices)
+    for start in list(nxt):
+        if start in seen:
+            continue
+        loop = [start]
+        seen.add(start)
+        while nxt.get(loop[-1]) not in (None, start) and len(loop) <= max_loop_edges:
+            loop.append(nxt[loop[-1]])
+            seen.add(loop[-1])
+        if nxt.get(loop[-1]) != start or len(loop) > max_loop_edges:
+            continue
+        centroid = mesh.vertices[loop].mean(axis=0)
+        if np.linalg.norm(mesh.vertices[loop] - centroid, axis=1).max() > max_radius:
+            continue
+        c_idx = n_v + len(new_vertices)
+        new_vertices.append(centroid)
+        for a, b in zip(loop, loop[1:] + loop[:1]):
+            new_faces.append([b, a, c_idx])  # reverse of the open edge a→b keeps the winding
+    if not new_faces:
+        return 0
+    mesh.vertices = np.vstack([mesh.vertices, np.array(new_vertices)])
+    mesh.faces = np.vstack([mesh.faces, np.array(new_faces)])
+    return len(new_vertices)
+
+
+def check_and_repair_mesh(mesh: trimesh.Trimesh, source: str, scale: float = 1.0,
+                          checks: MeshChecks = MeshChecks()) -> tuple[trimesh.Trimesh, list[str]]:
+    """Scale, validate and (safely) repair a mesh; return it with a list of repairs made."""
+    notes: list[str] = []
+    if not np.isfinite(scale) or scale <= 0:
+        raise MeshError(source, f"scale {scale} must be a positive number")
+    mesh = mesh.copy()
+    if not np.all(np.isfinite(mesh.vertices)):
+        raise MeshError(source, "has NaN or infinite vertex coordinates", "fix the export")
+    if scale != 1.0:
+        mesh.apply_scale(scale)
+    ext = float(mesh.extents.max())
+    if ext > checks.max_extent_m:
+        hint = ("it looks like millimetres: pass --scale 0.001" if ext * 1e-3 <= checks.max_extent_m
+                and ext * 1e-3 >= checks.min_extent_m else "check its units and pass --scale")
+        raise MeshError(source, f"is {ext:.4g} m across, larger than the {checks.max_extent_m} m limit", hint)
+    if ext < checks.min_extent_m:
+        raise MeshError(source, f"is only {ext:.3g} m across, smaller than the {checks.min_extent_m} m limit",
+                        "check its units and pass --scale (e.g. 0.01 for centimetres written as metres)")
+    if checks.repair:
+        n_v, n_f = len(mesh.vertices), len(mesh.faces)
+        mesh.merge_vertices(merge_tex=True, merge_norm=True)
+        mesh.update_faces(mesh.nondegenerate_faces())
+        mesh.update_faces(mesh.unique_faces())
+        mesh.remove_unreferenced_vertices()
+        if len(mesh.vertices) != n_v or len(mesh.faces) != n_f:
+            notes.append(f"merged/dropped {n_v - len(mesh.vertices)} vertices and {n_f - len(mesh.faces)} "
+                         "degenerate or duplicate faces")
+        if len(mesh.faces) < 4:
+            raise MeshError(source, "is degenerate: fewer than 4 non-degenerate faces remain")
+        if not mesh.is_watertight:
+            trimesh.repair.fill_holes(mesh)
+            closed = close_small_holes(mesh) if not mesh.is_watertight else 0
+            if mesh.is_watertight:
+                notes.append(f"closed small holes ({closed} boundary loops fanned)" if closed else "closed small holes")
+        if not mesh.is_winding_consistent or mesh.volume < 0:
+            trimesh.repair.fix_normals(mesh)
+            notes.append("made face winding consistent and outward")
+    if not mesh.is_watertight:
+        n_open = int(len(trimesh.grouping.group_rows(mesh.edges_sorted, require_count=1)))
+        raise MeshError(source, f"is not watertight ({n_open} open edges)",
+                        "close it in a mesh editor (e.g. Blender's 3D-Print toolbox) or re-export it as a solid")
+    if not mesh.volume > 0:
+        raise MeshError(source, f"encloses no positive volume ({mesh.volume:.3g} m³)", "is it flat or inside-out?")
+    return mesh, notes
+
+
+def load_mesh_object(path: str | Path, scale: float = 1.0, density_kg_m3: float = DEFAULT_DENSITY_KG_M3,
+                     checks: MeshChecks = MeshChecks()) -> GraspObject:
+    """Load one mesh file as a :class:`GraspObject` (centred on its centre of mass)."""
+    path = Path(path)
+    if not path.is_file():
+        raise MeshError(str(path), "file not found")
+    if path.suffix.lower() not in MESH_SUFFIXES:
+        raise MeshError(str(path), f"unsupported mesh format {path.suffix!r}", f"use one of {', '.join(MESH_SUFFIXES)}")
+    mesh, notes = check_and_repair_mesh(_load_trimesh(path), str(path), scale, checks)
+    return GraspObject.from_mesh(path.stem, mesh, family="mesh", density_kg_m3=density_kg_m3,
+                                 source=str(path.resolve()), notes=notes)
+
+
+def list_mesh_files(folder: str | Path) -> list[Path]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise MeshError(str(folder), "mesh folder not found")
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in MESH_SUFFIXES)
+    if not files:
+        raise MeshError(str(folder), f"contains no mesh files ({', '.join(MESH_SUFFIXES)})")
+    return files

@@ -1,0 +1,4 @@
+"""Renderers: MuJoCo (OpenGL) and ray casting (trimesh + embree), one interface."""
+from .base import MODALITIES, Renderer, make_renderer
+
+__all__ = ["MODALITIES", "Renderer", "make_renderer"]

@@ -1,0 +1,167 @@
+"""MuJoCo offscreen rendering (EGL headless by default; OSMesa where MUJOCO_GL=osmesa).
+
+One MuJoCo model is compiled per object and reused for every pose and view: the object
+body, camera intrinsics/extrinsics, colours and light are edited in place between frames.
+MuJoCo returns planar depth (distance along the optical axis), as grasplab uses.
+"""
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from typing import Iterable
+
+import numpy as np
+
+from ...errors import RenderError
+from ..scene import Observation, Scene
+from .base import MODALITIES, Renderer, check_modalities
+
+os.environ.setdefault("MUJOCO_GL", "egl")
+
+# MuJoCo cameras look along −z with y up; OpenCV cameras look along +z with y down.
+_CV_TO_MJ = np.diag([1.0, -1.0, -1.0])
+_PIXEL_PITCH_M = 1e-5            # any sensor pitch works: only ratios enter the projection
+_ZNEAR_M, _ZFAR_M = 0.01, 20.0
+
+
+def _mesh_xml(vertices: np.ndarray, faces: np.ndarray) -> str:
+    v = " ".join(f"{x:.9g}" for x in np.asarray(vertices, dtype=np.float64).ravel())
+    f = " ".join(str(int(i)) for i in np.asarray(faces).ravel())
+    return f'<mesh name="object" vertex="{v}" face="{f}" inertia="exact"/>'
+
+
+def _model_xml(scene: Scene, max_w: int, max_h: int) -> str:
+    return f"""<mujoco model="grasplab_scene">
+  <compiler boundmass="1e-6" boundinertia="1e-12"/>
+  <visual>
+    <global offwidth="{max_w}" offheight="{max_h}"/>
+    <quality shadowsize="0"/>
+    <map znear="{_ZNEAR_M}" zfar="{_ZFAR_M}"/>
+    <headlight ambient="0 0 0" diffuse="0 0 0" specular="0 0 0"/>
+  </visual>
+  <statistic extent="1" center="0 0 0"/>
+  <asset>{_mesh_xml(scene.obj.mesh.vertices, scene.obj.mesh.faces)}</asset>
+  <worldbody>
+    <light name="key" directional="true" dir="0 0 -1" diffuse="0.7 0.7 0.7" ambient="0.3 0.3 0.3"
+           specular="0 0 0" castshadow="false"/>
+    <geom name="table" type="plane" size="0 0 0.05" rgba="0.6 0.6 0.6 1" contype="0" conaffinity="0"/>
+    <body name="object"><geom name="object" type="mesh" mesh="object" contype="0" conaffinity="0"/></body>
+    <camera name="cam" pos="0 0 1" resolution="64 64" focalpixel="64 64" principalpixel="0 0"
+            sensorsize="{64 * _PIXEL_PITCH_M} {64 * _PIXEL_PITCH_M}"/>
+  </worldbody>
+</mujoco>"""
+
+
+class _Compiled:
+    """A compiled model for one object, with renderers per image size."""
+
+    def __init__(self, mujoco, xml: str):
+        self.mj = mujoco
+        self.model = mujoco.MjModel.from_xml_string(xml)
+        self.data = mujoco.MjData(self.model)
+        m = self.model
+        self.body_id = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, "object")
+        self.geom_id = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_GEOM, "object")
+        self.table_id = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_GEOM, "table")
+        self.cam_id = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_CAMERA, "cam")
+        self.renderers: dict[tuple[int, int], object] = {}
+
+    def renderer(self, h: int, w: int):
+        if (h, w) not in self.renderers:
+            self.renderers[(h, w)] = self.mj.Renderer(self.model, h, w)
+        return self.renderers[(h, w)]
+
+    def close(self):
+        for r in self.renderers.values():
+            r.close()
+        self.renderers.clear()
+
+
+class MujocoRenderer(Renderer):
+    name = "mujoco"
+
+    def __init__(self, max_width: int = 1280, max_height: int = 1024, cache_size: int = 4):
+        try:
+            import mujoco
+        except ImportError as e:
+            raise RenderError(f"MuJoCo is not installed ({e}); pip install mujoco or use --renderer raycast") from None
+        self._mj = mujoco
+        self.max_w, self.max_h = max_width, max_height
+        self._cache: OrderedDict[str, _Compiled] = OrderedDict()
+        self._cache_size = cache_size
+        self._check_context()
+
+    def _check_context(self):
+        mj = self._mj
+        try:
+            m = mj.MjModel.from_xml_string("<mujoco><worldbody><geom size='1' type='sphere'/></worldbody></mujoco>")
+            r = mj.Renderer(m, 8, 8)
+            r.close()
+        except Exception as e:  # GL errors surface as several types
+            backend = os.environ.get("MUJOCO_GL", "")
+            raise RenderError(f"cannot create a MuJoCo GL context with MUJOCO_GL={backend!r} ({e}); "
+                              "install Mesa EGL (libegl1) or set MUJOCO_GL=osmesa with libosmesa6, "
+                              "or use --renderer raycast") from None
+
+    def _compiled(self, scene: Scene) -> _Compiled:
+        key = scene.obj.hash
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        comp = _Compiled(self._mj, _model_xml(scene, self.max_w, self.max_h))
+        self._cache[key] = comp
+        if len(self._cache) > self._cache_size:
+            _, old = self._cache.popitem(last=False)
+            old.close()
+        return comp
+
+    def _configure(self, comp: _Compiled, scene: Scene) -> None:
+        m, d, mj = comp.model, comp.data, self._mj
+        intr = scene.intrinsics
+        if intr.width > self.max_w or intr.height > self.max_h:
+            raise RenderError(f"image {intr.width}×{intr.height} exceeds the renderer's "
+                              f"{self.max_w}×{self.max_h}; create MujocoRenderer(max_width=..., max_height=...)")
+        m.body_pos[comp.body_id] = scene.T_world_obj.translation_m
+        m.body_quat[comp.body_id] = scene.T_world_obj.quaternion_wxyz
+        R_mj = scene.T_world_camera.rotation @ _CV_TO_MJ
+        from scipy.spatial.transform import Rotation
+        m.cam_pos[comp.cam_id] = scene.T_world_camera.translation_m
+        m.cam_quat[comp.cam_id] = Rotation.from_matrix(R_mj).as_quat(scalar_first=True)
+        p = _PIXEL_PITCH_M
+        m.cam_resolution[comp.cam_id] = (intr.width, intr.height)
+        m.cam_sensorsize[comp.cam_id] = (intr.width * p, intr.height * p)
+        ppx = (intr.width - 1) / 2.0 - intr.cx
+        ppy = (intr.height - 1) / 2.0 - intr.cy
+        m.cam_intrinsic[comp.cam_id] = (intr.fx * p, intr.fy * p, ppx * p, ppy * p)
+        a = scene.appearance
+        m.geom_rgba[comp.geom_id] = (*a.object_rgb, 1.0)
+        m.geom_rgba[comp.table_id] = (*a.table_rgb, 1.0)
+        m.light_dir[0] = a.light_dir
+        m.light_diffuse[0] = (a.diffuse,) * 3
+        m.light_ambient[0] = (a.ambient,) * 3
+        mj.mj_kinematics(m, d)
+        mj.mj_camlight(m, d)
+
+    def render(self, scene: Scene, modalities: Iterable[str] = MODALITIES) -> Observation:
+        mods = check_modalities(modalities)
+        comp = self._compiled(scene)
+        self._configure(comp, scene)
+        r = comp.renderer(scene.intrinsics.height, scene.intrinsics.width)
+        r.update_scene(comp.data, camera=comp.cam_id)
+        r.enable_depth_rendering()
+        depth = np.asarray(r.render(), dtype=np.float32)
+        r.disable_depth_rendering()
+        rgb = mask = None
+        if "rgb" in mods:
+            rgb = np.array(r.render(), copy=True)
+        if "mask" in mods:
+            r.enable_segmentation_rendering()
+            seg = r.render()
+            r.disable_segmentation_rendering()
+            mask = (seg[..., 0] == comp.geom_id) & (seg[..., 1] == int(self._mj.mjtObj.mjOBJ_GEOM))
+        return Observation(depth, rgb, mask, scene.intrinsics, scene.T_world_camera)
+
+    def close(self) -> None:
+        for comp in self._cache.values():
+            comp.close()
+        self._cache.clear()

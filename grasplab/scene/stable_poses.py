@@ -1,0 +1,69 @@
+"""Stable resting poses of an object on a horizontal table (z up, table at z = 0)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import trimesh
+
+from ..errors import StablePoseError
+from ..geometry import RigidTransform
+from ..objects import GraspObject
+
+
+@dataclass(frozen=True)
+class StablePose:
+    """``T_table_obj`` places the object on the table, centre of mass above the origin."""
+
+    index: int
+    T_table_obj: RigidTransform
+    probability: float
+
+    @property
+    def up_in_object(self) -> np.ndarray:
+        """The table normal expressed in the object frame (defines the pose up to yaw)."""
+        return self.T_table_obj.rotation.T @ np.array([0.0, 0.0, 1.0])
+
+    def placed(self, x_m: float = 0.0, y_m: float = 0.0, yaw_rad: float = 0.0) -> RigidTransform:
+        """``T_world_obj`` for this pose moved to (x, y) on the table and turned by ``yaw_rad``."""
+        T_world_table = RigidTransform.rotation_z(yaw_rad, (x_m, y_m, 0.0), "table", "world")
+        return T_world_table @ self.T_table_obj
+
+
+def compute_stable_poses(obj: GraspObject, min_probability: float = 0.02,
+                         merge_angle_deg: float = 2.0, max_poses: int | None = None) -> list[StablePose]:
+    """Stable poses from trimesh's quasi-static analysis.
+
+    Poses less likely than ``min_probability`` are dropped; poses whose table normals (in
+    the object frame) agree within ``merge_angle_deg`` are one pose up to rotation about
+    the vertical, and are merged (probabilities added). Sorted by probability.
+    """
+    mesh = obj.mesh
+    transforms, probs = trimesh.poses.compute_stable_poses(mesh, center_mass=obj.center_of_mass_m)
+    cos_tol = np.cos(np.deg2rad(merge_angle_deg))
+    kept: list[tuple[np.ndarray, float]] = []
+    for T, p in sorted(zip(transforms, probs), key=lambda tp: -tp[1]):
+        R = T[:3, :3]
+        up = R.T @ np.array([0.0, 0.0, 1.0])
+        for i, (T_k, p_k) in enumerate(kept):
+            if np.dot(up, T_k[:3, :3].T @ np.array([0.0, 0.0, 1.0])) > cos_tol:
+                kept[i] = (T_k, p_k + float(p))
+                break
+        else:
+            kept.append((T, float(p)))
+    kept = [(T, p) for T, p in kept if p >= min_probability]
+    if not kept:
+        raise StablePoseError(f"object {obj.name}: no stable pose with probability ≥ {min_probability}; "
+                              "lower min_probability or check the mesh")
+    kept.sort(key=lambda tp: -tp[1])
+    if max_poses is not None:
+        kept = kept[:max_poses]
+    poses = []
+    for i, (T, p) in enumerate(kept):
+        R = T[:3, :3]
+        # put the centre of mass above the table origin and the lowest vertex exactly at z = 0
+        z_min = float((mesh.vertices @ R.T)[:, 2].min())
+        t = -R @ obj.center_of_mass_m
+        t[2] = -z_min
+        poses.append(StablePose(i, RigidTransform(R, t, "obj", "table"), p))
+    return poses

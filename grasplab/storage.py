@@ -1,0 +1,75 @@
+"""Atomic file writes and the run metadata saved beside every output.
+
+Files are written to a temporary name in the same folder and renamed into place, so a
+killed job never leaves a half-written file under the final name.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ._version import __version__
+
+
+def atomic_write(path: str | os.PathLike, writer: Callable[[Path], None], suffix: str | None = None) -> Path:
+    """Call ``writer(tmp_path)`` then rename the temporary file to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = suffix if suffix is not None else path.suffix
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        writer(tmp_path)
+        os.replace(tmp_path, path)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    return atomic_write(path, lambda p: p.write_bytes(data))
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert dataclasses, numpy values and paths into JSON-serialisable values."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
+    text = json.dumps(to_jsonable(obj), indent=2, sort_keys=False)
+    return atomic_write_bytes(path, (text + "\n").encode("utf-8"))
+
+
+def run_metadata(config: Any, command: list[str] | None = None) -> dict[str, Any]:
+    """The provenance record saved beside datasets, models and reports."""
+    return {
+        "grasplab_version": __version__,
+        "command": list(sys.argv) if command is None else list(command),
+        "config": to_jsonable(config),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "created_unix_s": time.time(),
+    }

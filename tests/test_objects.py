@@ -1,0 +1,122 @@
+import numpy as np
+import pytest
+import trimesh
+
+from grasplab.errors import ConfigError, MeshError
+from grasplab.objects import (FAMILIES, NON_CONVEX_FAMILIES, DecompositionParams, convex_decomposition,
+                              load_mesh_object, make_procedural_object, parse_object_source)
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_procedural_meshes_are_watertight_and_deterministic(family):
+    a = make_procedural_object(family, 123)
+    b = make_procedural_object(family, 123)
+    c = make_procedural_object(family, 124)
+    assert a.mesh.is_watertight and a.mesh.is_winding_consistent and a.volume_m3 > 0
+    np.testing.assert_array_equal(a.mesh.vertices, b.mesh.vertices)
+    np.testing.assert_array_equal(a.mesh.faces, b.mesh.faces)
+    assert a.hash == b.hash != c.hash
+    # centred on the centre of mass
+    np.testing.assert_allclose(a.center_of_mass_m, 0.0, atol=1e-9)
+
+
+def test_non_convex_families_are_non_convex():
+    for fam in NON_CONVEX_FAMILIES:
+        objs = [make_procedural_object(fam, s) for s in range(4)]
+        assert any(o.mesh.volume < 0.97 * o.mesh.convex_hull.volume for o in objs), fam
+
+
+def test_sizes_some_but_not_all_widths_fit_the_gripper():
+    # the smallest horizontal extent is a proxy for the narrowest grasp width
+    fits = []
+    for i, fam in enumerate(FAMILIES):
+        for s in range(6):
+            o = make_procedural_object(fam, 1000 * i + s)
+            fits.append(o.extents_m.min() <= 0.085)
+            assert 0.01 < o.extents_m.max() < 0.35
+    assert 0.2 < np.mean(fits) < 1.0
+
+
+def test_mass_properties_of_a_box_match_the_formula():
+    obj = make_procedural_object("box", 7)
+    a, b, c = obj.extents_m
+    assert obj.mass_kg == pytest.approx(1000.0 * a * b * c, rel=1e-9)
+    m = obj.mass_kg
+    expected = np.diag([m * (b * b + c * c) / 12, m * (a * a + c * c) / 12, m * (a * a + b * b) / 12])
+    np.testing.assert_allclose(obj.inertia_kg_m2, expected, rtol=1e-6, atol=1e-12)
+
+
+def test_object_sources_cover_every_family_and_are_seeded():
+    specs = parse_object_source("procedural:10", seed=3)
+    assert {s.family for s in specs} == set(FAMILIES)
+    assert [s.seed for s in specs] == [s.seed for s in parse_object_source("procedural:10", seed=3)]
+    assert specs[0].seed != parse_object_source("procedural:10", seed=4)[0].seed
+    assert {s.family for s in parse_object_source("procedural:4:box,mallet")} == {"box", "mallet"}
+    for bad in ("procedural:x", "procedural:0", "spheres:3", "procedural:2:blob"):
+        with pytest.raises(ConfigError):
+            parse_object_source(bad)
+
+
+def test_real_meshes_load_in_metres(shared_data):
+    for name in ("box", "clown", "spray"):
+        obj = load_mesh_object(shared_data / "meshes" / f"{name}.obj")
+        assert obj.mesh.is_watertight
+        assert 0.02 < obj.extents_m.max() < 0.2
+    spray = load_mesh_object(shared_data / "meshes" / "spray.obj")
+    assert any("closed small holes" in n for n in spray.notes)
+
+
+def _write(mesh, path):
+    mesh.export(path)
+    return path
+
+
+def test_mesh_in_millimetres_is_refused_with_a_hint(tmp_path):
+    p = _write(trimesh.creation.box(extents=(50, 40, 30)), tmp_path / "mm_box.stl")
+    with pytest.raises(MeshError, match=r"mm_box.stl.*--scale 0.001"):
+        load_mesh_object(p)
+    obj = load_mesh_object(p, scale=0.001)
+    np.testing.assert_allclose(sorted(obj.extents_m), [0.03, 0.04, 0.05])
+
+
+def test_open_mesh_is_refused(tmp_path):
+    box = trimesh.creation.box(extents=(0.05, 0.05, 0.05))
+    sphere = trimesh.creation.icosphere(radius=0.04)
+    # remove a large patch: 30 faces around one vertex region → big hole, not safely fillable
+    keep = np.ones(len(sphere.faces), bool)
+    keep[np.argsort(sphere.triangles_center[:, 2])[-60:]] = False
+    open_mesh = trimesh.Trimesh(sphere.vertices, sphere.faces[keep])
+    p = _write(open_mesh, tmp_path / "open.ply")
+    with pytest.raises(MeshError, match="open.ply.*not watertight"):
+        load_mesh_object(p)
+    # a single missing triangle is repaired and reported
+    q = _write(trimesh.Trimesh(box.vertices, box.faces[1:]), tmp_path / "nearly.obj")
+    assert load_mesh_object(q).mesh.is_watertight
+
+
+def test_bad_files_name_the_file(tmp_path):
+    with pytest.raises(MeshError, match="not found"):
+        load_mesh_object(tmp_path / "nope.obj")
+    corrupt = tmp_path / "corrupt.stl"
+    corrupt.write_bytes(b"solid x\n facet normal 0 0 1\n outer loop\n vertex 0 0")
+    with pytest.raises(MeshError, match="corrupt.stl"):
+        load_mesh_object(corrupt)
+    flat = _write(trimesh.Trimesh([[0, 0, 0], [0.05, 0, 0], [0, 0.05, 0]], [[0, 1, 2]]), tmp_path / "flat.obj")
+    with pytest.raises(MeshError, match="flat.obj"):
+        load_mesh_object(flat)
+    with pytest.raises(MeshError, match="unsupported"):
+        load_mesh_object(_write(trimesh.creation.box(), tmp_path / "x.glb"))
+
+
+def test_convex_decomposition_is_convex_covers_the_volume_and_is_cached(monkeypatch):
+    obj = make_procedural_object("profile", 3)
+    params = DecompositionParams(threshold=0.1, mcts_iterations=30)
+    parts = convex_decomposition(obj.mesh, params)
+    assert len(parts) >= 2
+    for p in parts:
+        assert p.is_watertight and p.volume == pytest.approx(p.convex_hull.volume, rel=1e-6)
+    assert sum(p.volume for p in parts) == pytest.approx(obj.volume_m3, rel=0.15)
+    import coacd
+    monkeypatch.setattr(coacd, "run_coacd", lambda *a, **k: (_ for _ in ()).throw(AssertionError("not cached")))
+    again = convex_decomposition(obj.mesh, params)
+    assert len(again) == len(parts)
