@@ -11,6 +11,7 @@ from collections import OrderedDict
 from typing import Iterable
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from ...errors import RenderError
 from ..scene import Observation, Scene
@@ -35,7 +36,7 @@ def _model_xml(scene: Scene, max_w: int, max_h: int) -> str:
   <compiler boundmass="1e-6" boundinertia="1e-12"/>
   <visual>
     <global offwidth="{max_w}" offheight="{max_h}"/>
-    <quality shadowsize="0"/>
+    <quality shadowsize="0" offsamples="0"/>
     <map znear="{_ZNEAR_M}" zfar="{_ZFAR_M}"/>
     <headlight ambient="0 0 0" diffuse="0 0 0" specular="0 0 0"/>
   </visual>
@@ -53,7 +54,7 @@ def _model_xml(scene: Scene, max_w: int, max_h: int) -> str:
 
 
 class _Compiled:
-    """A compiled model for one object, with renderers per image size."""
+    """A compiled model for one object with its GPU-side context and scene."""
 
     def __init__(self, mujoco, xml: str):
         self.mj = mujoco
@@ -64,17 +65,24 @@ class _Compiled:
         self.geom_id = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_GEOM, "object")
         self.table_id = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_GEOM, "table")
         self.cam_id = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_CAMERA, "cam")
-        self.renderers: dict[tuple[int, int], object] = {}
-
-    def renderer(self, h: int, w: int):
-        if (h, w) not in self.renderers:
-            self.renderers[(h, w)] = self.mj.Renderer(self.model, h, w)
-        return self.renderers[(h, w)]
+        self.ctx = mujoco.MjrContext(m, mujoco.mjtFontScale.mjFONTSCALE_100)
+        mujoco.mjr_setBuffer(mujoco.mjtFramebuffer.mjFB_OFFSCREEN, self.ctx)
+        self.ctx.readDepthMap = mujoco.mjtDepthMap.mjDEPTH_ZEROFAR   # reversed Z: precise far away
+        self.scene = mujoco.MjvScene(m, maxgeom=16)
+        self.option = mujoco.MjvOption()
+        self.camera = mujoco.MjvCamera()
+        self.camera.type = mujoco.mjtCamera.mjCAMERA_FIXED
+        self.camera.fixedcamid = self.cam_id
+        # reverse-Z depth buffer → metric planar depth: z = d / (buffer + c) (see glFrustum)
+        near = np.float64(m.vis.map.znear * m.stat.extent)
+        far = np.float64(m.vis.map.zfar * m.stat.extent)
+        c = -(far + near) / (far - near)
+        d = -(2.0 * far * near) / (far - near)
+        self.depth_c = np.float32(-0.5 * c - 0.5)
+        self.depth_d = np.float32(-0.5 * d)
 
     def close(self):
-        for r in self.renderers.values():
-            r.close()
-        self.renderers.clear()
+        self.ctx.free()
 
 
 class MujocoRenderer(Renderer):
@@ -89,14 +97,11 @@ class MujocoRenderer(Renderer):
         self.max_w, self.max_h = max_width, max_height
         self._cache: OrderedDict[str, _Compiled] = OrderedDict()
         self._cache_size = cache_size
-        self._check_context()
-
-    def _check_context(self):
-        mj = self._mj
         try:
-            m = mj.MjModel.from_xml_string("<mujoco><worldbody><geom size='1' type='sphere'/></worldbody></mujoco>")
-            r = mj.Renderer(m, 8, 8)
-            r.close()
+            self._gl = mujoco.GLContext(max_width, max_height)
+            self._gl.make_current()
+            probe = mujoco.MjModel.from_xml_string("<mujoco><worldbody><geom size='1'/></worldbody></mujoco>")
+            mujoco.MjrContext(probe, mujoco.mjtFontScale.mjFONTSCALE_100).free()
         except Exception as e:  # GL errors surface as several types
             backend = os.environ.get("MUJOCO_GL", "")
             raise RenderError(f"cannot create a MuJoCo GL context with MUJOCO_GL={backend!r} ({e}); "
@@ -123,13 +128,13 @@ class MujocoRenderer(Renderer):
                               f"{self.max_w}×{self.max_h}; create MujocoRenderer(max_width=..., max_height=...)")
         m.body_pos[comp.body_id] = scene.T_world_obj.translation_m
         m.body_quat[comp.body_id] = scene.T_world_obj.quaternion_wxyz
-        R_mj = scene.T_world_camera.rotation @ _CV_TO_MJ
-        from scipy.spatial.transform import Rotation
         m.cam_pos[comp.cam_id] = scene.T_world_camera.translation_m
-        m.cam_quat[comp.cam_id] = Rotation.from_matrix(R_mj).as_quat(scalar_first=True)
+        m.cam_quat[comp.cam_id] = Rotation.from_matrix(scene.T_world_camera.rotation @ _CV_TO_MJ).as_quat(
+            scalar_first=True)
         p = _PIXEL_PITCH_M
         m.cam_resolution[comp.cam_id] = (intr.width, intr.height)
         m.cam_sensorsize[comp.cam_id] = (intr.width * p, intr.height * p)
+        # MuJoCo's principal offset is measured from the image centre, opposite to OpenCV's axes
         ppx = (intr.width - 1) / 2.0 - intr.cx
         ppy = (intr.height - 1) / 2.0 - intr.cy
         m.cam_intrinsic[comp.cam_id] = (intr.fx * p, intr.fy * p, ppx * p, ppy * p)
@@ -141,27 +146,53 @@ class MujocoRenderer(Renderer):
         m.light_ambient[0] = (a.ambient,) * 3
         mj.mj_kinematics(m, d)
         mj.mj_camlight(m, d)
+        mj.mjv_updateScene(m, d, comp.option, None, comp.camera, mj.mjtCatBit.mjCAT_ALL, comp.scene)
 
     def render(self, scene: Scene, modalities: Iterable[str] = MODALITIES) -> Observation:
         mods = check_modalities(modalities)
+        mj = self._mj
+        self._gl.make_current()
         comp = self._compiled(scene)
         self._configure(comp, scene)
-        r = comp.renderer(scene.intrinsics.height, scene.intrinsics.width)
-        r.update_scene(comp.data, camera=comp.cam_id)
-        r.enable_depth_rendering()
-        depth = np.asarray(r.render(), dtype=np.float32)
-        r.disable_depth_rendering()
-        rgb = mask = None
+        h, w = scene.intrinsics.shape
+        rect = mj.MjrRect(0, 0, w, h)
+        flags = comp.scene.flags
+        depth = mask = rgb = None
+        if "depth" in mods or "mask" in mods:
+            # one flat-shaded pass gives depth and segmentation ids together
+            flags[mj.mjtRndFlag.mjRND_SEGMENT] = 1
+            flags[mj.mjtRndFlag.mjRND_IDCOLOR] = 1
+            mj.mjr_render(rect, comp.scene, comp.ctx)
+            flags[mj.mjtRndFlag.mjRND_SEGMENT] = 0
+            flags[mj.mjtRndFlag.mjRND_IDCOLOR] = 0
+            zbuf = np.empty((h, w), dtype=np.float32)
+            ids = np.empty((h, w, 3), dtype=np.uint8) if "mask" in mods else None
+            mj.mjr_readPixels(ids, zbuf, rect, comp.ctx)
+            np.add(zbuf, comp.depth_c, out=zbuf)
+            np.divide(comp.depth_d, zbuf, out=zbuf)
+            depth = zbuf[::-1]                      # GL rows run bottom-up
+            if ids is not None:
+                segid = self._object_segid(comp)
+                # IDCOLOR encodes segid + 1 in the red channel (and higher bytes; scenes are tiny)
+                mask = (ids[::-1, :, 0] == (segid + 1) & 0xFF) & (ids[::-1, :, 1] == ((segid + 1) >> 8) & 0xFF)
         if "rgb" in mods:
-            rgb = np.array(r.render(), copy=True)
-        if "mask" in mods:
-            r.enable_segmentation_rendering()
-            seg = r.render()
-            r.disable_segmentation_rendering()
-            mask = (seg[..., 0] == comp.geom_id) & (seg[..., 1] == int(self._mj.mjtObj.mjOBJ_GEOM))
+            mj.mjr_render(rect, comp.scene, comp.ctx)
+            buf = np.empty((h, w, 3), dtype=np.uint8)
+            mj.mjr_readPixels(buf, None, rect, comp.ctx)
+            rgb = buf[::-1]
         return Observation(depth, rgb, mask, scene.intrinsics, scene.T_world_camera)
+
+    def _object_segid(self, comp: _Compiled) -> int:
+        for i in range(comp.scene.ngeom):
+            g = comp.scene.geoms[i]
+            if g.objtype == int(self._mj.mjtObj.mjOBJ_GEOM) and g.objid == comp.geom_id:
+                return int(g.segid)
+        return -2  # object not in the scene (cannot happen for a compiled object model)
 
     def close(self) -> None:
         for comp in self._cache.values():
             comp.close()
         self._cache.clear()
+        if getattr(self, "_gl", None) is not None:
+            self._gl.free()
+            self._gl = None
