@@ -105,3 +105,18 @@ def test_rgb_shows_the_object_colour(mujoco_renderer, raycast_renderer):
         assert obj_px[:, 0].mean() > 2 * obj_px[:, 1].mean()   # red box
         table_px = obs.rgb[~obs.mask].astype(float)
         assert np.ptp(table_px.mean(axis=0)) < 10                # grey table
+
+
+def test_switching_between_objects_gives_the_same_images(mujoco_renderer):
+    rng = np.random.default_rng(4)
+    scenes = []
+    for fam in ("box", "bottle"):
+        obj = make_procedural_object(fam, 8)
+        scenes.append(sample_scene(obj, compute_stable_poses(obj)[0], camera_preset("primesense"), rng))
+    first = mujoco_renderer.render(scenes[0])
+    mujoco_renderer.render(scenes[1])
+    again = mujoco_renderer.render(scenes[0])
+    assert first.mask.any()
+    np.testing.assert_array_equal(again.depth_m, first.depth_m)
+    np.testing.assert_array_equal(again.mask, first.mask)
+    np.testing.assert_array_equal(again.rgb, first.rgb)

@@ -88,7 +88,7 @@ class _Compiled:
 class MujocoRenderer(Renderer):
     name = "mujoco"
 
-    def __init__(self, max_width: int = 1280, max_height: int = 1024, cache_size: int = 4):
+    def __init__(self, max_width: int = 1280, max_height: int = 1024, cache_size: int = 16):
         try:
             import mujoco
         except ImportError as e:
@@ -156,6 +156,7 @@ class MujocoRenderer(Renderer):
         self._configure(comp, scene)
         h, w = scene.intrinsics.shape
         rect = mj.MjrRect(0, 0, w, h)
+        mj.mjr_setBuffer(mj.mjtFramebuffer.mjFB_OFFSCREEN, comp.ctx)   # each model has its own buffers
         flags = comp.scene.flags
         depth = mask = rgb = None
         if "depth" in mods or "mask" in mods:

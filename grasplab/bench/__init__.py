@@ -1,0 +1,1 @@
+"""Benchmarks that print tables (figures are recorded in BENCHMARKS.md)."""

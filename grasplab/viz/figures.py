@@ -1,0 +1,92 @@
+"""Figures people look at: contact sheets of renders and grids of objects."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ..storage import atomic_write  # noqa: E402
+
+
+def _save(fig, path: str | Path) -> Path:
+    out = atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=fig.dpi, bbox_inches="tight"))
+    plt.close(fig)
+    return out
+
+
+def object_crop(mask: np.ndarray | None, shape: tuple[int, int], margin: float = 1.5,
+                min_size_px: int = 128) -> tuple[slice, slice]:
+    """A square window around the mask's bounding box (the whole image when there is no mask)."""
+    h, w = shape
+    if mask is None or not mask.any():
+        return slice(0, h), slice(0, w)
+    rows, cols = np.nonzero(mask)
+    cy, cx = (rows.min() + rows.max()) / 2, (cols.min() + cols.max()) / 2
+    side = int(min(max(margin * max(np.ptp(rows), np.ptp(cols)), min_size_px), h, w))
+    top = int(np.clip(round(cy - side / 2), 0, h - side))
+    left = int(np.clip(round(cx - side / 2), 0, w - side))
+    return slice(top, top + side), slice(left, left + side)
+
+
+def save_contact_sheet(rows: Sequence[dict], path: str | Path, title: str = "", crop: bool = True) -> Path:
+    """One row per view: RGB, depth (metres, colour bar) and mask, cropped around the object.
+
+    Each row is a dict with ``title``, ``rgb`` (H×W×3 uint8 or None), ``depth_m``, ``mask``.
+    """
+    n = len(rows)
+    if n == 0:
+        raise ValueError("a contact sheet needs at least one view")
+    fig, axes = plt.subplots(n, 3, figsize=(9.6, 2.7 * n), dpi=90, squeeze=False)
+    for r, row in enumerate(rows):
+        depth = np.asarray(row["depth_m"], dtype=np.float32)
+        win = object_crop(row.get("mask"), depth.shape) if crop else (slice(None), slice(None))
+        depth = depth[win]
+        row = {**row, "rgb": None if row.get("rgb") is None else row["rgb"][win],
+               "mask": None if row.get("mask") is None else row["mask"][win]}
+        valid = depth[depth > 0]
+        vmin, vmax = (np.percentile(valid, 1), np.percentile(valid, 99.5)) if valid.size else (0, 1)
+        panels = [("RGB", row.get("rgb")), ("depth [m]", depth), ("mask", row.get("mask"))]
+        for c, (label, img) in enumerate(panels):
+            ax = axes[r, c]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if img is None:
+                ax.set_facecolor("0.9")
+                continue
+            if c == 1:
+                im = ax.imshow(np.where(depth > 0, depth, np.nan), cmap="viridis", vmin=vmin, vmax=vmax)
+                fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02)
+            elif c == 2:
+                ax.imshow(img, cmap="gray", vmin=0, vmax=1)
+            else:
+                ax.imshow(img)
+            ax.set_title(f"{row['title']} — {label}" if c == 0 else label, fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / n))
+    return _save(fig, path)
+
+
+def save_image_grid(images: Sequence[tuple[str, np.ndarray]], path: str | Path, cols: int = 4,
+                    title: str = "") -> Path:
+    """A grid of titled RGB images (e.g. one per generated object)."""
+    n = len(images)
+    if n == 0:
+        raise ValueError("an image grid needs at least one image")
+    cols = min(cols, n)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 3.1 * rows), dpi=90, squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, (label, img) in zip(axes.ravel(), images):
+        ax.imshow(img)
+        ax.set_title(label, fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
