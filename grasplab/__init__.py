@@ -3,10 +3,10 @@
 Data flows one way: objects → scene (poses, cameras, renders, noise) → grasps → labels →
 datasets → models → policies → evaluation.
 """
-import os as _os
+from ._gl import choose_gl_backend as _choose_gl_backend
 
-# headless OpenGL for MuJoCo unless the user chose a backend (must precede `import mujoco`)
-_os.environ.setdefault("MUJOCO_GL", "egl")
+# headless OpenGL for MuJoCo (EGL, else OSMesa) unless the user chose; must precede `import mujoco`
+_choose_gl_backend()
 
 from ._version import __version__  # noqa: E402
 

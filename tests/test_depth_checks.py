@@ -79,3 +79,17 @@ def test_depth_files_round_trip_and_corrupt_files(tmp_path):
         read_depth_m(tmp_path / "bad.tiff")
     with pytest.raises(DepthImageError, match="not found"):
         read_depth_m(tmp_path / "none.tiff")
+
+
+def test_rgb_and_mask_readers(tmp_path, shared_data):
+    from grasplab.errors import GrasplabError
+    from grasplab.imaging import read_mask, read_rgb
+    rgb = read_rgb(shared_data / "gqcnn/primesense/color_0.png")
+    mask = read_mask(shared_data / "gqcnn/primesense/segmask_0.png")
+    assert rgb.shape == (480, 640, 3) and rgb.dtype == np.uint8
+    assert mask.shape == (480, 640) and 0 < mask.mean() < 0.2
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nxx")
+    with pytest.raises(GrasplabError, match="broken.png.*corrupt"):
+        read_mask(tmp_path / "broken.png")
+    with pytest.raises(GrasplabError, match="not found"):
+        read_rgb(tmp_path / "none.png")

@@ -110,3 +110,36 @@ def test_grasp3d_transform_to_camera_then_project():
     assert g2.depth_m == pytest.approx(0.68)
     assert g2.width_px == pytest.approx(0.05 * 525 / 0.68)
     np.testing.assert_allclose(g2.center_xy_px, [319.5, 239.5], atol=1e-9)
+
+
+def test_point_cloud_to_depth_round_trip_and_z_buffer():
+    K = CameraIntrinsics(300.0, 300.0, 79.5, 59.5, 160, 120)
+    v, u = np.indices(K.shape)
+    depth = 0.6 + 0.001 * u + 0.0002 * v
+    depth[30:50, 40:70] = 0.0                        # holes stay holes
+    cloud = K.deproject(depth)[depth > 0]
+    np.testing.assert_allclose(K.points_to_depth(cloud), depth, atol=1e-12)
+    # a nearer point in the same pixel wins
+    both = np.array([[0.0, 0.0, 0.8], [0.0, 0.0, 0.5]])
+    assert K.points_to_depth(both)[60, 80] == pytest.approx(0.5)
+
+
+def test_camera_sampler_respects_its_ranges():
+    from grasplab.scene import camera_preset, sample_camera
+    cfg = camera_preset("dexnet2")
+    rng = np.random.default_rng(0)
+    target = np.array([0.02, -0.01, 0.0])
+    for _ in range(200):
+        intr, T = sample_camera(rng, cfg, target)
+        assert 520 <= intr.fx <= 530 and intr.fx == intr.fy and (intr.width, intr.height) == (600, 600)
+        eye = T.translation_m
+        r = np.linalg.norm(eye - target)
+        assert 0.65 <= r <= 0.75
+        polar = np.degrees(np.arccos((eye - target)[2] / r))
+        assert 0.1 - 1e-9 <= polar <= 5.0 + 1e-9
+        # the optical axis passes through the target, and the camera looks down
+        t_cam = T.inverse().apply(target)
+        assert np.hypot(t_cam[0], t_cam[1]) < 1e-9 and T.rotation[2, 2] < -0.99
+    prime = camera_preset("primesense")
+    intr, _ = sample_camera(rng, prime)
+    assert (intr.fx, intr.cx, intr.cy, intr.width, intr.height) == (525.0, 319.5, 239.5, 640, 480)

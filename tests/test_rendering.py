@@ -120,3 +120,15 @@ def test_switching_between_objects_gives_the_same_images(mujoco_renderer):
     np.testing.assert_array_equal(again.depth_m, first.depth_m)
     np.testing.assert_array_equal(again.mask, first.mask)
     np.testing.assert_array_equal(again.rgb, first.rgb)
+
+
+def test_gl_backend_choice_respects_the_user(monkeypatch):
+    from grasplab import _gl
+    monkeypatch.setenv("MUJOCO_GL", "osmesa")
+    assert _gl.choose_gl_backend() == "osmesa"
+    monkeypatch.delenv("MUJOCO_GL")
+    monkeypatch.setattr(_gl, "_loads", lambda *names: any("OSMesa" in n for n in names))
+    assert _gl.choose_gl_backend() == "osmesa"      # no libEGL, OSMesa present
+    monkeypatch.delenv("MUJOCO_GL")
+    monkeypatch.setattr(_gl, "_loads", lambda *names: True)
+    assert _gl.choose_gl_backend() == "egl"

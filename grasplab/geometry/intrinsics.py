@@ -71,6 +71,24 @@ class CameraIntrinsics:
         v, u = np.indices(self.shape, dtype=np.float64)
         return self.deproject_pixels(np.stack([u, v], axis=-1), depth)
 
+    def points_to_depth(self, points_cam_m: np.ndarray) -> np.ndarray:
+        """Z-buffer a camera-frame point cloud (N, 3) into a planar depth image (0 = no point).
+
+        Each point lands in the pixel whose centre is nearest its projection; the nearest
+        point wins where several land in one pixel.
+        """
+        p = np.asarray(points_cam_m, dtype=np.float64).reshape(-1, 3)
+        p = p[np.isfinite(p).all(axis=1) & (p[:, 2] > 0)]
+        depth = np.zeros(self.shape, dtype=np.float64)
+        if len(p) == 0:
+            return depth
+        uv = np.rint(self.project(p)).astype(np.int64)
+        inside = (uv[:, 0] >= 0) & (uv[:, 0] < self.width) & (uv[:, 1] >= 0) & (uv[:, 1] < self.height)
+        uv, z = uv[inside], p[inside, 2]
+        order = np.argsort(-z)                      # far first, so near points overwrite
+        depth[uv[order, 1], uv[order, 0]] = z[order]
+        return depth
+
     def ray_directions(self) -> np.ndarray:
         """Unnormalised ray directions (H, W, 3) with z = 1, one per pixel centre."""
         v, u = np.indices(self.shape, dtype=np.float64)

@@ -68,27 +68,26 @@ def write_png(path: str | Path, image: np.ndarray) -> Path:
     return atomic_write(path, lambda p: img.save(p, format="PNG"))
 
 
-def read_rgb(path: str | Path) -> np.ndarray:
+def _read_image(path: str | Path, what: str) -> Image.Image:
     path = Path(path)
     if not path.is_file():
-        raise GrasplabError(f"{path}: RGB image not found")
+        raise GrasplabError(f"{path}: {what} image not found")
     try:
         with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
+            im.load()
+            return im
     except (OSError, UnidentifiedImageError) as e:
-        raise GrasplabError(f"{path}: cannot read RGB image ({e})") from None
+        raise GrasplabError(f"{path}: cannot read {what} image ({e}); is the file corrupt?") from None
+
+
+def read_rgb(path: str | Path) -> np.ndarray:
+    """Load an 8-bit RGB image (H×W×3 uint8)."""
+    return np.asarray(_read_image(path, "RGB").convert("RGB"))
 
 
 def read_mask(path: str | Path) -> np.ndarray:
     """Load a segmentation mask as bool (any non-zero pixel is object)."""
-    path = Path(path)
-    if not path.is_file():
-        raise GrasplabError(f"{path}: mask image not found")
-    try:
-        with Image.open(path) as im:
-            arr = np.asarray(im)
-    except (OSError, UnidentifiedImageError) as e:
-        raise GrasplabError(f"{path}: cannot read mask image ({e})") from None
+    arr = np.asarray(_read_image(path, "mask"))
     if arr.ndim == 3:
         arr = arr[..., :3].max(axis=2)
     return arr > 0

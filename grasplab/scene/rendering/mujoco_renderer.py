@@ -17,7 +17,9 @@ from ...errors import RenderError
 from ..scene import Observation, Scene
 from .base import MODALITIES, Renderer, check_modalities
 
-os.environ.setdefault("MUJOCO_GL", "egl")
+from ..._gl import choose_gl_backend
+
+choose_gl_backend()
 
 # MuJoCo cameras look along −z with y up; OpenCV cameras look along +z with y down.
 _CV_TO_MJ = np.diag([1.0, -1.0, -1.0])
