@@ -115,6 +115,32 @@ def bench_render(
         console.print(f"{k}: {v:.1f}×")
 
 
+@bench_app.command("quality")
+def bench_quality(
+    cores: int = typer.Option(1, help="CPU cores to pin to (0 = all)."),
+    reference_grasps: int = typer.Option(8, help="Grasps labelled by the slow reference as well."),
+    samples: int = typer.Option(25, help="Monte-Carlo samples per grasp."),
+    gripper: str = typer.Option("robotiq_2f85", help="Gripper preset or JSON file."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
+):
+    """Robust grasp labels per second per core: fast implementation beside the slow reference."""
+    from .bench.quality_bench import run_quality_bench
+    res = run_quality_bench(cores=cores or None, reference_grasps=reference_grasps, num_samples=samples,
+                            gripper=gripper)
+    if as_json:
+        print(json.dumps(res, indent=2))
+        return
+    t = Table(title=f"robust quality ({res['samples_per_grasp']} samples/grasp), CPUs {res['cpus']}, "
+                    f"{res['date_utc']} UTC")
+    for col in ("implementation", "grasps", "seconds", "grasps/s"):
+        t.add_column(col, justify="left" if col == "implementation" else "right")
+    for r in res["results"]:
+        t.add_row(r["implementation"], str(r["grasps"]), f"{r['seconds']:.2f}", f"{r['grasps_per_s']:.2f}")
+    console.print(t)
+    console.print(f"speed-up: {res['speedup']:.0f}×; largest robust-ε difference: "
+                  f"{res['max_robust_eps_difference']:.2e}; positive fraction: {res['positive_fraction']:.1%}")
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     try:
         app(args=argv, prog_name="grasplab")

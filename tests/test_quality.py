@@ -106,3 +106,22 @@ def test_robust_quality_is_seeded_and_sensible():
     assert a.robust_ferrari_canny[1] < a.robust_ferrari_canny[0]
     assert a.p_force_closure[1] < a.p_force_closure[0]
     assert a.ferrari_canny[0] == pytest.approx(eps(BOX, [0, 0, 0], [1, 0, 0]))
+
+
+def test_robust_labels_fast_path_matches_reference_path():
+    """The fast path (cone shortcut + joggled qhull) gives the reference path's labels."""
+    from grasplab.grasps import GRIPPER_PRESETS, AntipodalConfig, sample_antipodal_grasps
+    from grasplab.scene import compute_stable_poses
+    cfg = QualityConfig(num_samples=6)
+    for fam in ("capsule", "profile"):
+        obj = make_procedural_object(fam, 2)
+        pose = compute_stable_poses(obj)[0]
+        mesh = obj.mesh.copy()
+        mesh.apply_transform(pose.T_table_obj.matrix)
+        g = sample_antipodal_grasps(mesh, GRIPPER_PRESETS["robotiq_2f85"], AntipodalConfig(), np.random.default_rng(0))
+        g = g.subset(np.arange(min(2, len(g))))
+        com = pose.T_table_obj.apply(obj.center_of_mass_m)
+        fast = robust_quality(mesh, com, g, 0.085, cfg, np.random.default_rng(5))
+        ref = robust_quality(mesh, com, g, 0.085, cfg, np.random.default_rng(5), reference=True)
+        np.testing.assert_allclose(fast.robust_ferrari_canny, ref.robust_ferrari_canny, atol=1e-6)
+        np.testing.assert_array_equal(fast.p_force_closure, ref.p_force_closure)

@@ -8,28 +8,12 @@ acceleration structures) is excluded.
 from __future__ import annotations
 
 import os
-import platform
 import time
-from datetime import datetime, timezone
 
 import numpy as np
 
 from ..errors import RenderError
-
-
-def limit_to_cores(cores: int | None) -> list[int]:
-    """Pin this process to ``cores`` CPUs and size llvmpipe's (Mesa's CPU GL) thread pool to match.
-
-    On one core llvmpipe rasterises in the calling thread (LP_NUM_THREADS=0) rather than hand
-    each frame to a worker thread competing for the same core. Must run before the first GL
-    context is made. Returns the CPUs in use.
-    """
-    if cores:
-        available = sorted(os.sched_getaffinity(0))
-        use = available[:cores]
-        os.sched_setaffinity(0, use)
-        os.environ["LP_NUM_THREADS"] = "0" if cores == 1 else str(cores)
-    return sorted(os.sched_getaffinity(0))
+from .machine import limit_to_cores, machine_info
 
 
 def _scenes(width: int, height: int, seed: int):
@@ -87,8 +71,7 @@ def run_render_bench(frames: int = 200, width: int = 640, height: int = 480,
         "cpus": cpus,
         "mujoco_gl": os.environ.get("MUJOCO_GL", ""),
         "llvmpipe_threads": os.environ.get("LP_NUM_THREADS", "default"),
-        "machine": f"{platform.machine()} {platform.processor() or ''} {os.cpu_count()} cpus".strip(),
-        "date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
+        **machine_info(),
         "results": rows,
         "ratios": ratios,
     }

@@ -15,7 +15,7 @@ from scipy.spatial.transform import Rotation
 
 from ..grasps.grasp_set import GraspSet
 from .contacts import close_jaws
-from .ferrari_canny import ferrari_canny
+from .ferrari_canny import ferrari_canny, ferrari_canny_reference
 from .wrenches import contact_wrenches
 
 
@@ -46,30 +46,36 @@ class QualityLabels:
 
 
 def epsilon_at(mesh: trimesh.Trimesh, com_m: np.ndarray, centers_m: np.ndarray, axes: np.ndarray,
-               friction: np.ndarray, open_width_m: float, config: QualityConfig) -> np.ndarray:
-    """ε for grasps given by centre and axis: jaws closed on the mesh, then the wrench hull."""
+               friction: np.ndarray, open_width_m: float, config: QualityConfig,
+               reference: bool = False) -> np.ndarray:
+    """ε for grasps given by centre and axis: jaws closed on the mesh, then the wrench hull.
+
+    ``reference=True`` is the slow, obviously-correct path: no friction-cone shortcut and
+    brute-force facet enumeration instead of qhull (for tests and benchmarks).
+    """
     contacts, normals, valid, tangents = close_jaws(mesh, centers_m, axes, open_width_m, return_tangents=True)
     eps = np.zeros(len(centers_m))
-    # Two soft-finger contacts are in force closure only if the line joining them lies inside
-    # both friction cones; the m-edge pyramid lies inside the circular cone, so a line outside
-    # either circular cone means ε = 0 without building a hull.
-    line = contacts[:, 1] - contacts[:, 0]
-    line /= np.maximum(np.linalg.norm(line, axis=1, keepdims=True), 1e-12)
-    cos_cone = np.cos(np.arctan(friction))
-    valid &= np.einsum("ij,ij->i", -normals[:, 0], line) > cos_cone
-    valid &= np.einsum("ij,ij->i", -normals[:, 1], -line) > cos_cone
+    # A necessary condition in this model: torsional wrenches carry no force, so the contact
+    # forces alone must positively span R³, which needs the two friction cones (around −n₁ and
+    # around +n₂) to overlap: angle(−n₁, n₂) < 2·atan(μ) (the m-edge pyramids lie inside the
+    # circular cones). Samples failing it have ε = 0 without a hull. (The classic "contact line
+    # inside both cones" test is not exact here: torsion is not tied to the normal force.)
+    if not reference:
+        cos_sum = np.cos(np.minimum(2 * np.arctan(friction), np.pi))
+        valid &= np.einsum("ij,ij->i", -normals[:, 0], normals[:, 1]) > cos_sum
     if not valid.any():
         return eps
     closing = np.stack([axes, -axes], axis=1)[valid]
     W = contact_wrenches(contacts[valid], normals[valid], closing, com_m, friction[valid],
                          config.num_cone_edges, config.soft_fingers, config.finger_radius_m, config.torque_scaling,
                          tangents=tangents[valid])
-    eps[valid] = [ferrari_canny(w) for w in W]
+    fn = ferrari_canny_reference if reference else ferrari_canny
+    eps[valid] = [fn(w) for w in W]
     return eps
 
 
 def robust_quality(mesh: trimesh.Trimesh, com_m: np.ndarray, grasps: GraspSet, open_width_m: float,
-                   config: QualityConfig, rng: np.random.Generator) -> QualityLabels:
+                   config: QualityConfig, rng: np.random.Generator, reference: bool = False) -> QualityLabels:
     """Nominal and robust ε and the probability of force closure for each grasp (object frame)."""
     n, s = len(grasps), config.num_samples
     if n == 0:
@@ -77,7 +83,7 @@ def robust_quality(mesh: trimesh.Trimesh, com_m: np.ndarray, grasps: GraspSet, o
         return QualityLabels(z, z.copy(), z.copy())
     com = np.asarray(com_m, dtype=np.float64)
     nominal = epsilon_at(mesh, com, grasps.centers_m, grasps.axes, np.full(n, config.friction_coef),
-                         open_width_m, config)
+                         open_width_m, config, reference)
     # perturbations, drawn in one fixed order so results depend only on the generator
     rot_obj = Rotation.from_rotvec(rng.normal(0.0, config.obj_rot_sigma_rad, (n * s, 3)))
     t_obj = rng.normal(0.0, config.obj_trans_sigma_m, (n * s, 3))
@@ -89,5 +95,5 @@ def robust_quality(mesh: trimesh.Trimesh, com_m: np.ndarray, grasps: GraspSet, o
     # the object moved by (R, t) about its centre of mass ⇔ the grasp moved by the inverse
     c_rel = rot_obj.inv().apply(c + t_grasp - com - t_obj) + com
     a_rel = rot_obj.inv().apply(a)
-    eps = epsilon_at(mesh, com, c_rel, a_rel, mu, open_width_m, config).reshape(n, s)
+    eps = epsilon_at(mesh, com, c_rel, a_rel, mu, open_width_m, config, reference).reshape(n, s)
     return QualityLabels(nominal, eps.mean(axis=1), (eps > 0).mean(axis=1))
