@@ -86,6 +86,78 @@ def render(
         console.print(f"contact sheet: {res.contact_sheet}")
 
 
+dataset_app = typer.Typer(no_args_is_help=True, help="Inspect synthesised datasets.")
+app.add_typer(dataset_app, name="dataset")
+
+
+@app.command()
+def synth(
+    objects: str = typer.Option("procedural:8", help="procedural:N[:fam1,fam2] or meshes:DIR"),
+    out: Path = typer.Option(Path("grasplab-synth"), help="Output folder (resumes if it holds this job)."),
+    format: str = typer.Option("gqcnn,jacquard", "--format", help="Comma-separated: gqcnn, jacquard."),
+    views_per_pose: int = typer.Option(2, help="Rendered views per stable pose."),
+    max_poses: int = typer.Option(3, help="Likeliest stable poses used per object."),
+    grasps: int = typer.Option(100, help="Antipodal candidates per object (shared among its poses)."),
+    seed: int = typer.Option(0, help="Global seed: the same seed gives the same dataset for any --workers."),
+    gripper: str = typer.Option("yumi", help="Gripper preset (yumi, robotiq_2f85) or JSON file."),
+    camera: str = typer.Option("dexnet2", help="Camera preset: dexnet2 or primesense."),
+    renderer: str = typer.Option("auto", help="auto, mujoco or raycast."),
+    threshold: float = typer.Option(0.002, help="Robust ε above which a grasp is positive (Dex-Net: 0.002)."),
+    samples: int = typer.Option(25, help="Monte-Carlo samples per robust label."),
+    scale: float = typer.Option(1.0, help="Scale for mesh files (0.001 for millimetres)."),
+    workers: int = typer.Option(-1, help="Ray workers (-1: one per CPU; 0: serial, in this process)."),
+    address: Optional[str] = typer.Option(None, help="Address of an existing Ray cluster."),
+):
+    """Synthesise labelled grasp datasets (GQ-CNN tensors, Jacquard-layout scenes) from objects."""
+    import os
+
+    from .quality import QualityConfig
+    from .synth import SynthConfig, run_synth
+    cfg = SynthConfig(objects=objects, seed=seed, formats=tuple(f.strip() for f in format.split(",") if f.strip()),
+                      views_per_pose=views_per_pose, max_poses=max_poses, grasps_per_object=grasps, gripper=gripper,
+                      camera=camera, renderer=renderer, mesh_scale=scale,
+                      quality=QualityConfig(positive_threshold=threshold, num_samples=samples))
+    n_workers = (os.cpu_count() or 1) if workers < 0 else workers
+    res = run_synth(cfg, out, workers=n_workers, address=address)
+    console.print(f"[green]synthesised[/] {res.datapoints} datapoints ({res.positive_fraction:.1%} positive) from "
+                  f"{res.units_run} objects ({res.units_skipped} already done) into {out}")
+    if res.failures:
+        console.print(f"[yellow]{len(res.failures)} objects skipped[/] (see {out / 'objects.json'})")
+
+
+@dataset_app.command("stats")
+def dataset_stats(path: Path = typer.Argument(..., help="A synth output folder or a GQ-CNN tensor dataset."),
+                  as_json: bool = typer.Option(False, "--json")):
+    """Counts and positive fractions, overall, per object and per family."""
+    from .datasets.inspect import dataset_stats as stats_fn
+    st = stats_fn(path)
+    if as_json:
+        print(json.dumps(st, indent=2))
+        return
+    t = Table(title=f"{path}: {st['datapoints']} datapoints, {st['positive_fraction']:.1%} positive "
+                    f"(robust ε > {st['threshold']})")
+    for col in ("group", "datapoints", "positive", "collision-free"):
+        t.add_column(col, justify="left" if col == "group" else "right")
+    for name, row in st["per_family"].items():
+        t.add_row(f"family {name}", str(row["datapoints"]), f"{row['positive_fraction']:.1%}",
+                  f"{row['collision_free_fraction']:.1%}")
+    for name, row in st["per_object"].items():
+        t.add_row(name, str(row["datapoints"]), f"{row['positive_fraction']:.1%}", f"{row['collision_free_fraction']:.1%}")
+    console.print(t)
+    for split, sizes in st["splits"].items():
+        console.print(f"split {split}: {sizes['train']} train / {sizes['val']} val")
+
+
+@dataset_app.command("show")
+def dataset_show(path: Path = typer.Argument(..., help="A synth output folder, GQ-CNN dataset or Jacquard folder."),
+                 out: Path = typer.Option(Path("dataset.png"), help="Output PNG."),
+                 count: int = typer.Option(6, help="How many scenes (or 8× as many crops).")):
+    """Draw scenes with positive (green) and negative (red) grasps, or a grid of labelled crops."""
+    from .datasets.inspect import show_dataset
+    for p in show_dataset(path, out, count):
+        console.print(f"wrote {p}")
+
+
 @bench_app.command("render")
 def bench_render(
     frames: int = typer.Option(200, help="Frames timed per renderer and output (ray casting: a fifth)."),

@@ -90,3 +90,40 @@ def save_image_grid(images: Sequence[tuple[str, np.ndarray]], path: str | Path, 
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def draw_grasp_rectangles(ax, grasps, color: str, linewidth: float = 1.2) -> None:
+    """Outline grasps (``Grasp2D``) on a matplotlib axis: the opening edges thicker than the jaws."""
+    from matplotlib.patches import Polygon
+    for g in grasps:
+        corners = g.corners_xy_px(max(g.jaw_px, 2.0))
+        ax.add_patch(Polygon(corners, closed=True, fill=False, edgecolor=color, linewidth=linewidth * 0.6))
+        ax.plot(*corners[[1, 2]].T, color=color, linewidth=linewidth * 1.8)   # jaw 2
+        ax.plot(*corners[[3, 0]].T, color=color, linewidth=linewidth * 1.8)   # jaw 1
+
+
+def save_grasp_scenes(scenes: Sequence[dict], path: str | Path, title: str = "", cols: int = 3) -> Path:
+    """Scenes with grasps: each dict has ``title``, ``image`` (RGB), ``mask`` (optional, for the
+    crop), ``positives`` and ``negatives`` (lists of Grasp2D)."""
+    n = len(scenes)
+    if n == 0:
+        raise ValueError("no scenes to draw")
+    cols = min(cols, n)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 4.2 * rows), dpi=90, squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, sc in zip(axes.ravel(), scenes):
+        img = sc["image"]
+        ys, xs = object_crop(sc.get("mask"), img.shape[:2], margin=2.2, min_size_px=160)
+        ax.imshow(img)
+        draw_grasp_rectangles(ax, sc["negatives"], "red", 0.8)
+        draw_grasp_rectangles(ax, sc["positives"], "lime", 1.2)
+        ax.set_xlim(xs.start, xs.stop)
+        ax.set_ylim(ys.stop, ys.start)
+        ax.set_title(f"{sc['title']}\n{len(sc['positives'])} positive (green), {len(sc['negatives'])} negative (red)",
+                     fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)

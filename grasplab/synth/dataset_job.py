@@ -1,0 +1,133 @@
+"""``grasplab synth``: objects → labelled GQ-CNN tensors and Jacquard-layout scenes.
+
+Units (one per object) run serially or on Ray and each writes ``units/<key>.npz`` atomically;
+a rerun skips finished units. When all units are done, the GQ-CNN tensors (shards of 1,000
+datapoints in object order) and the image-wise and object-wise splits are (re)written from
+the unit files, so the dataset does not depend on the number of workers or on interruptions.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from ..datasets.gqcnn_tensors import write_tensor_dataset
+from ..errors import ConfigError, GrasplabError
+from ..objects import parse_object_source
+from ..seeding import derive_rng
+from ..storage import atomic_write_json, run_metadata, to_jsonable
+from .execution import check_ray_address, run_units
+from .units import SynthConfig, failure_path, load_unit, unit_path, unit_summary
+
+CONFIG_FILE = "synth_config.json"
+
+
+@dataclass
+class SynthResult:
+    out_dir: Path
+    units_run: int = 0
+    units_skipped: int = 0
+    datapoints: int = 0
+    positives: int = 0
+    failures: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def positive_fraction(self) -> float:
+        return self.positives / self.datapoints if self.datapoints else 0.0
+
+
+def _check_or_write_config(out_dir: Path, cfg: SynthConfig) -> None:
+    path = out_dir / CONFIG_FILE
+    wanted = to_jsonable(cfg)
+    if path.is_file():
+        try:
+            existing = json.loads(path.read_text())["config"]
+        except (json.JSONDecodeError, KeyError):
+            raise ConfigError(f"{path} is unreadable; delete the folder or choose another --out") from None
+        if existing != wanted:
+            diff = sorted(k for k in wanted if existing.get(k) != wanted[k])
+            raise ConfigError(f"{out_dir} holds a dataset made with other settings ({', '.join(diff)} differ); "
+                              "choose another --out, or delete the folder to start again")
+        return
+    atomic_write_json(path, run_metadata(cfg))
+
+
+def make_splits(obj_labels: np.ndarray, image_labels: np.ndarray, train_fraction: float, seed: int) -> dict:
+    """Image-wise (no view in both) and object-wise (no object in both) train/val index splits."""
+    splits = {}
+    for name, groups in (("image_wise", image_labels), ("object_wise", obj_labels)):
+        ids = np.unique(groups)
+        rng = derive_rng(seed, "split", name)
+        rng.shuffle(ids)
+        n_train = int(round(train_fraction * len(ids)))
+        if len(ids) >= 2:
+            n_train = min(max(n_train, 1), len(ids) - 1)     # both parts non-empty
+        train_ids = ids[:n_train]
+        in_train = np.isin(groups, train_ids)
+        splits[name] = {"train": np.flatnonzero(in_train), "val": np.flatnonzero(~in_train)}
+    return splits
+
+
+def consolidate(out_dir: Path, cfg: SynthConfig, keys: list[str]) -> tuple[int, int]:
+    """Rewrite the GQ-CNN tensors and splits from the unit files (in object order)."""
+    parts = [load_unit(out_dir, k) for k in keys if unit_path(out_dir, k).is_file()]
+    parts = [p for p in parts if p["hand_poses"].size]
+    if not parts:
+        return 0, 0
+    fields = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+    splits = make_splits(fields["obj_labels"], fields["image_labels"], cfg.train_fraction, cfg.seed)
+    meta = run_metadata(cfg)
+    meta["positive_threshold"] = cfg.quality.positive_threshold
+    n = len(fields["hand_poses"])
+    positives = int(np.sum(fields["robust_ferrari_canny"] > cfg.quality.positive_threshold))
+    meta["positive_fraction"] = positives / n
+    write_tensor_dataset(out_dir / "gqcnn", fields, splits, meta, cfg.datapoints_per_file)
+    return n, positives
+
+
+def run_synth(cfg: SynthConfig, out_dir: str | Path, workers: int = 0, address: str | None = None,
+              show_progress: bool = True) -> SynthResult:
+    out_dir = Path(out_dir)
+    specs = parse_object_source(cfg.objects, cfg.seed, cfg.mesh_scale)
+    if address:
+        check_ray_address(address)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _check_or_write_config(out_dir, cfg)
+    (out_dir / "units").mkdir(exist_ok=True)
+    result = SynthResult(out_dir)
+    todo = []
+    for i, spec in enumerate(specs):
+        if unit_path(out_dir, spec.key).is_file():
+            result.units_skipped += 1
+        elif failure_path(out_dir, spec.key).is_file():
+            result.failures[spec.key] = json.loads(failure_path(out_dir, spec.key).read_text())["error"]
+        else:
+            todo.append((spec, i))
+    columns = [TextColumn("[bold]synth[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("objects"),
+               TextColumn("{task.fields[points]} datapoints, {task.fields[pos]} positive"), TimeElapsedColumn(),
+               TimeRemainingColumn()]
+    with Progress(*columns, disable=not show_progress) as progress:
+        task = progress.add_task("", total=len(specs), completed=len(specs) - len(todo), points=0, pos=0)
+        points = pos = 0
+        for res in run_units(todo, cfg, out_dir, workers, address):
+            result.units_run += 1
+            if res.error:
+                result.failures[res.key] = res.error
+                progress.console.print(f"[yellow]skipped[/] {res.key}: {res.error}")
+            points += res.datapoints
+            pos += res.positives
+            progress.update(task, advance=1, points=points, pos=pos)
+    keys = [s.key for s in specs]
+    result.datapoints, result.positives = consolidate(out_dir, cfg, keys) if "gqcnn" in cfg.formats else (0, 0)
+    if "gqcnn" not in cfg.formats:
+        summaries = [unit_summary(out_dir, k) for k in keys if unit_path(out_dir, k).is_file()]
+        result.datapoints = sum(s.datapoints for s in summaries)
+        result.positives = sum(s.positives for s in summaries)
+    atomic_write_json(out_dir / "objects.json", {
+        "ok": [k for k in keys if unit_path(out_dir, k).is_file()], "failures": result.failures})
+    if result.units_run + result.units_skipped == 0 or not any(unit_path(out_dir, k).is_file() for k in keys):
+        raise GrasplabError(f"no object produced data ({len(result.failures)} failed); see {out_dir / 'objects.json'}")
+    return result

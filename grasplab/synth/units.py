@@ -1,0 +1,209 @@
+"""One work unit of dataset synthesis: an object → its stable poses → antipodal candidates →
+collision and robust quality labels → rendered views → GQ-CNN datapoints and Jacquard scenes.
+
+A unit's randomness comes only from (global seed, object key, ...), so its output does not
+depend on which worker runs it or when. It writes its Jacquard views and then one
+``units/<key>.npz`` (all its GQ-CNN datapoints) atomically; that file marks it finished.
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..datasets.jacquard_layout import write_jacquard_view
+from ..errors import GrasplabError, MeshError, StablePoseError
+from ..geometry import Grasp2D
+from ..grasps import AntipodalConfig, CollisionChecker, CollisionConfig, load_gripper, sample_antipodal_grasps
+from ..imaging.crops import rotated_crops
+from ..objects import ObjectSpec
+from ..quality import QualityConfig, robust_quality
+from ..scene import DepthNoiseConfig, apply_depth_noise, camera_preset, compute_stable_poses, sample_scene
+from ..seeding import derive_int_seed, derive_rng
+from ..storage import atomic_write_bytes, atomic_write_json
+
+FORMATS = ("gqcnn", "jacquard")
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    objects: str = "procedural:8"
+    seed: int = 0
+    formats: tuple[str, ...] = FORMATS
+    views_per_pose: int = 2
+    max_poses: int = 3                       # likeliest stable poses per object
+    min_pose_probability: float = 0.02
+    grasps_per_object: int = 100             # candidates per object, shared among its poses
+    gripper: str = "yumi"
+    camera: str = "dexnet2"
+    renderer: str = "auto"
+    mesh_scale: float = 1.0
+    crop_px: int = 96
+    crop_out_px: int = 32
+    datapoints_per_file: int = 1000
+    train_fraction: float = 0.8
+    noise: DepthNoiseConfig = field(default_factory=DepthNoiseConfig)
+    antipodal: AntipodalConfig = field(default_factory=AntipodalConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
+    collision: CollisionConfig = field(default_factory=CollisionConfig)
+
+    def __post_init__(self):
+        from ..errors import ConfigError
+        bad = [f for f in self.formats if f not in FORMATS]
+        if bad or not self.formats:
+            raise ConfigError(f"unknown dataset formats {bad}; choose from {', '.join(FORMATS)}")
+        if self.views_per_pose <= 0 or self.max_poses <= 0 or self.grasps_per_object <= 0:
+            raise ConfigError("--views-per-pose, max poses and grasps per object must be positive")
+        if not 0 < self.train_fraction < 1:
+            raise ConfigError("train fraction must lie strictly between 0 and 1")
+        load_gripper(self.gripper)
+        camera_preset(self.camera)
+
+
+@dataclass
+class UnitResult:
+    key: str
+    datapoints: int = 0
+    positives: int = 0
+    views: int = 0
+    error: str = ""
+
+
+def unit_path(out_dir: Path, key: str) -> Path:
+    return out_dir / "units" / f"{key}.npz"
+
+
+def failure_path(out_dir: Path, key: str) -> Path:
+    return out_dir / "units" / f"{key}.failed.json"
+
+
+def project_grasps(grasps_world, intrinsics, T_camera_world, jaw_m: float):
+    """Image grasps (centre px, angle, width px, depth m, jaw px) for 3-D grasps in the world."""
+    g = grasps_world.transformed(T_camera_world)
+    z = g.centers_m[:, 2]
+    ends = np.stack([g.centers_m - g.axes * g.widths_m[:, None] / 2, g.centers_m + g.axes * g.widths_m[:, None] / 2], 1)
+    ok = (z > 0) & np.all(ends[..., 2] > 0, axis=1)
+    safe = np.where(ok[:, None], g.centers_m, [0.0, 0.0, 1.0])
+    c_px = intrinsics.project(safe)
+    e_px = intrinsics.project(np.where(ok[:, None, None], ends, [0.0, 0.0, 1.0]))
+    d = e_px[:, 1] - e_px[:, 0]
+    angle = (np.arctan2(-d[:, 1], d[:, 0]) + np.pi / 2) % np.pi - np.pi / 2
+    width_px = np.linalg.norm(d, axis=1)
+    jaw_px = jaw_m * intrinsics.fx / np.where(ok, z, 1.0)
+    inside = ok & (c_px[:, 0] >= 0) & (c_px[:, 0] <= intrinsics.width - 1) & (c_px[:, 1] >= 0) & \
+        (c_px[:, 1] <= intrinsics.height - 1)
+    return c_px, angle, width_px, z, jaw_px, inside
+
+
+def _empty_fields(cfg: SynthConfig) -> dict[str, list]:
+    return {k: [] for k in ("depth_ims_tf_table", "hand_poses", "robust_ferrari_canny", "ferrari_canny",
+                            "force_closure", "collision_free", "obj_labels", "pose_labels", "image_labels",
+                            "camera_intrs", "camera_poses")}
+
+
+def process_unit(spec: ObjectSpec, obj_index: int, cfg: SynthConfig, out_dir: Path, renderer) -> UnitResult:
+    """Run one object end to end and write its outputs; bad objects are reported, not raised."""
+    res = UnitResult(spec.key)
+    try:
+        obj = spec.build()
+        poses = compute_stable_poses(obj, cfg.min_pose_probability)[:cfg.max_poses]
+    except (MeshError, StablePoseError) as e:
+        res.error = str(e)
+        atomic_write_json(failure_path(out_dir, spec.key), {"key": spec.key, "error": res.error})
+        return res
+    gripper = load_gripper(cfg.gripper)
+    camera = camera_preset(cfg.camera)
+    per_pose = max(1, math.ceil(cfg.grasps_per_object / len(poses)))
+    antipodal = AntipodalConfig(**{**cfg.antipodal.__dict__, "max_grasps": per_pose})
+    fields = _empty_fields(cfg)
+    thr = cfg.quality.positive_threshold
+    for pose in poses:
+        mesh_t = obj.mesh.copy()
+        mesh_t.apply_transform(pose.T_table_obj.matrix)
+        com_t = pose.T_table_obj.apply(obj.center_of_mass_m)
+        grasps = sample_antipodal_grasps(mesh_t, gripper, antipodal, derive_rng(cfg.seed, "grasps", spec.key, pose.index))
+        if len(grasps) == 0:
+            continue
+        collides = CollisionChecker(mesh_t, gripper, cfg.collision,
+                                    seed=derive_int_seed(cfg.seed, "collision", spec.key, pose.index)).collides(grasps)
+        labels = robust_quality(mesh_t, com_t, grasps, gripper.max_width_m, cfg.quality,
+                                derive_rng(cfg.seed, "quality", spec.key, pose.index))
+        collision_free = ~collides
+        robust = labels.robust_ferrari_canny * collision_free
+        for v in range(cfg.views_per_pose):
+            rng = derive_rng(cfg.seed, "view", spec.key, pose.index, v)
+            scene = sample_scene(obj, pose, camera, rng)
+            obs = renderer.render(scene)
+            noisy = apply_depth_noise(obs.depth_m, cfg.noise, rng)
+            T_world_table = scene.T_world_obj @ pose.T_table_obj.inverse()
+            g_world = grasps.transformed(T_world_table)
+            intr = scene.intrinsics
+            c_px, angle, width_px, depth, jaw_px, inside = project_grasps(
+                g_world, intr, scene.T_camera_world, gripper.finger_width_m)
+            view_id = obj_index * 100_000 + pose.index * 1000 + v
+            idx = np.flatnonzero(inside)
+            res.views += 1
+            if "jacquard" in cfg.formats:
+                positives = [Grasp2D(tuple(c_px[i]), angle[i], width_px[i], jaw_px[i], depth[i])
+                             for i in idx if robust[i] > thr]
+                sidecar = {
+                    "object": {"key": spec.key, "index": obj_index, "family": obj.family, "source": obj.source},
+                    "pose": {"index": pose.index, "probability": pose.probability},
+                    "intrinsics": intr.to_dict(), "T_world_camera": scene.T_world_camera.to_dict(),
+                    "T_world_obj": scene.T_world_obj.to_dict(), "gripper": gripper.to_dict(),
+                    "positive_threshold": thr,
+                    "candidates": [{
+                        "center_xy_px": c_px[i].round(3).tolist(), "angle_rad": float(angle[i]),
+                        "width_px": float(width_px[i]), "jaw_px": float(jaw_px[i]), "depth_m": float(depth[i]),
+                        "center_world_m": g_world.centers_m[i].round(6).tolist(),
+                        "axis_world": g_world.axes[i].round(6).tolist(), "width_m": float(grasps.widths_m[i]),
+                        "ferrari_canny": float(labels.ferrari_canny[i]),
+                        "robust_ferrari_canny": float(labels.robust_ferrari_canny[i]),
+                        "p_force_closure": float(labels.p_force_closure[i]),
+                        "collision_free": bool(collision_free[i]), "positive": bool(robust[i] > thr)}
+                        for i in idx],
+                }
+                write_jacquard_view(out_dir / "jacquard", view_id, spec.key, obs.rgb, obs.depth_m, noisy, obs.mask,
+                                    positives, sidecar)
+            if "gqcnn" in cfg.formats and idx.size:
+                crops = rotated_crops(noisy, c_px[idx], angle[idx], cfg.crop_px, cfg.crop_out_px)
+                fields["depth_ims_tf_table"].append(crops[..., None])
+                hp = np.c_[c_px[idx, 1], c_px[idx, 0], depth[idx], angle[idx], c_px[idx, 1] - intr.cy,
+                           c_px[idx, 0] - intr.cx, width_px[idx]]
+                fields["hand_poses"].append(hp.astype(np.float32))
+                fields["robust_ferrari_canny"].append(robust[idx].astype(np.float32))
+                fields["ferrari_canny"].append(labels.ferrari_canny[idx].astype(np.float32))
+                fields["force_closure"].append(labels.p_force_closure[idx].astype(np.float32))
+                fields["collision_free"].append(collision_free[idx].astype(np.uint8))
+                fields["obj_labels"].append(np.full(idx.size, obj_index, np.int32))
+                fields["pose_labels"].append(np.full(idx.size, obj_index * 1000 + pose.index, np.int32))
+                fields["image_labels"].append(np.full(idx.size, view_id, np.int32))
+                fields["camera_intrs"].append(np.tile(np.float32([intr.fx, intr.fy, intr.cx, intr.cy]), (idx.size, 1)))
+                T = scene.T_world_camera
+                fields["camera_poses"].append(np.tile(np.r_[T.translation_m, T.quaternion_wxyz].astype(np.float32),
+                                                      (idx.size, 1)))
+            res.positives += int(np.sum(robust[idx] > thr))
+            res.datapoints += int(idx.size)
+    arrays = {k: (np.concatenate(v) if v else np.zeros((0,))) for k, v in fields.items()}
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays, summary=np.array(json.dumps(res.__dict__)))
+    atomic_write_bytes(unit_path(out_dir, spec.key), buf.getvalue())
+    return res
+
+
+def load_unit(out_dir: Path, key: str) -> dict[str, np.ndarray]:
+    path = unit_path(out_dir, key)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files if k != "summary"}
+    except (OSError, ValueError, KeyError) as e:
+        raise GrasplabError(f"{path}: unreadable unit file ({e}); delete it and run again to redo that object") from None
+
+
+def unit_summary(out_dir: Path, key: str) -> UnitResult:
+    with np.load(unit_path(out_dir, key), allow_pickle=False) as z:
+        return UnitResult(**json.loads(str(z["summary"])))

@@ -1,0 +1,148 @@
+import json
+
+import numpy as np
+import pytest
+import trimesh
+
+from grasplab.datasets import TensorDataset, read_jacquard_grasps
+from grasplab.errors import ConfigError, GrasplabError
+from grasplab.geometry import CameraIntrinsics, RigidTransform
+from grasplab.imaging import read_depth_m, read_mask
+from grasplab.imaging.crops import rotated_crops
+from grasplab.quality import QualityConfig
+from grasplab.synth import SynthConfig, run_synth
+from grasplab.synth import units as units_mod
+
+SMALL = dict(objects="procedural:3:mallet,profile,prism", views_per_pose=1, max_poses=2, grasps_per_object=24,
+             gripper="robotiq_2f85", camera="primesense", quality=QualityConfig(num_samples=5))
+
+
+def fields_of(path):
+    ds = TensorDataset.open(path / "gqcnn")
+    return {f: ds.field(f) for f in ds.field_names}
+
+
+@pytest.fixture(scope="module")
+def small_dataset(tmp_path_factory):
+    out = tmp_path_factory.mktemp("synth") / "ds"
+    res = run_synth(SynthConfig(**SMALL), out, workers=0, show_progress=False)
+    return out, res
+
+
+def test_gqcnn_tensors_layout_and_splits(small_dataset):
+    out, res = small_dataset
+    assert res.datapoints > 50 and not res.failures
+    ds = TensorDataset.open(out / "gqcnn")
+    f = fields_of(out)
+    n = len(f["hand_poses"])
+    assert f["depth_ims_tf_table"].shape == (n, 32, 32, 1) and f["depth_ims_tf_table"].dtype == np.float32
+    assert f["hand_poses"].shape == (n, 7) and f["camera_intrs"].shape == (n, 4) and f["camera_poses"].shape == (n, 7)
+    # robust ε is stored as metric × collision_free
+    assert np.all(f["robust_ferrari_canny"][f["collision_free"] == 0] == 0)
+    assert ds.config["positive_fraction"] == pytest.approx(np.mean(f["robust_ferrari_canny"] > 0.002))
+    assert ds.config["grasplab_version"] and ds.config["config"]["seed"] == 0
+    # hand pose columns: row − cy and col − cx are consistent with the intrinsics
+    np.testing.assert_allclose(f["hand_poses"][:, 4], f["hand_poses"][:, 0] - f["camera_intrs"][:, 3], atol=1e-3)
+    for name, groups in (("object_wise", f["obj_labels"]), ("image_wise", f["image_labels"])):
+        train, val = ds.split(name)
+        assert len(train) and len(val) and len(np.intersect1d(train, val)) == 0
+        assert len(train) + len(val) == n
+        assert not set(groups[train]) & set(groups[val]), f"{name} split leaks groups"
+    # the crop centre is the noisy depth at the grasp centre (crops are centred on the grasp)
+    assert np.all(np.abs(f["depth_ims_tf_table"][:, 15:17, 15:17, 0].mean(axis=(1, 2)) - f["hand_poses"][:, 2]) < 0.08)
+
+
+def test_jacquard_scenes_read_back_and_match_sidecars(small_dataset):
+    out, _ = small_dataset
+    sidecars = sorted((out / "jacquard").glob("*/*_grasps.json"))
+    assert sidecars
+    n_pos = 0
+    for side in sidecars:
+        d = json.loads(side.read_text())
+        stem = str(side)[: -len("_grasps.json")]
+        grasps = read_jacquard_grasps(f"{stem}_grasps.txt")
+        positives = [c for c in d["candidates"] if c["positive"]]
+        assert len(grasps) == len(positives)
+        n_pos += len(grasps)
+        mask = read_mask(f"{stem}_mask.png")
+        intr = CameraIntrinsics.from_dict(d["intrinsics"])
+        T_wc = RigidTransform.from_dict(d["T_world_camera"])
+        assert read_depth_m(f"{stem}_perfect_depth.tiff", units="m").shape == intr.shape
+        for j, c in zip(grasps, positives):
+            g = j.to_grasp2d()
+            assert g.center_xy_px == pytest.approx(tuple(c["center_xy_px"]), abs=0.01)
+            assert g.angle_rad == pytest.approx(c["angle_rad"], abs=1e-3)
+            # both jaw contacts lie on the object (the centre need not: a U grasped across its arms)
+            for x, y in np.rint(g.endpoints_xy_px).astype(int):
+                assert mask[max(y - 3, 0):y + 4, max(x - 3, 0):x + 4].any()
+        for c in d["candidates"]:
+            # the image grasp deprojects to the 3-D grasp centre in the world
+            p_cam = intr.deproject_pixels(np.array(c["center_xy_px"]), c["depth_m"])
+            np.testing.assert_allclose(T_wc.apply(p_cam), c["center_world_m"], atol=1e-5)
+    assert n_pos > 0
+
+
+def test_rotated_crops_known_answer():
+    h, w = 120, 160
+    y, x = np.indices((h, w), dtype=float)
+    image = 0.5 + 0.001 * x + 0.002 * y
+    centers = np.array([[80.0, 60.0], [70.5, 50.25]])
+    angles = np.array([0.0, 0.6])
+    crops = rotated_crops(image, centers, angles, crop_px=12, out_px=4)
+    off = (np.arange(4) * 3 + 1) - 5.5                    # block-centre offsets of 12 → 4 averaging
+    dy, dx = np.meshgrid(off, off, indexing="ij")
+    for k, ((cx, cy), a) in enumerate(zip(centers, angles)):
+        xs = cx + dx * np.cos(a) + dy * np.sin(a)
+        ys = cy - dx * np.sin(a) + dy * np.cos(a)
+        np.testing.assert_allclose(crops[k], 0.5 + 0.001 * xs + 0.002 * ys, atol=1e-6)
+
+
+def test_resume_after_kill_gives_the_same_dataset(tmp_path, small_dataset, monkeypatch):
+    ref_out, _ = small_dataset
+    out = tmp_path / "killed"
+    real = units_mod.process_unit
+    calls = {"n": 0}
+
+    def dies_on_second(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt("killed")
+        return real(*a, **k)
+    monkeypatch.setattr(units_mod, "process_unit", dies_on_second)
+    with pytest.raises(KeyboardInterrupt):
+        run_synth(SynthConfig(**SMALL), out, workers=0, show_progress=False)
+    assert len(list((out / "units").glob("*.npz"))) == 1
+    monkeypatch.setattr(units_mod, "process_unit", real)
+    res = run_synth(SynthConfig(**SMALL), out, workers=0, show_progress=False)
+    assert res.units_skipped == 1 and res.units_run == 2
+    a, b = fields_of(ref_out), fields_of(out)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+    again = run_synth(SynthConfig(**SMALL), out, workers=0, show_progress=False)
+    assert again.units_run == 0 and again.datapoints == res.datapoints
+    with pytest.raises(ConfigError, match="other settings.*seed"):
+        run_synth(SynthConfig(**{**SMALL, "seed": 1}), out, workers=0, show_progress=False)
+
+
+def test_ray_workers_give_the_same_dataset(tmp_path, small_dataset):
+    pytest.importorskip("ray")
+    ref_out, _ = small_dataset
+    run_synth(SynthConfig(**SMALL), tmp_path / "ray", workers=2, show_progress=False)
+    a, b = fields_of(ref_out), fields_of(tmp_path / "ray")
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+
+
+def test_bad_objects_and_unreachable_cluster(tmp_path, shared_data):
+    meshes = tmp_path / "meshes"
+    meshes.mkdir()
+    (meshes / "clown.obj").write_bytes((shared_data / "meshes" / "clown.obj").read_bytes())
+    trimesh.creation.box(extents=(60, 40, 30)).export(meshes / "huge.stl")
+    cfg = SynthConfig(**{**SMALL, "objects": f"meshes:{meshes}", "formats": ("jacquard",)})
+    res = run_synth(cfg, tmp_path / "m", workers=0, show_progress=False)
+    assert "huge" in res.failures and "--scale" in res.failures["huge"]
+    assert (tmp_path / "m" / "jacquard" / "clown").is_dir()
+    with pytest.raises(GrasplabError, match="cannot reach a Ray cluster"):
+        run_synth(SynthConfig(**SMALL), tmp_path / "r", workers=2, address="127.0.0.1:9")
+    with pytest.raises(ConfigError, match="formats"):
+        SynthConfig(formats=("hdf5",))
