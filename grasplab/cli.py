@@ -213,6 +213,34 @@ def bench_quality(
                   f"{res['max_robust_eps_difference']:.2e}; positive fraction: {res['positive_fraction']:.1%}")
 
 
+@bench_app.command("synth")
+def bench_synth(
+    objects: str = typer.Option("procedural:16", help="Object source for the benchmark job."),
+    workers: str = typer.Option("1,2", help="Worker counts to compare (Ray; 0 = serial in-process)."),
+    views_per_pose: int = typer.Option(2),
+    repeats: int = typer.Option(3, help="Interleaved repeats per worker count (medians reported)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
+):
+    """Labelled GQ-CNN datapoints per second end to end, with 1 and with 2 workers."""
+    from .bench.synth_bench import run_synth_bench
+    res = run_synth_bench(objects, tuple(int(w) for w in workers.split(",")), views_per_pose, repeats=repeats)
+    if as_json:
+        print(json.dumps(res, indent=2))
+        return
+    t = Table(title=f"synth {res['objects']}, {res['views_per_pose']} views/pose, median of {res['repeats']} "
+                    f"interleaved runs, {res['date_utc']} UTC")
+    for col in ("workers", "datapoints", "wall s", "start-up s", "pool s", "shutdown s", "datapoints/s (wall)",
+                "datapoints/s (pool)"):
+        t.add_column(col, justify="right")
+    for r in res["results"]:
+        t.add_row(str(r["workers"]), str(r["datapoints"]), f"{r['wall_s']:.1f}", f"{r['startup_s']:.1f}",
+                  f"{r['pool_s']:.1f}", f"{r['shutdown_s']:.1f}", f"{r['datapoints_per_s_wall']:.1f}",
+                  f"{r['datapoints_per_s_pool']:.1f}")
+    console.print(t)
+    for k, v in res["scaling"].items():
+        console.print(f"{k.replace('_', ' ')}: {v:.2f}×")
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     try:
         app(args=argv, prog_name="grasplab")

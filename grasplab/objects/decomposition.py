@@ -30,9 +30,13 @@ class DecompositionParams:
     seed: int = 0
 
 
+def cache_root() -> Path:
+    """grasplab's cache folder: ``$GRASPLAB_CACHE_DIR`` or ``~/.cache/grasplab``."""
+    return Path(os.environ.get("GRASPLAB_CACHE_DIR") or Path.home() / ".cache" / "grasplab")
+
+
 def cache_dir() -> Path:
-    root = os.environ.get("GRASPLAB_CACHE_DIR") or Path.home() / ".cache" / "grasplab"
-    return Path(root) / "coacd"
+    return cache_root() / "coacd"
 
 
 def _cache_key(mesh: trimesh.Trimesh, params: DecompositionParams) -> str:

@@ -8,6 +8,7 @@ interpolated). Dropouts set pixels to 0, as real sensors report missing depth.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import scipy.ndimage as ndi
@@ -36,22 +37,31 @@ class DepthNoiseConfig:
 NO_NOISE = DepthNoiseConfig(gamma_shape=0.0, gp_sigma_m=0.0)
 
 
+@lru_cache(maxsize=16)
+def _spline_basis(n_out: int, n_grid: int, scale_px: float) -> np.ndarray:
+    """Matrix (n_out, n_grid) evaluating a cubic B-spline with unit coefficients at pixels i/scale."""
+    pos = np.arange(n_out) / scale_px
+    basis = np.empty((n_out, n_grid))
+    for j in range(n_grid):
+        e = np.zeros(n_grid)
+        e[j] = 1.0
+        basis[:, j] = ndi.map_coordinates(e, [pos], order=3, mode="mirror", prefilter=False)
+    return basis
+
+
 def gaussian_process_noise(rng: np.random.Generator, shape: tuple[int, int], sigma_m: float,
                            scale_px: float) -> np.ndarray:
     """Smooth noise: i.i.d. N(0, σ²) on a coarse grid, cubic-spline interpolated to ``shape``.
 
     Grid node k sits at pixel k·scale_px, where the field equals the node's sample exactly,
-    so the marginal standard deviation at nodes is σ and nearby pixels are correlated.
+    so the marginal standard deviation at nodes is σ and nearby pixels are correlated. The
+    interpolation is separable, so it is two matrix products with cached basis matrices.
     """
     h, w = shape
     gh, gw = int(np.ceil((h - 1) / scale_px)) + 2, int(np.ceil((w - 1) / scale_px)) + 2
     grid = rng.normal(0.0, sigma_m, size=(gh, gw))
-    rows = np.arange(h) / scale_px
-    cols = np.arange(w) / scale_px
-    # separable cubic-spline interpolation: rows first, then columns
     coeffs = ndi.spline_filter(grid, order=3, mode="mirror")
-    rr, cc = np.meshgrid(rows, cols, indexing="ij")
-    return ndi.map_coordinates(coeffs, [rr, cc], order=3, mode="mirror", prefilter=False)
+    return _spline_basis(h, gh, float(scale_px)) @ coeffs @ _spline_basis(w, gw, float(scale_px)).T
 
 
 def apply_depth_noise(depth_m: np.ndarray, config: DepthNoiseConfig, rng: np.random.Generator) -> np.ndarray:

@@ -1,6 +1,7 @@
 """Stable resting poses of an object on a horizontal table (z up, table at z = 0)."""
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,6 +10,8 @@ import trimesh
 from ..errors import StablePoseError
 from ..geometry import RigidTransform
 from ..objects import GraspObject
+from ..objects.decomposition import cache_root
+from ..storage import atomic_write_bytes
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,31 @@ class StablePose:
         return T_world_table @ self.T_table_obj
 
 
+_MEMO: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _raw_stable_poses(obj: GraspObject) -> tuple[np.ndarray, np.ndarray]:
+    """trimesh's poses and probabilities, memoised in memory and cached on disk by mesh hash
+    (the analysis takes ~0.1–0.2 s per mesh and every pose of an object needs it)."""
+    key = obj.hash
+    if key in _MEMO:
+        return _MEMO[key]
+    path = cache_root() / "stable_poses" / f"{key}.npz"
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            result = (z["transforms"], z["probs"])
+    except (OSError, KeyError, ValueError):
+        transforms, probs = trimesh.poses.compute_stable_poses(obj.mesh, center_mass=obj.center_of_mass_m)
+        result = (np.asarray(transforms, dtype=np.float64), np.asarray(probs, dtype=np.float64))
+        buf = io.BytesIO()
+        np.savez(buf, transforms=result[0], probs=result[1])
+        atomic_write_bytes(path, buf.getvalue())
+    if len(_MEMO) > 256:
+        _MEMO.clear()
+    _MEMO[key] = result
+    return result
+
+
 def compute_stable_poses(obj: GraspObject, min_probability: float = 0.02,
                          merge_angle_deg: float = 2.0, max_poses: int | None = None) -> list[StablePose]:
     """Stable poses from trimesh's quasi-static analysis.
@@ -39,7 +67,7 @@ def compute_stable_poses(obj: GraspObject, min_probability: float = 0.02,
     the vertical, and are merged (probabilities added). Sorted by probability.
     """
     mesh = obj.mesh
-    transforms, probs = trimesh.poses.compute_stable_poses(mesh, center_mass=obj.center_of_mass_m)
+    transforms, probs = _raw_stable_poses(obj)
     cos_tol = np.cos(np.deg2rad(merge_angle_deg))
     kept: list[tuple[np.ndarray, float]] = []
     for T, p in sorted(zip(transforms, probs), key=lambda tp: -tp[1]):

@@ -8,6 +8,7 @@ the unit files, so the dataset does not depend on the number of workers or on in
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from ..objects import parse_object_source
 from ..seeding import derive_rng
 from ..storage import atomic_write_json, run_metadata, to_jsonable
 from .execution import check_ray_address, run_units
-from .units import SynthConfig, failure_path, load_unit, unit_path, unit_summary
+from .units import SynthConfig, failure_path, load_unit, unit_key, unit_path, unit_summary
 
 CONFIG_FILE = "synth_config.json"
 
@@ -33,6 +34,7 @@ class SynthResult:
     datapoints: int = 0
     positives: int = 0
     failures: dict[str, str] = field(default_factory=dict)
+    timing: dict[str, float] = field(default_factory=dict)
 
     @property
     def positive_fraction(self) -> float:
@@ -99,35 +101,48 @@ def run_synth(cfg: SynthConfig, out_dir: str | Path, workers: int = 0, address: 
     (out_dir / "units").mkdir(exist_ok=True)
     result = SynthResult(out_dir)
     todo = []
+    keys = []
     for i, spec in enumerate(specs):
-        if unit_path(out_dir, spec.key).is_file():
-            result.units_skipped += 1
-        elif failure_path(out_dir, spec.key).is_file():
+        if failure_path(out_dir, spec.key).is_file():
             result.failures[spec.key] = json.loads(failure_path(out_dir, spec.key).read_text())["error"]
-        else:
-            todo.append((spec, i))
-    columns = [TextColumn("[bold]synth[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("objects"),
+            continue
+        for rank in range(cfg.max_poses):
+            keys.append(unit_key(spec.key, rank))
+            if unit_path(out_dir, keys[-1]).is_file():
+                result.units_skipped += 1
+            else:
+                todo.append((spec, i, rank))
+    # run every object's likeliest pose first: each object's stable-pose analysis is then done
+    # once (later poses read it from the disk cache) and the larger units start early
+    todo.sort(key=lambda unit: (unit[2], unit[1]))
+    total = len(keys)
+    columns = [TextColumn("[bold]synth[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("object poses"),
                TextColumn("{task.fields[points]} datapoints, {task.fields[pos]} positive"), TimeElapsedColumn(),
                TimeRemainingColumn()]
+    t_start = time.perf_counter()
     with Progress(*columns, disable=not show_progress) as progress:
-        task = progress.add_task("", total=len(specs), completed=len(specs) - len(todo), points=0, pos=0)
+        task = progress.add_task("", total=total, completed=total - len(todo), points=0, pos=0)
         points = pos = 0
-        for res in run_units(todo, cfg, out_dir, workers, address):
+        for res in run_units(todo, cfg, out_dir, workers, address, stats=result.timing):
             result.units_run += 1
             if res.error:
+                if res.key not in result.failures:
+                    progress.console.print(f"[yellow]skipped[/] {res.key}: {res.error}")
                 result.failures[res.key] = res.error
-                progress.console.print(f"[yellow]skipped[/] {res.key}: {res.error}")
             points += res.datapoints
             pos += res.positives
             progress.update(task, advance=1, points=points, pos=pos)
-    keys = [s.key for s in specs]
+    result.timing["units_s"] = time.perf_counter() - t_start
+    keys = [k for k in keys if k.rsplit("__p", 1)[0] not in result.failures]
+    t_cons = time.perf_counter()
     result.datapoints, result.positives = consolidate(out_dir, cfg, keys) if "gqcnn" in cfg.formats else (0, 0)
     if "gqcnn" not in cfg.formats:
         summaries = [unit_summary(out_dir, k) for k in keys if unit_path(out_dir, k).is_file()]
         result.datapoints = sum(s.datapoints for s in summaries)
         result.positives = sum(s.positives for s in summaries)
-    atomic_write_json(out_dir / "objects.json", {
-        "ok": [k for k in keys if unit_path(out_dir, k).is_file()], "failures": result.failures})
+    result.timing["consolidate_s"] = time.perf_counter() - t_cons
+    done_objects = sorted({k.rsplit("__p", 1)[0] for k in keys if unit_path(out_dir, k).is_file()})
+    atomic_write_json(out_dir / "objects.json", {"ok": done_objects, "failures": result.failures})
     if result.units_run + result.units_skipped == 0 or not any(unit_path(out_dir, k).is_file() for k in keys):
         raise GrasplabError(f"no object produced data ({len(result.failures)} failed); see {out_dir / 'objects.json'}")
     return result

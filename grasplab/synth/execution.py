@@ -6,6 +6,7 @@ across units. Results arrive in completion order; outputs do not depend on that 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -13,12 +14,15 @@ from ..errors import ConfigError, GrasplabError
 from ..objects import ObjectSpec
 
 
-def _serial(units, cfg, out_dir: Path) -> Iterator:
+def _serial(units, cfg, out_dir: Path, stats: dict) -> Iterator:
     from ..scene import make_renderer
     from .units import process_unit
+    t0 = time.perf_counter()
     with make_renderer(cfg.renderer) as renderer:
-        for spec, index in units:
-            yield process_unit(spec, index, cfg, out_dir, renderer)
+        stats["startup_s"] = time.perf_counter() - t0
+        for spec, index, rank in units:
+            yield process_unit(spec, index, rank, cfg, out_dir, renderer)
+    stats["shutdown_s"] = 0.0
 
 
 def check_ray_address(address: str, timeout_s: float = 3.0) -> None:
@@ -38,7 +42,7 @@ def check_ray_address(address: str, timeout_s: float = 3.0) -> None:
                             "there and the port open? Or run locally without --address") from None
 
 
-def _ray(units, cfg, out_dir: Path, workers: int, address: str | None) -> Iterator:
+def _ray(units, cfg, out_dir: Path, workers: int, address: str | None, stats: dict) -> Iterator:
     try:
         import ray
     except ImportError:
@@ -47,6 +51,7 @@ def _ray(units, cfg, out_dir: Path, workers: int, address: str | None) -> Iterat
                        configure_logging=False)
     if address:
         check_ray_address(address)
+    t0 = time.perf_counter()
     try:
         if address:
             ray.init(address=address, **init_kwargs)
@@ -66,40 +71,52 @@ def _ray(units, cfg, out_dir: Path, workers: int, address: str | None) -> Iterat
             from ..scene import make_renderer
             self.renderer = make_renderer(renderer_name)
 
-        def run(self, spec, index, cfg, out_dir):
+        def ready(self):
+            return True
+
+        def run(self, spec, index, rank, cfg, out_dir):
             from .units import process_unit
-            return process_unit(spec, index, cfg, Path(out_dir), self.renderer)
+            return process_unit(spec, index, rank, cfg, Path(out_dir), self.renderer)
 
     try:
         n = workers if workers > 0 else int(ray.cluster_resources().get("CPU", 1))
         pool = [Worker.remote(cfg.renderer) for _ in range(max(1, min(n, len(units))))]
+        ray.get([a.ready.remote() for a in pool])
+        stats["startup_s"] = time.perf_counter() - t0
         pending = {}
         queue = list(units)
         idle = list(pool)
         while queue or pending:
             while queue and idle:
                 actor = idle.pop()
-                spec, index = queue.pop(0)
-                pending[actor.run.remote(spec, index, cfg, str(out_dir))] = actor
+                spec, index, rank = queue.pop(0)
+                pending[actor.run.remote(spec, index, rank, cfg, str(out_dir))] = actor
             done, _ = ray.wait(list(pending), num_returns=1)
             for ref in done:
                 idle.append(pending.pop(ref))
                 yield ray.get(ref)
     finally:
+        t1 = time.perf_counter()
         if not address:
             ray.shutdown()
+        stats["shutdown_s"] = time.perf_counter() - t1
 
 
-def run_units(units: list[tuple[ObjectSpec, int]], cfg, out_dir: Path, workers: int = 0,
-              address: str | None = None) -> Iterator:
-    """Yield unit results as units finish. ``workers=0``: in this process (debugging, tests)."""
+def run_units(units: list[tuple[ObjectSpec, int, int]], cfg, out_dir: Path, workers: int = 0,
+              address: str | None = None, stats: dict | None = None) -> Iterator:
+    """Yield unit results as units (object spec, object index, pose rank) finish.
+
+    ``workers=0``: in this process (debugging, tests). ``stats`` receives ``startup_s`` (until
+    the workers are ready) and ``shutdown_s``.
+    """
+    stats = {} if stats is None else stats
     if not units:
         return iter(())
     if workers < 0:
         raise ConfigError("--workers must be 0 (in process) or a positive number of Ray workers")
     if workers == 0 and not address:
-        return _serial(units, cfg, out_dir)
-    return _ray(units, cfg, out_dir, workers, address)
+        return _serial(units, cfg, out_dir, stats)
+    return _ray(units, cfg, out_dir, workers, address, stats)
 
 
 UnitRunner = Callable[..., Iterator]

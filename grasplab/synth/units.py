@@ -1,9 +1,11 @@
-"""One work unit of dataset synthesis: an object → its stable poses → antipodal candidates →
-collision and robust quality labels → rendered views → GQ-CNN datapoints and Jacquard scenes.
+"""One work unit of dataset synthesis: one stable pose of one object (the pose of that rank
+among the object's likeliest) → antipodal candidates → collision and robust quality labels →
+rendered views → GQ-CNN datapoints and Jacquard scenes.
 
-A unit's randomness comes only from (global seed, object key, ...), so its output does not
-depend on which worker runs it or when. It writes its Jacquard views and then one
-``units/<key>.npz`` (all its GQ-CNN datapoints) atomically; that file marks it finished.
+A unit's randomness comes only from (global seed, object key, pose, ...), so its output does
+not depend on which worker runs it or when. It writes its Jacquard views and then one
+``units/<object>__p<rank>.npz`` (all its GQ-CNN datapoints) atomically; that file marks it
+finished. An object with fewer poses than the rank writes an empty unit.
 """
 from __future__ import annotations
 
@@ -66,11 +68,16 @@ class SynthConfig:
 
 @dataclass
 class UnitResult:
-    key: str
+    key: str                 # the object's key
+    pose_rank: int = 0
     datapoints: int = 0
     positives: int = 0
     views: int = 0
     error: str = ""
+
+
+def unit_key(object_key: str, pose_rank: int) -> str:
+    return f"{object_key}__p{pose_rank}"
 
 
 def unit_path(out_dir: Path, key: str) -> Path:
@@ -105,19 +112,21 @@ def _empty_fields(cfg: SynthConfig) -> dict[str, list]:
                             "camera_intrs", "camera_poses")}
 
 
-def process_unit(spec: ObjectSpec, obj_index: int, cfg: SynthConfig, out_dir: Path, renderer) -> UnitResult:
-    """Run one object end to end and write its outputs; bad objects are reported, not raised."""
-    res = UnitResult(spec.key)
+def process_unit(spec: ObjectSpec, obj_index: int, pose_rank: int, cfg: SynthConfig, out_dir: Path,
+                 renderer) -> UnitResult:
+    """Run one object pose end to end and write its outputs; bad objects are reported, not raised."""
+    res = UnitResult(spec.key, pose_rank)
     try:
         obj = spec.build()
-        poses = compute_stable_poses(obj, cfg.min_pose_probability)[:cfg.max_poses]
+        all_poses = compute_stable_poses(obj, cfg.min_pose_probability)[:cfg.max_poses]
     except (MeshError, StablePoseError) as e:
         res.error = str(e)
         atomic_write_json(failure_path(out_dir, spec.key), {"key": spec.key, "error": res.error})
         return res
+    poses = all_poses[pose_rank:pose_rank + 1]
     gripper = load_gripper(cfg.gripper)
     camera = camera_preset(cfg.camera)
-    per_pose = max(1, math.ceil(cfg.grasps_per_object / len(poses)))
+    per_pose = max(1, math.ceil(cfg.grasps_per_object / len(all_poses)))
     antipodal = AntipodalConfig(**{**cfg.antipodal.__dict__, "max_grasps": per_pose})
     fields = _empty_fields(cfg)
     thr = cfg.quality.positive_threshold
@@ -190,8 +199,8 @@ def process_unit(spec: ObjectSpec, obj_index: int, cfg: SynthConfig, out_dir: Pa
             res.datapoints += int(idx.size)
     arrays = {k: (np.concatenate(v) if v else np.zeros((0,))) for k, v in fields.items()}
     buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays, summary=np.array(json.dumps(res.__dict__)))
-    atomic_write_bytes(unit_path(out_dir, spec.key), buf.getvalue())
+    np.savez(buf, **arrays, summary=np.array(json.dumps(res.__dict__)))   # transient: speed over size
+    atomic_write_bytes(unit_path(out_dir, unit_key(spec.key, pose_rank)), buf.getvalue())
     return res
 
 
