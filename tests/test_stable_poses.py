@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy.spatial import ConvexHull
 
-from grasplab.errors import StablePoseError
+from grasplab.errors import ConfigError
 from grasplab.objects import FAMILIES, GraspObject, load_mesh_object, make_procedural_object
 from grasplab.scene import compute_stable_poses
 import trimesh
@@ -54,8 +54,11 @@ def test_merging_and_threshold():
     for i, a in enumerate(coarse):
         for b in coarse[i + 1:]:
             assert np.dot(a.up_in_object, b.up_in_object) < np.cos(np.deg2rad(45.0))
-    with pytest.raises(StablePoseError, match="no stable pose"):
+    with pytest.raises(ConfigError, match="min_probability"):
         compute_stable_poses(obj, min_probability=1.1)
+    # nothing reaches the threshold: the likeliest pose is kept alone
+    only = compute_stable_poses(obj, min_probability=0.99)
+    assert len(only) == 1 and only[0].probability == pytest.approx(compute_stable_poses(obj, 0.0)[0].probability)
 
 
 def test_placed_pose_rotates_about_vertical():

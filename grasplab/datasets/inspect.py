@@ -99,17 +99,23 @@ def dataset_stats(path: str | Path) -> dict:
 
 
 def _spread_views(jq: Path, count: int) -> list[Path]:
-    """Up to ``count`` views, one object after another, views with positives first."""
-    by_obj: dict[str, list[tuple[bool, Path]]] = {}
-    for side in sorted(jq.glob("*/*_grasps.json")):
-        has_pos = (side.parent / side.name.replace("_grasps.json", "_grasps.txt")).stat().st_size > 0
-        by_obj.setdefault(side.parent.name, []).append((has_pos, side))
-    queues = [sorted(v, key=lambda hv: not hv[0]) for v in by_obj.values()]
+    """Up to ``count`` views from different objects: views with positive grasps first, then
+    objects evenly spaced through the dataset (so that every family tends to appear)."""
+    with_pos, without = [], []
+    for obj_dir in sorted(p for p in jq.iterdir() if p.is_dir()):
+        sides = sorted(obj_dir.glob("*_grasps.json"))
+        pos = [s for s in sides if Path(str(s)[: -len(".json")] + ".txt").stat().st_size > 0]
+        if pos:
+            with_pos.append(pos[0])
+        elif sides:
+            without.append(sides[0])
     picked: list[Path] = []
-    while len(picked) < count and any(queues):
-        for q in queues:
-            if q and len(picked) < count:
-                picked.append(q.pop(0)[1])
+    for group in (with_pos, without):
+        need = count - len(picked)
+        if need <= 0 or not group:
+            continue
+        idx = np.unique(np.linspace(0, len(group) - 1, min(need, len(group))).round().astype(int))
+        picked += [group[i] for i in idx]
     return picked
 
 

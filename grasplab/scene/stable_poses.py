@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import trimesh
 
-from ..errors import StablePoseError
+from ..errors import ConfigError, StablePoseError
 from ..geometry import RigidTransform
 from ..objects import GraspObject
 from ..objects.decomposition import cache_root
@@ -64,10 +64,17 @@ def compute_stable_poses(obj: GraspObject, min_probability: float = 0.02,
 
     Poses less likely than ``min_probability`` are dropped; poses whose table normals (in
     the object frame) agree within ``merge_angle_deg`` are one pose up to rotation about
-    the vertical, and are merged (probabilities added). Sorted by probability.
+    the vertical, and are merged (probabilities added). Sorted by probability. On finely
+    tessellated curved objects the probability is spread over many facets, none of which may
+    reach the threshold: then the likeliest pose is kept alone.
     """
+    if not 0.0 <= min_probability <= 1.0:
+        raise ConfigError(f"min_probability={min_probability} must lie in [0, 1]")
     mesh = obj.mesh
-    transforms, probs = _raw_stable_poses(obj)
+    try:
+        transforms, probs = _raw_stable_poses(obj)
+    except (ValueError, IndexError, RuntimeError) as e:   # qhull/trimesh failures on degenerate meshes
+        raise StablePoseError(f"object {obj.name}: stable pose analysis failed ({e}); check the mesh") from None
     cos_tol = np.cos(np.deg2rad(merge_angle_deg))
     kept: list[tuple[np.ndarray, float]] = []
     for T, p in sorted(zip(transforms, probs), key=lambda tp: -tp[1]):
@@ -79,11 +86,10 @@ def compute_stable_poses(obj: GraspObject, min_probability: float = 0.02,
                 break
         else:
             kept.append((T, float(p)))
-    kept = [(T, p) for T, p in kept if p >= min_probability]
     if not kept:
-        raise StablePoseError(f"object {obj.name}: no stable pose with probability ≥ {min_probability}; "
-                              "lower min_probability or check the mesh")
+        raise StablePoseError(f"object {obj.name}: trimesh found no stable pose; check the mesh")
     kept.sort(key=lambda tp: -tp[1])
+    kept = [(T, p) for T, p in kept if p >= min_probability] or kept[:1]
     if max_poses is not None:
         kept = kept[:max_poses]
     poses = []

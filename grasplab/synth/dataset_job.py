@@ -21,7 +21,7 @@ from ..objects import parse_object_source
 from ..seeding import derive_rng
 from ..storage import atomic_write_json, run_metadata, to_jsonable
 from .execution import check_ray_address, run_units
-from .units import SynthConfig, failure_path, load_unit, unit_key, unit_path, unit_summary
+from .units import SynthConfig, load_unit, unit_key, unit_path, unit_summary
 
 CONFIG_FILE = "synth_config.json"
 
@@ -102,10 +102,7 @@ def run_synth(cfg: SynthConfig, out_dir: str | Path, workers: int = 0, address: 
     result = SynthResult(out_dir)
     todo = []
     keys = []
-    for i, spec in enumerate(specs):
-        if failure_path(out_dir, spec.key).is_file():
-            result.failures[spec.key] = json.loads(failure_path(out_dir, spec.key).read_text())["error"]
-            continue
+    for i, spec in enumerate(specs):       # objects that failed before are tried again (the mesh may be fixed)
         for rank in range(cfg.max_poses):
             keys.append(unit_key(spec.key, rank))
             if unit_path(out_dir, keys[-1]).is_file():

@@ -84,10 +84,6 @@ def unit_path(out_dir: Path, key: str) -> Path:
     return out_dir / "units" / f"{key}.npz"
 
 
-def failure_path(out_dir: Path, key: str) -> Path:
-    return out_dir / "units" / f"{key}.failed.json"
-
-
 def project_grasps(grasps_world, intrinsics, T_camera_world, jaw_m: float):
     """Image grasps (centre px, angle, width px, depth m, jaw px) for 3-D grasps in the world."""
     g = grasps_world.transformed(T_camera_world)
@@ -121,7 +117,6 @@ def process_unit(spec: ObjectSpec, obj_index: int, pose_rank: int, cfg: SynthCon
         all_poses = compute_stable_poses(obj, cfg.min_pose_probability)[:cfg.max_poses]
     except (MeshError, StablePoseError) as e:
         res.error = str(e)
-        atomic_write_json(failure_path(out_dir, spec.key), {"key": spec.key, "error": res.error})
         return res
     poses = all_poses[pose_rank:pose_rank + 1]
     gripper = load_gripper(cfg.gripper)
