@@ -123,6 +123,9 @@ def synth(
                   f"{res.units_run} objects ({res.units_skipped} already done) into {out}")
     if res.failures:
         console.print(f"[yellow]{len(res.failures)} objects skipped[/] (see {out / 'objects.json'})")
+    if res.no_grasps:
+        console.print(f"[yellow]{len(res.no_grasps)} objects gave no grasp candidate[/] (too wide for the "
+                      f"gripper in every pose? see {out / 'objects.json'}; try --gripper robotiq_2f85)")
 
 
 @dataset_app.command("stats")

@@ -73,3 +73,25 @@ def run_metadata(config: Any, command: list[str] | None = None) -> dict[str, Any
         "platform": platform.platform(),
         "created_unix_s": time.time(),
     }
+
+
+def check_or_write_run_config(out_dir: Path, filename: str, config: Any, what: str = "output") -> None:
+    """Refuse to mix settings in one output folder; write the run metadata on first use.
+
+    A folder that holds ``filename`` with the same configuration is resumed; with another
+    configuration the caller gets a message naming the settings that differ.
+    """
+    from .errors import ConfigError
+    path = Path(out_dir) / filename
+    wanted = to_jsonable(config)
+    if path.is_file():
+        try:
+            existing = json.loads(path.read_text())["config"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise ConfigError(f"{path} is unreadable; delete the folder or choose another --out") from None
+        if existing != wanted:
+            diff = sorted(k for k in set(wanted) | set(existing) if existing.get(k) != wanted.get(k))
+            raise ConfigError(f"{out_dir} holds a {what} made with other settings ({', '.join(diff)} differ); "
+                              "choose another --out, or delete the folder to start again")
+        return
+    atomic_write_json(path, run_metadata(config))

@@ -11,7 +11,6 @@ from grasplab.cli import main
 from grasplab.errors import ConfigError, RenderError
 from grasplab.geometry import CameraIntrinsics, RigidTransform
 from grasplab.imaging import read_depth_m, read_mask
-from grasplab.objects import make_procedural_object
 from grasplab.synth import RenderJobConfig, preview_objects, run_render_job
 
 
@@ -38,8 +37,7 @@ def test_render_job_writes_consistent_views_and_resumes(tmp_path):
     # object pixels deproject onto the object: above the table, near its centre
     pts_w = T_wc.apply(intr.deproject(perfect)[mask])
     obj_centre = RigidTransform.from_dict(cam["T_world_obj"]).translation_m
-    box = make_procedural_object("box", 0)  # any box: sizes are bounded by 0.12 m per side
-    assert pts_w[:, 2].min() > -1e-3 and pts_w[:, 2].max() < 0.13
+    assert pts_w[:, 2].min() > -1e-3 and pts_w[:, 2].max() < 0.13      # boxes are at most 0.12 m per side
     assert np.linalg.norm(pts_w[:, :2] - obj_centre[:2], axis=1).max() < 0.11
     table = T_wc.apply(intr.deproject(perfect)[~mask])
     np.testing.assert_allclose(table[:, 2], 0.0, atol=1e-3)

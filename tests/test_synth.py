@@ -146,3 +146,30 @@ def test_bad_objects_and_unreachable_cluster(tmp_path, shared_data):
         run_synth(SynthConfig(**SMALL), tmp_path / "r", workers=2, address="127.0.0.1:9")
     with pytest.raises(ConfigError, match="formats"):
         SynthConfig(formats=("hdf5",))
+
+
+def test_objects_too_wide_for_the_gripper_are_reported(tmp_path):
+    meshes = tmp_path / "meshes"
+    meshes.mkdir()
+    trimesh.creation.box(extents=(0.2, 0.2, 0.15)).export(meshes / "crate.stl")
+    res = run_synth(SynthConfig(**{**SMALL, "objects": f"meshes:{meshes}", "gripper": "yumi"}), tmp_path / "w",
+                    workers=0, show_progress=False)
+    assert "no antipodal grasp fits the yumi gripper" in res.no_grasps["crate"]
+    report = json.loads((tmp_path / "w" / "objects.json").read_text())
+    assert "crate" in report["no_grasps"]
+
+
+def test_dataset_stats_and_show(small_dataset, tmp_path):
+    from grasplab.datasets.inspect import dataset_stats, show_dataset
+    out, res = small_dataset
+    st = dataset_stats(out)
+    assert st["datapoints"] == res.datapoints and st["objects"] == 3
+    assert set(st["per_family"]) == {"mallet", "profile", "prism"}
+    assert sum(r["datapoints"] for r in st["per_object"].values()) == res.datapoints
+    assert st["splits"]["object_wise"]["train"] + st["splits"]["object_wise"]["val"] == res.datapoints
+    jq_only = dataset_stats(out / "jacquard")
+    assert jq_only["datapoints"] == res.datapoints            # every in-image candidate has a sidecar entry
+    pics = show_dataset(out, tmp_path / "show.png", count=2)
+    assert len(pics) == 2 and all(p.stat().st_size > 5000 for p in pics)
+    with pytest.raises(GrasplabError, match="neither"):
+        dataset_stats(tmp_path)

@@ -7,7 +7,6 @@ the unit files, so the dataset does not depend on the number of workers or on in
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,10 +15,10 @@ import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ..datasets.gqcnn_tensors import write_tensor_dataset
-from ..errors import ConfigError, GrasplabError
+from ..errors import GrasplabError
 from ..objects import parse_object_source
 from ..seeding import derive_rng
-from ..storage import atomic_write_json, run_metadata, to_jsonable
+from ..storage import atomic_write_json, check_or_write_run_config, run_metadata
 from .execution import check_ray_address, run_units
 from .units import SynthConfig, load_unit, unit_key, unit_path, unit_summary
 
@@ -34,27 +33,12 @@ class SynthResult:
     datapoints: int = 0
     positives: int = 0
     failures: dict[str, str] = field(default_factory=dict)
+    no_grasps: dict[str, str] = field(default_factory=dict)    # objects without any candidate
     timing: dict[str, float] = field(default_factory=dict)
 
     @property
     def positive_fraction(self) -> float:
         return self.positives / self.datapoints if self.datapoints else 0.0
-
-
-def _check_or_write_config(out_dir: Path, cfg: SynthConfig) -> None:
-    path = out_dir / CONFIG_FILE
-    wanted = to_jsonable(cfg)
-    if path.is_file():
-        try:
-            existing = json.loads(path.read_text())["config"]
-        except (json.JSONDecodeError, KeyError):
-            raise ConfigError(f"{path} is unreadable; delete the folder or choose another --out") from None
-        if existing != wanted:
-            diff = sorted(k for k in wanted if existing.get(k) != wanted[k])
-            raise ConfigError(f"{out_dir} holds a dataset made with other settings ({', '.join(diff)} differ); "
-                              "choose another --out, or delete the folder to start again")
-        return
-    atomic_write_json(path, run_metadata(cfg))
 
 
 def make_splits(obj_labels: np.ndarray, image_labels: np.ndarray, train_fraction: float, seed: int) -> dict:
@@ -97,7 +81,7 @@ def run_synth(cfg: SynthConfig, out_dir: str | Path, workers: int = 0, address: 
     if address:
         check_ray_address(address)
     out_dir.mkdir(parents=True, exist_ok=True)
-    _check_or_write_config(out_dir, cfg)
+    check_or_write_run_config(out_dir, CONFIG_FILE, cfg, "dataset")
     (out_dir / "units").mkdir(exist_ok=True)
     result = SynthResult(out_dir)
     todo = []
@@ -120,7 +104,12 @@ def run_synth(cfg: SynthConfig, out_dir: str | Path, workers: int = 0, address: 
     with Progress(*columns, disable=not show_progress) as progress:
         task = progress.add_task("", total=total, completed=total - len(todo), points=0, pos=0)
         points = pos = 0
+        had_views: dict[str, bool] = {}            # a unit renders views only if it had candidates
+        notes: dict[str, str] = {}
         for res in run_units(todo, cfg, out_dir, workers, address, stats=result.timing):
+            had_views[res.key] = had_views.get(res.key, False) or res.views > 0
+            if res.note:
+                notes.setdefault(res.key, res.note)
             result.units_run += 1
             if res.error:
                 if res.key not in result.failures:
@@ -139,7 +128,9 @@ def run_synth(cfg: SynthConfig, out_dir: str | Path, workers: int = 0, address: 
         result.positives = sum(s.positives for s in summaries)
     result.timing["consolidate_s"] = time.perf_counter() - t_cons
     done_objects = sorted({k.rsplit("__p", 1)[0] for k in keys if unit_path(out_dir, k).is_file()})
-    atomic_write_json(out_dir / "objects.json", {"ok": done_objects, "failures": result.failures})
+    result.no_grasps = {k: n for k, n in notes.items() if not had_views.get(k) and k not in result.failures}
+    atomic_write_json(out_dir / "objects.json", {"ok": done_objects, "failures": result.failures,
+                                                 "no_grasps": result.no_grasps})
     if result.units_run + result.units_skipped == 0 or not any(unit_path(out_dir, k).is_file() for k in keys):
         raise GrasplabError(f"no object produced data ({len(result.failures)} failed); see {out_dir / 'objects.json'}")
     return result

@@ -7,7 +7,6 @@ the same command again resumes with the views that are not.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from ..objects import ObjectSpec, make_procedural_object, parse_object_source
 from ..scene import (Appearance, DepthNoiseConfig, Scene, apply_depth_noise, camera_preset, compute_stable_poses,
                      make_renderer, sample_scene)
 from ..seeding import derive_int_seed, derive_rng
-from ..storage import atomic_write_json, run_metadata, to_jsonable
+from ..storage import atomic_write_json, check_or_write_run_config
 from ..viz import save_contact_sheet, save_image_grid
 
 CONFIG_FILE = "render_config.json"
@@ -58,22 +57,6 @@ class RenderJobResult:
 
 def view_stem(out_dir: Path, key: str, view: int) -> Path:
     return out_dir / "views" / key / f"v{view:03d}"
-
-
-def _check_or_write_config(out_dir: Path, config: RenderJobConfig) -> None:
-    path = out_dir / CONFIG_FILE
-    wanted = to_jsonable(config)
-    if path.is_file():
-        try:
-            existing = json.loads(path.read_text())["config"]
-        except (json.JSONDecodeError, KeyError):
-            raise ConfigError(f"{path} is unreadable; delete the folder or choose another --out") from None
-        if existing != wanted:
-            diff = sorted(k for k in wanted if existing.get(k) != wanted[k])
-            raise ConfigError(f"{out_dir} holds a render made with other settings ({', '.join(diff)} differ); "
-                              "choose another --out, or delete the folder to start again")
-        return
-    atomic_write_json(path, run_metadata(config))
 
 
 def _render_view(renderer, obj, poses, spec: ObjectSpec, view: int, config: RenderJobConfig, stem: Path) -> None:
@@ -122,7 +105,7 @@ def run_render_job(config: RenderJobConfig, out_dir: str | Path, show_progress: 
     out_dir = Path(out_dir)
     specs = parse_object_source(config.objects, config.seed, config.mesh_scale)
     out_dir.mkdir(parents=True, exist_ok=True)
-    _check_or_write_config(out_dir, config)
+    check_or_write_run_config(out_dir, CONFIG_FILE, config, "render")
     result = RenderJobResult(out_dir)
     renderer = make_renderer(config.renderer)
     result.renderer = renderer.name

@@ -26,7 +26,7 @@ from ..objects import ObjectSpec
 from ..quality import QualityConfig, robust_quality
 from ..scene import DepthNoiseConfig, apply_depth_noise, camera_preset, compute_stable_poses, sample_scene
 from ..seeding import derive_int_seed, derive_rng
-from ..storage import atomic_write_bytes, atomic_write_json
+from ..storage import atomic_write_bytes
 
 FORMATS = ("gqcnn", "jacquard")
 
@@ -74,6 +74,7 @@ class UnitResult:
     positives: int = 0
     views: int = 0
     error: str = ""
+    note: str = ""           # e.g. no antipodal grasp fits the gripper in this pose
 
 
 def unit_key(object_key: str, pose_rank: int) -> str:
@@ -131,6 +132,8 @@ def process_unit(spec: ObjectSpec, obj_index: int, pose_rank: int, cfg: SynthCon
         com_t = pose.T_table_obj.apply(obj.center_of_mass_m)
         grasps = sample_antipodal_grasps(mesh_t, gripper, antipodal, derive_rng(cfg.seed, "grasps", spec.key, pose.index))
         if len(grasps) == 0:
+            res.note = (f"no antipodal grasp fits the {gripper.name} gripper (opening {gripper.max_width_m * 100:.1f} cm) "
+                        f"in stable pose {pose.index}")
             continue
         collides = CollisionChecker(mesh_t, gripper, cfg.collision,
                                     seed=derive_int_seed(cfg.seed, "collision", spec.key, pose.index)).collides(grasps)

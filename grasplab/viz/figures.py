@@ -13,6 +13,16 @@ import numpy as np  # noqa: E402
 from ..storage import atomic_write  # noqa: E402
 
 
+def _axes_grid(n: int, cols: int, cell_w: float, cell_h: float):
+    """A figure with ``n`` cells in rows of ``cols``, every axis hidden until used."""
+    cols = min(cols, n)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cell_w * cols, cell_h * rows), dpi=90, squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    return fig, axes.ravel()
+
+
 def _save(fig, path: str | Path) -> Path:
     out = atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=fig.dpi, bbox_inches="tight"))
     plt.close(fig)
@@ -75,15 +85,10 @@ def save_contact_sheet(rows: Sequence[dict], path: str | Path, title: str = "", 
 def save_image_grid(images: Sequence[tuple[str, np.ndarray]], path: str | Path, cols: int = 4,
                     title: str = "") -> Path:
     """A grid of titled RGB images (e.g. one per generated object)."""
-    n = len(images)
-    if n == 0:
+    if not images:
         raise ValueError("an image grid needs at least one image")
-    cols = min(cols, n)
-    rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 3.1 * rows), dpi=90, squeeze=False)
-    for ax in axes.ravel():
-        ax.axis("off")
-    for ax, (label, img) in zip(axes.ravel(), images):
+    fig, axes = _axes_grid(len(images), cols, 3.0, 3.1)
+    for ax, (label, img) in zip(axes, images):
         ax.imshow(img)
         ax.set_title(label, fontsize=8)
     if title:
@@ -105,15 +110,10 @@ def draw_grasp_rectangles(ax, grasps, color: str, linewidth: float = 1.2) -> Non
 def save_grasp_scenes(scenes: Sequence[dict], path: str | Path, title: str = "", cols: int = 3) -> Path:
     """Scenes with grasps: each dict has ``title``, ``image`` (RGB), ``mask`` (optional, for the
     crop), ``positives`` and ``negatives`` (lists of Grasp2D)."""
-    n = len(scenes)
-    if n == 0:
+    if not scenes:
         raise ValueError("no scenes to draw")
-    cols = min(cols, n)
-    rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 4.2 * rows), dpi=90, squeeze=False)
-    for ax in axes.ravel():
-        ax.axis("off")
-    for ax, sc in zip(axes.ravel(), scenes):
+    fig, axes = _axes_grid(len(scenes), cols, 4.0, 4.2)
+    for ax, sc in zip(axes, scenes):
         img = sc["image"]
         ys, xs = object_crop(sc.get("mask"), img.shape[:2], margin=2.2, min_size_px=160)
         ax.imshow(img)
