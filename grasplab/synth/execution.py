@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 from ..errors import ConfigError, GrasplabError
 from ..objects import ObjectSpec
@@ -118,5 +118,3 @@ def run_units(units: list[tuple[ObjectSpec, int, int]], cfg, out_dir: Path, work
         return _serial(units, cfg, out_dir, stats)
     return _ray(units, cfg, out_dir, workers, address, stats)
 
-
-UnitRunner = Callable[..., Iterator]

@@ -103,7 +103,7 @@ def project_grasps(grasps_world, intrinsics, T_camera_world, jaw_m: float):
     return c_px, angle, width_px, z, jaw_px, inside
 
 
-def _empty_fields(cfg: SynthConfig) -> dict[str, list]:
+def _empty_fields() -> dict[str, list]:
     return {k: [] for k in ("depth_ims_tf_table", "hand_poses", "robust_ferrari_canny", "ferrari_canny",
                             "force_closure", "collision_free", "obj_labels", "pose_labels", "image_labels",
                             "camera_intrs", "camera_poses")}
@@ -124,7 +124,7 @@ def process_unit(spec: ObjectSpec, obj_index: int, pose_rank: int, cfg: SynthCon
     camera = camera_preset(cfg.camera)
     per_pose = max(1, math.ceil(cfg.grasps_per_object / len(all_poses)))
     antipodal = AntipodalConfig(**{**cfg.antipodal.__dict__, "max_grasps": per_pose})
-    fields = _empty_fields(cfg)
+    fields = _empty_fields()
     thr = cfg.quality.positive_threshold
     for pose in poses:
         mesh_t = obj.mesh.copy()
