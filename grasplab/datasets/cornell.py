@@ -1,0 +1,85 @@
+"""Cornell Grasping Dataset: rectangle files and point-cloud → depth conversion.
+
+``pcdXXXXcpos.txt`` / ``cneg.txt``: 4 lines per rectangle, each ``x y`` in image pixels; a
+rectangle with a NaN corner is skipped. ``pcdXXXX.txt`` (PCD, ASCII) data lines hold
+``x y z rgb index`` with x, y, z in millimetres; the pixel is (row, col) = divmod(index, 640)
+and its depth is the Euclidean range √(x² + y² + z²) / 1000 in metres (as GG-CNN does), with
+missing pixels inpainted.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import GrasplabError
+from ..geometry import GraspRectangle
+from ..imaging import inpaint_depth
+
+CORNELL_SHAPE = (480, 640)
+
+
+def read_cornell_rectangles(path: str | Path) -> list[GraspRectangle]:
+    """Rectangles from a Cornell-format file; malformed content names the file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise GrasplabError(f"{path}: rectangle file not found")
+    points, lines = [], []
+    for lineno, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split()
+        try:
+            if len(parts) != 2:
+                raise ValueError(f"expected 2 numbers 'x y', got {len(parts)} fields")
+            points.append((float(parts[0]), float(parts[1])))
+        except ValueError as e:
+            raise GrasplabError(f"{path}:{lineno}: malformed corner line {line.strip()!r} ({e})") from None
+        lines.append(lineno)
+    if len(points) % 4:
+        raise GrasplabError(f"{path}: {len(points)} corner lines is not a multiple of 4 (4 per rectangle); "
+                            f"the last complete rectangle ends at line {lines[len(points) // 4 * 4 - 1] if len(points) >= 4 else 0}")
+    rects = []
+    for k in range(0, len(points), 4):
+        corners = np.array(points[k:k + 4])
+        if np.isnan(corners).any():
+            continue                       # Cornell marks unusable rectangles with NaN
+        rects.append(GraspRectangle(corners))
+    return rects
+
+
+def cornell_pcd_to_depth(path: str | Path, shape: tuple[int, int] = CORNELL_SHAPE, inpaint: bool = True) -> np.ndarray:
+    """Depth image in metres (range / 1000) from a Cornell ASCII point cloud."""
+    path = Path(path)
+    if not path.is_file():
+        raise GrasplabError(f"{path}: point cloud not found")
+    depth = np.zeros(shape, dtype=np.float64)
+    h, w = shape
+    in_data = False
+    with path.open() as f:
+        for lineno, line in enumerate(f, start=1):
+            if not in_data:
+                if line.startswith("DATA"):
+                    if "ascii" not in line:
+                        raise GrasplabError(f"{path}:{lineno}: only ASCII point clouds are supported ({line.strip()})")
+                    in_data = True
+                continue
+            parts = line.split()
+            if not parts:
+                continue
+            try:
+                if len(parts) != 5:
+                    raise ValueError(f"expected 5 fields 'x y z rgb index', got {len(parts)}")
+                x, y, z = float(parts[0]), float(parts[1]), float(parts[2])
+                index = int(float(parts[4]))
+                row, col = divmod(index, w)
+                if not (0 <= row < h):
+                    raise ValueError(f"pixel index {index} outside a {w}×{h} image")
+            except ValueError as e:
+                raise GrasplabError(f"{path}:{lineno}: malformed point line {line.strip()!r} ({e})") from None
+            depth[row, col] = np.sqrt(x * x + y * y + z * z) / 1000.0
+    if not in_data:
+        raise GrasplabError(f"{path}: no 'DATA ascii' header line; is this a PCD file?")
+    if inpaint:
+        depth = inpaint_depth(depth)
+    return depth.astype(np.float32)
