@@ -109,3 +109,48 @@ def test_cornell_point_cloud_to_depth(tmp_path):
     bad.write_text("DATA ascii\n1 2 3 0\n")
     with pytest.raises(GrasplabError, match="bad.txt:2"):
         cornell_pcd_to_depth(bad)
+
+
+def test_ggcnn_targets_middle_third_full_jaw():
+    from grasplab.datasets.ggcnn_targets import grasp_maps
+    r = GraspRectangle.from_grasp2d(Grasp2D((50.0, 40.0), 0.0, 60.0, 20.0))   # opening along x
+    m = grasp_maps([r], (80, 100))
+    rows, cols = np.nonzero(m.quality)
+    # middle third of the 60 px opening (20 px) by the full 20 px jaw
+    assert cols.min() >= 40 and cols.max() <= 60 and rows.min() >= 30 and rows.max() <= 50
+    assert 18 * 18 <= m.quality.sum() <= 21 * 21
+    np.testing.assert_allclose(m.cos2[m.quality > 0], 1.0)
+    np.testing.assert_allclose(m.sin2[m.quality > 0], 0.0, atol=1e-7)
+    np.testing.assert_allclose(m.width[m.quality > 0], 60 / 150)
+    assert np.all(m.cos2[m.quality == 0] == 0)
+    r45 = GraspRectangle.from_grasp2d(Grasp2D((50.0, 40.0), np.pi / 4, 200.0, 20.0))
+    m45 = grasp_maps([r45], (80, 100))
+    np.testing.assert_allclose(m45.sin2[m45.quality > 0], 1.0, atol=1e-6)
+    np.testing.assert_allclose(m45.width[m45.quality > 0], 1.0)            # clipped at 150 px
+
+
+def test_kfold_splits_group_and_cover():
+    from grasplab.datasets.splits import kfold_splits
+    groups = np.repeat(np.arange(10), 3)              # 10 objects, 3 images each
+    folds = kfold_splits(groups, k=5, seed=1)
+    seen = np.concatenate([test for _, test in folds])
+    assert sorted(seen) == list(range(30))
+    for train, test in folds:
+        assert not set(groups[train]) & set(groups[test])
+    assert [t.tolist() for _, t in folds] == [t.tolist() for _, t in kfold_splits(groups, k=5, seed=1)]
+    with pytest.raises(Exception, match="folds"):
+        kfold_splits(groups, k=11)
+
+
+def test_real_jacquard_scenes(shared_data):
+    from grasplab.datasets.jacquard import list_jacquard_scenes
+    scenes = list_jacquard_scenes(shared_data / "jacquard")
+    assert len(scenes) == 25 and len({s.object_id for s in scenes}) == 5
+    s = scenes[0]
+    rects = s.rectangles()
+    assert rects and s.rgb().shape == (1024, 1024, 3) and s.depth_m().shape == (1024, 1024)
+    mask = s.mask()
+    # ground-truth grasp centres lie on the object
+    for r in rects[:50]:
+        x, y = np.rint(r.center_xy_px).astype(int)
+        assert mask[max(y - 4, 0):y + 5, max(x - 4, 0):x + 5].any()

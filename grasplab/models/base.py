@@ -1,0 +1,87 @@
+"""The model interface, the registry, and pickle-free saving (JSON config + numpy tensors).
+
+A model file is a ``.npz`` holding every tensor of the state dict plus a JSON header
+(``__grasplab__``) with the architecture name, its constructor arguments and the format
+version. Loading builds the registered architecture from the header and refuses a file made
+for another architecture or format with a clear message; nothing in the file is executed.
+"""
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import GrasplabError
+from ..storage import atomic_write_bytes
+
+FORMAT_VERSION = 1
+MODELS: dict[str, type["GraspMapModel"]] = {}
+
+
+def register_model(name: str):
+    def deco(cls):
+        cls.architecture = name
+        MODELS[name] = cls
+        return cls
+    return deco
+
+
+class GraspMapModel(nn.Module):
+    """A network that maps (B, C, H, W) images to grasp maps; remembers its constructor config."""
+
+    architecture = "base"
+
+    def __init__(self, **config: Any):
+        super().__init__()
+        self.config = dict(config)
+
+    @property
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def save(self, path: str | Path, metadata: dict | None = None) -> Path:
+        header = {"format_version": FORMAT_VERSION, "architecture": self.architecture, "config": self.config,
+                  "metadata": metadata or {}}
+        arrays = {k: v.detach().cpu().numpy() for k, v in self.state_dict().items()}
+        buf = io.BytesIO()
+        np.savez(buf, __grasplab__=np.array(json.dumps(header)), **arrays)
+        return atomic_write_bytes(path, buf.getvalue())
+
+
+def read_header(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise GrasplabError(f"{path}: model file not found")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return json.loads(str(z["__grasplab__"]))
+    except (OSError, ValueError, KeyError) as e:
+        raise GrasplabError(f"{path}: not a grasplab model file ({e})") from None
+
+
+def load_model(path: str | Path, expect: str | None = None) -> GraspMapModel:
+    """Rebuild a model from its file (no pickle); ``expect`` names the architecture required."""
+    path = Path(path)
+    header = read_header(path)
+    if header.get("format_version") != FORMAT_VERSION:
+        raise GrasplabError(f"{path}: model format {header.get('format_version')} is not supported "
+                            f"(this grasplab reads format {FORMAT_VERSION}); upgrade grasplab or re-export the model")
+    arch = header.get("architecture")
+    if expect is not None and arch != expect:
+        raise GrasplabError(f"{path}: holds a {arch!r} model, but a {expect!r} model was asked for")
+    if arch not in MODELS:
+        raise GrasplabError(f"{path}: unknown architecture {arch!r}; known: {', '.join(sorted(MODELS))}")
+    model = MODELS[arch](**header["config"])
+    with np.load(path, allow_pickle=False) as z:
+        state = {k: torch.from_numpy(z[k]) for k in z.files if k != "__grasplab__"}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise GrasplabError(f"{path}: tensors do not fit the {arch} architecture "
+                            f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+    model.metadata = header.get("metadata", {})
+    return model

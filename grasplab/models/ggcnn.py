@@ -1,0 +1,63 @@
+"""GG-CNN and GG-CNN2 (Morrison et al.): per-pixel grasp quality, angle (cos 2θ, sin 2θ) and width.
+
+GG-CNN: conv 9×9/3 (32), 5×5/2 (16), 3×3/2 (8), the mirrored transposed convolutions and four
+2×2 heads — 62,420 parameters for depth input. GG-CNN2: dilated convolutions and bilinear
+up-sampling — 66,676 parameters. Both map an H×W input (300×300 in the papers) to four H×W maps.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .base import GraspMapModel, register_model
+
+
+@register_model("ggcnn")
+class GGCNN(GraspMapModel):
+    def __init__(self, input_channels: int = 1, filters: tuple[int, int, int] = (32, 16, 8)):
+        super().__init__(input_channels=input_channels, filters=list(filters))
+        f1, f2, f3 = filters
+        self.encoder = nn.Sequential(
+            nn.Conv2d(input_channels, f1, 9, stride=3, padding=3), nn.ReLU(inplace=True),
+            nn.Conv2d(f1, f2, 5, stride=2, padding=2), nn.ReLU(inplace=True),
+            nn.Conv2d(f2, f3, 3, stride=2, padding=1), nn.ReLU(inplace=True),
+        )
+        self.decoder = nn.Sequential(
+            nn.ConvTranspose2d(f3, f3, 3, stride=2, padding=1, output_padding=1), nn.ReLU(inplace=True),
+            nn.ConvTranspose2d(f3, f2, 5, stride=2, padding=2, output_padding=1), nn.ReLU(inplace=True),
+            nn.ConvTranspose2d(f2, f1, 9, stride=3, padding=3, output_padding=1), nn.ReLU(inplace=True),
+        )
+        self.heads = nn.ModuleList([nn.Conv2d(f1, 1, kernel_size=2) for _ in range(4)])
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        h = self.decoder(self.encoder(x))
+        return tuple(head(h) for head in self.heads)
+
+
+@register_model("ggcnn2")
+class GGCNN2(GraspMapModel):
+    def __init__(self, input_channels: int = 1, filters: tuple[int, int, int, int] = (16, 16, 32, 16),
+                 l3_kernel: int = 5, dilations: tuple[int, int] = (2, 4)):
+        super().__init__(input_channels=input_channels, filters=list(filters), l3_kernel=l3_kernel,
+                         dilations=list(dilations))
+        f1, f2, f3, f4 = filters
+        k = l3_kernel
+        self.features = nn.Sequential(
+            nn.Conv2d(input_channels, f1, 11, padding=5), nn.ReLU(inplace=True),
+            nn.Conv2d(f1, f1, 5, padding=2), nn.ReLU(inplace=True),
+            nn.MaxPool2d(2, stride=2),
+            nn.Conv2d(f1, f2, 5, padding=2), nn.ReLU(inplace=True),
+            nn.Conv2d(f2, f2, 5, padding=2), nn.ReLU(inplace=True),
+            nn.MaxPool2d(2, stride=2),
+            nn.Conv2d(f2, f3, k, dilation=dilations[0], padding=(k - 1) // 2 * dilations[0]), nn.ReLU(inplace=True),
+            nn.Conv2d(f3, f3, k, dilation=dilations[1], padding=(k - 1) // 2 * dilations[1]), nn.ReLU(inplace=True),
+            nn.UpsamplingBilinear2d(scale_factor=2),
+            nn.Conv2d(f3, f4, 3, padding=1), nn.ReLU(inplace=True),
+            nn.UpsamplingBilinear2d(scale_factor=2),
+            nn.Conv2d(f4, f4, 3, padding=1), nn.ReLU(inplace=True),
+        )
+        self.heads = nn.ModuleList([nn.Conv2d(f4, 1, kernel_size=1) for _ in range(4)])
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        h = self.features(x)
+        return tuple(head(h) for head in self.heads)

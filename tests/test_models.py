@@ -1,0 +1,36 @@
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="torch is an optional extra: pip install -e '.[learn]'")
+
+from grasplab.errors import GrasplabError  # noqa: E402
+from grasplab.models import GGCNN, GGCNN2, MODELS, load_model  # noqa: E402
+
+
+@pytest.mark.parametrize("cls, params", [(GGCNN, 62_420), (GGCNN2, 66_676)])
+def test_published_parameter_counts_and_output_shapes(cls, params):
+    model = cls(input_channels=1)
+    assert model.num_parameters == params            # the GG-CNN papers' counts (DESIGN B2)
+    out = model(torch.zeros(2, 1, 300, 300))
+    assert len(out) == 4 and all(o.shape == (2, 1, 300, 300) for o in out)
+    rgbd = cls(input_channels=4)
+    assert all(o.shape == (1, 1, 300, 300) for o in rgbd(torch.zeros(1, 4, 300, 300)))
+
+
+def test_save_load_round_trip_without_pickle(tmp_path):
+    torch.manual_seed(0)
+    model = GGCNN2(input_channels=4).eval()
+    path = model.save(tmp_path / "m.npz", metadata={"trained_on": "test"})
+    with np.load(path, allow_pickle=False):      # a plain npz: no pickled objects inside
+        pass
+    loaded = load_model(path).eval()
+    assert isinstance(loaded, GGCNN2) and loaded.config == model.config and loaded.metadata["trained_on"] == "test"
+    x = torch.randn(1, 4, 96, 96)
+    for a, b in zip(model(x), loaded(x)):
+        assert torch.equal(a, b)
+    with pytest.raises(GrasplabError, match="holds a 'ggcnn2' model.*'ggcnn'"):
+        load_model(path, expect="ggcnn")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(GrasplabError, match="junk.npz"):
+        load_model(tmp_path / "junk.npz")
+    assert set(MODELS) >= {"ggcnn", "ggcnn2"}
