@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch", reason="torch is an optional extra: pip install -e '.[learn]'")
+torch = pytest.importorskip("torch", reason="torch is not installed (pip install -c constraints.txt -e .)")
 
 from grasplab.errors import GrasplabError  # noqa: E402
 from grasplab.models import GGCNN, GGCNN2, MODELS, load_model  # noqa: E402
