@@ -1,0 +1,85 @@
+"""From per-pixel grasp maps (quality, cos 2θ, sin 2θ, width) to ranked image grasps.
+
+GG-CNN's decoding (DESIGN B2): Gaussian smoothing (σ = 2 px on quality and angle, σ = 1 px on
+width), angle = ½·atan2(sin 2θ, cos 2θ), width = map × 150 px, grasps at local maxima of the
+quality map at least ``min_distance_px`` apart and above ``threshold``. grasplab smooths the
+cos 2θ / sin 2θ maps before taking the angle (smoothing the angle itself, as GG-CNN does, mixes
+angles across the ±π/2 wrap); ``smooth_angle="angle"`` gives GG-CNN's behaviour.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import scipy.ndimage as ndi
+
+from ..datasets.ggcnn_targets import WIDTH_SCALE_PX
+from ..geometry import Grasp2D
+
+
+@dataclass(frozen=True)
+class MapDecodingConfig:
+    quality_sigma_px: float = 2.0
+    angle_sigma_px: float = 2.0
+    width_sigma_px: float = 1.0
+    min_distance_px: int = 20
+    threshold: float = 0.2
+    max_grasps: int = 10
+    exclude_border: bool = True              # like scikit-image's peak_local_max default
+    smooth_angle: Literal["vector", "angle"] = "vector"
+    jaw_fraction: float = 0.5                # jaw size = fraction × opening (GG-CNN)
+
+
+def local_maxima(q: np.ndarray, min_distance_px: int, threshold: float, max_peaks: int,
+                 exclude_border: bool = True) -> np.ndarray:
+    """Peaks (N, 2) as (row, col), highest first: pixels equal to the maximum of their
+    (2·d + 1)² neighbourhood and above ``threshold``; later peaks closer than d to an earlier
+    one (plateaus) are dropped."""
+    d = int(min_distance_px)
+    size = 2 * d + 1
+    filtered = ndi.maximum_filter(q, size=size, mode="constant", cval=-np.inf)
+    mask = (q == filtered) & (q > threshold)
+    if exclude_border and d > 0:
+        mask[:d] = mask[-d:] = False
+        mask[:, :d] = mask[:, -d:] = False
+    rows, cols = np.nonzero(mask)
+    order = np.argsort(-q[rows, cols], kind="stable")
+    peaks: list[tuple[int, int]] = []
+    for r, c in zip(rows[order], cols[order]):
+        if all(max(abs(r - pr), abs(c - pc)) > d for pr, pc in peaks):
+            peaks.append((int(r), int(c)))
+            if len(peaks) >= max_peaks:
+                break
+    return np.array(peaks, dtype=np.int64).reshape(-1, 2)
+
+
+@dataclass
+class RankedGrasps:
+    grasps: list[Grasp2D]
+    qualities: np.ndarray            # smoothed quality at each grasp, descending
+
+    def __len__(self) -> int:
+        return len(self.grasps)
+
+
+def decode_grasp_maps(quality: np.ndarray, cos2: np.ndarray, sin2: np.ndarray, width: np.ndarray,
+                      config: MapDecodingConfig = MapDecodingConfig(),
+                      depth_m: np.ndarray | None = None) -> RankedGrasps:
+    """Ranked grasps (best first); empty when no pixel passes the threshold. With ``depth_m``
+    each grasp takes the depth at its centre."""
+    q = ndi.gaussian_filter(np.asarray(quality, np.float64), config.quality_sigma_px)
+    if config.smooth_angle == "vector":
+        c = ndi.gaussian_filter(np.asarray(cos2, np.float64), config.angle_sigma_px)
+        s = ndi.gaussian_filter(np.asarray(sin2, np.float64), config.angle_sigma_px)
+        angle = 0.5 * np.arctan2(s, c)
+    else:
+        angle = ndi.gaussian_filter(0.5 * np.arctan2(sin2, cos2), config.angle_sigma_px)
+    w = ndi.gaussian_filter(np.asarray(width, np.float64), config.width_sigma_px) * WIDTH_SCALE_PX
+    peaks = local_maxima(q, config.min_distance_px, config.threshold, config.max_grasps, config.exclude_border)
+    grasps = []
+    for r, c in peaks:
+        width_px = max(float(w[r, c]), 0.0)
+        z = float(depth_m[r, c]) if depth_m is not None else float("nan")
+        grasps.append(Grasp2D((float(c), float(r)), float(angle[r, c]), width_px, config.jaw_fraction * width_px, z))
+    return RankedGrasps(grasps, np.array([q[r, c] for r, c in peaks], dtype=np.float64))
