@@ -1,0 +1,221 @@
+"""Torch datasets for per-pixel grasp networks (GG-CNN family), without label leaks.
+
+The crop window is chosen from the image alone — the whole image resized, a fixed centre
+crop, or a square around the object mask — never from the ground-truth grasps (the GG-CNN
+reference code centres its evaluation crop on the labels). Depth is inpainted, its mean
+subtracted and clipped to [−1, 1]; RGB is scaled to [0, 1] minus its mean. Augmentation
+(rotations by multiples of 90°, zoom, flips) is for training sets only and moves the
+rectangles with the image.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol, Sequence
+
+import numpy as np
+import scipy.ndimage as ndi
+
+from ..errors import ConfigError, GrasplabError
+from ..geometry import GraspRectangle
+from ..imaging import inpaint_depth, hole_mask
+from .ggcnn_targets import grasp_maps
+
+Inputs = Literal["depth", "rgb", "rgbd"]
+CropMode = Literal["resize", "center", "mask"]
+
+
+class GraspScene(Protocol):
+    """What a dataset needs from a scene (Jacquard, grasplab's scenes, Cornell)."""
+
+    def depth_m(self) -> np.ndarray: ...
+    def rgb(self) -> np.ndarray: ...
+    def mask(self) -> np.ndarray: ...
+    def rectangles(self) -> list[GraspRectangle]: ...
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    inputs: Inputs = "depth"
+    output_px: int = 300
+    crop: CropMode = "center"
+    center_crop_fraction: float = 1.0     # 'center': side of the centred square / shorter image side
+    mask_margin: float = 1.6              # 'mask': square side = margin × the mask's larger extent
+    augment: bool = False
+    zoom_range: tuple[float, float] = (0.5, 1.0)
+
+
+@dataclass
+class Window:
+    """A square crop: ``top``, ``left`` and ``side`` in source pixels, output ``out`` pixels."""
+
+    top: float
+    left: float
+    side: float
+    out: int
+
+    @property
+    def scale(self) -> float:
+        return self.out / self.side
+
+    def map_points(self, xy: np.ndarray) -> np.ndarray:
+        """Source (x, y) pixel coordinates → output coordinates (pixel-centre convention)."""
+        p = np.asarray(xy, dtype=np.float64)
+        return (p - [self.left, self.top] + 0.5) * self.scale - 0.5
+
+    def sample(self, image: np.ndarray, order: int = 1) -> np.ndarray:
+        """Resample ``image`` (H×W or H×W×C) into the out×out window (edges repeat)."""
+        o = (np.arange(self.out) + 0.5) / self.scale - 0.5
+        rows, cols = np.meshgrid(self.top + o, self.left + o, indexing="ij")
+        if image.ndim == 2:
+            return ndi.map_coordinates(image, [rows, cols], order=order, mode="nearest")
+        return np.stack([ndi.map_coordinates(image[..., k], [rows, cols], order=order, mode="nearest")
+                         for k in range(image.shape[2])], axis=-1)
+
+
+def choose_window(shape: tuple[int, int], cfg: PreprocessConfig, mask: np.ndarray | None = None) -> Window:
+    """The crop window from the image (and its mask) only — never from the labels."""
+    h, w = shape
+    if cfg.crop == "resize":
+        side = min(h, w)
+    elif cfg.crop == "center":
+        side = cfg.center_crop_fraction * min(h, w)
+    elif cfg.crop == "mask":
+        if mask is None or not mask.any():
+            raise GrasplabError("crop 'mask' needs a non-empty object mask; use crop 'center' or 'resize'")
+        rows, cols = np.nonzero(mask)
+        side = min(max(cfg.mask_margin * max(np.ptp(rows), np.ptp(cols)), 32.0), min(h, w))
+        cy, cx = (rows.min() + rows.max()) / 2 + 0.5, (cols.min() + cols.max()) / 2 + 0.5
+        top = float(np.clip(cy - side / 2, 0, h - side))
+        left = float(np.clip(cx - side / 2, 0, w - side))
+        return Window(top, left, side, cfg.output_px)
+    else:
+        raise ConfigError(f"unknown crop {cfg.crop!r}; use resize, center or mask")
+    return Window((h - side) / 2, (w - side) / 2, side, cfg.output_px)
+
+
+def normalise_depth(depth_m: np.ndarray) -> np.ndarray:
+    """Inpaint holes (nearest valid depth), subtract the mean, clip to [−1, 1] (GG-CNN)."""
+    d = np.asarray(depth_m, dtype=np.float64)
+    if hole_mask(d).all():
+        raise GrasplabError("depth image has no valid pixels")
+    d = inpaint_depth(d, method="nearest")
+    return np.clip(d - d.mean(), -1.0, 1.0)
+
+
+def normalise_rgb(rgb: np.ndarray) -> np.ndarray:
+    x = np.asarray(rgb, dtype=np.float64) / 255.0
+    return x - x.mean()
+
+
+def _augment(x: np.ndarray, rects: list[np.ndarray], rng: np.random.Generator,
+             zoom_range: tuple[float, float]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Rotate by k·90°, zoom about the centre, flip; x is (C, S, S), rectangles (4, 2) in (x, y)."""
+    s = x.shape[-1]
+    c = (s - 1) / 2.0
+    k = int(rng.integers(4))
+    x = np.rot90(x, k, axes=(1, 2))             # counter-clockwise on screen
+    for _ in range(k):                           # (x, y) → (y, s−1−x) for one CCW quarter turn
+        rects = [np.c_[r[:, 1], (s - 1) - r[:, 0]] for r in rects]
+    z = float(rng.uniform(*zoom_range))
+    if z < 1.0:
+        win = Window(c + 0.5 - z * s / 2, c + 0.5 - z * s / 2, z * s, s)
+        x = np.stack([win.sample(ch) for ch in x])
+        rects = [win.map_points(r) for r in rects]
+    if rng.random() < 0.5:
+        x = x[:, :, ::-1]
+        rects = [np.c_[(s - 1) - r[:, 0], r[:, 1]] for r in rects]
+    return np.ascontiguousarray(x), rects
+
+
+class GraspMapDataset:
+    """(input, target maps) pairs for a list of scenes; a torch ``Dataset`` by duck typing."""
+
+    def __init__(self, scenes: Sequence[GraspScene], config: PreprocessConfig = PreprocessConfig(), seed: int = 0):
+        if config.inputs not in ("depth", "rgb", "rgbd"):
+            raise ConfigError(f"unknown inputs {config.inputs!r}; use depth, rgb or rgbd")
+        self.scenes = list(scenes)
+        self.config = config
+        self.seed = seed
+        self.epoch = 0                               # set by the trainer: new augmentations each epoch
+
+    def __len__(self) -> int:
+        return len(self.scenes)
+
+    @property
+    def input_channels(self) -> int:
+        return {"depth": 1, "rgb": 3, "rgbd": 4}[self.config.inputs]
+
+    def window(self, i: int) -> Window:
+        sc = self.scenes[i]
+        mask = sc.mask() if self.config.crop == "mask" else None
+        return choose_window(sc.depth_m().shape, self.config, mask)
+
+    def inputs(self, i: int, win: Window | None = None) -> np.ndarray:
+        """The network input (C, S, S) float32 for scene i (no augmentation)."""
+        sc = self.scenes[i]
+        win = win or self.window(i)
+        chans = []
+        if self.config.inputs in ("depth", "rgbd"):
+            chans.append(normalise_depth(win.sample(np.asarray(sc.depth_m(), np.float64), order=1))[None])
+        if self.config.inputs in ("rgb", "rgbd"):
+            chans.append(np.moveaxis(normalise_rgb(win.sample(sc.rgb().astype(np.float64))), -1, 0))
+        return np.concatenate(chans).astype(np.float32)
+
+    def rectangles(self, i: int, win: Window | None = None) -> list[GraspRectangle]:
+        """Ground-truth rectangles in the network's output pixels (for evaluation)."""
+        win = win or self.window(i)
+        return [GraspRectangle(win.map_points(r.corners_xy_px)) for r in self.scenes[i].rectangles()]
+
+    def __getitem__(self, i: int):
+        import torch
+        win = self.window(i)
+        x = self.inputs(i, win)
+        rects = [r.corners_xy_px for r in self.rectangles(i, win)]
+        if self.config.augment:
+            rng = np.random.default_rng([self.seed, self.epoch, i])
+            x, rects = _augment(x, rects, rng, self.config.zoom_range)
+        y = grasp_maps([GraspRectangle(r) for r in rects], (self.config.output_px, self.config.output_px)).stack()
+        return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y)
+
+
+@dataclass(frozen=True)
+class CornellScene:
+    """A Cornell image: ``pcdXXXXr.png``, ``pcdXXXXd.tiff`` (or the point cloud), ``pcdXXXXcpos.txt``."""
+
+    stem: Path           # <folder>/pcdXXXX
+
+    def depth_m(self) -> np.ndarray:
+        from ..imaging import read_depth_m
+        tiff = Path(f"{self.stem}d.tiff")
+        if tiff.is_file():
+            return read_depth_m(tiff, units="m")
+        from .cornell import cornell_pcd_to_depth
+        return cornell_pcd_to_depth(Path(f"{self.stem}.txt"))
+
+    def rgb(self) -> np.ndarray:
+        from ..imaging import read_rgb
+        return read_rgb(f"{self.stem}r.png")
+
+    def mask(self) -> np.ndarray:
+        raise GrasplabError(f"{self.stem}: Cornell has no object masks; use crop 'center' or 'resize'")
+
+    def rectangles(self) -> list[GraspRectangle]:
+        from .cornell import read_cornell_rectangles
+        return read_cornell_rectangles(f"{self.stem}cpos.txt")
+
+
+def list_cornell_scenes(root: str | Path) -> list[CornellScene]:
+    """Every ``pcdXXXXcpos.txt`` with an image beside it, in any sub-folder of ``root``."""
+    root = Path(root)
+    if not root.is_dir():
+        raise GrasplabError(f"{root}: Cornell folder not found")
+    scenes = []
+    for pos in sorted(root.rglob("pcd*cpos.txt")):
+        stem = Path(str(pos)[: -len("cpos.txt")])
+        if not (Path(f"{stem}d.tiff").is_file() or Path(f"{stem}.txt").is_file()):
+            raise GrasplabError(f"{pos}: no depth beside it (expected {stem.name}d.tiff or {stem.name}.txt)")
+        scenes.append(CornellScene(stem))
+    if not scenes:
+        raise GrasplabError(f"{root}: no Cornell rectangle files (pcdXXXXcpos.txt) found")
+    return scenes

@@ -1,0 +1,93 @@
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="torch is not installed")
+
+from grasplab.datasets.grasp_map_dataset import (GraspMapDataset, PreprocessConfig, choose_window,  # noqa: E402
+                                                 list_cornell_scenes)
+from grasplab.errors import GrasplabError  # noqa: E402
+from grasplab.geometry import Grasp2D, GraspRectangle  # noqa: E402
+
+
+class FakeScene:
+    """A 240×320 scene: table at 0.7 m, a raised block whose centre is a grasp."""
+
+    def __init__(self, grasps):
+        self.grasps = grasps
+        d = np.full((240, 320), 0.7)
+        for g in grasps:
+            x, y = np.rint(g.center_xy_px).astype(int)
+            d[y - 2:y + 3, x - 2:x + 3] = 0.6                 # a marker under every grasp centre
+        self._depth = d
+
+    def depth_m(self):
+        return self._depth
+
+    def rgb(self):
+        return np.zeros((240, 320, 3), np.uint8) + 100
+
+    def mask(self):
+        return self._depth < 0.65
+
+    def rectangles(self):
+        return [GraspRectangle.from_grasp2d(g) for g in self.grasps]
+
+
+def test_window_ignores_labels_and_maps_rectangles():
+    a = FakeScene([Grasp2D((160.0, 120.0), 0.3, 40.0, 20.0)])
+    b = FakeScene([Grasp2D((40.0, 30.0), 0.3, 40.0, 20.0)])
+    cfg = PreprocessConfig(output_px=120, crop="center")
+    wa, wb = choose_window((240, 320), cfg), choose_window((240, 320), cfg)
+    assert (wa.top, wa.left, wa.side) == (wb.top, wb.left, wb.side) == (0.0, 40.0, 240)
+    ds = GraspMapDataset([a], cfg)
+    (r,) = ds.rectangles(0)
+    np.testing.assert_allclose(r.center_xy_px, [59.75, 59.75], atol=1e-9)   # (160−40+0.5)/2−0.5
+    assert r.opening_px == pytest.approx(20.0) and r.angle_rad == pytest.approx(0.3)
+    x, y = ds[0]
+    assert x.shape == (1, 120, 120) and y.shape == (4, 120, 120)
+    assert float(x.min()) >= -1 and float(x.max()) <= 1
+    assert y[0, 60, 60] == 1.0 and y[0].sum() > 0
+    with pytest.raises(GrasplabError, match="mask"):
+        choose_window((240, 320), PreprocessConfig(crop="mask"), np.zeros((240, 320), bool))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_augmentation_moves_labels_with_the_image(seed):
+    scene = FakeScene([Grasp2D((130.0, 100.0), 0.5, 40.0, 16.0), Grasp2D((200.0, 150.0), -0.9, 30.0, 16.0)])
+    cfg = PreprocessConfig(output_px=120, crop="center", augment=True)
+    ds = GraspMapDataset([scene], cfg, seed=seed)
+    x, y = ds[0]
+    q = y[0].numpy()
+    depth = x[0].numpy()
+    # every grasp region sits on a (raised, i.e. below-mean) marker after rotation, zoom and flip
+    labels, n = __import__("scipy.ndimage", fromlist=["label"]).label(q > 0)
+    assert n >= 1
+    for k in range(1, n + 1):
+        rows, cols = np.nonzero(labels == k)
+        r, c = int(round(rows.mean())), int(round(cols.mean()))
+        assert depth[r, c] < depth.mean(), "a grasp target lost its marker"
+    ds.epoch = 1
+    x2, _ = ds[0]
+    ds.epoch = 0
+    x3, _ = ds[0]
+    assert torch.equal(x, x3)                               # augmentation is seeded per (seed, epoch, item)
+
+
+def test_rgbd_inputs_and_real_jacquard(shared_data):
+    from grasplab.datasets.jacquard import list_jacquard_scenes
+    scenes = list_jacquard_scenes(shared_data / "jacquard")[:2]
+    ds = GraspMapDataset(scenes, PreprocessConfig(inputs="rgbd", crop="mask", output_px=300))
+    x, y = ds[0]
+    assert x.shape == (4, 300, 300) and ds.input_channels == 4
+    assert y[0].sum() > 0                                  # the grasps are inside the mask crop
+    for rect in ds.rectangles(0):
+        assert np.all(np.abs(rect.center_xy_px - 150) < 200)
+
+
+def test_cornell_folder_listing(tmp_path):
+    (tmp_path / "01").mkdir()
+    (tmp_path / "01" / "pcd0100cpos.txt").write_text("1 1\n2 1\n2 2\n1 2\n")
+    with pytest.raises(GrasplabError, match="no depth"):
+        list_cornell_scenes(tmp_path)
+    (tmp_path / "01" / "pcd0100d.tiff").write_bytes(b"")
+    assert [s.stem.name for s in list_cornell_scenes(tmp_path)] == ["pcd0100"]
