@@ -37,8 +37,11 @@ def test_window_ignores_labels_and_maps_rectangles():
     a = FakeScene([Grasp2D((160.0, 120.0), 0.3, 40.0, 20.0)])
     b = FakeScene([Grasp2D((40.0, 30.0), 0.3, 40.0, 20.0)])
     cfg = PreprocessConfig(output_px=120, crop="center")
-    wa, wb = choose_window((240, 320), cfg), choose_window((240, 320), cfg)
+    # same image size, different labels: the same window
+    wa, wb = GraspMapDataset([a], cfg).window(0), GraspMapDataset([b], cfg).window(0)
     assert (wa.top, wa.left, wa.side) == (wb.top, wb.left, wb.side) == (0.0, 40.0, 240)
+    mask_cfg = PreprocessConfig(output_px=120, crop="mask")
+    assert GraspMapDataset([a], mask_cfg).window(0).top != GraspMapDataset([b], mask_cfg).window(0).top  # follows the object
     ds = GraspMapDataset([a], cfg)
     (r,) = ds.rectangles(0)
     np.testing.assert_allclose(r.center_xy_px, [59.75, 59.75], atol=1e-9)   # (160−40+0.5)/2−0.5
