@@ -46,7 +46,7 @@ def test_window_ignores_labels_and_maps_rectangles():
     (r,) = ds.rectangles(0)
     np.testing.assert_allclose(r.center_xy_px, [59.75, 59.75], atol=1e-9)   # (160−40+0.5)/2−0.5
     assert r.opening_px == pytest.approx(20.0) and r.angle_rad == pytest.approx(0.3)
-    x, y = ds[0]
+    x, y, _ = ds[0]
     assert x.shape == (1, 120, 120) and y.shape == (4, 120, 120)
     assert float(x.min()) >= -1 and float(x.max()) <= 1
     assert y[0, 60, 60] == 1.0 and y[0].sum() > 0
@@ -59,7 +59,7 @@ def test_augmentation_moves_labels_with_the_image(seed):
     scene = FakeScene([Grasp2D((130.0, 100.0), 0.5, 40.0, 16.0), Grasp2D((200.0, 150.0), -0.9, 30.0, 16.0)])
     cfg = PreprocessConfig(output_px=120, crop="center", augment=True)
     ds = GraspMapDataset([scene], cfg, seed=seed)
-    x, y = ds[0]
+    x, y, _ = ds[0]
     q = y[0].numpy()
     depth = x[0].numpy()
     # every grasp region sits on a (raised, i.e. below-mean) marker after rotation, zoom and flip
@@ -70,9 +70,9 @@ def test_augmentation_moves_labels_with_the_image(seed):
         r, c = int(round(rows.mean())), int(round(cols.mean()))
         assert depth[r, c] < depth.mean(), "a grasp target lost its marker"
     ds.epoch = 1
-    x2, _ = ds[0]
+    x2, _, _ = ds[0]
     ds.epoch = 0
-    x3, _ = ds[0]
+    x3, _, _ = ds[0]
     assert torch.equal(x, x3)                               # augmentation is seeded per (seed, epoch, item)
 
 
@@ -80,7 +80,7 @@ def test_rgbd_inputs_and_real_jacquard(shared_data):
     from grasplab.datasets.jacquard import list_jacquard_scenes
     scenes = list_jacquard_scenes(shared_data / "jacquard")[:2]
     ds = GraspMapDataset(scenes, PreprocessConfig(inputs="rgbd", crop="mask", output_px=300))
-    x, y = ds[0]
+    x, y, _ = ds[0]
     assert x.shape == (4, 300, 300) and ds.input_channels == 4
     assert y[0].sum() > 0                                  # the grasps are inside the mask crop
     for rect in ds.rectangles(0):

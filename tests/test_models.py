@@ -34,3 +34,7 @@ def test_save_load_round_trip_without_pickle(tmp_path):
     with pytest.raises(GrasplabError, match="junk.npz"):
         load_model(tmp_path / "junk.npz")
     assert set(MODELS) >= {"ggcnn", "ggcnn2"}
+    with pytest.raises(ValueError, match="multiples of 4"):
+        load_model(path, expect="ggcnn2")(torch.zeros(1, 4, 98, 98))
+    with pytest.raises(ValueError, match=r"expects \(B, 4, H, W\)"):
+        loaded(torch.zeros(1, 1, 96, 96))

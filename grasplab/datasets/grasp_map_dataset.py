@@ -176,7 +176,7 @@ class GraspMapDataset:
             rng = np.random.default_rng([self.seed, self.epoch, i])
             x, rects = _augment(x, rects, rng, self.config.zoom_range)
         y = grasp_maps([GraspRectangle(r) for r in rects], (self.config.output_px, self.config.output_px)).stack()
-        return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y)
+        return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y), i
 
 
 @dataclass(frozen=True)

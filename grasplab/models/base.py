@@ -35,6 +35,16 @@ class GraspMapModel(nn.Module):
     """A network that maps (B, C, H, W) images to grasp maps; remembers its constructor config."""
 
     architecture = "base"
+    size_multiple = 1            # input sides must be multiples of this for same-size outputs
+
+    def check_input(self, x: torch.Tensor) -> None:
+        c = self.config.get("input_channels")
+        if x.ndim != 4 or (c is not None and x.shape[1] != c):
+            raise ValueError(f"{self.architecture} expects (B, {c}, H, W) input, got {tuple(x.shape)}")
+        h, w = x.shape[-2:]
+        if h % self.size_multiple or w % self.size_multiple:
+            raise ValueError(f"{self.architecture} needs input sides that are multiples of {self.size_multiple} "
+                             f"(e.g. 300), got {h}×{w}")
 
     def __init__(self, **config: Any):
         super().__init__()

@@ -14,6 +14,7 @@ from .base import GraspMapModel, register_model
 
 @register_model("ggcnn")
 class GGCNN(GraspMapModel):
+    size_multiple = 12          # strides 3 · 2 · 2
     def __init__(self, input_channels: int = 1, filters: tuple[int, int, int] = (32, 16, 8)):
         super().__init__(input_channels=input_channels, filters=list(filters))
         f1, f2, f3 = filters
@@ -30,12 +31,14 @@ class GGCNN(GraspMapModel):
         self.heads = nn.ModuleList([nn.Conv2d(f1, 1, kernel_size=2) for _ in range(4)])
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        self.check_input(x)
         h = self.decoder(self.encoder(x))
         return tuple(head(h) for head in self.heads)
 
 
 @register_model("ggcnn2")
 class GGCNN2(GraspMapModel):
+    size_multiple = 4           # two 2× poolings
     def __init__(self, input_channels: int = 1, filters: tuple[int, int, int, int] = (16, 16, 32, 16),
                  l3_kernel: int = 5, dilations: tuple[int, int] = (2, 4)):
         super().__init__(input_channels=input_channels, filters=list(filters), l3_kernel=l3_kernel,
@@ -59,5 +62,6 @@ class GGCNN2(GraspMapModel):
         self.heads = nn.ModuleList([nn.Conv2d(f4, 1, kernel_size=1) for _ in range(4)])
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        self.check_input(x)
         h = self.features(x)
         return tuple(head(h) for head in self.heads)

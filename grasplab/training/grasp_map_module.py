@@ -1,0 +1,59 @@
+"""Lightning module for per-pixel grasp networks: GG-CNN's loss, rectangle-metric validation."""
+from __future__ import annotations
+
+import lightning as L
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..evaluation import RectangleMetric
+from ..models import GraspMapModel
+from ..policies import MapDecodingConfig, decode_grasp_maps
+
+
+def grasp_map_loss(pred: tuple[torch.Tensor, ...], target: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Sum of the four MSE terms (quality, cos 2θ, sin 2θ, width), as GG-CNN trains."""
+    names = ("quality", "cos", "sin", "width")
+    terms = {n: F.mse_loss(p[:, 0], target[:, k]) for k, (n, p) in enumerate(zip(names, pred))}
+    terms["loss"] = sum(terms.values())
+    return terms
+
+
+class GraspMapModule(L.LightningModule):
+    def __init__(self, model: GraspMapModel, val_dataset=None, lr: float = 1e-3,
+                 decoding: MapDecodingConfig = MapDecodingConfig(), metric: RectangleMetric = RectangleMetric()):
+        super().__init__()
+        self.model = model
+        self.val_dataset = val_dataset
+        self.lr = lr
+        self.decoding = decoding
+        self.metric = metric
+        self._val_hits: list[bool] = []
+
+    def forward(self, x):
+        return self.model(x)
+
+    def training_step(self, batch, batch_idx):
+        x, y, _ = batch
+        terms = grasp_map_loss(self.model(x), y)
+        self.log_dict({f"train_{k}": v for k, v in terms.items()}, on_epoch=True, on_step=False,
+                      batch_size=x.shape[0])
+        return terms["loss"]
+
+    def validation_step(self, batch, batch_idx):
+        x, y, idx = batch
+        pred = self.model(x)
+        self.log("val_loss", grasp_map_loss(pred, y)["loss"], on_epoch=True, batch_size=x.shape[0])
+        maps = [p[:, 0].detach().cpu().numpy() for p in pred]
+        for b, i in enumerate(idx.tolist()):
+            ranked = decode_grasp_maps(maps[0][b], maps[1][b], maps[2][b], maps[3][b], self.decoding)
+            truth = self.val_dataset.rectangles(i) if self.val_dataset is not None else []
+            self._val_hits.append(self.metric.top_k_correct(ranked.grasps, truth, k=1))
+
+    def on_validation_epoch_end(self):
+        acc = float(np.mean(self._val_hits)) if self._val_hits else 0.0
+        self.log("val_accuracy", acc, prog_bar=True)
+        self._val_hits = []
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.model.parameters(), lr=self.lr)

@@ -1,0 +1,107 @@
+"""Training per-pixel grasp networks: Lightning trainer, best-accuracy checkpoints, CSV logs,
+resumable runs, and a pickle-free model file with its run metadata."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..datasets.grasp_map_dataset import GraspMapDataset, PreprocessConfig
+from ..errors import ConfigError
+from ..models import MODELS, load_model
+from ..storage import atomic_write_json, check_or_write_run_config, run_metadata
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    architecture: str = "ggcnn"
+    inputs: str = "depth"
+    output_px: int = 300
+    crop: str = "center"
+    epochs: int = 30
+    batch_size: int = 8
+    lr: float = 1e-3
+    seed: int = 0
+    augment: bool = True
+    num_workers: int = 0
+    model_kwargs: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.architecture not in MODELS:
+            raise ConfigError(f"unknown architecture {self.architecture!r}; choose from {', '.join(sorted(MODELS))}")
+        if self.epochs <= 0 or self.batch_size <= 0:
+            raise ConfigError("epochs and batch size must be positive")
+        m = MODELS[self.architecture].size_multiple
+        if self.output_px % m:
+            raise ConfigError(f"{self.architecture} needs an image size that is a multiple of {m}; "
+                              f"--size {self.output_px} is not (try {max(m, round(self.output_px / m) * m)})")
+
+
+@dataclass
+class TrainResult:
+    out_dir: Path
+    model_path: Path
+    best_val_accuracy: float
+    epochs_run: int
+
+
+def train_grasp_map_model(train_scenes, val_scenes, cfg: TrainConfig, out_dir: str | Path,
+                          show_progress: bool = True) -> TrainResult:
+    """Train on ``train_scenes``, keep the checkpoint with the best validation rectangle accuracy.
+
+    Running again with the same ``out_dir`` resumes from ``checkpoints/last.ckpt``.
+    """
+    import lightning as L
+    import torch
+    from lightning.pytorch.callbacks import ModelCheckpoint
+    from lightning.pytorch.loggers import CSVLogger
+
+    from .grasp_map_module import GraspMapModule
+
+    val_scenes = [s for s in val_scenes if s.rectangles()]     # the rectangle metric needs a ground truth
+    if not train_scenes:
+        raise ConfigError("no training scenes: check --data and the split")
+    if not val_scenes:
+        raise ConfigError("no validation scene has a ground-truth grasp: use more data or another split")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    check_or_write_run_config(out, "train_config.json", cfg, "training run")
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    pre = dict(inputs=cfg.inputs, output_px=cfg.output_px, crop=cfg.crop)
+    train_ds = GraspMapDataset(train_scenes, PreprocessConfig(**pre, augment=cfg.augment), seed=cfg.seed)
+    val_ds = GraspMapDataset(val_scenes, PreprocessConfig(**pre, augment=False), seed=cfg.seed)
+    model = MODELS[cfg.architecture](input_channels=train_ds.input_channels, **cfg.model_kwargs)
+    module = GraspMapModule(model, val_dataset=val_ds, lr=cfg.lr)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    train_dl = torch.utils.data.DataLoader(train_ds, batch_size=cfg.batch_size, shuffle=True, generator=gen,
+                                           num_workers=cfg.num_workers)
+    val_dl = torch.utils.data.DataLoader(val_ds, batch_size=cfg.batch_size, shuffle=False, num_workers=cfg.num_workers)
+
+    class _Epoch(L.Callback):                       # fresh, seeded augmentations every epoch
+        def on_train_epoch_start(self, trainer, pl_module):
+            train_ds.epoch = trainer.current_epoch
+
+    ckpt = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val_accuracy", mode="max",
+                           save_last=True)
+    trainer = L.Trainer(max_epochs=cfg.epochs, accelerator="auto", devices=1, logger=CSVLogger(out, name="logs"),
+                        callbacks=[ckpt, _Epoch()], enable_progress_bar=show_progress, enable_model_summary=False,
+                        deterministic=True, log_every_n_steps=1)
+    last = out / "checkpoints" / "last.ckpt"
+    trainer.fit(module, train_dl, val_dl, ckpt_path=str(last) if last.is_file() else None)
+    best_path = ckpt.best_model_path or str(last)
+    state = torch.load(best_path, map_location="cpu", weights_only=False)["state_dict"]
+    module.load_state_dict(state)
+    best = float(ckpt.best_model_score) if ckpt.best_model_score is not None else float("nan")
+    meta = run_metadata(cfg)
+    meta.update({"best_val_accuracy": best, "epochs_run": trainer.current_epoch,
+                 "train_scenes": len(train_ds), "val_scenes": len(val_ds), "preprocess": pre})
+    model_path = module.model.save(out / "model.npz", metadata=meta)
+    atomic_write_json(out / "run.json", meta)
+    return TrainResult(out, model_path, best, trainer.current_epoch)
+
+
+def model_input_config(path: str | Path) -> dict:
+    """The preprocessing a trained model expects (from its metadata)."""
+    return load_model(path).metadata.get("preprocess", {})

@@ -1,0 +1,77 @@
+import csv
+import glob
+
+import numpy as np
+import pytest
+
+pytest.importorskip("lightning", reason="lightning is not installed")
+
+from grasplab.errors import ConfigError  # noqa: E402
+from grasplab.geometry import Grasp2D, GraspRectangle  # noqa: E402
+from grasplab.models import load_model  # noqa: E402
+from grasplab.training import TrainConfig, train_grasp_map_model  # noqa: E402
+
+
+class BlockScene:
+    """A 96×96 table with one raised block; the grasp is across the block's short side."""
+
+    def __init__(self, cx, cy, angle):
+        self.g = Grasp2D((cx, cy), angle, 24.0, 10.0)
+        y, x = np.indices((96, 96))
+        u = (x - cx) * np.cos(angle) - (y - cy) * np.sin(angle)
+        v = (x - cx) * np.sin(angle) + (y - cy) * np.cos(angle)
+        self.d = np.where((np.abs(u) < 8) & (np.abs(v) < 16), 0.62, 0.7)
+
+    def depth_m(self):
+        return self.d
+
+    def rgb(self):
+        return np.zeros((96, 96, 3), np.uint8)
+
+    def mask(self):
+        return self.d < 0.65
+
+    def rectangles(self):
+        return [GraspRectangle.from_grasp2d(self.g)]
+
+
+def scenes(n=8, seed=0):
+    rng = np.random.default_rng(seed)
+    return [BlockScene(*rng.uniform(30, 66, 2), rng.uniform(-1.5, 1.5)) for _ in range(n)]
+
+
+def metrics(out, column):
+    path = glob.glob(str(out / "logs" / "version_*" / "metrics.csv"))[0]
+    return [float(r[column]) for r in csv.DictReader(open(path)) if r[column]]
+
+
+def test_ggcnn_learns_to_grasp_blocks(tmp_path):
+    """From no grasp at all to correct rectangles on the training scenes (an overfitting check)."""
+    data = scenes()
+    cfg = TrainConfig(epochs=40, output_px=96, crop="resize", batch_size=4, lr=3e-3, augment=False)
+    res = train_grasp_map_model(data, data, cfg, tmp_path / "run", show_progress=False)
+    loss = metrics(tmp_path / "run", "train_loss")
+    acc = metrics(tmp_path / "run", "val_accuracy")
+    assert acc[0] == 0.0 and res.best_val_accuracy >= 0.25
+    assert loss[-1] < 0.5 * loss[0]
+    model = load_model(res.model_path)
+    assert model.metadata["best_val_accuracy"] == pytest.approx(res.best_val_accuracy)
+    assert model.metadata["preprocess"]["output_px"] == 96
+
+
+def test_training_resumes_and_refuses_other_settings(tmp_path):
+    data = scenes(4)
+    with pytest.raises(ConfigError, match="multiple of 12.*try 60"):
+        TrainConfig(epochs=2, output_px=64)
+    cfg = TrainConfig(epochs=2, output_px=72, crop="resize", batch_size=2, augment=True)
+    out = tmp_path / "run"
+    first = train_grasp_map_model(data, data, cfg, out, show_progress=False)
+    first.model_path.unlink()                           # as if killed before the export
+    again = train_grasp_map_model(data, data, cfg, out, show_progress=False)
+    assert again.epochs_run == 2 and again.model_path.is_file()
+    assert len(metrics(out, "train_loss")) == 2         # the second call trained no further epoch
+    with pytest.raises(ConfigError, match="other settings.*lr"):
+        train_grasp_map_model(data, data, TrainConfig(epochs=2, output_px=72, crop="resize", lr=0.1), out,
+                              show_progress=False)
+    with pytest.raises(ConfigError, match="ground-truth"):
+        train_grasp_map_model(data, [], cfg, tmp_path / "other", show_progress=False)
