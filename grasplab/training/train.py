@@ -2,11 +2,9 @@
 resumable runs, and a pickle-free model file with its run metadata."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 
 from ..datasets.grasp_map_dataset import GraspMapDataset, PreprocessConfig
 from ..errors import ConfigError
