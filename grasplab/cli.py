@@ -88,6 +88,39 @@ def render(
 
 dataset_app = typer.Typer(no_args_is_help=True, help="Inspect synthesised datasets.")
 app.add_typer(dataset_app, name="dataset")
+train_app = typer.Typer(no_args_is_help=True, help="Train models.")
+app.add_typer(train_app, name="train")
+
+
+@train_app.command("ggcnn")
+def train_ggcnn(
+    data: Path = typer.Option(..., help="Dataset folder (Jacquard, grasplab synth output, or Cornell)."),
+    format: str = typer.Option("jacquard", "--format", help="jacquard (also grasplab scenes) or cornell."),
+    inputs: str = typer.Option("depth", help="depth, rgb or rgbd."),
+    arch: str = typer.Option("ggcnn", help="ggcnn or ggcnn2."),
+    size: int = typer.Option(300, help="Network input/output size in pixels."),
+    crop: str = typer.Option("center", help="center, resize or mask (never label-based)."),
+    depth: str = typer.Option("perfect", help="Jacquard depth image: perfect or stereo."),
+    epochs: int = typer.Option(30),
+    batch_size: int = typer.Option(8),
+    lr: float = typer.Option(1e-3),
+    split: str = typer.Option("object", help="object-wise or image-wise k-fold: object or image."),
+    folds: int = typer.Option(5),
+    fold: int = typer.Option(0, help="Which fold is held out for validation."),
+    seed: int = typer.Option(0),
+    out: Path = typer.Option(Path("grasplab-train"), help="Run folder (resumes if it holds this run)."),
+):
+    """Train GG-CNN / GG-CNN2; keeps the best validation rectangle accuracy; writes model.npz + run.json."""
+    from .datasets.scene_sources import load_scenes, split_scenes
+    from .training import TrainConfig, train_grasp_map_model
+    cfg = TrainConfig(architecture=arch, inputs=inputs, output_px=size, crop=crop, epochs=epochs,
+                      batch_size=batch_size, lr=lr, seed=seed)
+    scenes = load_scenes(data, format, depth)
+    train, val = split_scenes(scenes, split, folds, fold, seed)
+    console.print(f"{len(train)} training and {len(val)} validation scenes ({split}-wise fold {fold}/{folds})")
+    res = train_grasp_map_model(train, val, cfg, out)
+    console.print(f"[green]trained[/] {arch}: best validation accuracy {res.best_val_accuracy:.1%}; "
+                  f"model {res.model_path}")
 
 
 @app.command()

@@ -75,3 +75,29 @@ def test_training_resumes_and_refuses_other_settings(tmp_path):
                               show_progress=False)
     with pytest.raises(ConfigError, match="ground-truth"):
         train_grasp_map_model(data, [], cfg, tmp_path / "other", show_progress=False)
+
+
+def test_cli_trains_on_real_jacquard_object_wise(tmp_path, shared_data, capsys):
+    from grasplab.cli import main
+    from grasplab.datasets.scene_sources import load_scenes, split_scenes
+    scenes = load_scenes(shared_data / "jacquard", "jacquard", "stereo")
+    train, val = split_scenes(scenes, "object", folds=5, fold=1)
+    assert not {s.object_id for s in train} & {s.object_id for s in val} and len(val) == 5
+    assert scenes[0].depth_kind == "stereo"
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "ggcnn", "--data", str(shared_data / "jacquard"), "--epochs", "1", "--size", "96",
+              "--crop", "mask", "--out", str(tmp_path / "run"), "--depth", "stereo"])
+    assert exc.value.code in (0, None)
+    assert load_model(tmp_path / "run" / "model.npz").metadata["val_scenes"] == 5
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "ggcnn", "--data", str(shared_data / "jacquard"), "--size", "100", "--out", str(tmp_path / "x")])
+    assert exc.value.code == 2 and "multiple of 12" in capsys.readouterr().err
+
+
+def test_cornell_has_no_object_wise_split(tmp_path):
+    from grasplab.datasets.grasp_map_dataset import CornellScene
+    from grasplab.datasets.scene_sources import scene_groups
+    scenes = [CornellScene(tmp_path / f"pcd010{i}") for i in range(3)]
+    assert len(set(scene_groups(scenes, "image"))) == 3
+    with pytest.raises(ConfigError, match="object ids"):
+        scene_groups(scenes, "object")

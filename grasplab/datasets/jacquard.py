@@ -22,12 +22,14 @@ class JacquardScene:
     stem: Path          # <root>/<object_id>/<view>_<object_id>
     object_id: str
     view: str
+    depth_kind: str = "perfect"     # which depth image depth_m() returns by default
 
     def rgb(self) -> np.ndarray:
         return read_rgb(f"{self.stem}_RGB.png")
 
-    def depth_m(self, kind: str = "perfect") -> np.ndarray:
+    def depth_m(self, kind: str | None = None) -> np.ndarray:
         """``perfect`` (noise-free) or ``stereo`` (noisy; Jacquard marks holes as −1, kept as holes)."""
+        kind = kind or self.depth_kind
         if kind not in ("perfect", "stereo"):
             raise GrasplabError(f"unknown Jacquard depth kind {kind!r}; use perfect or stereo")
         return read_depth_m(f"{self.stem}_{kind}_depth.tiff", units="m")
@@ -43,7 +45,7 @@ class JacquardScene:
         return json.loads(p.read_text()) if p.is_file() else None
 
 
-def list_jacquard_scenes(root: str | Path) -> list[JacquardScene]:
+def list_jacquard_scenes(root: str | Path, depth_kind: str = "perfect") -> list[JacquardScene]:
     """Every scene under ``root`` (a Jacquard folder or a grasplab synth output), sorted."""
     root = Path(root)
     if (root / "jacquard").is_dir():
@@ -56,7 +58,7 @@ def list_jacquard_scenes(root: str | Path) -> list[JacquardScene]:
         view, _, obj = stem.name.partition("_")
         if not Path(f"{stem}_perfect_depth.tiff").is_file() and not Path(f"{stem}_stereo_depth.tiff").is_file():
             raise GrasplabError(f"{stem}: grasps without a depth image (expected {stem.name}_perfect_depth.tiff)")
-        scenes.append(JacquardScene(stem, obj or g.parent.name, view))
+        scenes.append(JacquardScene(stem, obj or g.parent.name, view, depth_kind))
     if not scenes:
         raise GrasplabError(f"{root}: no Jacquard scenes (<object>/<view>_<object>_grasps.txt) found")
     return scenes
