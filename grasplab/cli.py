@@ -161,6 +161,35 @@ def synth(
                       f"gripper in every pose? see {out / 'objects.json'}; try --gripper robotiq_2f85)")
 
 
+@app.command()
+def evaluate(
+    model: Path = typer.Option(..., help="A model file (model.npz from grasplab train)."),
+    data: Path = typer.Option(..., help="Dataset folder (Jacquard, grasplab scenes, or Cornell)."),
+    format: str = typer.Option("jacquard", "--format", help="jacquard or cornell."),
+    depth: str = typer.Option("perfect", help="Jacquard depth image: perfect or stereo."),
+    split: Optional[str] = typer.Option(None, help="Evaluate only a held-out fold: object or image."),
+    folds: int = typer.Option(5),
+    fold: int = typer.Option(0),
+    seed: int = typer.Option(0),
+    k: int = typer.Option(5, help="Also report top-k accuracy."),
+    out: Path = typer.Option(Path("grasplab-eval"), help="Folder for evaluation.json and figures."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+):
+    """Rectangle-metric accuracy (top-1 and top-k, 95 % intervals) with best/worst figures."""
+    from .datasets.scene_sources import load_scenes, split_scenes
+    from .evaluation.evaluate_maps import evaluate_grasp_map_model
+    scenes = load_scenes(data, format, depth)
+    if split:
+        _, scenes = split_scenes(scenes, split, folds, fold, seed)
+    rep = evaluate_grasp_map_model(model, scenes, k=k, out_dir=out)
+    if as_json:
+        print(json.dumps({k_: v for k_, v in rep.to_dict().items() if k_ != "per_scene"}, indent=2))
+        return
+    console.print(f"top-1: {rep.top1}")
+    console.print(f"top-{rep.k}: {rep.topk}")
+    console.print(f"report and figures in {out}")
+
+
 @dataset_app.command("stats")
 def dataset_stats(path: Path = typer.Argument(..., help="A synth output folder or a GQ-CNN tensor dataset."),
                   as_json: bool = typer.Option(False, "--json")):

@@ -127,3 +127,31 @@ def save_grasp_scenes(scenes: Sequence[dict], path: str | Path, title: str = "",
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def save_prediction_figure(panels: Sequence[dict], path: str | Path, title: str = "") -> Path:
+    """Per scene: input with ground truth (green) and top prediction (red), quality, angle, width maps."""
+    from matplotlib.patches import Polygon
+    n = len(panels)
+    fig, axes = plt.subplots(n, 4, figsize=(12, 3.1 * n), dpi=80, squeeze=False)
+    for row, p in zip(axes, panels):
+        q, c, s, w = p["maps"]
+        row[0].imshow(p["input"], cmap="gray")
+        for r in p["truth"]:
+            row[0].add_patch(Polygon(r.corners_xy_px, closed=True, fill=False, edgecolor="lime", linewidth=0.8))
+        for r in p["predicted"]:
+            row[0].add_patch(Polygon(r.corners_xy_px, closed=True, fill=False, edgecolor="red", linewidth=1.6))
+        row[0].set_title(p["title"], fontsize=8)
+        for ax, img, lab, kw in ((row[1], q, "quality", dict(cmap="jet", vmin=0, vmax=1)),
+                                 (row[2], 0.5 * np.arctan2(s, c), "angle [rad]", dict(cmap="hsv", vmin=-np.pi / 2, vmax=np.pi / 2)),
+                                 (row[3], w * 150, "width [px]", dict(cmap="jet", vmin=0, vmax=150))):
+            im = ax.imshow(img, **kw)
+            ax.set_title(lab, fontsize=8)
+            fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02)
+        for ax in row:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
