@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -188,6 +189,53 @@ def evaluate(
     console.print(f"top-1: {rep.top1}")
     console.print(f"top-{rep.k}: {rep.topk}")
     console.print(f"report and figures in {out}")
+
+
+@app.command()
+def predict(
+    model: Path = typer.Option(..., help="A model file (model.npz from grasplab train)."),
+    depth: Path = typer.Option(..., help="Depth image: TIFF, NPY or 16-bit PNG (metres or millimetres)."),
+    rgb: Optional[Path] = typer.Option(None, help="RGB image (for rgb/rgbd models)."),
+    intrinsics: Optional[Path] = typer.Option(None, help="Camera intrinsics (.intr or grasplab JSON) for metres."),
+    mask: Optional[Path] = typer.Option(None, help="Object mask PNG: crop around it."),
+    units: str = typer.Option("auto", help="Depth units: auto, m or mm."),
+    max_grasps: int = typer.Option(5),
+    out: Path = typer.Option(Path("grasplab-predict"), help="Folder for grasps.json and overlay.png."),
+):
+    """Ranked grasps for one camera frame: JSON (pixels; metres with intrinsics) and a PNG overlay."""
+    from .geometry import CameraIntrinsics
+    from .imaging import read_depth_raw, read_mask, read_rgb
+    from .policies import load_detector
+    from .storage import atomic_write_json, run_metadata
+    from .viz.figures import save_grasp_scenes
+    det = load_detector(model)
+    d = read_depth_raw(depth)
+    im = read_rgb(rgb) if rgb else None
+    K = CameraIntrinsics.from_file(intrinsics) if intrinsics else None
+    m = read_mask(mask) if mask else None
+    grasps = det.detect(d, rgb=im, intrinsics=K, mask=m, units=units, max_grasps=max_grasps)
+    payload = {**run_metadata({"model": str(model), "depth": str(depth), "units": units}),
+               "grasps": [g.to_dict() for g in grasps]}
+    atomic_write_json(out / "grasps.json", payload)
+    view = im if im is not None else _depth_picture(d)
+    save_grasp_scenes([{"title": f"{depth.name}: {len(grasps)} grasps (best thickest)", "image": view,
+                        "mask": m, "positives": [g.grasp for g in grasps[:1]],
+                        "negatives": [g.grasp for g in grasps[1:]]}], out / "overlay.png", cols=1)
+    if not grasps:
+        console.print("[yellow]no grasp passed the quality threshold[/] (see overlay.png)")
+    for i, g in enumerate(grasps):
+        extra = f", centre {np.round(g.center_m, 3).tolist()} m, width {g.width_m * 100:.1f} cm" if g.center_m is not None else ""
+        console.print(f"{i + 1}. q={g.quality:.2f} at ({g.grasp.center_xy_px[0]:.0f}, {g.grasp.center_xy_px[1]:.0f}) px, "
+                      f"angle {np.degrees(g.grasp.angle_rad):.0f}°, width {g.grasp.width_px:.0f} px{extra}")
+    console.print(f"wrote {out / 'grasps.json'} and {out / 'overlay.png'}")
+
+
+def _depth_picture(depth: np.ndarray) -> np.ndarray:
+    import matplotlib
+    d = np.asarray(depth, dtype=np.float64)
+    valid = d[np.isfinite(d) & (d > 0)]
+    lo, hi = (np.percentile(valid, 1), np.percentile(valid, 99)) if valid.size else (0, 1)
+    return (matplotlib.colormaps["gray"](np.clip((d - lo) / max(hi - lo, 1e-9), 0, 1))[..., :3] * 255).astype(np.uint8)
 
 
 @dataset_app.command("stats")

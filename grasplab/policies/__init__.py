@@ -1,4 +1,6 @@
 """Policies: from images to ranked grasps."""
+from .detector import DetectedGrasp, GraspMapDetector, load_detector
 from .map_decoding import MapDecodingConfig, RankedGrasps, decode_grasp_maps, local_maxima
 
-__all__ = ["MapDecodingConfig", "RankedGrasps", "decode_grasp_maps", "local_maxima"]
+__all__ = ["DetectedGrasp", "GraspMapDetector", "load_detector", "MapDecodingConfig", "RankedGrasps",
+           "decode_grasp_maps", "local_maxima"]

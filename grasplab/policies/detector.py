@@ -1,0 +1,105 @@
+"""A grasp detector for camera frames: depth (and RGB) in, ranked grasps in pixels and metres out.
+
+Depth goes through grasplab's hygiene (units detected or given, holes inpainted, clear errors),
+is cropped the way the model was trained (a centred square, or a square around the object
+mask when one is given), run through the network, decoded into ranked grasps, and mapped back
+to the full image. With camera intrinsics each grasp also gets its 3-D centre (camera frame),
+width in metres and axis.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..datasets.grasp_map_dataset import PreprocessConfig, choose_window, normalise_depth, normalise_rgb
+from ..errors import GrasplabError
+from ..geometry import CameraIntrinsics, Grasp2D
+from ..imaging import prepare_depth_m
+from ..models import load_model
+from .map_decoding import MapDecodingConfig, decode_grasp_maps
+
+
+@dataclass
+class DetectedGrasp:
+    grasp: Grasp2D                  # full-image pixels; depth_m = surface depth at the centre
+    quality: float
+    center_m: np.ndarray | None = None      # camera frame (with intrinsics)
+    width_m: float | None = None
+    axis: np.ndarray | None = None
+
+    def to_dict(self) -> dict:
+        g = self.grasp
+        d = {"center_xy_px": [round(float(v), 2) for v in g.center_xy_px], "angle_rad": float(g.angle_rad),
+             "width_px": float(g.width_px), "jaw_px": float(g.jaw_px), "depth_m": float(g.depth_m),
+             "quality": float(self.quality)}
+        if self.center_m is not None:
+            d.update(center_m=self.center_m.round(5).tolist(), width_m=float(self.width_m),
+                     axis=self.axis.round(5).tolist())
+        return d
+
+
+class GraspMapDetector:
+    """Wraps a trained per-pixel model with its preprocessing and decoding."""
+
+    def __init__(self, model_path: str | Path, decoding: MapDecodingConfig = MapDecodingConfig()):
+        import torch
+        self.model = load_model(model_path).eval()
+        self.path = Path(model_path)
+        pre = self.model.metadata.get("preprocess", {})
+        self.pre = PreprocessConfig(inputs=pre.get("inputs", "depth"), output_px=int(pre.get("output_px", 300)),
+                                    crop=pre.get("crop", "center"))
+        self.decoding = decoding
+        self._torch = torch
+
+    def detect(self, depth, rgb: np.ndarray | None = None, intrinsics: CameraIntrinsics | None = None,
+               mask: np.ndarray | None = None, units: str = "auto", max_grasps: int | None = None) -> list[DetectedGrasp]:
+        """Ranked grasps for one frame (best first); an empty list when none passes the threshold."""
+        prep = prepare_depth_m(depth, units=units, inpaint="nearest")
+        d = prep.depth_m.astype(np.float64)
+        if self.pre.inputs in ("rgb", "rgbd") and rgb is None:
+            raise GrasplabError(f"{self.path.name} takes {self.pre.inputs} input: pass an RGB image too")
+        if rgb is not None and rgb.shape[:2] != d.shape:
+            raise GrasplabError(f"RGB {rgb.shape[:2]} and depth {d.shape} images differ in size")
+        if intrinsics is not None and intrinsics.shape != d.shape:
+            raise GrasplabError(f"intrinsics are for {intrinsics.width}×{intrinsics.height} images, depth is "
+                                f"{d.shape[1]}×{d.shape[0]}; pass the intrinsics of this camera")
+        cfg = self.pre
+        if mask is not None and mask.any():
+            cfg = PreprocessConfig(cfg.inputs, cfg.output_px, "mask", cfg.center_crop_fraction, cfg.mask_margin)
+        elif cfg.crop == "mask":
+            cfg = PreprocessConfig(cfg.inputs, cfg.output_px, "center")
+        win = choose_window(d.shape, cfg, mask)
+        chans = []
+        if cfg.inputs in ("depth", "rgbd"):
+            chans.append(normalise_depth(win.sample(d))[None])
+        if cfg.inputs in ("rgb", "rgbd"):
+            chans.append(np.moveaxis(normalise_rgb(win.sample(np.asarray(rgb, np.float64))), -1, 0))
+        x = self._torch.from_numpy(np.concatenate(chans).astype(np.float32))[None]
+        with self._torch.no_grad():
+            maps = [m[0, 0].numpy() for m in self.model(x)]
+        dec = self.decoding if max_grasps is None else MapDecodingConfig(**{**self.decoding.__dict__,
+                                                                              "max_grasps": max_grasps})
+        ranked = decode_grasp_maps(*maps, dec)
+        out = []
+        for g, q in zip(ranked.grasps, ranked.qualities):
+            # back to full-image pixels: inverse of the window mapping
+            c = (np.array(g.center_xy_px) + 0.5) / win.scale - 0.5 + [win.left, win.top]
+            col, row = np.clip(np.rint(c).astype(int), 0, [d.shape[1] - 1, d.shape[0] - 1])
+            full = Grasp2D(tuple(c), g.angle_rad, g.width_px / win.scale, g.jaw_px / win.scale, float(d[row, col]))
+            det = DetectedGrasp(full, float(q))
+            if intrinsics is not None:
+                g3 = full.to_3d(intrinsics)
+                det.center_m, det.width_m, det.axis = g3.center_m, g3.width_m, g3.axis
+            out.append(det)
+        return out
+
+
+def load_detector(name_or_path: str | Path) -> GraspMapDetector:
+    """A detector from a model file (``grasplab train`` output)."""
+    path = Path(name_or_path)
+    if not path.is_file():
+        raise GrasplabError(f"{name_or_path}: no such model file (pretrained models are not bundled yet; "
+                            "train one with `grasplab train ggcnn`)")
+    return GraspMapDetector(path)
