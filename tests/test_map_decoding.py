@@ -46,3 +46,14 @@ def test_vector_smoothing_handles_the_angle_wrap():
     naive = decode_grasp_maps(maps.quality, maps.cos2, maps.sin2, maps.width,
                               MapDecodingConfig(min_distance_px=5, smooth_angle="angle"))
     assert abs(abs(naive.grasps[0].angle_rad) - np.pi / 2) > abs(abs(vec.grasps[0].angle_rad) - np.pi / 2)
+
+
+def test_smoothing_at_peaks_equals_full_filtering():
+    import scipy.ndimage as ndi
+    from grasplab.policies.map_decoding import smoothed_at
+    rng = np.random.default_rng(0)
+    img = rng.normal(size=(60, 80))
+    pts = np.array([[0, 0], [59, 79], [30, 40], [2, 77], [58, 1]])
+    for sigma in (1.0, 2.0):
+        full = ndi.gaussian_filter(img, sigma)
+        np.testing.assert_allclose(smoothed_at(img, pts, sigma), full[pts[:, 0], pts[:, 1]], atol=1e-12)

@@ -65,6 +65,10 @@ class Window:
 
     def sample(self, image: np.ndarray, order: int = 1) -> np.ndarray:
         """Resample ``image`` (H×W or H×W×C) into the out×out window (edges repeat)."""
+        t, left = int(round(self.top)), int(round(self.left))
+        if (self.side == self.out and t == self.top and left == self.left and t >= 0 and left >= 0
+                and t + self.out <= image.shape[0] and left + self.out <= image.shape[1]):
+            return np.array(image[t:t + self.out, left:left + self.out], dtype=np.float64)   # exact crop: no resampling
         o = (np.arange(self.out) + 0.5) / self.scale - 0.5
         rows, cols = np.meshgrid(self.top + o, self.left + o, indexing="ij")
         if image.ndim == 2:

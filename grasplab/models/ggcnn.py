@@ -28,12 +28,13 @@ class GGCNN(GraspMapModel):
             nn.ConvTranspose2d(f3, f2, 5, stride=2, padding=2, output_padding=1), nn.ReLU(inplace=True),
             nn.ConvTranspose2d(f2, f1, 9, stride=3, padding=3, output_padding=1), nn.ReLU(inplace=True),
         )
-        self.heads = nn.ModuleList([nn.Conv2d(f1, 1, kernel_size=2) for _ in range(4)])
+        # the four 2×2 heads (quality, cos 2θ, sin 2θ, width) as one 4-channel convolution:
+        # the same parameters, one pass over the feature map instead of four
+        self.heads = nn.Conv2d(f1, 4, kernel_size=2)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         self.check_input(x)
-        h = self.decoder(self.encoder(x))
-        return tuple(head(h) for head in self.heads)
+        return tuple(self.heads(self.decoder(self.encoder(x))).split(1, dim=1))
 
 
 @register_model("ggcnn2")
@@ -59,9 +60,8 @@ class GGCNN2(GraspMapModel):
             nn.UpsamplingBilinear2d(scale_factor=2),
             nn.Conv2d(f4, f4, 3, padding=1), nn.ReLU(inplace=True),
         )
-        self.heads = nn.ModuleList([nn.Conv2d(f4, 1, kernel_size=1) for _ in range(4)])
+        self.heads = nn.Conv2d(f4, 4, kernel_size=1)      # the four 1×1 heads as one convolution
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         self.check_input(x)
-        h = self.features(x)
-        return tuple(head(h) for head in self.heads)
+        return tuple(self.heads(self.features(x)).split(1, dim=1))
