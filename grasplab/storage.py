@@ -20,6 +20,11 @@ import numpy as np
 from ._version import __version__
 
 
+def cache_root() -> Path:
+    """grasplab's cache folder: ``$GRASPLAB_CACHE_DIR`` or ``~/.cache/grasplab``."""
+    return Path(os.environ.get("GRASPLAB_CACHE_DIR") or Path.home() / ".cache" / "grasplab")
+
+
 def atomic_write(path: str | os.PathLike, writer: Callable[[Path], None], suffix: str | None = None) -> Path:
     """Call ``writer(tmp_path)`` then rename the temporary file to ``path``."""
     path = Path(path)

@@ -3,8 +3,8 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="torch is not installed")
 
-from grasplab.datasets.grasp_map_dataset import (GraspMapDataset, PreprocessConfig, choose_window,  # noqa: E402
-                                                 list_cornell_scenes)
+from grasplab.datasets.cornell import list_cornell_scenes  # noqa: E402
+from grasplab.datasets.grasp_map_dataset import GraspMapDataset, PreprocessConfig, choose_window  # noqa: E402
 from grasplab.errors import GrasplabError  # noqa: E402
 from grasplab.geometry import Grasp2D, GraspRectangle  # noqa: E402
 

@@ -101,7 +101,7 @@ def test_cli_trains_on_real_jacquard_object_wise(tmp_path, shared_data, capsys):
 
 
 def test_cornell_has_no_object_wise_split(tmp_path):
-    from grasplab.datasets.grasp_map_dataset import CornellScene
+    from grasplab.datasets.cornell import CornellScene
     from grasplab.datasets.scene_sources import scene_groups
     scenes = [CornellScene(tmp_path / f"pcd010{i}") for i in range(3)]
     assert len(set(scene_groups(scenes, "image"))) == 3

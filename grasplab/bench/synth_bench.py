@@ -24,13 +24,13 @@ def run_synth_bench(objects: str = "procedural:16", worker_counts: tuple[int, ..
     os.environ["OMP_NUM_THREADS"] = "1"
     from ..synth import SynthConfig, run_synth
     cfg = SynthConfig(objects=objects, views_per_pose=views_per_pose, seed=seed)
-    from ..scene import stable_poses
+    from ..scene.stable_poses import clear_stable_pose_memo
     runs = []
     for w in [w for _ in range(repeats) for w in worker_counts]:
         out = Path(tempfile.mkdtemp(prefix=f"grasplab-bench-synth-{w}-"))
         # every run starts cold: its own empty cache folder (inherited by Ray workers), no memo
         os.environ["GRASPLAB_CACHE_DIR"] = str(out / "cache")
-        stable_poses._MEMO.clear()
+        clear_stable_pose_memo()
         try:
             t0 = time.perf_counter()
             res = run_synth(cfg, out, workers=w, show_progress=False)

@@ -8,6 +8,7 @@ missing pixels inpainted.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -83,3 +84,43 @@ def cornell_pcd_to_depth(path: str | Path, shape: tuple[int, int] = CORNELL_SHAP
     if inpaint:
         depth = inpaint_depth(depth)
     return depth.astype(np.float32)
+
+
+@dataclass(frozen=True)
+class CornellScene:
+    """A Cornell image: ``pcdXXXXr.png``, ``pcdXXXXd.tiff`` (or the point cloud), ``pcdXXXXcpos.txt``."""
+
+    stem: Path           # <folder>/pcdXXXX
+
+    def depth_m(self) -> np.ndarray:
+        from ..imaging import read_depth_m
+        tiff = Path(f"{self.stem}d.tiff")
+        if tiff.is_file():
+            return read_depth_m(tiff, units="m")
+        return cornell_pcd_to_depth(Path(f"{self.stem}.txt"))
+
+    def rgb(self) -> np.ndarray:
+        from ..imaging import read_rgb
+        return read_rgb(f"{self.stem}r.png")
+
+    def mask(self) -> np.ndarray:
+        raise GrasplabError(f"{self.stem}: Cornell has no object masks; use crop 'center' or 'resize'")
+
+    def rectangles(self) -> list[GraspRectangle]:
+        return read_cornell_rectangles(f"{self.stem}cpos.txt")
+
+
+def list_cornell_scenes(root: str | Path) -> list[CornellScene]:
+    """Every ``pcdXXXXcpos.txt`` with an image beside it, in any sub-folder of ``root``."""
+    root = Path(root)
+    if not root.is_dir():
+        raise GrasplabError(f"{root}: Cornell folder not found")
+    scenes = []
+    for pos in sorted(root.rglob("pcd*cpos.txt")):
+        stem = Path(str(pos)[: -len("cpos.txt")])
+        if not (Path(f"{stem}d.tiff").is_file() or Path(f"{stem}.txt").is_file()):
+            raise GrasplabError(f"{pos}: no depth beside it (expected {stem.name}d.tiff or {stem.name}.txt)")
+        scenes.append(CornellScene(stem))
+    if not scenes:
+        raise GrasplabError(f"{root}: no Cornell rectangle files (pcdXXXXcpos.txt) found")
+    return scenes

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from .grasp_map_dataset import list_cornell_scenes
+from .cornell import list_cornell_scenes
 from .jacquard import list_jacquard_scenes
 from .splits import kfold_splits
 

@@ -26,3 +26,16 @@ def kfold_splits(groups, k: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np
         test = np.isin(g, f)
         out.append((np.flatnonzero(~test), np.flatnonzero(test)))
     return out
+
+
+def grouped_holdout(groups, train_fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """One (train, val) index split with no group on both sides; both sides non-empty when
+    there are at least two groups."""
+    g = np.asarray(groups)
+    ids = np.unique(g)
+    rng.shuffle(ids)
+    n_train = int(round(train_fraction * len(ids)))
+    if len(ids) >= 2:
+        n_train = min(max(n_train, 1), len(ids) - 1)
+    in_train = np.isin(g, ids[:n_train])
+    return np.flatnonzero(in_train), np.flatnonzero(~in_train)

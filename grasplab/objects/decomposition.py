@@ -10,14 +10,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import trimesh
 
-from ..storage import atomic_write_bytes
+from ..storage import atomic_write_bytes, cache_root
 from .graspable import mesh_hash
 
 
@@ -28,11 +27,6 @@ class DecompositionParams:
     preprocess_resolution: int = 50
     mcts_iterations: int = 100
     seed: int = 0
-
-
-def cache_root() -> Path:
-    """grasplab's cache folder: ``$GRASPLAB_CACHE_DIR`` or ``~/.cache/grasplab``."""
-    return Path(os.environ.get("GRASPLAB_CACHE_DIR") or Path.home() / ".cache" / "grasplab")
 
 
 def cache_dir() -> Path:

@@ -44,10 +44,6 @@ def ferrari_canny(wrenches: np.ndarray) -> float:
     return float(-offsets.max())
 
 
-def ferrari_canny_batch(wrench_sets: np.ndarray) -> np.ndarray:
-    return np.array([ferrari_canny(w) for w in wrench_sets])
-
-
 def ferrari_canny_reference(wrenches: np.ndarray) -> float:
     """Slow, obviously-correct ε: enumerate hyperplanes through every d points; those with all
     points on one side are facets; ε is the smallest origin-to-facet distance if the origin is

@@ -10,8 +10,7 @@ import trimesh
 from ..errors import ConfigError, StablePoseError
 from ..geometry import RigidTransform
 from ..objects import GraspObject
-from ..objects.decomposition import cache_root
-from ..storage import atomic_write_bytes
+from ..storage import atomic_write_bytes, cache_root
 
 
 @dataclass(frozen=True)
@@ -34,6 +33,11 @@ class StablePose:
 
 
 _MEMO: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def clear_stable_pose_memo() -> None:
+    """Forget poses computed in this process (the disk cache is kept); for cold benchmarks."""
+    _MEMO.clear()
 
 
 def _raw_stable_poses(obj: GraspObject) -> tuple[np.ndarray, np.ndarray]:

@@ -15,6 +15,7 @@ import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ..datasets.gqcnn_tensors import write_tensor_dataset
+from ..datasets.splits import grouped_holdout
 from ..errors import GrasplabError
 from ..objects import parse_object_source
 from ..seeding import derive_rng
@@ -45,15 +46,8 @@ def make_splits(obj_labels: np.ndarray, image_labels: np.ndarray, train_fraction
     """Image-wise (no view in both) and object-wise (no object in both) train/val index splits."""
     splits = {}
     for name, groups in (("image_wise", image_labels), ("object_wise", obj_labels)):
-        ids = np.unique(groups)
-        rng = derive_rng(seed, "split", name)
-        rng.shuffle(ids)
-        n_train = int(round(train_fraction * len(ids)))
-        if len(ids) >= 2:
-            n_train = min(max(n_train, 1), len(ids) - 1)     # both parts non-empty
-        train_ids = ids[:n_train]
-        in_train = np.isin(groups, train_ids)
-        splits[name] = {"train": np.flatnonzero(in_train), "val": np.flatnonzero(~in_train)}
+        train, val = grouped_holdout(groups, train_fraction, derive_rng(seed, "split", name))
+        splits[name] = {"train": train, "val": val}
     return splits
 
 

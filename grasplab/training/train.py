@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..datasets.grasp_map_dataset import GraspMapDataset, PreprocessConfig
 from ..errors import ConfigError
-from ..models import MODELS, load_model
+from ..models import MODELS
 from ..storage import atomic_write_json, check_or_write_run_config, run_metadata
 
 
@@ -98,8 +98,3 @@ def train_grasp_map_model(train_scenes, val_scenes, cfg: TrainConfig, out_dir: s
     model_path = module.model.save(out / "model.npz", metadata=meta)
     atomic_write_json(out / "run.json", meta)
     return TrainResult(out, model_path, best, trainer.current_epoch)
-
-
-def model_input_config(path: str | Path) -> dict:
-    """The preprocessing a trained model expects (from its metadata)."""
-    return load_model(path).metadata.get("preprocess", {})
