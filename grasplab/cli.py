@@ -19,8 +19,13 @@ objects_app = typer.Typer(no_args_is_help=True, help="Procedural and mesh object
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks (print a table, or JSON with --json).")
 app.add_typer(objects_app, name="objects")
 app.add_typer(bench_app, name="bench")
+export_app = typer.Typer(no_args_is_help=True, help="Export models for other runtimes.")
+app.add_typer(export_app, name="export")
 console = Console()
 err_console = Console(stderr=True)
+
+
+MODEL_HELP = "A pretrained model name (see `grasplab models`) or a model file; default: the default pretrained model."
 
 
 @app.callback()
@@ -134,7 +139,7 @@ def synth(
     grasps: int = typer.Option(100, help="Antipodal candidates per object (shared among its poses)."),
     seed: int = typer.Option(0, help="Global seed: the same seed gives the same dataset for any --workers."),
     gripper: str = typer.Option("yumi", help="Gripper preset (yumi, robotiq_2f85) or JSON file."),
-    camera: str = typer.Option("dexnet2", help="Camera preset: dexnet2 or primesense."),
+    camera: str = typer.Option("dexnet2", help="Camera preset: dexnet2, primesense or jacquard."),
     renderer: str = typer.Option("auto", help="auto, mujoco or raycast."),
     threshold: float = typer.Option(0.002, help="Robust ε above which a grasp is positive (Dex-Net: 0.002)."),
     samples: int = typer.Option(25, help="Monte-Carlo samples per robust label."),
@@ -164,7 +169,7 @@ def synth(
 
 @app.command()
 def evaluate(
-    model: Path = typer.Option(..., help="A model file (model.npz from grasplab train)."),
+    model: Optional[str] = typer.Option(None, help=MODEL_HELP),
     data: Path = typer.Option(..., help="Dataset folder (Jacquard, grasplab scenes, or Cornell)."),
     format: str = typer.Option("jacquard", "--format", help="jacquard or cornell."),
     depth: str = typer.Option("perfect", help="Jacquard depth image: perfect or stereo."),
@@ -182,18 +187,21 @@ def evaluate(
     scenes = load_scenes(data, format, depth)
     if split:
         _, scenes = split_scenes(scenes, split, folds, fold, seed)
-    rep = evaluate_grasp_map_model(model, scenes, k=k, out_dir=out)
+    from .models.pretrained import resolve_model
+    rep = evaluate_grasp_map_model(resolve_model(model), scenes, k=k, out_dir=out)
     if as_json:
         print(json.dumps({k_: v for k_, v in rep.to_dict().items() if k_ != "per_scene"}, indent=2))
         return
     console.print(f"top-1: {rep.top1}")
     console.print(f"top-{rep.k}: {rep.topk}")
+    if rep.skipped_no_truth:
+        console.print(f"{rep.skipped_no_truth} scenes without ground-truth grasps were not scored")
     console.print(f"report and figures in {out}")
 
 
 @app.command()
 def predict(
-    model: Path = typer.Option(..., help="A model file (model.npz from grasplab train)."),
+    model: Optional[str] = typer.Option(None, help=MODEL_HELP),
     depth: Path = typer.Option(..., help="Depth image: TIFF, NPY or 16-bit PNG (metres or millimetres)."),
     rgb: Optional[Path] = typer.Option(None, help="RGB image (for rgb/rgbd models)."),
     intrinsics: Optional[Path] = typer.Option(None, help="Camera intrinsics (.intr or grasplab JSON) for metres."),
@@ -214,7 +222,7 @@ def predict(
     K = CameraIntrinsics.from_file(intrinsics) if intrinsics else None
     m = read_mask(mask) if mask else None
     grasps = det.detect(d, rgb=im, intrinsics=K, mask=m, units=units, max_grasps=max_grasps)
-    payload = {**run_metadata({"model": str(model), "depth": str(depth), "units": units}),
+    payload = {**run_metadata({"model": str(det.path), "depth": str(depth), "units": units}),
                "grasps": [g.to_dict() for g in grasps]}
     atomic_write_json(out / "grasps.json", payload)
     view = im if im is not None else _depth_picture(d)
@@ -324,6 +332,70 @@ def bench_quality(
     console.print(t)
     console.print(f"speed-up: {res['speedup']:.0f}×; largest robust-ε difference: "
                   f"{res['max_robust_eps_difference']:.2e}; positive fraction: {res['positive_fraction']:.1%}")
+
+
+@bench_app.command("detect")
+def bench_detect(
+    model: Optional[str] = typer.Option(None, help=MODEL_HELP),
+    frames: int = typer.Option(200, help="Frames timed per pipeline (interleaved)."),
+    distinct: int = typer.Option(20, help="Distinct rendered frames cycled through."),
+    threads: int = typer.Option(2, help="CPU cores and torch threads."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
+):
+    """Whole-path detection time on 300×300 depth frames beside the GG-CNN reference pipeline."""
+    from .bench.detect_bench import run_detect_bench
+    from .models.pretrained import resolve_model
+    res = run_detect_bench(str(resolve_model(model)), frames=frames, distinct_frames=distinct, threads=threads)
+    if as_json:
+        print(json.dumps(res, indent=2))
+        return
+    t = Table(title=f"detect {res['input']}, {res['architecture']}, {res['threads']} threads, torch {res['torch']}, "
+                    f"{res['date_utc']} UTC")
+    for col in ("pipeline", "frames", "median ms", "p90 ms", "fps"):
+        t.add_column(col, justify="left" if col == "pipeline" else "right")
+    for r in res["results"]:
+        t.add_row(r["pipeline"], str(r["frames"]), f"{r['median_ms']:.2f}", f"{r['p90_ms']:.2f}", f"{r['fps']:.0f}")
+    console.print(t)
+    console.print(f"speed-up vs reference: {res['speedup_vs_reference']:.2f}× (network alone "
+                  f"{res['network_speedup']:.2f}×); identical grasps: {res['identical_grasps']}")
+
+
+@app.command("models")
+def models_list(name: Optional[str] = typer.Argument(None, help="Show this model's card.")):
+    """List the pretrained models shipped with grasplab (or print one model card)."""
+    from .models import read_header
+    from .models.pretrained import DEFAULT, available, model_card, resolve_model
+    if name:
+        resolve_model(name)
+        console.print(model_card(name) or f"{name}: no model card")
+        return
+    names = available()
+    if not names:
+        console.print("no pretrained models installed")
+        return
+    t = Table(title="pretrained models (use with --model NAME)")
+    for col in ("name", "architecture", "inputs", "parameters", "summary"):
+        t.add_column(col)
+    for n in names:
+        h = read_header(resolve_model(n))
+        meta = h.get("metadata", {})
+        t.add_row(n + (" (default)" if n == DEFAULT else ""), h["architecture"],
+                  meta.get("preprocess", {}).get("inputs", "?"), str(meta.get("parameters", "?")),
+                  meta.get("summary", ""))
+    console.print(t)
+
+
+@export_app.command("onnx")
+def export_onnx_cmd(
+    model: Optional[str] = typer.Option(None, help=MODEL_HELP),
+    out: Path = typer.Option(Path("model.onnx"), help="Output .onnx file."),
+    input_px: Optional[int] = typer.Option(None, help="Input side in pixels (default: the model's)."),
+):
+    """Write the model as ONNX (fixed input size, any batch) with its grasplab metadata."""
+    from .models.onnx_export import export_onnx
+    from .models.pretrained import resolve_model
+    path = export_onnx(resolve_model(model), out, input_px)
+    console.print(f"wrote {path}; use it with grasplab predict --model {path} or onnxruntime")
 
 
 @bench_app.command("synth")

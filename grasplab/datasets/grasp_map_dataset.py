@@ -62,12 +62,23 @@ class Window:
         p = np.asarray(xy, dtype=np.float64)
         return (p - [self.left, self.top] + 0.5) * self.scale - 0.5
 
-    def sample(self, image: np.ndarray, order: int = 1) -> np.ndarray:
+    def sample(self, image: np.ndarray, order: int = 1, antialias: bool = True) -> np.ndarray:
         """Resample ``image`` (H×W or H×W×C) into the out×out window (edges repeat)."""
         t, left = int(round(self.top)), int(round(self.left))
         if (self.side == self.out and t == self.top and left == self.left and t >= 0 and left >= 0
                 and t + self.out <= image.shape[0] and left + self.out <= image.shape[1]):
             return np.array(image[t:t + self.out, left:left + self.out], dtype=np.float64)   # exact crop: no resampling
+        if self.scale < 1.0 and order > 0 and antialias:
+            # shrinking: low-pass first so noise and edges do not alias (skimage.transform.resize's
+            # anti-aliasing σ); only the window's part of the image is filtered
+            sigma = (1.0 / self.scale - 1.0) / 2.0
+            pad = int(4 * sigma + 2)
+            r0, c0 = max(int(np.floor(self.top)) - pad, 0), max(int(np.floor(self.left)) - pad, 0)
+            r1 = min(int(np.ceil(self.top + self.side)) + pad, image.shape[0])
+            c1 = min(int(np.ceil(self.left + self.side)) + pad, image.shape[1])
+            part = np.asarray(image[r0:r1, c0:c1], dtype=np.float64)
+            part = ndi.gaussian_filter(part, (sigma, sigma) + (0,) * (part.ndim - 2), mode="nearest")
+            return Window(self.top - r0, self.left - c0, self.side, self.out).sample(part, order, antialias=False)
         o = (np.arange(self.out) + 0.5) / self.scale - 0.5
         rows, cols = np.meshgrid(self.top + o, self.left + o, indexing="ij")
         if image.ndim == 2:
@@ -160,7 +171,12 @@ class GraspMapDataset:
         win = win or self.window(i)
         chans = []
         if self.config.inputs in ("depth", "rgbd"):
-            chans.append(normalise_depth(win.sample(np.asarray(sc.depth_m(), np.float64), order=1))[None])
+            d = np.asarray(sc.depth_m(), np.float64)
+            if hole_mask(d).any():                  # fill before resampling, so holes do not spread
+                if hole_mask(d).all():
+                    raise GrasplabError(f"scene {i}: depth image has no valid pixels")
+                d = inpaint_depth(d, method="nearest")
+            chans.append(normalise_depth(win.sample(d, order=1))[None])
         if self.config.inputs in ("rgb", "rgbd"):
             chans.append(np.moveaxis(normalise_rgb(win.sample(sc.rgb().astype(np.float64))), -1, 0))
         return np.concatenate(chans).astype(np.float32)

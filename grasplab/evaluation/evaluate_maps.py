@@ -24,11 +24,13 @@ class EvaluationReport:
     topk: Accuracy
     k: int
     per_scene: list[dict] = field(default_factory=list)
+    skipped_no_truth: int = 0        # scenes without any ground-truth grasp cannot be scored
 
     def to_dict(self) -> dict:
         def acc(a: Accuracy) -> dict:
             return {"accuracy": a.value, "correct": a.correct, "total": a.total, "ci95": [a.low, a.high]}
-        return {"top1": acc(self.top1), f"top{self.k}": acc(self.topk), "per_scene": self.per_scene}
+        return {"top1": acc(self.top1), f"top{self.k}": acc(self.topk), "skipped_no_truth": self.skipped_no_truth,
+                "per_scene": self.per_scene}
 
 
 def evaluate_grasp_map_model(model_path: str | Path, scenes: list, k: int = 5,
@@ -36,10 +38,12 @@ def evaluate_grasp_map_model(model_path: str | Path, scenes: list, k: int = 5,
                              decoding: MapDecodingConfig | None = None, out_dir: str | Path | None = None,
                              figures: int = 4) -> EvaluationReport:
     import torch
-    model = load_model(model_path).eval()
+    model = load_model(model_path)
+    net = model.for_inference()
     pre = model.metadata.get("preprocess", {})
     cfg = PreprocessConfig(inputs=pre.get("inputs", "depth"), output_px=int(pre.get("output_px", 300)),
                            crop=pre.get("crop", "center"))
+    n_all = len(scenes)
     scenes = [s for s in scenes if s.rectangles()]
     ds = GraspMapDataset(scenes, cfg)
     decoding = decoding or MapDecodingConfig(max_grasps=max(k, 1))
@@ -47,7 +51,7 @@ def evaluate_grasp_map_model(model_path: str | Path, scenes: list, k: int = 5,
     with torch.no_grad():
         for i in range(len(ds)):
             x = torch.from_numpy(ds.inputs(i))[None]
-            maps = [m[0, 0].numpy() for m in model(x)]
+            maps = [m[0, 0].numpy() for m in net(x.contiguous(memory_format=torch.channels_last))]
             ranked = decode_grasp_maps(*maps, decoding)
             truth = ds.rectangles(i)
             hit1 = metric.top_k_correct(ranked.grasps, truth, 1)
@@ -56,7 +60,8 @@ def evaluate_grasp_map_model(model_path: str | Path, scenes: list, k: int = 5,
                          "quality": float(ranked.qualities[0]) if len(ranked) else 0.0, "grasps": len(ranked)})
             cache.append((x[0].numpy(), maps, ranked, truth))
     report = EvaluationReport(accuracy_with_ci(sum(r["top1"] for r in rows), len(rows)),
-                              accuracy_with_ci(sum(r[f"top{k}"] for r in rows), len(rows)), k, rows)
+                              accuracy_with_ci(sum(r[f"top{k}"] for r in rows), len(rows)), k, rows,
+                              n_all - len(scenes))
     if out_dir is not None:
         out = Path(out_dir)
         meta = run_metadata({"model": str(model_path), "k": k, "metric": metric.__dict__, "scenes": len(rows)})

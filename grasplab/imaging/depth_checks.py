@@ -48,7 +48,13 @@ def hole_mask(depth: np.ndarray) -> np.ndarray:
 def detect_depth_units(depth: np.ndarray, name: str = "depth image") -> Literal["m", "mm"]:
     """Tell metres from millimetres by the median valid value (tables lie 0.05–20 m away)."""
     d = as_depth_array(depth, name)
-    valid = d[~hole_mask(d)]
+    # a median decides between units a factor 1000 apart: a regular subsample of ~10⁴ pixels
+    # is as good as all of them, at a fraction of the cost (camera-rate callers)
+    step = max(1, int(np.sqrt(d.size / 10_000)))
+    sample = d[::step, ::step]
+    valid = sample[~hole_mask(sample)]
+    if valid.size == 0:
+        valid = d[~hole_mask(d)]
     if valid.size == 0:
         raise DepthHolesError(f"{name} has no valid pixels (all zero, negative or NaN)")
     med = float(np.median(valid))

@@ -50,6 +50,11 @@ class GraspMapModel(nn.Module):
         super().__init__()
         self.config = dict(config)
 
+    def for_inference(self) -> nn.Module:
+        """An eval-mode module with the same outputs, arranged for fast CPU inference
+        (channels-last memory; subclasses may also re-express slow layers). Not for training."""
+        return self.eval().to(memory_format=torch.channels_last)
+
     @property
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

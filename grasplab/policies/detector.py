@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..datasets.grasp_map_dataset import PreprocessConfig, choose_window, normalise_depth, normalise_rgb
+from ..datasets.grasp_map_dataset import PreprocessConfig, Window, choose_window, normalise_depth, normalise_rgb
 from ..errors import GrasplabError
 from ..geometry import CameraIntrinsics, Grasp2D
 from ..imaging import prepare_depth_m
@@ -45,18 +45,31 @@ class GraspMapDetector:
 
     def __init__(self, model_path: str | Path, decoding: MapDecodingConfig = MapDecodingConfig()):
         import torch
-        # channels-last memory makes oneDNN's (transposed) convolutions ~2.7× faster on CPU
-        self.model = load_model(model_path).eval().to(memory_format=torch.channels_last)
+        self._torch = torch
         self.path = Path(model_path)
-        pre = self.model.metadata.get("preprocess", {})
+        if self.path.suffix == ".onnx":                 # exported with `grasplab export onnx`
+            from ..models.onnx_export import read_onnx_header
+            header = read_onnx_header(self.path)
+            import onnxruntime as ort
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = torch.get_num_threads()
+            self._session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
+            self.model, self.net, self.architecture = None, None, header["architecture"]
+            self.metadata = header.get("metadata", {})
+        else:
+            self._session = None
+            self.model = load_model(self.path)
+            self.net = self.model.for_inference()       # same maps, re-arranged for CPU speed
+            self.architecture, self.metadata = self.model.architecture, self.model.metadata
+        pre = self.metadata.get("preprocess", {})
         self.pre = PreprocessConfig(inputs=pre.get("inputs", "depth"), output_px=int(pre.get("output_px", 300)),
                                     crop=pre.get("crop", "center"))
+        self.px_per_m = float(pre["px_per_m"]) if pre.get("px_per_m") else None   # metric input scale
         self.decoding = decoding
-        self._torch = torch
 
-    def detect(self, depth, rgb: np.ndarray | None = None, intrinsics: CameraIntrinsics | None = None,
-               mask: np.ndarray | None = None, units: str = "auto", max_grasps: int | None = None) -> list[DetectedGrasp]:
-        """Ranked grasps for one frame (best first); an empty list when none passes the threshold."""
+    def preprocess(self, depth, rgb: np.ndarray | None = None, intrinsics: CameraIntrinsics | None = None,
+                   mask: np.ndarray | None = None, units: str = "auto") -> tuple:
+        """Depth hygiene, the crop window and the network input: ``(x, window, depth_m)``."""
         prep = prepare_depth_m(depth, units=units, inpaint="nearest")
         d = prep.depth_m.astype(np.float64)
         if self.pre.inputs in ("rgb", "rgbd") and rgb is None:
@@ -66,12 +79,10 @@ class GraspMapDetector:
         if intrinsics is not None and intrinsics.shape != d.shape:
             raise GrasplabError(f"intrinsics are for {intrinsics.width}×{intrinsics.height} images, depth is "
                                 f"{d.shape[1]}×{d.shape[0]}; pass the intrinsics of this camera")
+        if mask is not None and mask.shape != d.shape:
+            raise GrasplabError(f"mask {mask.shape} and depth {d.shape} images differ in size")
+        win = self.window(d, intrinsics, mask)
         cfg = self.pre
-        if mask is not None and mask.any():
-            cfg = PreprocessConfig(cfg.inputs, cfg.output_px, "mask", cfg.center_crop_fraction, cfg.mask_margin)
-        elif cfg.crop == "mask":
-            cfg = PreprocessConfig(cfg.inputs, cfg.output_px, "center")
-        win = choose_window(d.shape, cfg, mask)
         chans = []
         if cfg.inputs in ("depth", "rgbd"):
             chans.append(normalise_depth(win.sample(d))[None])
@@ -79,8 +90,42 @@ class GraspMapDetector:
             chans.append(np.moveaxis(normalise_rgb(win.sample(np.asarray(rgb, np.float64))), -1, 0))
         x = self._torch.from_numpy(np.concatenate(chans).astype(np.float32))[None].contiguous(
             memory_format=self._torch.channels_last)
+        return x, win, d
+
+    def window(self, depth_m: np.ndarray, intrinsics: CameraIntrinsics | None, mask: np.ndarray | None) -> Window:
+        """The crop: at the model's metric scale when it has one and intrinsics are given
+        (side = output × (f / depth) / model px-per-metre, around the mask or the image centre),
+        else the model's own crop (a square around the mask when one is given)."""
+        has_mask = mask is not None and bool(np.any(mask))
+        if self.px_per_m and intrinsics is not None:
+            sel = depth_m[mask > 0] if has_mask else depth_m
+            src_px_per_m = intrinsics.fx / float(np.median(sel))
+            side = self.pre.output_px * src_px_per_m / self.px_per_m
+            if has_mask:
+                rows, cols = np.nonzero(mask)
+                cy, cx = (rows.min() + rows.max() + 1) / 2, (cols.min() + cols.max() + 1) / 2
+            else:
+                cy, cx = depth_m.shape[0] / 2, depth_m.shape[1] / 2
+            return Window(cy - side / 2, cx - side / 2, side, self.pre.output_px)
+        cfg = self.pre
+        if has_mask:
+            cfg = PreprocessConfig(cfg.inputs, cfg.output_px, "mask", cfg.center_crop_fraction, cfg.mask_margin)
+        elif cfg.crop == "mask":
+            cfg = PreprocessConfig(cfg.inputs, cfg.output_px, "center")
+        return choose_window(depth_m.shape, cfg, mask)
+
+    def grasp_maps(self, x) -> list[np.ndarray]:
+        """The network's quality, cos 2θ, sin 2θ and width maps for a preprocessed input."""
+        if self._session is not None:
+            return [m[0, 0] for m in self._session.run(None, {"image": x.contiguous().numpy()})]
         with self._torch.no_grad():
-            maps = [m[0, 0].numpy() for m in self.model(x)]
+            return [m[0, 0].numpy() for m in self.net(x)]
+
+    def detect(self, depth, rgb: np.ndarray | None = None, intrinsics: CameraIntrinsics | None = None,
+               mask: np.ndarray | None = None, units: str = "auto", max_grasps: int | None = None) -> list[DetectedGrasp]:
+        """Ranked grasps for one frame (best first); an empty list when none passes the threshold."""
+        x, win, d = self.preprocess(depth, rgb, intrinsics, mask, units)
+        maps = self.grasp_maps(x)
         dec = self.decoding if max_grasps is None else MapDecodingConfig(**{**self.decoding.__dict__,
                                                                               "max_grasps": max_grasps})
         ranked = decode_grasp_maps(*maps, dec)
@@ -98,10 +143,8 @@ class GraspMapDetector:
         return out
 
 
-def load_detector(name_or_path: str | Path) -> GraspMapDetector:
-    """A detector from a model file (``grasplab train`` output)."""
-    path = Path(name_or_path)
-    if not path.is_file():
-        raise GrasplabError(f"{name_or_path}: no such model file (pretrained models are not bundled yet; "
-                            "train one with `grasplab train ggcnn`)")
-    return GraspMapDetector(path)
+def load_detector(name_or_path: str | Path | None = None) -> GraspMapDetector:
+    """A detector from a pretrained model name (``grasplab models``), a model file (``.npz``, or
+    ``.onnx`` from ``grasplab export onnx``, run by onnxruntime), or the default pretrained model."""
+    from ..models.pretrained import resolve_model
+    return GraspMapDetector(resolve_model(name_or_path))

@@ -2,7 +2,9 @@
 
 GG-CNN's decoding (DESIGN B2): Gaussian smoothing (σ = 2 px on quality and angle, σ = 1 px on
 width), angle = ½·atan2(sin 2θ, cos 2θ), width = map × 150 px, grasps at local maxima of the
-quality map at least ``min_distance_px`` apart and above ``threshold``. grasplab smooths the
+quality map at least ``min_distance_px`` apart and above ``threshold``. Borders repeat the edge
+pixel, as in the reference (scikit-image's ``gaussian``), and the peaks are those of
+scikit-image's ``peak_local_max`` (checked against it in the tests and ``bench detect``). grasplab smooths the
 cos 2θ / sin 2θ maps before taking the angle (smoothing the angle itself, as GG-CNN does, mixes
 angles across the ±π/2 wrap); ``smooth_angle="angle"`` gives GG-CNN's behaviour.
 """
@@ -37,13 +39,21 @@ def local_maxima(q: np.ndarray, min_distance_px: int, threshold: float, max_peak
     (2·d + 1)² neighbourhood and above ``threshold``; later peaks closer than d to an earlier
     one (plateaus) are dropped."""
     d = int(min_distance_px)
-    size = 2 * d + 1
-    filtered = ndi.maximum_filter(q, size=size, mode="constant", cval=-np.inf)
-    mask = (q == filtered) & (q > threshold)
+    above = q > threshold
     if exclude_border and d > 0:
-        mask[:d] = mask[-d:] = False
-        mask[:, :d] = mask[:, -d:] = False
-    rows, cols = np.nonzero(mask)
+        above[:d] = above[-d:] = False
+        above[:, :d] = above[:, -d:] = False
+    if not above.any():
+        return np.zeros((0, 2), dtype=np.int64)
+    # only pixels above the threshold can be peaks: filter just their bounding box grown by d
+    # (every neighbourhood that matters lies inside it), usually a small part of the map
+    r_any, c_any = np.flatnonzero(above.any(1)), np.flatnonzero(above.any(0))
+    r0, r1 = max(r_any[0] - d, 0), min(r_any[-1] + d + 1, q.shape[0])
+    c0, c1 = max(c_any[0] - d, 0), min(c_any[-1] + d + 1, q.shape[1])
+    sub = q[r0:r1, c0:c1]
+    filtered = ndi.maximum_filter(sub, size=2 * d + 1, mode="nearest")
+    rows, cols = np.nonzero((sub == filtered) & above[r0:r1, c0:c1])
+    rows, cols = rows + r0, cols + c0
     order = np.argsort(-q[rows, cols], kind="stable")
     peaks: list[tuple[int, int]] = []
     for r, c in zip(rows[order], cols[order]):
@@ -68,7 +78,7 @@ def decode_grasp_maps(quality: np.ndarray, cos2: np.ndarray, sin2: np.ndarray, w
                       depth_m: np.ndarray | None = None) -> RankedGrasps:
     """Ranked grasps (best first); empty when no pixel passes the threshold. With ``depth_m``
     each grasp takes the depth at its centre."""
-    q = ndi.gaussian_filter(np.asarray(quality, np.float64), config.quality_sigma_px)
+    q = ndi.gaussian_filter(np.asarray(quality, np.float64), config.quality_sigma_px, mode="nearest")
     peaks = local_maxima(q, config.min_distance_px, config.threshold, config.max_grasps, config.exclude_border)
     # angle and width are needed only at the peaks: smooth them there alone (the same values as
     # filtering the whole map, a fraction of the work)
@@ -76,8 +86,9 @@ def decode_grasp_maps(quality: np.ndarray, cos2: np.ndarray, sin2: np.ndarray, w
         c = smoothed_at(cos2, peaks, config.angle_sigma_px)
         s = smoothed_at(sin2, peaks, config.angle_sigma_px)
         angles = 0.5 * np.arctan2(s, c)
-    else:
-        angles = smoothed_at(0.5 * np.arctan2(sin2, cos2), peaks, config.angle_sigma_px)
+    else:                       # GG-CNN: the angle map itself blurred (angles only near the peaks)
+        angles = smoothed_at(cos2, peaks, config.angle_sigma_px, other=sin2,
+                             combine=lambda c, s: 0.5 * np.arctan2(s, c))
     widths = smoothed_at(width, peaks, config.width_sigma_px) * WIDTH_SCALE_PX
     grasps = []
     for (r, c), a, w in zip(peaks, angles, widths):
@@ -87,10 +98,13 @@ def decode_grasp_maps(quality: np.ndarray, cos2: np.ndarray, sin2: np.ndarray, w
     return RankedGrasps(grasps, np.array([q[r, c] for r, c in peaks], dtype=np.float64))
 
 
-def smoothed_at(image: np.ndarray, points_rc: np.ndarray, sigma_px: float, truncate: float = 4.0) -> np.ndarray:
+def smoothed_at(image: np.ndarray, points_rc: np.ndarray, sigma_px: float, truncate: float = 4.0,
+                other: np.ndarray | None = None, combine=None) -> np.ndarray:
     """``gaussian_filter(image, sigma)`` evaluated only at the given (row, col) pixels.
 
-    Uses the same separable kernel and 'reflect' borders as scipy.ndimage.gaussian_filter.
+    Uses the same separable kernel as ``scipy.ndimage.gaussian_filter(..., mode="nearest")``.
+    With ``other`` and ``combine`` it smooths ``combine(image, other)`` (computed only on the
+    patches around the points) instead of ``image``.
     """
     img = np.asarray(image, dtype=np.float64)
     if len(points_rc) == 0:
@@ -98,9 +112,14 @@ def smoothed_at(image: np.ndarray, points_rc: np.ndarray, sigma_px: float, trunc
     radius = int(truncate * sigma_px + 0.5)
     k = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma_px) ** 2)
     k /= k.sum()
-    padded = np.pad(img, radius, mode="symmetric")          # scipy's 'reflect' = numpy's 'symmetric'
+    h, w = img.shape
     out = np.empty(len(points_rc))
+    offs = np.arange(-radius, radius + 1)
     for i, (r, c) in enumerate(points_rc):
-        patch = padded[r:r + 2 * radius + 1, c:c + 2 * radius + 1]
+        rows = np.clip(r + offs, 0, h - 1)[:, None]          # 'nearest' borders: edge pixels repeat
+        cols = np.clip(c + offs, 0, w - 1)[None, :]
+        patch = img[rows, cols]
+        if combine is not None:
+            patch = combine(patch, np.asarray(other, dtype=np.float64)[rows, cols])
         out[i] = k @ patch @ k
     return out

@@ -39,6 +39,11 @@ class CameraSamplerConfig:
 CAMERA_PRESETS: dict[str, CameraSamplerConfig] = {
     "dexnet2": CameraSamplerConfig(),
     "primesense": CameraSamplerConfig(width=640, height=480, focal_px=(525.0, 525.0), cx=319.5, cy=239.5),
+    # Jacquard's view at half resolution: its 1024² images put 1 cm of jaw at ~13.3 px at the
+    # 1.5 m table (f ≈ 2000 px), and their table depth spans 1.43–1.57 m top to bottom, a tilt
+    # of ~10° from vertical. Here 512² with f = 1000 px covers the same field of view.
+    "jacquard": CameraSamplerConfig(width=512, height=512, focal_px=(950.0, 1050.0), cx=255.5, cy=255.5,
+                                    radius_m=(1.4, 1.6), polar_deg=(0.0, 12.0), target_jitter_m=0.02),
 }
 
 

@@ -1,0 +1,111 @@
+"""Detection benchmark: the whole path from a 300×300 depth frame to ranked grasps.
+
+grasplab's detector (depth hygiene, crop, the network in its inference form, peak-only map
+post-processing) and the faithful GG-CNN reference pipeline (:mod:`.reference_ggcnn`) run on
+the same frames, interleaved, in one process with the same thread count, so their ratio is
+meaningful on a noisy machine. Each frame's grasps from both are compared; the run reports
+whether they were identical (same peaks, angles and widths to 1e-4).
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .machine import limit_to_cores, machine_info
+
+
+def render_frames(n: int, side_px: int = 300, seed: int = 0) -> list[np.ndarray]:
+    """Noisy depth frames (metres) of procedural objects seen like the pretrained models' data."""
+    from dataclasses import replace
+
+    from ..objects import FAMILIES, make_procedural_object
+    from ..scene import DepthNoiseConfig, apply_depth_noise, camera_preset, compute_stable_poses, make_renderer, \
+        sample_scene
+    base = camera_preset("jacquard")
+    k = side_px / base.width
+    cam = replace(base, width=side_px, height=side_px, focal_px=(base.focal_px[0] * k, base.focal_px[1] * k),
+                  cx=(side_px - 1) / 2, cy=(side_px - 1) / 2)
+    rng = np.random.default_rng(seed)
+    frames = []
+    with make_renderer("auto") as renderer:
+        for i in range(n):
+            obj = make_procedural_object(list(FAMILIES)[i % len(FAMILIES)], seed + i)
+            scene = sample_scene(obj, compute_stable_poses(obj)[0], cam, rng)
+            frames.append(apply_depth_noise(renderer.render(scene, ("depth",)).depth_m, DepthNoiseConfig(), rng))
+    return frames
+
+
+def _same_grasps(a, b, tol: float = 1e-4) -> bool:
+    if len(a) != len(b):
+        return False
+    for (ga, qa), (gb, qb) in zip(a, b):
+        if tuple(ga.center_xy_px) != tuple(gb.center_xy_px):
+            return False
+        if abs(ga.angle_rad - gb.angle_rad) > tol or abs(ga.width_px - max(gb.width_px, 0.0)) > tol \
+                or abs(qa - qb) > tol:
+            return False
+    return True
+
+
+def run_detect_bench(model_path: str, frames: int = 200, distinct_frames: int = 20, threads: int = 2,
+                     seed: int = 0) -> dict:
+    cpus = limit_to_cores(threads)
+    import torch
+    torch.set_num_threads(threads)
+    from ..policies.detector import GraspMapDetector
+    from ..policies.map_decoding import MapDecodingConfig, decode_grasp_maps
+    from .reference_ggcnn import ReferenceGGCNNPipeline
+
+    ggcnn_decoding = MapDecodingConfig(smooth_angle="angle")          # GG-CNN's angle blur, for identity
+    det = GraspMapDetector(model_path, decoding=ggcnn_decoding)
+    det_default = GraspMapDetector(model_path)
+    ref = ReferenceGGCNNPipeline(det.model, max_grasps=ggcnn_decoding.max_grasps)
+    images = render_frames(distinct_frames, det.pre.output_px, seed)
+
+    def fast(frame):
+        x, _, _ = det.preprocess(frame)
+        r = decode_grasp_maps(*det.grasp_maps(x), ggcnn_decoding)
+        return list(zip(r.grasps, r.qualities))
+
+    def reference(frame):
+        x, _, _ = det.preprocess(frame)
+        return ref(x.contiguous())
+
+    def fast_default(frame):
+        return det_default.detect(frame)
+
+    def net_fast(x):
+        with torch.no_grad():
+            det.net(x)
+
+    def net_ref(x):
+        with torch.no_grad():
+            ref.net(x)
+
+    identical = []
+    for f in images:                                   # warm-up and the identity check
+        identical.append(_same_grasps(fast(f), reference(f)))
+        fast_default(f)
+    xs = [det.preprocess(f)[0] for f in images]
+    pipelines = {"grasplab": (det.detect, images), "grasplab (default decoding)": (fast_default, images),
+                 "reference GG-CNN": (reference, images),
+                 "grasplab network only": (net_fast, xs), "reference network only": (net_ref, [x.contiguous() for x in xs])}
+    times = {k: np.empty(frames) for k in pipelines}
+    for i in range(frames):                            # interleaved: each frame through every pipeline
+        for name, (fn, inputs) in pipelines.items():
+            t0 = time.perf_counter()
+            fn(inputs[i % len(inputs)])
+            times[name][i] = time.perf_counter() - t0
+    rows = [{"pipeline": k, "frames": frames, "median_ms": float(np.median(v) * 1e3),
+             "p90_ms": float(np.percentile(v, 90) * 1e3), "fps": float(1.0 / np.median(v))} for k, v in times.items()]
+    med = {r["pipeline"]: r["median_ms"] for r in rows}
+    return {
+        "benchmark": "detect", "model": str(model_path), "architecture": det.model.architecture,
+        "input": f"{det.pre.output_px}x{det.pre.output_px} depth", "threads": threads, "cpus": cpus,
+        "torch": torch.__version__, **machine_info(), "results": rows,
+        "speedup_vs_reference": med["reference GG-CNN"] / med["grasplab"],
+        "network_speedup": med["reference network only"] / med["grasplab network only"],
+        "identical_grasps": f"{sum(identical)}/{len(identical)} frames",
+        "all_identical": all(identical),
+    }

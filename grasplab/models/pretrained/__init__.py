@@ -1,0 +1,37 @@
+"""Pretrained models shipped inside the package: ``<name>.npz`` with a model card ``<name>.md``.
+
+Each was trained by grasplab's own commands on grasplab's synthetic data; ``scripts/
+train_pretrained.sh`` reproduces them. ``DEFAULT`` is what commands use when ``--model`` is
+left out.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ...errors import GrasplabError
+
+HERE = Path(__file__).parent
+DEFAULT = "ggcnn-synth-depth"
+
+
+def available() -> list[str]:
+    return sorted(p.stem for p in HERE.glob("*.npz"))
+
+
+def model_card(name: str) -> str:
+    p = HERE / f"{name}.md"
+    return p.read_text() if p.is_file() else ""
+
+
+def resolve_model(name_or_path: str | Path | None) -> Path:
+    """A model file from a pretrained name, a path, or ``None`` (the default pretrained model)."""
+    if name_or_path is None or str(name_or_path) == "":
+        name_or_path = DEFAULT
+    p = Path(name_or_path)
+    if p.is_file():
+        return p
+    if (HERE / f"{name_or_path}.npz").is_file():
+        return HERE / f"{name_or_path}.npz"
+    names = ", ".join(available()) or "none installed"
+    raise GrasplabError(f"{name_or_path}: neither a model file nor a pretrained model name "
+                        f"(pretrained: {names}; see `grasplab models`)")
