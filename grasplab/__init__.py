@@ -11,3 +11,13 @@ _choose_gl_backend()
 from ._version import __version__  # noqa: E402
 
 __all__ = ["__version__"]
+
+
+def load_detector(name_or_path=None):
+    """A grasp detector: a pretrained model name (``grasplab models``), a model file (``.npz``
+    or ``.onnx``), or the default pretrained model. See :func:`grasplab.policies.load_detector`."""
+    from .policies.detector import load_detector as _load
+    return _load(name_or_path)
+
+
+__all__ += ["load_detector"]

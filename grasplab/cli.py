@@ -360,6 +360,32 @@ def bench_detect(
                   f"{res['network_speedup']:.2f}×); identical grasps: {res['identical_grasps']}")
 
 
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("grasplab-demo"), help="Folder for scenes, demo.json and figures."),
+    objects: int = typer.Option(8, help="Fresh procedural objects to render (two poses each)."),
+    model: Optional[str] = typer.Option(None, help=MODEL_HELP),
+):
+    """Render fresh scenes, detect grasps with the pretrained model, score against analytic labels."""
+    from .demo import DemoConfig, run_demo
+    rep = run_demo(DemoConfig(objects=objects, model=model), out)
+    t = Table(title=f"grasplab demo: {len(rep['scenes'])} fresh scenes, model {Path(rep['config']['model']).stem}")
+    for col in ("scene", "family", "analytic positives", "top-1", "top-5", "quality", "width cm"):
+        t.add_column(col, justify="left" if col in ("scene", "family") else "right")
+    for r in rep["scenes"]:
+        mark = (lambda ok: "[green]✓[/]" if ok else "[red]✗[/]") if r["positives"] else (lambda ok: "–")
+        t.add_row(r["scene"].split("_")[0] + " " + "_".join(r["scene"].split("_")[1:]), r["family"],
+                  str(r["positives"]), mark(r["top1"]), mark(r["top5"]), f"{r['quality']:.2f}",
+                  f"{r['width_cm']:.1f}" if r["width_cm"] is not None else "")
+    console.print(t)
+    a1, a5 = rep["top1"], rep["top5"]
+    console.print(f"top-1 {a1['accuracy']:.1%} ({a1['correct']}/{a1['total']}, 95 % CI {a1['ci95'][0]:.0%}–"
+                  f"{a1['ci95'][1]:.0%}); top-5 {a5['accuracy']:.1%}"
+                  + (f"; {rep['scenes_without_labels']} scenes had no analytic positive and were not scored"
+                     if rep["scenes_without_labels"] else ""))
+    console.print(f"figures: {out / 'grasps.png'}; report: {out / 'demo.json'}")
+
+
 @app.command("models")
 def models_list(name: Optional[str] = typer.Argument(None, help="Show this model's card.")):
     """List the pretrained models shipped with grasplab (or print one model card)."""

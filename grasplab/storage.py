@@ -80,11 +80,13 @@ def run_metadata(config: Any, command: list[str] | None = None) -> dict[str, Any
     }
 
 
-def check_or_write_run_config(out_dir: Path, filename: str, config: Any, what: str = "output") -> None:
+def check_or_write_run_config(out_dir: Path, filename: str, config: Any, what: str = "output",
+                              may_change: tuple[str, ...] = ()) -> None:
     """Refuse to mix settings in one output folder; write the run metadata on first use.
 
     A folder that holds ``filename`` with the same configuration is resumed; with another
-    configuration the caller gets a message naming the settings that differ.
+    configuration the caller gets a message naming the settings that differ. Settings named in
+    ``may_change`` (e.g. a training run's epoch count) may differ on resume; the file is updated.
     """
     from .errors import ConfigError
     path = Path(out_dir) / filename
@@ -94,9 +96,12 @@ def check_or_write_run_config(out_dir: Path, filename: str, config: Any, what: s
             existing = json.loads(path.read_text())["config"]
         except (json.JSONDecodeError, KeyError, TypeError):
             raise ConfigError(f"{path} is unreadable; delete the folder or choose another --out") from None
-        if existing != wanted:
-            diff = sorted(k for k in set(wanted) | set(existing) if existing.get(k) != wanted.get(k))
+        diff = sorted(k for k in set(wanted) | set(existing)
+                      if existing.get(k) != wanted.get(k) and k not in may_change)
+        if diff:
             raise ConfigError(f"{out_dir} holds a {what} made with other settings ({', '.join(diff)} differ); "
                               "choose another --out, or delete the folder to start again")
+        if existing != wanted:
+            atomic_write_json(path, run_metadata(config))
         return
     atomic_write_json(path, run_metadata(config))

@@ -57,7 +57,7 @@ def test_bad_frames_get_clear_errors(oracle_path):
         det.detect(np.zeros((480, 640)))
     with pytest.raises(GrasplabError, match="intrinsics"):
         det.detect(np.full((240, 320), 0.7), intrinsics=PRIMESENSE)
-    with pytest.raises(GrasplabError, match="no such model"):
+    with pytest.raises(GrasplabError, match="neither a model file nor a pretrained"):
         load_detector("missing.npz")
 
 

@@ -42,7 +42,7 @@ def _same_grasps(a, b, tol: float = 1e-4) -> bool:
     for (ga, qa), (gb, qb) in zip(a, b):
         if tuple(ga.center_xy_px) != tuple(gb.center_xy_px):
             return False
-        if abs(ga.angle_rad - gb.angle_rad) > tol or abs(ga.width_px - max(gb.width_px, 0.0)) > tol \
+        if abs(ga.angle_rad - gb.angle_rad) > tol or abs(ga.width_px - gb.width_px) > tol \
                 or abs(qa - qb) > tol:
             return False
     return True

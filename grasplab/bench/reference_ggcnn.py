@@ -72,6 +72,6 @@ class ReferenceGGCNNPipeline:
                             num_peaks=self.max_grasps)
         out = []
         for r, c in peaks:
-            w = float(width_img[r, c])
+            w = max(float(width_img[r, c]), 0.0)      # a negative width map value: a zero-width grasp
             out.append((Grasp2D((float(c), float(r)), float(ang_img[r, c]), w, w / 2), float(q_img[r, c])))
         return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 
 from ..datasets.grasp_map_dataset import GraspMapDataset, PreprocessConfig
 from ..errors import ConfigError
@@ -37,6 +38,25 @@ class TrainConfig:
                               f"--size {self.output_px} is not (try {max(m, round(self.output_px / m) * m)})")
 
 
+def input_px_per_m(scenes, pre: PreprocessConfig, sample: int = 32) -> float | None:
+    """The network input's pixels per metre at the object (median over scenes whose sidecar
+    has camera intrinsics, i.e. grasplab's scenes), so a detector can bring frames from other
+    cameras to the scale the model learned. ``None`` when the data carry no intrinsics."""
+    from ..datasets.grasp_map_dataset import choose_window
+    values = []
+    step = max(1, len(scenes) // sample)
+    for sc in list(scenes)[::step][:sample]:
+        side = getattr(sc, "sidecar", lambda: None)()
+        if not side or "intrinsics" not in side:
+            continue
+        depth, mask = sc.depth_m(), sc.mask() > 0
+        if not mask.any():
+            continue
+        win = choose_window(depth.shape, pre, mask if pre.crop == "mask" else None)
+        values.append(side["intrinsics"]["fx"] / float(np.median(depth[mask])) * win.scale)
+    return float(np.median(values)) if values else None
+
+
 @dataclass
 class TrainResult:
     out_dir: Path
@@ -49,7 +69,8 @@ def train_grasp_map_model(train_scenes, val_scenes, cfg: TrainConfig, out_dir: s
                           show_progress: bool = True) -> TrainResult:
     """Train on ``train_scenes``, keep the checkpoint with the best validation rectangle accuracy.
 
-    Running again with the same ``out_dir`` resumes from ``checkpoints/last.ckpt``.
+    Running again with the same ``out_dir`` resumes from ``checkpoints/last.ckpt``; ``epochs``
+    may differ on resume (train longer, or stop early and export what is there).
     """
     import lightning as L
     import torch
@@ -65,9 +86,10 @@ def train_grasp_map_model(train_scenes, val_scenes, cfg: TrainConfig, out_dir: s
         raise ConfigError("no validation scene has a ground-truth grasp: use more data or another split")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    check_or_write_run_config(out, "train_config.json", cfg, "training run")
+    check_or_write_run_config(out, "train_config.json", cfg, "training run", may_change=("epochs",))
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     pre = dict(inputs=cfg.inputs, output_px=cfg.output_px, crop=cfg.crop)
+    px_per_m = input_px_per_m(train_scenes, PreprocessConfig(**pre))
     train_ds = GraspMapDataset(train_scenes, PreprocessConfig(**pre, augment=cfg.augment), seed=cfg.seed)
     val_ds = GraspMapDataset(val_scenes, PreprocessConfig(**pre, augment=False), seed=cfg.seed)
     model = MODELS[cfg.architecture](input_channels=train_ds.input_channels, **cfg.model_kwargs)
@@ -94,7 +116,8 @@ def train_grasp_map_model(train_scenes, val_scenes, cfg: TrainConfig, out_dir: s
     best = float(ckpt.best_model_score) if ckpt.best_model_score is not None else float("nan")
     meta = run_metadata(cfg)
     meta.update({"best_val_accuracy": best, "epochs_run": trainer.current_epoch,
-                 "train_scenes": len(train_ds), "val_scenes": len(val_ds), "preprocess": pre})
+                 "train_scenes": len(train_ds), "val_scenes": len(val_ds), "parameters": model.num_parameters,
+                 "preprocess": {**pre, **({"px_per_m": px_per_m} if px_per_m else {})}})
     model_path = module.model.save(out / "model.npz", metadata=meta)
     atomic_write_json(out / "run.json", meta)
     return TrainResult(out, model_path, best, trainer.current_epoch)

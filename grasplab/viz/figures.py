@@ -109,7 +109,7 @@ def draw_grasp_rectangles(ax, grasps, color: str, linewidth: float = 1.2) -> Non
 
 def save_grasp_scenes(scenes: Sequence[dict], path: str | Path, title: str = "", cols: int = 3) -> Path:
     """Scenes with grasps: each dict has ``title``, ``image`` (RGB), ``mask`` (optional, for the
-    crop), ``positives`` and ``negatives`` (lists of Grasp2D)."""
+    crop), ``positives`` and ``negatives`` (lists of Grasp2D), optionally ``predicted`` (blue)."""
     if not scenes:
         raise ValueError("no scenes to draw")
     fig, axes = _axes_grid(len(scenes), cols, 4.0, 4.2)
@@ -117,12 +117,14 @@ def save_grasp_scenes(scenes: Sequence[dict], path: str | Path, title: str = "",
         img = sc["image"]
         ys, xs = object_crop(sc.get("mask"), img.shape[:2], margin=2.2, min_size_px=160)
         ax.imshow(img)
-        draw_grasp_rectangles(ax, sc["negatives"], "red", 0.8)
+        draw_grasp_rectangles(ax, sc.get("negatives", []), "red", 0.8)
         draw_grasp_rectangles(ax, sc["positives"], "lime", 1.2)
+        draw_grasp_rectangles(ax, sc.get("predicted", []), "deepskyblue", 2.0)
         ax.set_xlim(xs.start, xs.stop)
         ax.set_ylim(ys.stop, ys.start)
-        ax.set_title(f"{sc['title']}\n{len(sc['positives'])} positive (green), {len(sc['negatives'])} negative (red)",
-                     fontsize=8)
+        counts = f"{len(sc['positives'])} positive (green)"
+        counts += f", {len(sc['negatives'])} negative (red)" if "negatives" in sc else ", prediction (blue)"
+        ax.set_title(f"{sc['title']}\n{counts}", fontsize=8)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()

@@ -1,0 +1,56 @@
+"""The shipped pretrained model: loads, has a card, gives sensible grasps on real frames; the demo."""
+import json
+
+import numpy as np
+import pytest
+
+from grasplab.cli import main
+from grasplab.models import load_model
+from grasplab.models.pretrained import DEFAULT, available, model_card, resolve_model
+
+pytestmark = pytest.mark.skipif(DEFAULT not in available(), reason="the default pretrained model is not installed")
+
+
+def test_default_model_loads_with_its_card_and_scale():
+    model = load_model(resolve_model(None))
+    assert model.architecture == "ggcnn" and model.num_parameters == 62_420
+    pre = model.metadata["preprocess"]
+    assert pre["output_px"] == 300 and pre["px_per_m"] > 0
+    card = model_card(DEFAULT)
+    for section in ("## Data", "## Command", "## Metrics"):
+        assert section in card
+
+
+def test_models_cli_lists_the_default(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["models"])
+    assert exc.value.code in (0, None)
+    assert DEFAULT in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("frame", range(5))
+def test_sensible_grasps_on_real_primesense_frames(shared_data, frame):
+    """On the real Primesense frames the top grasp lies on the object and fits the gripper."""
+    from grasplab.geometry import CameraIntrinsics
+    from grasplab.imaging import read_depth_raw, read_mask
+    from grasplab.policies import load_detector
+    base = shared_data / "gqcnn" / "primesense"
+    K = CameraIntrinsics.from_file(shared_data / "gqcnn" / "calib" / "primesense.intr")
+    mask = read_mask(base / f"segmask_{frame}.png") > 0
+    grasps = load_detector().detect(read_depth_raw(base / f"depth_{frame}.npy"), intrinsics=K, mask=mask)
+    assert grasps, "no grasp found"
+    best = grasps[0]
+    col, row = np.rint(best.grasp.center_xy_px).astype(int)
+    near = mask[max(row - 3, 0):row + 4, max(col - 3, 0):col + 4]
+    assert near.any(), f"top grasp at ({col}, {row}) is off the object"
+    assert 0.005 < best.width_m < 0.085 + 0.01, f"width {best.width_m:.3f} m"
+    assert 0.3 < best.center_m[2] < 1.2
+
+
+def test_demo_runs_and_scores(tmp_path):
+    from grasplab.demo import DemoConfig, run_demo
+    rep = run_demo(DemoConfig(objects=2, grasps_per_object=60), tmp_path / "demo", show_progress=False)
+    assert rep["scenes"] and {"top1", "top5"} <= set(rep)
+    assert (tmp_path / "demo" / "grasps.png").stat().st_size > 10_000
+    saved = json.loads((tmp_path / "demo" / "demo.json").read_text())
+    assert saved["grasplab_version"] and saved["top1"]["total"] == rep["top1"]["total"]
