@@ -370,11 +370,12 @@ def demo(
     from .demo import DemoConfig, run_demo
     rep = run_demo(DemoConfig(objects=objects, model=model), out)
     t = Table(title=f"grasplab demo: {len(rep['scenes'])} fresh scenes, model {Path(rep['config']['model']).stem}")
-    for col in ("scene", "family", "analytic positives", "top-1", "top-5", "quality", "width cm"):
-        t.add_column(col, justify="left" if col in ("scene", "family") else "right")
+    for col in ("object", "view", "analytic positives", "top-1", "top-5", "quality", "width cm"):
+        t.add_column(col, justify="left" if col in ("object", "view") else "right", no_wrap=True)
     for r in rep["scenes"]:
         mark = (lambda ok: "[green]✓[/]" if ok else "[red]✗[/]") if r["positives"] else (lambda ok: "–")
-        t.add_row(r["scene"].split("_")[0] + " " + "_".join(r["scene"].split("_")[1:]), r["family"],
+        view, _, obj = r["scene"].partition("_")
+        t.add_row(obj, view,
                   str(r["positives"]), mark(r["top1"]), mark(r["top5"]), f"{r['quality']:.2f}",
                   f"{r['width_cm']:.1f}" if r["width_cm"] is not None else "")
     console.print(t)
