@@ -105,7 +105,9 @@ def train_ggcnn(
     inputs: str = typer.Option("depth", help="depth, rgb or rgbd."),
     arch: str = typer.Option("ggcnn", help="ggcnn or ggcnn2."),
     size: int = typer.Option(300, help="Network input/output size in pixels."),
-    crop: str = typer.Option("center", help="center, resize or mask (never label-based)."),
+    crop: str = typer.Option("center", help="center, resize, mask or object (never label-based)."),
+    object_fraction: float = typer.Option(0.5, help="crop object: square side as a fraction of the shorter image side."),
+    depth_reference: str = typer.Option("mean", help="Subtract the image mean (GG-CNN) or a fitted table plane: mean or table."),
     depth: str = typer.Option("perfect", help="Jacquard depth image: perfect or stereo."),
     epochs: int = typer.Option(30),
     batch_size: int = typer.Option(8),
@@ -119,7 +121,8 @@ def train_ggcnn(
     """Train GG-CNN / GG-CNN2; keeps the best validation rectangle accuracy; writes model.npz + run.json."""
     from .datasets.scene_sources import load_scenes, split_scenes
     from .training import TrainConfig, train_grasp_map_model
-    cfg = TrainConfig(architecture=arch, inputs=inputs, output_px=size, crop=crop, epochs=epochs,
+    cfg = TrainConfig(architecture=arch, inputs=inputs, output_px=size, crop=crop, object_fraction=object_fraction,
+                      depth_reference=depth_reference, epochs=epochs,
                       batch_size=batch_size, lr=lr, seed=seed)
     scenes = load_scenes(data, format, depth)
     train, val = split_scenes(scenes, split, folds, fold, seed)

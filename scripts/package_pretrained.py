@@ -46,9 +46,10 @@ def main() -> None:
     pre = meta["preprocess"]
     card = f"""# {args.name}
 
-{summary}. {model.num_parameters:,} parameters; input a {pre['output_px']}×{pre['output_px']} depth image
-(the whole frame resized, mean subtracted, clipped to ±1); outputs GG-CNN's quality, cos 2θ,
-sin 2θ and width maps. Learned at **{pre['px_per_m']:.0f} input pixels per metre** at the object:
+{summary}. {model.num_parameters:,} parameters; input a {pre['output_px']}×{pre['output_px']} depth image:
+a square of {pre['object_fraction']:.0%} of the view's shorter side centred on the object mask (or the image
+centre), depth relative to a robustly fitted table plane, clipped to ±1; outputs GG-CNN's
+quality, cos 2θ, sin 2θ and width maps. Learned at **{pre['px_per_m']:.0f} input pixels per metre** at the object:
 give camera intrinsics and the detector crops your frame to that scale.
 
 ## Data
@@ -63,7 +64,7 @@ Object-wise split: fold {run['config'].get('fold', 0) if 'fold' in run['config']
 
 ## Command
 `scripts/train_pretrained.sh` (then `python scripts/package_pretrained.py`): {run['config']['epochs']} epochs of
-`grasplab train ggcnn --depth stereo --crop resize`, batch {run['config']['batch_size']}, Adam lr {run['config']['lr']},
+`grasplab train ggcnn --depth stereo --crop object --object-fraction 0.5 --depth-reference table`, batch {run['config']['batch_size']}, Adam lr {run['config']['lr']},
 seed {run['config']['seed']}; the checkpoint with the best validation accuracy was kept
 (epoch runs: {run['epochs_run']}; best validation top-1 {run['best_val_accuracy']:.1%}).
 grasplab {run['grasplab_version']}.

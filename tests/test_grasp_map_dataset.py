@@ -94,3 +94,43 @@ def test_cornell_folder_listing(tmp_path):
         list_cornell_scenes(tmp_path)
     (tmp_path / "01" / "pcd0100d.tiff").write_bytes(b"")
     assert [s.stem.name for s in list_cornell_scenes(tmp_path)] == ["pcd0100"]
+
+
+def test_table_plane_is_recovered_under_an_object():
+    """A tilted table (known plane) with a box on it: the fit ignores the box, and the
+    table-referenced input is the box's height above the table (negative) and 0 elsewhere."""
+    from grasplab.datasets.grasp_map_dataset import fit_table_plane, normalise_depth
+    h, w = 200, 240
+    yy, xx = np.mgrid[0:h, 0:w]
+    table = 1.5 + 0.07 * (yy / h - 0.5) - 0.02 * (xx / w - 0.5)
+    depth = table.copy()
+    depth[60:140, 80:170] -= 0.08                       # a box 8 cm tall covering 15 % of the image
+    depth += np.random.default_rng(0).normal(0, 0.0005, depth.shape)
+    plane = fit_table_plane(depth)
+    assert np.abs(plane - table).max() < 0.001
+    x = normalise_depth(depth, "table")
+    assert abs(np.median(x[60:140, 80:170]) + 0.08) < 0.002
+    assert np.abs(np.median(x[:40])) < 0.001
+    with pytest.raises(Exception, match="depth reference"):
+        normalise_depth(depth, "median")
+
+
+def test_object_crop_is_a_fixed_fraction_around_the_mask():
+    from grasplab.datasets.grasp_map_dataset import choose_window
+    cfg = PreprocessConfig(crop="object", object_fraction=0.5, output_px=300)
+    mask = np.zeros((512, 512), bool)
+    mask[300:340, 350:400] = True
+    win = choose_window((512, 512), cfg, mask)
+    assert win.side == 256 and win.top + 128 == pytest.approx(320) and win.left + 128 == pytest.approx(375)
+    mask[:] = False
+    mask[0:10, 500:512] = True                          # near a corner: the window stays inside the image
+    win = choose_window((512, 512), cfg, mask)
+    assert win.top == 0 and win.left == 512 - 256
+    assert choose_window((1024, 1024), cfg, None).side == 512     # no mask: centred, same fraction of the view
+
+
+def test_preprocess_settings_round_trip_through_model_metadata():
+    cfg = PreprocessConfig(inputs="rgbd", output_px=96, crop="object", object_fraction=0.4, depth_reference="table")
+    back = PreprocessConfig.from_metadata(cfg.to_metadata())
+    assert back == cfg
+    assert PreprocessConfig.from_metadata({"inputs": "depth", "output_px": "300", "crop": "resize"}).output_px == 300

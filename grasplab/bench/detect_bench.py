@@ -15,16 +15,18 @@ import numpy as np
 from .machine import limit_to_cores, machine_info
 
 
-def render_frames(n: int, side_px: int = 300, seed: int = 0) -> list[np.ndarray]:
-    """Noisy depth frames (metres) of procedural objects seen like the pretrained models' data."""
+def render_frames(n: int, side_px: int = 300, px_per_m: float | None = None, seed: int = 0) -> list[np.ndarray]:
+    """Noisy depth frames (metres) of procedural objects, seen like the pretrained models' data
+    and framed at the model's input scale (``px_per_m`` at the object), so the model's input is
+    the frame itself."""
     from dataclasses import replace
 
     from ..objects import FAMILIES, make_procedural_object
     from ..scene import DepthNoiseConfig, apply_depth_noise, camera_preset, compute_stable_poses, make_renderer, \
         sample_scene
     base = camera_preset("jacquard")
-    k = side_px / base.width
-    cam = replace(base, width=side_px, height=side_px, focal_px=(base.focal_px[0] * k, base.focal_px[1] * k),
+    f = (px_per_m or 400.0) * float(np.mean(base.radius_m))
+    cam = replace(base, width=side_px, height=side_px, focal_px=(0.97 * f, 1.03 * f),
                   cx=(side_px - 1) / 2, cy=(side_px - 1) / 2)
     rng = np.random.default_rng(seed)
     frames = []
@@ -58,10 +60,13 @@ def run_detect_bench(model_path: str, frames: int = 200, distinct_frames: int = 
     from .reference_ggcnn import ReferenceGGCNNPipeline
 
     ggcnn_decoding = MapDecodingConfig(smooth_angle="angle")          # GG-CNN's angle blur, for identity
+    from dataclasses import replace
     det = GraspMapDetector(model_path, decoding=ggcnn_decoding)
     det_default = GraspMapDetector(model_path)
+    for d in (det, det_default):           # frames come at the input scale: the crop is the whole frame
+        d.pre = replace(d.pre, crop="resize")
     ref = ReferenceGGCNNPipeline(det.model, max_grasps=ggcnn_decoding.max_grasps)
-    images = render_frames(distinct_frames, det.pre.output_px, seed)
+    images = render_frames(distinct_frames, det.pre.output_px, det.px_per_m, seed)
 
     def fast(frame):
         x, _, _ = det.preprocess(frame)

@@ -21,7 +21,8 @@ from ..imaging import inpaint_depth, hole_mask
 from .ggcnn_targets import grasp_maps
 
 Inputs = Literal["depth", "rgb", "rgbd"]
-CropMode = Literal["resize", "center", "mask"]
+CropMode = Literal["resize", "center", "mask", "object"]
+DepthReference = Literal["mean", "table"]
 
 
 class GraspScene(Protocol):
@@ -40,8 +41,25 @@ class PreprocessConfig:
     crop: CropMode = "center"
     center_crop_fraction: float = 1.0     # 'center': side of the centred square / shorter image side
     mask_margin: float = 1.6              # 'mask': square side = margin × the mask's larger extent
+    object_fraction: float = 0.5          # 'object': side = fraction × shorter image side, centred on the mask
+    depth_reference: DepthReference = "mean"   # subtract the mean (GG-CNN) or a fitted table plane
     augment: bool = False
     zoom_range: tuple[float, float] = (0.5, 1.0)
+
+    _SAVED = ("inputs", "output_px", "crop", "center_crop_fraction", "mask_margin", "object_fraction",
+              "depth_reference")
+
+    def to_metadata(self) -> dict:
+        """What a model file records so it is used the way it was trained."""
+        return {k: getattr(self, k) for k in self._SAVED}
+
+    @classmethod
+    def from_metadata(cls, pre: dict) -> "PreprocessConfig":
+        """The inference settings from a model's ``preprocess`` metadata (older files: defaults)."""
+        known = {k: pre[k] for k in cls._SAVED if k in pre}
+        if "output_px" in known:
+            known["output_px"] = int(known["output_px"])
+        return cls(**known)
 
 
 @dataclass
@@ -94,6 +112,16 @@ def choose_window(shape: tuple[int, int], cfg: PreprocessConfig, mask: np.ndarra
         side = min(h, w)
     elif cfg.crop == "center":
         side = cfg.center_crop_fraction * min(h, w)
+    elif cfg.crop == "object":
+        # a fixed fraction of the view (so a fixed scale for a given camera), centred on the
+        # object; without a mask, centred on the image
+        side = cfg.object_fraction * min(h, w)
+        if mask is None or not mask.any():
+            return Window((h - side) / 2, (w - side) / 2, side, cfg.output_px)
+        rows, cols = np.nonzero(mask)
+        cy, cx = (rows.min() + rows.max()) / 2 + 0.5, (cols.min() + cols.max()) / 2 + 0.5
+        return Window(float(np.clip(cy - side / 2, 0, h - side)), float(np.clip(cx - side / 2, 0, w - side)),
+                      side, cfg.output_px)
     elif cfg.crop == "mask":
         if mask is None or not mask.any():
             raise GrasplabError("crop 'mask' needs a non-empty object mask; use crop 'center' or 'resize'")
@@ -104,17 +132,49 @@ def choose_window(shape: tuple[int, int], cfg: PreprocessConfig, mask: np.ndarra
         left = float(np.clip(cx - side / 2, 0, w - side))
         return Window(top, left, side, cfg.output_px)
     else:
-        raise ConfigError(f"unknown crop {cfg.crop!r}; use resize, center or mask")
+        raise ConfigError(f"unknown crop {cfg.crop!r}; use resize, center, mask or object")
     return Window((h - side) / 2, (w - side) / 2, side, cfg.output_px)
 
 
-def normalise_depth(depth_m: np.ndarray) -> np.ndarray:
-    """Inpaint holes (nearest valid depth), subtract the mean, clip to [−1, 1] (GG-CNN)."""
+def normalise_depth(depth_m: np.ndarray, reference: DepthReference = "mean") -> np.ndarray:
+    """Inpaint holes (nearest valid depth), subtract a reference, clip to [−1, 1].
+
+    ``mean``: the image mean (GG-CNN). ``table``: a plane fitted robustly to the image (the
+    table dominates it), so the input is the depth relative to the supporting surface — the
+    same for any camera distance and tilt.
+    """
     d = np.asarray(depth_m, dtype=np.float64)
     if hole_mask(d).all():
         raise GrasplabError("depth image has no valid pixels")
     d = inpaint_depth(d, method="nearest")
+    if reference == "table":
+        return np.clip(d - fit_table_plane(d), -1.0, 1.0)
+    if reference != "mean":
+        raise ConfigError(f"unknown depth reference {reference!r}; use mean or table")
     return np.clip(d - d.mean(), -1.0, 1.0)
+
+
+def fit_table_plane(depth_m: np.ndarray, iterations: int = 4, samples: int = 6000) -> np.ndarray:
+    """The depth of the dominant plane (the table) at every pixel: least squares on a grid of
+    pixels, refitted on the inliers (within 2.5 robust σ, at least 3 mm) each round, so objects
+    standing on the table do not pull it."""
+    h, w = depth_m.shape
+    step = max(1, int(np.sqrt(h * w / samples)))
+    rows, cols = np.mgrid[0:h:step, 0:w:step]
+    z = depth_m[rows, cols].ravel()
+    A = np.c_[cols.ravel() / w, rows.ravel() / h, np.ones(z.size)]
+    keep = np.ones(z.size, bool)
+    coef = np.array([0.0, 0.0, float(np.median(z))])
+    for _ in range(iterations):
+        if keep.sum() < 3:
+            break
+        coef = np.linalg.lstsq(A[keep], z[keep], rcond=None)[0]
+        res = z - A @ coef
+        centre = np.median(res[keep])                 # the table's offset: it is most of the pixels
+        sigma = 1.4826 * np.median(np.abs(res[keep] - centre))
+        keep = np.abs(res - centre) < max(2.5 * sigma, 0.003)
+    yy, xx = np.mgrid[0:h, 0:w]
+    return coef[0] * xx / w + coef[1] * yy / h + coef[2]
 
 
 def normalise_rgb(rgb: np.ndarray) -> np.ndarray:
@@ -162,7 +222,7 @@ class GraspMapDataset:
 
     def window(self, i: int) -> Window:
         sc = self.scenes[i]
-        mask = sc.mask() if self.config.crop == "mask" else None
+        mask = sc.mask() if self.config.crop in ("mask", "object") else None
         return choose_window(sc.depth_m().shape, self.config, mask)
 
     def inputs(self, i: int, win: Window | None = None) -> np.ndarray:
@@ -176,7 +236,7 @@ class GraspMapDataset:
                 if hole_mask(d).all():
                     raise GrasplabError(f"scene {i}: depth image has no valid pixels")
                 d = inpaint_depth(d, method="nearest")
-            chans.append(normalise_depth(win.sample(d, order=1))[None])
+            chans.append(normalise_depth(win.sample(d, order=1), self.config.depth_reference)[None])
         if self.config.inputs in ("rgb", "rgbd"):
             chans.append(np.moveaxis(normalise_rgb(win.sample(sc.rgb().astype(np.float64))), -1, 0))
         return np.concatenate(chans).astype(np.float32)

@@ -41,8 +41,7 @@ def evaluate_grasp_map_model(model_path: str | Path, scenes: list, k: int = 5,
     model = load_model(model_path)
     net = model.for_inference()
     pre = model.metadata.get("preprocess", {})
-    cfg = PreprocessConfig(inputs=pre.get("inputs", "depth"), output_px=int(pre.get("output_px", 300)),
-                           crop=pre.get("crop", "center"))
+    cfg = PreprocessConfig.from_metadata(pre)
     n_all = len(scenes)
     scenes = [s for s in scenes if s.rectangles()]
     ds = GraspMapDataset(scenes, cfg)

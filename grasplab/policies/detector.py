@@ -62,8 +62,7 @@ class GraspMapDetector:
             self.net = self.model.for_inference()       # same maps, re-arranged for CPU speed
             self.architecture, self.metadata = self.model.architecture, self.model.metadata
         pre = self.metadata.get("preprocess", {})
-        self.pre = PreprocessConfig(inputs=pre.get("inputs", "depth"), output_px=int(pre.get("output_px", 300)),
-                                    crop=pre.get("crop", "center"))
+        self.pre = PreprocessConfig.from_metadata(pre)
         self.px_per_m = float(pre["px_per_m"]) if pre.get("px_per_m") else None   # metric input scale
         self.decoding = decoding
 
@@ -85,7 +84,7 @@ class GraspMapDetector:
         cfg = self.pre
         chans = []
         if cfg.inputs in ("depth", "rgbd"):
-            chans.append(normalise_depth(win.sample(d))[None])
+            chans.append(normalise_depth(win.sample(d), cfg.depth_reference)[None])
         if cfg.inputs in ("rgb", "rgbd"):
             chans.append(np.moveaxis(normalise_rgb(win.sample(np.asarray(rgb, np.float64))), -1, 0))
         x = self._torch.from_numpy(np.concatenate(chans).astype(np.float32))[None].contiguous(
@@ -107,12 +106,13 @@ class GraspMapDetector:
             else:
                 cy, cx = depth_m.shape[0] / 2, depth_m.shape[1] / 2
             return Window(cy - side / 2, cx - side / 2, side, self.pre.output_px)
+        from dataclasses import replace
         cfg = self.pre
-        if has_mask:
-            cfg = PreprocessConfig(cfg.inputs, cfg.output_px, "mask", cfg.center_crop_fraction, cfg.mask_margin)
-        elif cfg.crop == "mask":
-            cfg = PreprocessConfig(cfg.inputs, cfg.output_px, "center")
-        return choose_window(depth_m.shape, cfg, mask)
+        if has_mask and cfg.crop != "object":
+            cfg = replace(cfg, crop="mask")
+        elif not has_mask and cfg.crop == "mask":
+            cfg = replace(cfg, crop="center")
+        return choose_window(depth_m.shape, cfg, mask if has_mask else None)
 
     def grasp_maps(self, x) -> list[np.ndarray]:
         """The network's quality, cos 2θ, sin 2θ and width maps for a preprocessed input."""

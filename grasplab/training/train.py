@@ -2,7 +2,7 @@
 resumable runs, and a pickle-free model file with its run metadata."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +19,8 @@ class TrainConfig:
     inputs: str = "depth"
     output_px: int = 300
     crop: str = "center"
+    object_fraction: float = 0.5
+    depth_reference: str = "mean"
     epochs: int = 30
     batch_size: int = 8
     lr: float = 1e-3
@@ -52,7 +54,7 @@ def input_px_per_m(scenes, pre: PreprocessConfig, sample: int = 32) -> float | N
         depth, mask = sc.depth_m(), sc.mask() > 0
         if not mask.any():
             continue
-        win = choose_window(depth.shape, pre, mask if pre.crop == "mask" else None)
+        win = choose_window(depth.shape, pre, mask)
         values.append(side["intrinsics"]["fx"] / float(np.median(depth[mask])) * win.scale)
     return float(np.median(values)) if values else None
 
@@ -88,10 +90,12 @@ def train_grasp_map_model(train_scenes, val_scenes, cfg: TrainConfig, out_dir: s
     out.mkdir(parents=True, exist_ok=True)
     check_or_write_run_config(out, "train_config.json", cfg, "training run", may_change=("epochs",))
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    pre = dict(inputs=cfg.inputs, output_px=cfg.output_px, crop=cfg.crop)
-    px_per_m = input_px_per_m(train_scenes, PreprocessConfig(**pre))
-    train_ds = GraspMapDataset(train_scenes, PreprocessConfig(**pre, augment=cfg.augment), seed=cfg.seed)
-    val_ds = GraspMapDataset(val_scenes, PreprocessConfig(**pre, augment=False), seed=cfg.seed)
+    base = PreprocessConfig(inputs=cfg.inputs, output_px=cfg.output_px, crop=cfg.crop,
+                            object_fraction=cfg.object_fraction, depth_reference=cfg.depth_reference)
+    pre = base.to_metadata()
+    px_per_m = input_px_per_m(train_scenes, base)
+    train_ds = GraspMapDataset(train_scenes, replace(base, augment=cfg.augment), seed=cfg.seed)
+    val_ds = GraspMapDataset(val_scenes, base, seed=cfg.seed)
     model = MODELS[cfg.architecture](input_channels=train_ds.input_channels, **cfg.model_kwargs)
     module = GraspMapModule(model, val_dataset=val_ds, lr=cfg.lr)
     gen = torch.Generator().manual_seed(cfg.seed)
