@@ -23,7 +23,8 @@ class GraspMapModule(L.LightningModule):
     def __init__(self, model: GraspMapModel, val_dataset=None, lr: float = 1e-3,
                  decoding: MapDecodingConfig = MapDecodingConfig(), metric: RectangleMetric = RectangleMetric()):
         super().__init__()
-        self.model = model
+        # channels-last memory: oneDNN's (transposed) convolutions train ~1.4× faster on CPUs
+        self.model = model.to(memory_format=torch.channels_last)
         self.val_dataset = val_dataset
         self.lr = lr
         self.decoding = decoding
@@ -31,10 +32,11 @@ class GraspMapModule(L.LightningModule):
         self._val_hits: list[bool] = []
 
     def forward(self, x):
-        return self.model(x)
+        return self.model(x.contiguous(memory_format=torch.channels_last))
 
     def training_step(self, batch, batch_idx):
         x, y, _ = batch
+        x = x.contiguous(memory_format=torch.channels_last)
         terms = grasp_map_loss(self.model(x), y)
         self.log_dict({f"train_{k}": v for k, v in terms.items()}, on_epoch=True, on_step=False,
                       batch_size=x.shape[0])
@@ -42,7 +44,7 @@ class GraspMapModule(L.LightningModule):
 
     def validation_step(self, batch, batch_idx):
         x, y, idx = batch
-        pred = self.model(x)
+        pred = self.model(x.contiguous(memory_format=torch.channels_last))
         self.log("val_loss", grasp_map_loss(pred, y)["loss"], on_epoch=True, batch_size=x.shape[0])
         maps = [p[:, 0].detach().cpu().numpy() for p in pred]
         for b, i in enumerate(idx.tolist()):
