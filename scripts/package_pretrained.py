@@ -59,11 +59,11 @@ preset `{synth['config']['camera']}` (Jacquard's view: 1.4–1.6 m, up to 12° f
 Dex-Net depth noise (trained on the noisy `stereo_depth`). Labels: antipodal candidates of a
 `{synth['config']['gripper']}` gripper ({synth['config']['grasps_per_object']} per object), positive when collision-free and robust
 Ferrari–Canny ε > {synth['config']['quality']['positive_threshold']} (25 Monte-Carlo samples, Dex-Net 2.0's uncertainty).
-Object-wise split: fold {run['config'].get('fold', 0) if 'fold' in run['config'] else 0} of 5 held out for validation
-({run['train_scenes']} training / {run['val_scenes']} validation scenes).
+Object-wise split (the one in the training command below) held out for validation:
+{run['train_scenes']} training / {run['val_scenes']} validation scenes.
 
 ## Command
-`scripts/train_pretrained.sh` (then `python scripts/package_pretrained.py`): {run['config']['epochs']} epochs of
+`{' '.join(run['command'])}` (from `scripts/train_pretrained.sh`): {run['config']['epochs']} epochs of
 `grasplab train ggcnn --depth stereo --crop object --object-fraction 0.5 --depth-reference table`, batch {run['config']['batch_size']}, Adam lr {run['config']['lr']},
 seed {run['config']['seed']}; the checkpoint with the best validation accuracy was kept
 (epoch runs: {run['epochs_run']}; best validation top-1 {run['best_val_accuracy']:.1%}).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Reproduces the pretrained model shipped as grasplab/models/pretrained/ggcnn-synth-depth.npz
-# with grasplab's own commands, then measures it (numbers go into its model card and
-# BENCHMARKS.md). About 1 h 40 min on 2 CPU cores (synthesis ~20 min, training ~70 min); RUNS=... picks the work folder.
+# Builds the pretrained model grasplab/models/pretrained/ggcnn-synth-depth.npz with grasplab's
+# own commands, measures it and writes its model card. This recipe has not reached the accuracy
+# targets yet (see BENCHMARKS.md), so no model from it ships. About 1 h 40 min on 2 CPU cores
+# (synthesis ~20 min, training ~80 min); RUNS=... picks the work folder.
 set -euo pipefail
 RUNS=${RUNS:-runs}
 SHARED=${SHARED:-../shared/data}

@@ -113,6 +113,7 @@ def smoothed_at(image: np.ndarray, points_rc: np.ndarray, sigma_px: float, trunc
     k = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma_px) ** 2)
     k /= k.sum()
     h, w = img.shape
+    other = None if other is None else np.asarray(other, dtype=np.float64)
     out = np.empty(len(points_rc))
     offs = np.arange(-radius, radius + 1)
     for i, (r, c) in enumerate(points_rc):
@@ -120,6 +121,6 @@ def smoothed_at(image: np.ndarray, points_rc: np.ndarray, sigma_px: float, trunc
         cols = np.clip(c + offs, 0, w - 1)[None, :]
         patch = img[rows, cols]
         if combine is not None:
-            patch = combine(patch, np.asarray(other, dtype=np.float64)[rows, cols])
+            patch = combine(patch, other[rows, cols])
         out[i] = k @ patch @ k
     return out
