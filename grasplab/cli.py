@@ -116,6 +116,7 @@ def train_ggcnn(
     folds: int = typer.Option(5),
     fold: int = typer.Option(0, help="Which fold is held out for validation."),
     seed: int = typer.Option(0),
+    workers: int = typer.Option(0, help="Data-loading processes (0: in this process); results do not depend on it."),
     out: Path = typer.Option(Path("grasplab-train"), help="Run folder (resumes if it holds this run)."),
 ):
     """Train GG-CNN / GG-CNN2; keeps the best validation rectangle accuracy; writes model.npz + run.json."""
@@ -123,7 +124,7 @@ def train_ggcnn(
     from .training import TrainConfig, train_grasp_map_model
     cfg = TrainConfig(architecture=arch, inputs=inputs, output_px=size, crop=crop, object_fraction=object_fraction,
                       depth_reference=depth_reference, epochs=epochs,
-                      batch_size=batch_size, lr=lr, seed=seed)
+                      batch_size=batch_size, lr=lr, seed=seed, num_workers=workers)
     scenes = load_scenes(data, format, depth)
     train, val = split_scenes(scenes, split, folds, fold, seed)
     console.print(f"{len(train)} training and {len(val)} validation scenes ({split}-wise fold {fold}/{folds})")
@@ -149,6 +150,8 @@ def synth(
     scale: float = typer.Option(1.0, help="Scale for mesh files (0.001 for millimetres)."),
     workers: int = typer.Option(-1, help="Ray workers (-1: one per CPU; 0: serial, in this process)."),
     address: Optional[str] = typer.Option(None, help="Address of an existing Ray cluster."),
+    shard: Optional[str] = typer.Option(None, help="K/N: only objects i % N == K (N processes or machines share "
+                                        "--out; a last run without --shard writes the tensors and splits)."),
 ):
     """Synthesise labelled grasp datasets (GQ-CNN tensors, Jacquard-layout scenes) from objects."""
     import os
@@ -159,8 +162,9 @@ def synth(
                       views_per_pose=views_per_pose, max_poses=max_poses, grasps_per_object=grasps, gripper=gripper,
                       camera=camera, renderer=renderer, mesh_scale=scale,
                       quality=QualityConfig(positive_threshold=threshold, num_samples=samples))
+    from .synth.dataset_job import parse_shard
     n_workers = (os.cpu_count() or 1) if workers < 0 else workers
-    res = run_synth(cfg, out, workers=n_workers, address=address)
+    res = run_synth(cfg, out, workers=n_workers, address=address, shard=parse_shard(shard))
     console.print(f"[green]synthesised[/] {res.datapoints} datapoints ({res.positive_fraction:.1%} positive) from "
                   f"{res.units_run} objects ({res.units_skipped} already done) into {out}")
     if res.failures:

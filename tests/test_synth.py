@@ -133,6 +133,24 @@ def test_ray_workers_give_the_same_dataset(tmp_path, small_dataset):
         np.testing.assert_array_equal(a[k], b[k])
 
 
+def test_shards_then_a_final_run_give_the_same_dataset(tmp_path, small_dataset):
+    from grasplab.synth.dataset_job import parse_shard
+    ref_out, _ = small_dataset
+    out = tmp_path / "sharded"
+    first = run_synth(SynthConfig(**SMALL), out, workers=0, show_progress=False, shard=(0, 2))
+    assert first.units_run == 2 * SMALL["max_poses"] and not (out / "gqcnn").exists()   # objects 0 and 2
+    run_synth(SynthConfig(**SMALL), out, workers=0, show_progress=False, shard=(1, 2))
+    final = run_synth(SynthConfig(**SMALL), out, workers=0, show_progress=False)
+    assert final.units_run == 0 and final.units_skipped == 3 * SMALL["max_poses"]
+    a, b = fields_of(ref_out), fields_of(out)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+    assert parse_shard("3/4") == (3, 4)
+    for bad in ("4/4", "1", "a/b", "-1/2"):
+        with pytest.raises(ConfigError, match="K/N"):
+            parse_shard(bad)
+
+
 def test_bad_objects_and_unreachable_cluster(tmp_path, shared_data):
     meshes = tmp_path / "meshes"
     meshes.mkdir()

@@ -83,6 +83,21 @@ def test_training_resumes_and_refuses_other_settings(tmp_path):
         train_grasp_map_model(data, [], cfg, tmp_path / "other", show_progress=False)
 
 
+def test_loader_workers_and_resuming_do_not_change_the_model(tmp_path):
+    """Augmentations are seeded per (seed, epoch, image): 2 loader processes, and a run killed
+    after epoch 1 and resumed, give the weights of one uninterrupted in-process run."""
+    data = scenes(4)
+    cfg = TrainConfig(epochs=2, output_px=72, crop="resize", batch_size=2, augment=True)
+    ref = train_grasp_map_model(data, data, cfg, tmp_path / "ref", show_progress=False)
+    workers = TrainConfig(epochs=1, output_px=72, crop="resize", batch_size=2, augment=True, num_workers=2)
+    train_grasp_map_model(data, data, workers, tmp_path / "w", show_progress=False)
+    resumed = train_grasp_map_model(data, data, TrainConfig(**{**workers.__dict__, "epochs": 2}), tmp_path / "w",
+                                    show_progress=False)
+    a, b = load_model(ref.model_path), load_model(resumed.model_path)
+    for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
+        np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=1e-5, atol=1e-6, err_msg=name)
+
+
 def test_cli_trains_on_real_jacquard_object_wise(tmp_path, shared_data, capsys):
     from grasplab.cli import main
     from grasplab.datasets.scene_sources import load_scenes, split_scenes

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ..datasets.gqcnn_tensors import write_tensor_dataset
 from ..datasets.splits import grouped_holdout
-from ..errors import GrasplabError
+from ..errors import ConfigError, GrasplabError
 from ..objects import parse_object_source
 from ..seeding import derive_rng
 from ..storage import atomic_write_json, check_or_write_run_config, run_metadata
@@ -68,8 +68,21 @@ def consolidate(out_dir: Path, cfg: SynthConfig, keys: list[str]) -> tuple[int, 
     return n, positives
 
 
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """``"K/N"`` → (K, N) with 0 ≤ K < N; None passes through."""
+    if text is None:
+        return None
+    k, sep, n = text.partition("/")
+    if not sep or not k.strip().isdigit() or not n.strip().isdigit() or not 0 <= int(k) < int(n):
+        raise ConfigError(f"--shard {text!r} is not K/N with 0 <= K < N (e.g. 0/4 ... 3/4)")
+    return int(k), int(n)
+
+
 def run_synth(cfg: SynthConfig, out_dir: str | Path, workers: int = 0, address: str | None = None,
-              show_progress: bool = True) -> SynthResult:
+              show_progress: bool = True, shard: tuple[int, int] | None = None) -> SynthResult:
+    """Run (or resume) a synthesis job. ``shard=(k, n)`` runs only objects ``i % n == k``, so n
+    processes or machines can share one output folder (a batch array, or no Ray); each writes its
+    own units, and a final run without a shard skips them all and writes the tensors and splits."""
     out_dir = Path(out_dir)
     specs = parse_object_source(cfg.objects, cfg.seed, cfg.mesh_scale)
     if address:
@@ -81,6 +94,8 @@ def run_synth(cfg: SynthConfig, out_dir: str | Path, workers: int = 0, address: 
     todo = []
     keys = []
     for i, spec in enumerate(specs):       # objects that failed before are tried again (the mesh may be fixed)
+        if shard is not None and i % shard[1] != shard[0]:
+            continue
         for rank in range(cfg.max_poses):
             keys.append(unit_key(spec.key, rank))
             if unit_path(out_dir, keys[-1]).is_file():
@@ -115,6 +130,11 @@ def run_synth(cfg: SynthConfig, out_dir: str | Path, workers: int = 0, address: 
     result.timing["units_s"] = time.perf_counter() - t_start
     keys = [k for k in keys if k.rsplit("__p", 1)[0] not in result.failures]
     t_cons = time.perf_counter()
+    if shard is not None:              # the whole dataset is consolidated by a run without --shard
+        summaries = [unit_summary(out_dir, k) for k in keys if unit_path(out_dir, k).is_file()]
+        result.datapoints = sum(s.datapoints for s in summaries)
+        result.positives = sum(s.positives for s in summaries)
+        return result
     result.datapoints, result.positives = consolidate(out_dir, cfg, keys) if "gqcnn" in cfg.formats else (0, 0)
     if "gqcnn" not in cfg.formats:
         summaries = [unit_summary(out_dir, k) for k in keys if unit_path(out_dir, k).is_file()]

@@ -74,6 +74,8 @@ def train_grasp_map_model(train_scenes, val_scenes, cfg: TrainConfig, out_dir: s
     Running again with the same ``out_dir`` resumes from ``checkpoints/last.ckpt``; ``epochs``
     may differ on resume (train longer, or stop early and export what is there).
     """
+    import os
+
     import lightning as L
     import torch
     from lightning.pytorch.callbacks import ModelCheckpoint
@@ -88,8 +90,10 @@ def train_grasp_map_model(train_scenes, val_scenes, cfg: TrainConfig, out_dir: s
         raise ConfigError("no validation scene has a ground-truth grasp: use more data or another split")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    check_or_write_run_config(out, "train_config.json", cfg, "training run", may_change=("epochs",))
+    check_or_write_run_config(out, "train_config.json", cfg, "training run", may_change=("epochs", "num_workers"))
     L.seed_everything(cfg.seed, workers=True, verbose=False)
+    if torch.cuda.is_available():          # deterministic cuBLAS (Lightning's deterministic=True needs it)
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     base = PreprocessConfig(inputs=cfg.inputs, output_px=cfg.output_px, crop=cfg.crop,
                             object_fraction=cfg.object_fraction, depth_reference=cfg.depth_reference)
     pre = base.to_metadata()
