@@ -343,7 +343,8 @@ def bench_quality(
 
 @bench_app.command("detect")
 def bench_detect(
-    model: Optional[str] = typer.Option(None, help=MODEL_HELP),
+    model: Optional[str] = typer.Option(None, help="Model file or pretrained name (default: the fast GG-CNN, "
+                                        "ggcnn-synth-depth)."),
     frames: int = typer.Option(200, help="Frames timed per pipeline (interleaved)."),
     distinct: int = typer.Option(20, help="Distinct rendered frames cycled through."),
     threads: int = typer.Option(2, help="CPU cores and torch threads."),
@@ -351,8 +352,8 @@ def bench_detect(
 ):
     """Whole-path detection time on 300×300 depth frames beside the GG-CNN reference pipeline."""
     from .bench.detect_bench import run_detect_bench
-    from .models.pretrained import resolve_model
-    res = run_detect_bench(str(resolve_model(model)), frames=frames, distinct_frames=distinct, threads=threads)
+    from .models.pretrained import FAST, resolve_model
+    res = run_detect_bench(str(resolve_model(model or FAST)), frames=frames, distinct_frames=distinct, threads=threads)
     if as_json:
         print(json.dumps(res, indent=2))
         return
@@ -377,7 +378,7 @@ def demo(
     from .demo import DemoConfig, run_demo
     rep = run_demo(DemoConfig(objects=objects, model=model), out)
     t = Table(title=f"grasplab demo: {len(rep['scenes'])} fresh scenes, model {Path(rep['config']['model']).stem}")
-    for col in ("object", "view", "analytic positives", "top-1", "top-5", "quality", "width cm"):
+    for col in ("object", "view", "positives", "top-1", "top-5", "q", "width cm"):
         t.add_column(col, justify="left" if col in ("object", "view") else "right", no_wrap=True)
     for r in rep["scenes"]:
         mark = (lambda ok: "[green]✓[/]" if ok else "[red]✗[/]") if r["positives"] else (lambda ok: "–")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-
+from .errors import GrasplabError
 from .storage import atomic_write_json, run_metadata
 
 DEMO_SEED = 20261122          # not a seed any pretrained model was trained or tested on
@@ -47,7 +47,12 @@ def run_demo(cfg: DemoConfig, out_dir: str | Path = "grasplab-demo", show_progre
     run_synth(synth_cfg, out / "scenes", workers=cfg.workers, show_progress=show_progress)
     metric = RectangleMetric()
     rows, panels = [], []
-    for sc in list_jacquard_scenes(out / "scenes", depth_kind="stereo"):
+    try:
+        scenes = list_jacquard_scenes(out / "scenes", depth_kind="stereo")
+    except GrasplabError:
+        raise GrasplabError(f"none of the {cfg.objects} demo objects gave a grasp candidate, so no scene was rendered "
+                            f"(see {out / 'scenes' / 'objects.json'}); run with more --objects") from None
+    for sc in scenes:
         side = sc.sidecar() or {}
         truth = sc.rectangles()
         K = CameraIntrinsics.from_dict(side["intrinsics"]) if "intrinsics" in side else None

@@ -25,6 +25,10 @@ def cache_root() -> Path:
     return Path(os.environ.get("GRASPLAB_CACHE_DIR") or Path.home() / ".cache" / "grasplab")
 
 
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
 def atomic_write(path: str | os.PathLike, writer: Callable[[Path], None], suffix: str | None = None) -> Path:
     """Call ``writer(tmp_path)`` then rename the temporary file to ``path``."""
     path = Path(path)
@@ -35,6 +39,7 @@ def atomic_write(path: str | os.PathLike, writer: Callable[[Path], None], suffix
     tmp_path = Path(tmp)
     try:
         writer(tmp_path)
+        os.chmod(tmp_path, 0o666 & ~_UMASK)     # mkstemp makes 0600; give the file the usual mode
         os.replace(tmp_path, path)
     except BaseException:
         tmp_path.unlink(missing_ok=True)

@@ -5,20 +5,24 @@ import numpy as np
 import pytest
 
 from grasplab.cli import main
+from grasplab.errors import GrasplabError
 from grasplab.models import load_model
-from grasplab.models.pretrained import DEFAULT, available, model_card, resolve_model
+from grasplab.models.pretrained import DEFAULT, FAST, available, model_card, resolve_model
 
 pytestmark = pytest.mark.skipif(DEFAULT not in available(), reason="the default pretrained model is not installed")
 
 
-def test_default_model_loads_with_its_card_and_scale():
-    model = load_model(resolve_model(None))
-    assert model.architecture == "ggcnn" and model.num_parameters == 62_420
+@pytest.mark.parametrize("name,arch,params", [(DEFAULT, "ggcnn2", 66_676), (FAST, "ggcnn", 62_420)])
+def test_pretrained_models_load_with_their_cards_and_scale(name, arch, params):
+    model = load_model(resolve_model(name))
+    assert model.architecture == arch and model.num_parameters == params
+    assert (resolve_model(None) == resolve_model(DEFAULT)) and model.metadata["name"] == name
     pre = model.metadata["preprocess"]
-    assert pre["output_px"] == 300 and pre["px_per_m"] > 0
-    card = model_card(DEFAULT)
-    for section in ("## Data", "## Command", "## Metrics"):
+    assert pre["output_px"] == 300 and pre["px_per_m"] > 0 and pre["depth_reference"] == "table"
+    card = model_card(name)
+    for section in ("## Data", "## Command", "## Metrics", "## Limits"):
         assert section in card
+    assert f"{model.metadata['best_val_accuracy']:.1%}" in card
 
 
 def test_models_cli_lists_the_default(capsys):
@@ -49,7 +53,9 @@ def test_sensible_grasps_on_real_primesense_frames(shared_data, frame):
 
 def test_demo_runs_and_scores(tmp_path):
     from grasplab.demo import DemoConfig, run_demo
-    rep = run_demo(DemoConfig(objects=2, grasps_per_object=60), tmp_path / "demo", show_progress=False)
+    with pytest.raises(GrasplabError, match="no scene was rendered"):    # objects 0 and 1 are too wide
+        run_demo(DemoConfig(objects=2, grasps_per_object=60), tmp_path / "none", show_progress=False)
+    rep = run_demo(DemoConfig(objects=3, grasps_per_object=60), tmp_path / "demo", show_progress=False)
     assert rep["scenes"] and {"top1", "top5"} <= set(rep)
     assert (tmp_path / "demo" / "grasps.png").stat().st_size > 10_000
     saved = json.loads((tmp_path / "demo" / "demo.json").read_text())

@@ -2,7 +2,7 @@
 
 Each was trained by grasplab's own commands on grasplab's synthetic data; ``scripts/
 train_pretrained.sh`` reproduces them. ``DEFAULT`` is what commands use when ``--model`` is
-left out.
+left out; ``FAST`` is the GG-CNN that ``grasplab bench detect`` times.
 """
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from pathlib import Path
 from ...errors import GrasplabError
 
 HERE = Path(__file__).parent
-DEFAULT = "ggcnn-synth-depth"
+DEFAULT = "ggcnn2-synth-depth"       # the most accurate
+FAST = "ggcnn-synth-depth"           # GG-CNN: what `grasplab bench detect` times against the paper's pipeline
 
 
 def available() -> list[str]:
