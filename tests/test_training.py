@@ -115,13 +115,29 @@ def test_cli_trains_on_real_jacquard_object_wise(tmp_path, shared_data, capsys):
     assert exc.value.code == 2 and "multiple of 12" in capsys.readouterr().err
 
 
-def test_cornell_has_no_object_wise_split(tmp_path):
-    from grasplab.datasets.cornell import CornellScene
-    from grasplab.datasets.scene_sources import scene_groups
-    scenes = [CornellScene(tmp_path / f"pcd010{i}") for i in range(3)]
-    assert len(set(scene_groups(scenes, "image"))) == 3
-    with pytest.raises(ConfigError, match="object ids"):
+def test_cornell_object_wise_split_needs_z_txt(tmp_path):
+    from grasplab.datasets.cornell import list_cornell_scenes
+    from grasplab.datasets.scene_sources import scene_groups, split_scenes
+    from grasplab.errors import GrasplabError
+    for i in range(6):
+        (tmp_path / f"pcd010{i}cpos.txt").write_text("1 2\n3 4\n5 6\n7 8\n")
+        (tmp_path / f"pcd010{i}d.tiff").write_bytes(b"")
+    scenes = list_cornell_scenes(tmp_path)
+    assert len(set(scene_groups(scenes, "image"))) == 6
+    with pytest.raises(ConfigError, match="z.txt"):
         scene_groups(scenes, "object")
+    # three objects, two images each (image 100 and 101 show object 7, ...)
+    (tmp_path / "z.txt").write_text("".join(f"{100 + i} {7 + i // 2} mug\n" for i in range(6)))
+    scenes = list_cornell_scenes(tmp_path)
+    assert [s.object_id for s in scenes] == ["7", "7", "8", "8", "9", "9"]
+    train, test = split_scenes(scenes, "object", folds=3, fold=0)
+    assert len(test) == 2 and not {s.object_id for s in train} & {s.object_id for s in test}
+    (tmp_path / "z.txt").write_text("100 7 mug\n101 seven mug\n")
+    with pytest.raises(GrasplabError, match="z.txt, line 2"):
+        list_cornell_scenes(tmp_path)
+    (tmp_path / "z.txt").write_text("100 7 mug\n")
+    with pytest.raises(GrasplabError, match="no line for image 101"):
+        list_cornell_scenes(tmp_path)
 
 
 def test_train_and_evaluate_cli_on_a_cornell_folder(shared_data, tmp_path, capsys):

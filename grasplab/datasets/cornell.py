@@ -91,6 +91,7 @@ class CornellScene:
     """A Cornell image: ``pcdXXXXr.png``, ``pcdXXXXd.tiff`` (or the point cloud), ``pcdXXXXcpos.txt``."""
 
     stem: Path           # <folder>/pcdXXXX
+    object_id: str | None = None     # from the dataset's z.txt, where the folder has it
 
     def depth_m(self) -> np.ndarray:
         from ..imaging import read_depth_m
@@ -110,17 +111,38 @@ class CornellScene:
         return read_cornell_rectangles(f"{self.stem}cpos.txt")
 
 
+def read_cornell_object_ids(path: str | Path) -> dict[int, str]:
+    """Cornell's image → object mapping (``z.txt``): one line per image, ``<image number>
+    <object id> [description ...]``, whitespace-separated; image 100 is ``pcd0100``."""
+    ids: dict[int, str] = {}
+    for n, line in enumerate(Path(path).read_text().splitlines(), 1):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) < 2 or not fields[0].isdigit() or not fields[1].lstrip("-").isdigit():
+            raise GrasplabError(f"{path}, line {n}: expected '<image number> <object id> [description]', "
+                                f"got {line.strip()!r}")
+        ids[int(fields[0])] = fields[1]
+    return ids
+
+
 def list_cornell_scenes(root: str | Path) -> list[CornellScene]:
-    """Every ``pcdXXXXcpos.txt`` with an image beside it, in any sub-folder of ``root``."""
+    """Every ``pcdXXXXcpos.txt`` with an image beside it, in any sub-folder of ``root``; with
+    object ids when the folder holds Cornell's ``z.txt`` (anywhere below ``root``)."""
     root = Path(root)
     if not root.is_dir():
         raise GrasplabError(f"{root}: Cornell folder not found")
+    mapping = next(iter(sorted(root.rglob("z.txt"))), None)
+    ids = read_cornell_object_ids(mapping) if mapping else {}
     scenes = []
     for pos in sorted(root.rglob("pcd*cpos.txt")):
         stem = Path(str(pos)[: -len("cpos.txt")])
         if not (Path(f"{stem}d.tiff").is_file() or Path(f"{stem}.txt").is_file()):
             raise GrasplabError(f"{pos}: no depth beside it (expected {stem.name}d.tiff or {stem.name}.txt)")
-        scenes.append(CornellScene(stem))
+        number = int(stem.name[3:]) if stem.name[3:].isdigit() else -1
+        if ids and number not in ids:
+            raise GrasplabError(f"{mapping}: no line for image {number} ({stem.name}); the mapping must cover every image")
+        scenes.append(CornellScene(stem, ids.get(number)))
     if not scenes:
         raise GrasplabError(f"{root}: no Cornell rectangle files (pcdXXXXcpos.txt) found")
     return scenes

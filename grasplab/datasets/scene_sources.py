@@ -27,9 +27,9 @@ def scene_groups(scenes: list, split: str) -> np.ndarray:
     if split == "image":
         return np.array([str(s.stem) for s in scenes])
     if split == "object":
-        if not all(hasattr(s, "object_id") for s in scenes):
+        if not all(getattr(s, "object_id", None) is not None for s in scenes):
             raise ConfigError("an object-wise split needs object ids, which this dataset does not carry "
-                              "(Cornell needs its object mapping); use --split image")
+                              "(a Cornell folder needs its image → object mapping z.txt); use --split image")
         return np.array([s.object_id for s in scenes])
     raise ConfigError(f"unknown split {split!r}; use image or object")
 
