@@ -1,5 +1,6 @@
 """Models (nn.Modules only), behind one registry; saved as JSON config + tensors (no pickle)."""
 from .base import MODELS, GraspMapModel, load_model, read_header, register_model
 from .ggcnn import GGCNN, GGCNN2
+from .latent_grasp import LatentGraspNet
 
-__all__ = ["MODELS", "GraspMapModel", "load_model", "read_header", "register_model", "GGCNN", "GGCNN2"]
+__all__ = ["MODELS", "GraspMapModel", "load_model", "read_header", "register_model", "GGCNN", "GGCNN2", "LatentGraspNet"]

@@ -1,0 +1,103 @@
+"""VQ-VAE and planar-flow VAE pieces against known answers; the latent grasp network."""
+import numpy as np
+import pytest
+import torch
+
+from grasplab.models import LatentGraspNet, load_model
+from grasplab.models.autoencoders import LatentAutoencoder, PlanarFlowPosterior, VectorQuantizer
+
+
+def test_quantizer_picks_the_nearest_code_and_passes_gradients_straight_through():
+    torch.manual_seed(0)
+    vq = VectorQuantizer(num_codes=16, dim=3)
+    z = torch.randn(2, 3, 4, 5, requires_grad=True)
+    brute = torch.cdist(z.detach().permute(0, 2, 3, 1).reshape(-1, 3), vq.codebook.detach()).argmin(1)
+    assert torch.equal(vq.indices(z).flatten(), brute)
+    z_st, loss, stats = vq(z)
+    np.testing.assert_allclose(z_st.detach(), vq.codebook.detach()[brute].view(2, 4, 5, 3).permute(0, 3, 1, 2),
+                               atol=1e-6)   # z_e + (z_q − z_e): equal up to rounding
+    # straight-through: d(sum z_st)/dz is exactly one everywhere
+    (g,) = torch.autograd.grad(z_st.sum(), z)
+    assert torch.equal(g, torch.ones_like(z))
+    # the codebook term moves the codes, the commitment term (β) moves the encoder output
+    loss.backward()
+    zq = vq.codebook.detach()[brute].view(2, 4, 5, 3).permute(0, 3, 1, 2)
+    np.testing.assert_allclose(z.grad, 2 * 0.25 * (z.detach() - zq) / z.numel(), rtol=1e-4, atol=1e-7)
+    assert vq.codebook.grad.abs().sum() > 0
+    assert 1.0 <= float(stats["perplexity"]) <= 16.0
+
+
+def test_perplexity_is_the_number_of_codes_used_evenly():
+    vq = VectorQuantizer(num_codes=4, dim=2)
+    with torch.no_grad():
+        vq.codebook.copy_(torch.tensor([[0., 0.], [10., 0.], [0., 10.], [10., 10.]]))
+    z = vq.codebook.detach()[torch.tensor([0, 1, 2, 3] * 2)].T.reshape(1, 2, 2, 4)
+    _, _, stats = vq(z)
+    assert float(stats["perplexity"]) == pytest.approx(4.0) and int(stats["codes_used"]) == 4
+
+
+def test_ema_codebook_moves_to_the_data_and_dead_codes_restart():
+    torch.manual_seed(0)
+    vq = VectorQuantizer(num_codes=8, dim=2, ema=True, decay=0.5, restart_dead=True, restart_after=3)
+    target = torch.tensor([3.0, -2.0])
+    z = target.view(1, 2, 1, 1).repeat(1, 1, 4, 4)
+    for _ in range(30):
+        vq(z)
+    assert torch.allclose(vq.codebook[vq.indices(z)[0, 0, 0]], target, atol=1e-3)
+    # codes never used were restarted onto encoder outputs (the only one there is)
+    assert torch.allclose(vq.codebook, target.expand(8, 2), atol=1e-3)
+
+
+def test_planar_flow_log_determinant_matches_the_jacobian():
+    torch.manual_seed(1)
+    flow = PlanarFlowPosterior(dim=3, flows=3)
+    with torch.no_grad():
+        flow.u.normal_()
+        flow.w.normal_()
+        flow.b.normal_()
+    z = torch.randn(5, 3, dtype=torch.float64)
+    flow = flow.double()
+    _, logdet = flow.transform(z)
+    for i in range(5):
+        J = torch.autograd.functional.jacobian(lambda v: flow.transform(v[None])[0][0], z[i])
+        assert float(logdet[i].detach()) == pytest.approx(float(torch.linalg.slogdet(J)[1]), abs=1e-5)
+    assert torch.all((flow.w * flow.u_hat()).sum(1) >= -1 - 1e-9)       # invertible
+
+
+def test_without_flows_the_kl_estimate_averages_to_the_gaussian_kl():
+    torch.manual_seed(2)
+    post = PlanarFlowPosterior(dim=2, flows=0)
+    mu, logvar = torch.tensor([0.5, -1.0]), torch.tensor([-0.5, 0.3])
+    stats = torch.cat([mu, logvar]).view(1, 4, 1, 1).repeat(20000, 1, 1, 1)
+    _, kl = post(stats)
+    exact = 0.5 * float((mu ** 2 + logvar.exp() - 1 - logvar).sum())
+    assert float(kl) == pytest.approx(exact, abs=0.03)
+
+
+@pytest.mark.parametrize("kind", ["vq", "flow"])
+def test_autoencoder_learns_to_reconstruct_and_feeds_a_grasp_network(kind, tmp_path):
+    torch.manual_seed(0)
+    y, x = np.indices((32, 32))
+    imgs = torch.tensor(np.stack([((abs(x - c) < 6) & (abs(y - 16) < 9)) * 1.0 for c in (10, 16, 22)]),
+                        dtype=torch.float32)[:, None]
+    ae = LatentAutoencoder(1, kind=kind, hidden=16, res_hidden=8, res_blocks=1, latent_dim=4, num_codes=16)
+    opt = torch.optim.Adam(ae.parameters(), lr=3e-3)
+    first = None
+    for _ in range(150):
+        loss, terms = ae.loss(imgs)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        first = first if first is not None else float(terms["reconstruction"])
+    assert float(terms["reconstruction"]) < 0.2 * first
+    net = LatentGraspNet.from_autoencoder(ae, features=8)
+    assert torch.equal(net.latent(imgs), ae.latent(imgs))
+    q, cos, sin, width = net(imgs)
+    assert q.shape == (3, 1, 32, 32)
+    q.sum().backward()                         # the frozen encoder and quantiser get no gradient
+    assert all(p.grad is None for p in net.encoder.parameters())
+    assert net.body[0].weight.grad is not None
+    path = net.save(tmp_path / "m.npz", metadata={"kind": kind})
+    back = load_model(path)
+    assert isinstance(back, LatentGraspNet)
+    np.testing.assert_allclose(back.eval()(imgs)[0].detach(), net.eval()(imgs)[0].detach(), atol=1e-6)
