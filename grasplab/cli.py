@@ -461,6 +461,47 @@ def bench_synth(
         console.print(f"{k.replace('_', ' ')}: {v:.2f}×")
 
 
+experiment_app = typer.Typer(no_args_is_help=True, help="Experiments that compare methods on one split.")
+app.add_typer(experiment_app, name="experiment")
+
+
+@experiment_app.command("semisup")
+def experiment_semisup(
+    data: Optional[Path] = typer.Option(None, help="Dataset folder; default: fresh grasplab synthetic scenes."),
+    format: str = typer.Option("jacquard", "--format", help="jacquard (also grasplab scenes) or cornell."),
+    depth: str = typer.Option("stereo", help="Jacquard depth image: perfect or stereo."),
+    labelled_fraction: float = typer.Option(0.1, help="Fraction of the training images whose labels are used."),
+    seeds: int = typer.Option(3, help="Seeds (labelled subsets and initialisations)."),
+    methods: str = typer.Option(",".join(("ggcnn", "vqvae", "vae-flow", "joint")), help="Comma-separated methods."),
+    protocol: str = typer.Option("objectwise", help="objectwise, or mahajan2020 (the paper's Cornell split)."),
+    inputs: str = typer.Option("rgbd", help="depth, rgb or rgbd."),
+    quick: bool = typer.Option(False, "--quick", help="Fewer objects, epochs and steps (minutes on 2 cores)."),
+    out: Path = typer.Option(Path("grasplab-semisup"), help="Folder for results.{md,csv,json}, models, figures."),
+):
+    """GG-CNN on the labelled images vs. grasp networks on a VQ-VAE / flow VAE trained on all images."""
+    from .datasets.scene_sources import load_scenes
+    from .training.semisup import SemisupConfig, run_semisup
+    cfg = SemisupConfig(labelled_fraction=labelled_fraction, seeds=seeds, inputs=inputs, protocol=protocol,
+                        methods=tuple(m.strip() for m in methods.split(",") if m.strip()),
+                        **(dict(ae_epochs=8, grasp_steps=300, hidden=32, num_codes=128) if quick else {}))
+    if data is None:
+        from .quality import QualityConfig
+        from .synth import SynthConfig, run_synth
+        data = out / "data"
+        run_synth(SynthConfig(objects=f"procedural:{30 if quick else 200}", seed=2020, formats=("jacquard",),
+                              grasps_per_object=200 if quick else 450, gripper="robotiq_2f85", camera="jacquard",
+                              quality=QualityConfig(positive_threshold=0.001)), data, workers=0)
+    rep = run_semisup(load_scenes(data, format, depth), cfg, out)
+    t = Table(title=f"semi-supervised grasp detection, {cfg.labelled_fraction:.0%} labels, {cfg.seeds} seeds")
+    for col in ("method", "labelled", "top-1 mean ± std", "pooled 95 % CI"):
+        t.add_column(col)
+    for s in rep["summary"]:
+        t.add_row(s["method"], str(s["labelled_images"]), f"{s['top1_mean']:.1%} ± {s['top1_std']:.1%}",
+                  f"{s['pooled_ci95'][0]:.0%}–{s['pooled_ci95'][1]:.0%}")
+    console.print(t)
+    console.print(f"results: {out / 'results.md'}, {out / 'results.csv'}; {rep['wall_s']:.0f} s")
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     try:
         app(args=argv, prog_name="grasplab")

@@ -9,7 +9,7 @@ from grasplab.models.autoencoders import LatentAutoencoder, PlanarFlowPosterior,
 
 def test_quantizer_picks_the_nearest_code_and_passes_gradients_straight_through():
     torch.manual_seed(0)
-    vq = VectorQuantizer(num_codes=16, dim=3)
+    vq = VectorQuantizer(num_codes=16, dim=3, data_init=False)
     z = torch.randn(2, 3, 4, 5, requires_grad=True)
     brute = torch.cdist(z.detach().permute(0, 2, 3, 1).reshape(-1, 3), vq.codebook.detach()).argmin(1)
     assert torch.equal(vq.indices(z).flatten(), brute)
@@ -28,7 +28,7 @@ def test_quantizer_picks_the_nearest_code_and_passes_gradients_straight_through(
 
 
 def test_perplexity_is_the_number_of_codes_used_evenly():
-    vq = VectorQuantizer(num_codes=4, dim=2)
+    vq = VectorQuantizer(num_codes=4, dim=2, data_init=False)
     with torch.no_grad():
         vq.codebook.copy_(torch.tensor([[0., 0.], [10., 0.], [0., 10.], [10., 10.]]))
     z = vq.codebook.detach()[torch.tensor([0, 1, 2, 3] * 2)].T.reshape(1, 2, 2, 4)
@@ -46,6 +46,18 @@ def test_ema_codebook_moves_to_the_data_and_dead_codes_restart():
     assert torch.allclose(vq.codebook[vq.indices(z)[0, 0, 0]], target, atol=1e-3)
     # codes never used were restarted onto encoder outputs (the only one there is)
     assert torch.allclose(vq.codebook, target.expand(8, 2), atol=1e-3)
+
+
+def test_codes_start_on_encoder_outputs():
+    torch.manual_seed(3)
+    vq = VectorQuantizer(num_codes=8, dim=2)
+    z = torch.randn(1, 2, 6, 6) * 5 + 10                     # far from the initial codebook
+    _, _, stats = vq(z)
+    flat = z.permute(0, 2, 3, 1).reshape(-1, 2)
+    assert torch.cdist(vq.codebook.detach(), flat).min(1).values.max() < 1e-6
+    assert int(stats["codes_used"]) > 1
+    vq2 = VectorQuantizer(num_codes=8, dim=2, data_init=False)
+    assert int(vq2(z)[2]["codes_used"]) == 1                 # the collapse the initialisation avoids
 
 
 def test_planar_flow_log_determinant_matches_the_jacobian():
@@ -101,3 +113,20 @@ def test_autoencoder_learns_to_reconstruct_and_feeds_a_grasp_network(kind, tmp_p
     back = load_model(path)
     assert isinstance(back, LatentGraspNet)
     np.testing.assert_allclose(back.eval()(imgs)[0].detach(), net.eval()(imgs)[0].detach(), atol=1e-6)
+
+
+def test_semisup_runner_trains_and_scores_every_method_on_one_split(shared_data, tmp_path):
+    from grasplab.datasets.scene_sources import load_scenes
+    from grasplab.training.semisup import SemisupConfig, labelled_subset, run_semisup, split_for_protocol
+    scenes = load_scenes(shared_data / "jacquard", "jacquard", "stereo")
+    cfg = SemisupConfig(labelled_fraction=0.25, seeds=2, size_px=48, augmentations=1, ae_epochs=1, grasp_steps=4,
+                        hidden=8, latent_dim=4, num_codes=8, flows=1)
+    train, test = split_for_protocol(scenes, cfg)
+    assert not {s.object_id for s in train} & {s.object_id for s in test}
+    a, b = labelled_subset(len(train), cfg, 0), labelled_subset(len(train), cfg, 1)
+    assert len(a) == 5 and np.array_equal(a, labelled_subset(len(train), cfg, 0)) and not np.array_equal(a, b)
+    rep = run_semisup(scenes, cfg, tmp_path, show_progress=False)
+    assert {r["method"] for r in rep["rows"]} == {"ggcnn", "vqvae", "vae-flow", "joint"} and len(rep["rows"]) == 8
+    assert all(r["test_images"] == len(test) and r["labelled_images"] == 5 for r in rep["rows"])
+    assert (tmp_path / "results.md").read_text().count("|") > 20 and (tmp_path / "results.csv").is_file()
+    assert load_model(tmp_path / "models" / "vqvae-seed1.npz").metadata["labelled_images"] == 5

@@ -70,12 +70,12 @@ class VectorQuantizer(nn.Module):
     """Nearest-codebook quantisation of (B, D, h, w) latents with a straight-through gradient.
 
     Loss: ‖sg[z_e] − e‖² (codebook; replaced by EMA updates when ``ema``) + β‖z_e − sg[e]‖².
-    With ``restart_dead``, codes unused for a whole epoch-sized window are moved onto random
-    encoder outputs of the current batch (``restart_after`` batches without use).
+    With ``restart_dead``, codes unused for ``restart_after`` batches are moved onto random
+    encoder outputs of the current batch; ``data_init`` starts the codes on encoder outputs.
     """
 
     def __init__(self, num_codes: int, dim: int, beta: float = 0.25, ema: bool = False, decay: float = 0.99,
-                 restart_dead: bool = False, restart_after: int = 100, eps: float = 1e-5):
+                 restart_dead: bool = False, restart_after: int = 20, eps: float = 1e-5, data_init: bool = True):
         super().__init__()
         self.num_codes, self.dim, self.beta, self.ema, self.decay = num_codes, dim, beta, ema, decay
         self.restart_dead, self.restart_after, self.eps = restart_dead, restart_after, eps
@@ -84,6 +84,9 @@ class VectorQuantizer(nn.Module):
         self.register_buffer("ema_count", torch.ones(num_codes))
         self.register_buffer("ema_sum", self.codebook.detach().clone())
         self.register_buffer("unused_batches", torch.zeros(num_codes))
+        # codes start on encoder outputs of the first training batch: the usual remedy for a
+        # codebook that collapses onto a few codes when it starts far from the data
+        self.register_buffer("initialised", torch.tensor(not data_init))
 
     def indices(self, z_e: torch.Tensor) -> torch.Tensor:
         """(B, h, w) index of the nearest code of every latent vector."""
@@ -96,6 +99,13 @@ class VectorQuantizer(nn.Module):
 
     def forward(self, z_e: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict]:
         """(z_q with the straight-through gradient, the VQ loss, stats: perplexity, codes used)."""
+        if self.training and not bool(self.initialised):
+            with torch.no_grad():
+                flat = z_e.detach().permute(0, 2, 3, 1).reshape(-1, self.dim)
+                pick = torch.randint(len(flat), (self.num_codes,), device=flat.device)
+                self.codebook.data.copy_(flat[pick])
+                self.ema_sum.copy_(flat[pick] * self.ema_count[:, None])
+                self.initialised.fill_(True)
         idx = self.indices(z_e)
         z_q = self.lookup(idx)
         commit = F.mse_loss(z_e, z_q.detach())
