@@ -473,7 +473,8 @@ def experiment_semisup(
     labelled_fraction: float = typer.Option(0.1, help="Fraction of the training images whose labels are used."),
     seeds: int = typer.Option(3, help="Seeds (labelled subsets and initialisations)."),
     methods: str = typer.Option(",".join(("ggcnn", "vqvae", "vae-flow", "joint")), help="Comma-separated methods."),
-    protocol: str = typer.Option("objectwise", help="objectwise, or mahajan2020 (the paper's Cornell split)."),
+    protocol: str = typer.Option("objectwise", help="objectwise, or mahajan2020 (the paper's Cornell counts: 932 train, 104 labelled, "
+                                  "103 test; the last 103 images test)."),
     inputs: str = typer.Option("rgbd", help="depth, rgb or rgbd."),
     quick: bool = typer.Option(False, "--quick", help="Fewer objects, epochs and steps (minutes on 2 cores)."),
     out: Path = typer.Option(Path("grasplab-semisup"), help="Folder for results.{md,csv,json}, models, figures."),

@@ -1,5 +1,5 @@
 """``grasplab demo``: fresh synthetic scenes → the pretrained detector → scored against the
-analytic labels, with a table and figures. Offline, about a minute on two cores.
+analytic labels, with a table and figures. Offline, under a minute on two cores.
 
 The scenes come from objects the pretrained models never saw (a seed of their own), rendered
 like the models' training data; each scene's ground truth is the set of collision-free

@@ -4,8 +4,9 @@
 #   ggcnn2-synth-depth  GG-CNN2, the default (most accurate)
 #   ggcnn-synth-depth   GG-CNN, the fast one (`grasplab bench detect` times it)
 # The shipped files were made on one H100 with 16 CPU cores (synthesis 4.5 min as 15 shard
-# processes, training 4-8 min each with --workers 7). On 2 CPU cores expect about 35 min of
-# synthesis and roughly 1 h per training run; GPU and CPU arithmetic differ, so a rerun gives
+# processes, training 4-8 min each with --workers 7). On 2 CPU cores expect about 30 min of
+# synthesis (400 objects took 15 min here) and 1-2 h per training run (GG-CNN took 4.5 min per
+# epoch on 1,784 images here; these runs have 3,572); GPU and CPU arithmetic differ, so a rerun gives
 # close, not bit-identical, weights. RUNS=... picks the work folder, SHARDS=N runs N synthesis
 # processes (no Ray needed), WORKERS=N data-loading processes for training.
 set -euo pipefail

@@ -38,7 +38,7 @@ def test_perplexity_is_the_number_of_codes_used_evenly():
 
 def test_ema_codebook_moves_to_the_data_and_dead_codes_restart():
     torch.manual_seed(0)
-    vq = VectorQuantizer(num_codes=8, dim=2, ema=True, decay=0.5, restart_dead=True, restart_after=3)
+    vq = VectorQuantizer(num_codes=8, dim=2, ema=True, decay=0.5, restart_dead=True, restart_after=3, data_init=False)
     target = torch.tensor([3.0, -2.0])
     z = target.view(1, 2, 1, 1).repeat(1, 1, 4, 4)
     for _ in range(30):

@@ -238,9 +238,10 @@ class GraspMapDataset:
         chans = []
         if self.config.inputs in ("depth", "rgbd"):
             d = np.asarray(sc.depth_m(), np.float64)
-            if hole_mask(d).any():                  # fill before resampling, so holes do not spread
-                if hole_mask(d).all():
-                    raise GrasplabError(f"scene {i}: depth image has no valid pixels")
+            holes = hole_mask(d)
+            if holes.all():
+                raise GrasplabError(f"scene {i}: depth image has no valid pixels")
+            if holes.any():                         # fill before resampling, so holes do not spread
                 d = inpaint_depth(d, method="nearest")
             chans.append(normalise_depth(win.sample(d, order=1), self.config.depth_reference)[None])
         if self.config.inputs in ("rgb", "rgbd"):

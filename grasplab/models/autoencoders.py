@@ -222,7 +222,7 @@ class LatentAutoencoder(nn.Module):
         if self.kind == "vq":
             return self.quantizer(h)
         z, kl = self.posterior(h, sample=sample)
-        return z, self.kl_weight * kl / (x.shape[-1] * x.shape[-2]), {"kl": kl}
+        return z, self.kl_weight * kl / (x.shape[-1] * x.shape[-2]), {"kl": kl.detach()}
 
     @torch.no_grad()
     def latent(self, x: torch.Tensor) -> torch.Tensor:

@@ -130,17 +130,15 @@ def run_synth(cfg: SynthConfig, out_dir: str | Path, workers: int = 0, address: 
     result.timing["units_s"] = time.perf_counter() - t_start
     keys = [k for k in keys if k.rsplit("__p", 1)[0] not in result.failures]
     t_cons = time.perf_counter()
-    if shard is not None:              # the whole dataset is consolidated by a run without --shard
-        summaries = [unit_summary(out_dir, k) for k in keys if unit_path(out_dir, k).is_file()]
-        result.datapoints = sum(s.datapoints for s in summaries)
-        result.positives = sum(s.positives for s in summaries)
-        return result
-    result.datapoints, result.positives = consolidate(out_dir, cfg, keys) if "gqcnn" in cfg.formats else (0, 0)
-    if "gqcnn" not in cfg.formats:
+    if shard is None and "gqcnn" in cfg.formats:
+        result.datapoints, result.positives = consolidate(out_dir, cfg, keys)
+    else:                              # shards: the whole dataset is consolidated by a run without --shard
         summaries = [unit_summary(out_dir, k) for k in keys if unit_path(out_dir, k).is_file()]
         result.datapoints = sum(s.datapoints for s in summaries)
         result.positives = sum(s.positives for s in summaries)
     result.timing["consolidate_s"] = time.perf_counter() - t_cons
+    if shard is not None:              # objects.json too is written by the final run
+        return result
     done_objects = sorted({k.rsplit("__p", 1)[0] for k in keys if unit_path(out_dir, k).is_file()})
     result.no_grasps = {k: n for k, n in notes.items() if not had_views.get(k) and k not in result.failures}
     atomic_write_json(out_dir / "objects.json", {"ok": done_objects, "failures": result.failures,

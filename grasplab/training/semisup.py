@@ -32,7 +32,7 @@ class SemisupConfig:
     inputs: str = "rgbd"
     size_px: int = 96
     depth_reference: str = "table"
-    protocol: str = "objectwise"           # or mahajan2020 (Cornell: 932 train / 103 test, 104 labelled)
+    protocol: str = "objectwise"           # or mahajan2020 (the paper's Cornell counts: 932 train / 103 test, 104 labelled)
     folds: int = 5                         # objectwise: fold 0 of a 5-fold object-wise split is the test set
     augmentations: int = 8                 # cached augmented variants per labelled image
     ae_epochs: int = 20
@@ -62,7 +62,8 @@ class SemisupConfig:
 
 def split_for_protocol(scenes: list, cfg: SemisupConfig) -> tuple[list, list]:
     """(train, test): fold 0 of an object-wise split (image-wise where there are no object
-    ids), or the paper's Cornell split (the last 103 images in file order are the test set)."""
+    ids), or the paper's Cornell counts: 932 training and 103 test images. The paper does not
+    say which images it tested on, so the last 103 in file order are the test set."""
     from ..datasets.scene_sources import split_scenes
     if cfg.protocol == "mahajan2020":
         if len(scenes) < 1035:
@@ -113,7 +114,7 @@ def _train_autoencoder(kind: str, x_all, cfg: SemisupConfig, seed: int, progress
         terms_epoch = []
         for s in range(0, len(order), cfg.batch_size):
             xb = x_all[order[s:s + cfg.batch_size]]
-            k = int(torch.randint(4, (1,), generator=gen))        # quarter turns and flips: free augmentation
+            k = int(torch.randint(4, (1,), generator=gen))        # quarter turns: free augmentation
             xb = torch.rot90(xb, k, dims=(2, 3))
             loss, terms = ae.loss(xb)
             opt.zero_grad()
@@ -125,21 +126,23 @@ def _train_autoencoder(kind: str, x_all, cfg: SemisupConfig, seed: int, progress
     return ae.eval(), log
 
 
-def _fit_maps(net, batches, steps: int, lr: float, seed: int, extra_loss=None, progress=None, task=None):
-    """Adam on GG-CNN's loss over cached (input, target) pairs; ``extra_loss(step)`` adds a term."""
+def _fit_maps(net, batches, steps: int, lr: float, seed: int, batch_size: int, extra_loss=None, progress=None,
+              task=None):
+    """Adam on GG-CNN's loss over cached (input, target) pairs; ``extra_loss(step)`` adds a term
+    (with parameters of its own)."""
     import torch
 
     from .grasp_map_module import grasp_map_loss
     torch.manual_seed(seed)
     params = [p for p in net.parameters() if p.requires_grad]
     if extra_loss is not None:
-        params += [p for p in extra_loss.parameters() if p.requires_grad and all(p is not q for q in params)]
+        params += list(extra_loss.parameters())
     opt = torch.optim.Adam(params, lr=lr)
     gen = torch.Generator().manual_seed(seed)
     x, y = batches
     net.train()
     for step in range(steps):
-        idx = torch.randint(len(x), (min(16, len(x)),), generator=gen)
+        idx = torch.randint(len(x), (min(batch_size, len(x)),), generator=gen)
         loss = grasp_map_loss(net(x[idx]), y[idx])["loss"]
         if extra_loss is not None:
             loss = loss + extra_loss(step)
@@ -200,45 +203,41 @@ def run_semisup(scenes: list, cfg: SemisupConfig, out_dir: str | Path, show_prog
             if not lab_scenes:
                 raise ConfigError("no labelled training image has a grasp; raise --labelled-fraction")
             xy = _augmented(lab_scenes, pre, cfg.augmentations, seed)
-            aes = {}
             for m in cfg.methods:
-                task = progress.add_task(f"seed {seed} {m}", total=(cfg.ae_epochs if m != "ggcnn" else 0)
-                                         + cfg.grasp_steps)
+                ae_steps = cfg.ae_epochs * max(1, len(x_all) // cfg.batch_size)      # joint: the autoencoder's share
+                total = {"ggcnn": cfg.grasp_steps, "joint": cfg.grasp_steps + ae_steps}.get(m, cfg.ae_epochs
+                                                                                           + cfg.grasp_steps)
+                task = progress.add_task(f"seed {seed} {m}", total=total)
                 ts = time.perf_counter()
+                extra = {}
                 if m == "ggcnn":
                     torch.manual_seed(seed)
                     net = _fit_maps(GGCNN(input_channels=x_all.shape[1]), xy, cfg.grasp_steps, cfg.lr, seed,
-                                    progress=progress, task=task)
-                    extra = {}
+                                    cfg.batch_size, progress=progress, task=task)
                 elif m in ("vqvae", "vae-flow"):
                     ae, log = _train_autoencoder(m, x_all, cfg, seed, progress, task)
-                    aes[m] = ae
                     net = LatentGraspNet.from_autoencoder(ae)
                     # frozen encoder: its latents are cached once, the grasp decoder trains on them
                     with torch.no_grad():
                         z = torch.cat([ae.latent(xy[0][s:s + 64]) for s in range(0, len(xy[0]), 64)])
-                    head = _LatentHead(net)
-                    _fit_maps(head, (z, xy[1]), cfg.grasp_steps, cfg.lr, seed, progress=progress, task=task)
+                    _fit_maps(_LatentHead(net), (z, xy[1]), cfg.grasp_steps, cfg.lr, seed, cfg.batch_size,
+                              progress=progress, task=task)
                     extra = {"autoencoder_log": log}
                 else:   # joint: reconstruction on all images + grasp loss on the labelled, one model
                     torch.manual_seed(seed)
                     ae = LatentAutoencoder(x_all.shape[1], kind="vq", hidden=cfg.hidden, res_hidden=cfg.hidden // 2,
                                            latent_dim=cfg.latent_dim, num_codes=cfg.num_codes, restart_dead=True)
                     net = LatentGraspNet.from_autoencoder(ae, freeze_encoder=False)
-                    progress.update(task, advance=cfg.ae_epochs)
-                    steps = cfg.grasp_steps + cfg.ae_epochs * max(1, len(x_all) // cfg.batch_size)
-                    progress.update(task, total=cfg.ae_epochs + steps)
-                    net = _fit_maps(net, xy, steps, cfg.lr, seed,
+                    net = _fit_maps(net, xy, total, cfg.lr, seed, cfg.batch_size,
                                     extra_loss=_JointReconstruction(net, ae, x_all, cfg.batch_size, seed),
                                     progress=progress, task=task)
-                    extra = {}
                 train_s = time.perf_counter() - ts
                 path = net.save(out / "models" / f"{m}-seed{seed}.npz",
                                 metadata={**run_metadata(cfg), "preprocess": meta_pre, "method": m, "seed": seed,
                                           "labelled_images": len(lab_scenes)})
                 rep = evaluate_grasp_map_model(path, test, k=5, out_dir=out / "eval" / f"{m}-seed{seed}", figures=2)
                 rows.append({"method": m, "seed": seed, "labelled_images": len(lab_scenes),
-                             "train_images": len(train), "test_images": rep.top1.total,
+                             "train_images": len(train), "test_images": rep.top1.total, "top1_correct": rep.top1.correct,
                              "top1": rep.top1.value, "top1_low": rep.top1.low, "top1_high": rep.top1.high,
                              "train_s": round(train_s, 1), **extra})
                 progress.update(task, completed=progress.tasks[task].total)
@@ -278,8 +277,7 @@ def summarise(rows: list[dict], methods) -> list[dict]:
         if not r:
             continue
         acc = np.array([x["top1"] for x in r])
-        correct = int(round(sum(x["top1"] * x["test_images"] for x in r)))
-        pooled = accuracy_with_ci(correct, sum(x["test_images"] for x in r))
+        pooled = accuracy_with_ci(sum(x["top1_correct"] for x in r), sum(x["test_images"] for x in r))
         out.append({"method": m, "seeds": len(r), "top1_mean": float(acc.mean()),
                     "top1_std": float(acc.std(ddof=1)) if len(r) > 1 else 0.0,
                     "pooled_ci95": [pooled.low, pooled.high], "labelled_images": r[0]["labelled_images"]})
@@ -291,7 +289,8 @@ def write_tables(report: dict, out: Path) -> None:
     import io
     atomic_write_json(out / "results.json", report)
     buf = io.StringIO()
-    cols = ["method", "seed", "labelled_images", "train_images", "test_images", "top1", "top1_low", "top1_high",
+    cols = ["method", "seed", "labelled_images", "train_images", "test_images", "top1_correct", "top1", "top1_low",
+            "top1_high",
             "train_s"]
     w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore")
     w.writeheader()
