@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .errors import GrasplabError
+from .errors import ConfigError, GrasplabError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="grasplab: parallel-jaw grasp detection in depth and RGB-D images.")
@@ -470,21 +470,31 @@ def experiment_semisup(
     data: Optional[Path] = typer.Option(None, help="Dataset folder; default: fresh grasplab synthetic scenes."),
     format: str = typer.Option("jacquard", "--format", help="jacquard (also grasplab scenes) or cornell."),
     depth: str = typer.Option("stereo", help="Jacquard depth image: perfect or stereo."),
-    labelled_fraction: float = typer.Option(0.1, help="Fraction of the training images whose labels are used."),
+    labelled_fraction: str = typer.Option("0.1", help="Fraction(s) of the training images whose labels are used; "
+                                          "several (0.05,0.1,0.25,0.5,1) give the label-fraction curve."),
     seeds: int = typer.Option(3, help="Seeds (labelled subsets and initialisations)."),
     methods: str = typer.Option(",".join(("ggcnn", "vqvae", "vae-flow", "joint")), help="Comma-separated methods."),
     protocol: str = typer.Option("objectwise", help="objectwise, or mahajan2020 (the paper's Cornell counts: 932 train, 104 labelled, "
                                   "103 test; the last 103 images test)."),
     inputs: str = typer.Option("rgbd", help="depth, rgb or rgbd."),
+    ood: list[Path] = typer.Option([], "--ood", help="Folder of out-of-distribution frames for quality-map figures "
+                                   "(Jacquard folder, or depth_N.npy/.tiff/.png + color_N.png [+ segmask_N.png]); repeatable."),
     quick: bool = typer.Option(False, "--quick", help="Fewer objects, epochs and steps (minutes on 2 cores)."),
-    out: Path = typer.Option(Path("grasplab-semisup"), help="Folder for results.{md,csv,json}, models, figures."),
+    out: Path = typer.Option(Path("grasplab-semisup"), help="Folder for results.{md,csv,json}, models, figures; "
+                             "a second run into it resumes."),
 ):
     """GG-CNN on the labelled images vs. grasp networks on a VQ-VAE / flow VAE trained on all images."""
     from .datasets.scene_sources import load_scenes
-    from .training.semisup import SemisupConfig, run_semisup
-    cfg = SemisupConfig(labelled_fraction=labelled_fraction, seeds=seeds, inputs=inputs, protocol=protocol,
+    from .evaluation.ood_maps import load_ood_frames
+    from .training.semisup import QUICK, SemisupConfig, run_semisup
+    try:
+        fractions = tuple(float(f) for f in labelled_fraction.split(",") if f.strip())
+    except ValueError:
+        raise ConfigError(f"--labelled-fraction {labelled_fraction!r}: give numbers such as 0.1 or 0.05,0.1,0.25") from None
+    cfg = SemisupConfig(labelled_fractions=fractions, seeds=seeds, inputs=inputs, protocol=protocol,
                         methods=tuple(m.strip() for m in methods.split(",") if m.strip()),
-                        **(dict(ae_epochs=8, grasp_steps=300, hidden=32, num_codes=128) if quick else {}))
+                        **(QUICK if quick else {}))
+    ood_frames = [load_ood_frames(p, depth) for p in ood]          # read before hours of training
     if data is None:
         from .quality import QualityConfig
         from .synth import SynthConfig, run_synth
@@ -492,15 +502,16 @@ def experiment_semisup(
         run_synth(SynthConfig(objects=f"procedural:{30 if quick else 200}", seed=2020, formats=("jacquard",),
                               grasps_per_object=200 if quick else 450, gripper="robotiq_2f85", camera="jacquard",
                               quality=QualityConfig(positive_threshold=0.001)), data, workers=0)
-    rep = run_semisup(load_scenes(data, format, depth), cfg, out)
-    t = Table(title=f"semi-supervised grasp detection, {cfg.labelled_fraction:.0%} labels, {cfg.seeds} seeds")
-    for col in ("method", "labelled", "top-1 mean ± std", "pooled 95 % CI"):
+    rep = run_semisup(load_scenes(data, format, depth), cfg, out, ood=ood_frames)
+    t = Table(title=f"semi-supervised grasp detection, {rep['test_images']} test images, {cfg.seeds} seed(s)")
+    for col in ("labelled", "method", "images", "top-1 mean ± std", "pooled 95 % CI"):
         t.add_column(col)
     for s in rep["summary"]:
-        t.add_row(s["method"], str(s["labelled_images"]), f"{s['top1_mean']:.1%} ± {s['top1_std']:.1%}",
-                  f"{s['pooled_ci95'][0]:.0%}–{s['pooled_ci95'][1]:.0%}")
+        t.add_row(f"{s['labelled_fraction']:g}", s["method"], str(s["labelled_images"]),
+                  f"{s['top1_mean']:.1%} ± {s['top1_std']:.1%}", f"{s['pooled_ci95'][0]:.0%}–{s['pooled_ci95'][1]:.0%}")
     console.print(t)
-    console.print(f"results: {out / 'results.md'}, {out / 'results.csv'}; {rep['wall_s']:.0f} s")
+    console.print(f"results: {out / 'results.md'}, {out / 'results.csv'}, figures in {out / 'figures'}; "
+                  f"{rep['wall_s']:.0f} s")
 
 
 def main(argv: Optional[list[str]] = None) -> None:

@@ -1,8 +1,11 @@
 """VQ-VAE and planar-flow VAE pieces against known answers; the latent grasp network."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 
+from grasplab.errors import ConfigError
 from grasplab.models import LatentGraspNet, load_model
 from grasplab.models.autoencoders import LatentAutoencoder, PlanarFlowPosterior, VectorQuantizer
 
@@ -117,16 +120,33 @@ def test_autoencoder_learns_to_reconstruct_and_feeds_a_grasp_network(kind, tmp_p
 
 def test_semisup_runner_trains_and_scores_every_method_on_one_split(shared_data, tmp_path):
     from grasplab.datasets.scene_sources import load_scenes
+    from grasplab.evaluation.ood_maps import load_ood_frames
+    from grasplab.models.autoencoders import load_autoencoder
     from grasplab.training.semisup import SemisupConfig, labelled_subset, run_semisup, split_for_protocol
     scenes = load_scenes(shared_data / "jacquard", "jacquard", "stereo")
-    cfg = SemisupConfig(labelled_fraction=0.25, seeds=2, size_px=48, augmentations=1, ae_epochs=1, grasp_steps=4,
-                        hidden=8, latent_dim=4, num_codes=8, flows=1)
+    cfg = SemisupConfig(labelled_fractions=(0.25, 0.5), seeds=2, size_px=48, augmentations=1, ae_epochs=1,
+                        grasp_steps=4, hidden=8, latent_dim=4, num_codes=8, flows=1, eval_figures=0)
     train, test = split_for_protocol(scenes, cfg)
     assert not {s.object_id for s in train} & {s.object_id for s in test}
     a, b = labelled_subset(len(train), cfg, 0), labelled_subset(len(train), cfg, 1)
     assert len(a) == 5 and np.array_equal(a, labelled_subset(len(train), cfg, 0)) and not np.array_equal(a, b)
-    rep = run_semisup(scenes, cfg, tmp_path, show_progress=False)
-    assert {r["method"] for r in rep["rows"]} == {"ggcnn", "vqvae", "vae-flow", "joint"} and len(rep["rows"]) == 8
-    assert all(r["test_images"] == len(test) and r["labelled_images"] == 5 for r in rep["rows"])
-    assert (tmp_path / "results.md").read_text().count("|") > 20 and (tmp_path / "results.csv").is_file()
-    assert load_model(tmp_path / "models" / "vqvae-seed1.npz").metadata["labelled_images"] == 5
+    assert set(a) <= set(labelled_subset(len(train), cfg, 0, 0.5))          # nested subsets per seed
+    ood = [load_ood_frames(shared_data / "gqcnn" / "primesense", limit=2)]
+    rep = run_semisup(scenes, cfg, tmp_path, show_progress=False, ood=ood)
+    assert {r["method"] for r in rep["rows"]} == {"ggcnn", "vqvae", "vae-flow", "joint"} and len(rep["rows"]) == 16
+    assert all(r["test_images"] == len(test) for r in rep["rows"])
+    assert {r["labelled_images"] for r in rep["rows"] if r["labelled_fraction"] == 0.25} == {5}
+    assert (tmp_path / "results.md").read_text().count("|") > 40 and (tmp_path / "results.csv").is_file()
+    assert load_model(tmp_path / "models" / "vqvae-f0.250-seed1.npz").metadata["labelled_fraction"] == 0.25
+    ae, meta = load_autoencoder(tmp_path / "models" / "autoencoder-vqvae-seed0.npz")
+    assert len(meta["log"]) == 1 and ae.encoder.input_std.shape == (1, 4, 1, 1)
+    figures = {p.name for p in (tmp_path / "figures").iterdir()}
+    assert {"label-fraction-curve.png", "autoencoder-vqvae-seed0.png", "autoencoder-vae-flow-seed1.png",
+            "ood-primesense.png"} <= figures
+    # a second run into the folder resumes: nothing is trained again, the same rows come back
+    before = (tmp_path / "models" / "ggcnn-f0.500-seed1.npz").stat().st_mtime_ns
+    again = run_semisup(scenes, cfg, tmp_path, show_progress=False)
+    assert again["rows"] == rep["rows"]
+    assert (tmp_path / "models" / "ggcnn-f0.500-seed1.npz").stat().st_mtime_ns == before
+    with pytest.raises(ConfigError, match="hidden"):
+        run_semisup(scenes, replace(cfg, hidden=16), tmp_path, show_progress=False)

@@ -211,9 +211,12 @@ def _augment(x: np.ndarray, rects: list[np.ndarray], rng: np.random.Generator,
 class GraspMapDataset:
     """(input, target maps) pairs for a list of scenes; a torch ``Dataset`` by duck typing."""
 
-    def __init__(self, scenes: Sequence[GraspScene], config: PreprocessConfig = PreprocessConfig(), seed: int = 0):
+    def __init__(self, scenes: Sequence[GraspScene], config: PreprocessConfig = PreprocessConfig(), seed: int = 0,
+                 cache_inputs: bool = False):
+        """``cache_inputs`` keeps each unaugmented input once computed (for repeated evaluation)."""
         if config.inputs not in ("depth", "rgb", "rgbd"):
             raise ConfigError(f"unknown inputs {config.inputs!r}; use depth, rgb or rgbd")
+        self._input_cache: dict[int, np.ndarray] | None = {} if cache_inputs else None
         self.scenes = list(scenes)
         self.config = config
         self.seed = seed
@@ -233,6 +236,10 @@ class GraspMapDataset:
 
     def inputs(self, i: int, win: Window | None = None) -> np.ndarray:
         """The network input (C, S, S) float32 for scene i (no augmentation)."""
+        if win is None and self._input_cache is not None:
+            if i not in self._input_cache:
+                self._input_cache[i] = self.inputs(i, self.window(i))
+            return self._input_cache[i]
         sc = self.scenes[i]
         win = win or self.window(i)
         chans = []

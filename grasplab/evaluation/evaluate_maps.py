@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..datasets.grasp_map_dataset import GraspMapDataset, PreprocessConfig
+from ..errors import ConfigError
 from ..models import load_model
 from ..policies import MapDecodingConfig, decode_grasp_maps
 from ..storage import atomic_write_json, run_metadata
@@ -36,7 +37,10 @@ class EvaluationReport:
 def evaluate_grasp_map_model(model_path: str | Path, scenes: list, k: int = 5,
                              metric: RectangleMetric = RectangleMetric(),
                              decoding: MapDecodingConfig | None = None, out_dir: str | Path | None = None,
-                             figures: int = 4) -> EvaluationReport:
+                             figures: int = 4, dataset: GraspMapDataset | None = None) -> EvaluationReport:
+    """Top-1 and top-k rectangle accuracy of a model file on labelled scenes. ``dataset``: the
+    scenes already wrapped (e.g. with cached inputs, when several models are scored on them);
+    its preprocessing must be the model's."""
     import torch
     model = load_model(model_path)
     net = model.for_inference()
@@ -44,7 +48,12 @@ def evaluate_grasp_map_model(model_path: str | Path, scenes: list, k: int = 5,
     cfg = PreprocessConfig.from_metadata(pre)
     n_all = len(scenes)
     scenes = [s for s in scenes if s.rectangles()]
-    ds = GraspMapDataset(scenes, cfg)
+    if dataset is not None:
+        if dataset.config.to_metadata() != cfg.to_metadata() or len(dataset.scenes) != len(scenes):
+            raise ConfigError(f"{model_path}: the given dataset's preprocessing or scenes differ from the model's")
+        ds = dataset
+    else:
+        ds = GraspMapDataset(scenes, cfg)
     decoding = decoding or MapDecodingConfig(max_grasps=max(k, 1))
     rows, cache = [], []
     with torch.no_grad():

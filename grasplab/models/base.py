@@ -60,12 +60,23 @@ class GraspMapModel(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
     def save(self, path: str | Path, metadata: dict | None = None) -> Path:
-        header = {"format_version": FORMAT_VERSION, "architecture": self.architecture, "config": self.config,
-                  "metadata": metadata or {}}
-        arrays = {k: v.detach().cpu().numpy() for k, v in self.state_dict().items()}
-        buf = io.BytesIO()
-        np.savez(buf, __grasplab__=np.array(json.dumps(header)), **arrays)
-        return atomic_write_bytes(path, buf.getvalue())
+        return write_module(path, self, {"architecture": self.architecture, "config": self.config,
+                                         "metadata": metadata or {}})
+
+
+def write_module(path: str | Path, module: nn.Module, header: dict) -> Path:
+    """A module's state dict and a JSON header as one ``.npz``, written atomically."""
+    header = {"format_version": FORMAT_VERSION, **header}
+    arrays = {k: v.detach().cpu().numpy() for k, v in module.state_dict().items()}
+    buf = io.BytesIO()
+    np.savez(buf, __grasplab__=np.array(json.dumps(header)), **arrays)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def read_tensors(path: str | Path) -> dict[str, torch.Tensor]:
+    """The tensors of a file written by ``write_module`` (header excluded)."""
+    with np.load(path, allow_pickle=False) as z:
+        return {k: torch.from_numpy(z[k]) for k in z.files if k != "__grasplab__"}
 
 
 def read_header(path: str | Path) -> dict:
@@ -92,9 +103,7 @@ def load_model(path: str | Path, expect: str | None = None) -> GraspMapModel:
     if arch not in MODELS:
         raise GrasplabError(f"{path}: unknown architecture {arch!r}; known: {', '.join(sorted(MODELS))}")
     model = MODELS[arch](**header["config"])
-    with np.load(path, allow_pickle=False) as z:
-        state = {k: torch.from_numpy(z[k]) for k in z.files if k != "__grasplab__"}
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing, unexpected = model.load_state_dict(read_tensors(path), strict=False)
     if missing or unexpected:
         raise GrasplabError(f"{path}: tensors do not fit the {arch} architecture "
                             f"(missing {missing[:3]}, unexpected {unexpected[:3]})")

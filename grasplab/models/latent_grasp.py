@@ -41,6 +41,8 @@ class LatentGraspNet(GraspMapModel):
             if m is not None:
                 for p in m.parameters():
                     p.requires_grad_(not self.freeze_encoder)
+        if self.quantizer is not None and self.quantizer.ema:     # EMA codebooks are not trained by gradients
+            self.quantizer.codebook.requires_grad_(False)
 
     def train(self, mode: bool = True):
         super().train(mode)

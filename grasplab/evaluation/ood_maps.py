@@ -1,0 +1,73 @@
+"""Quality maps of several grasp networks on out-of-distribution frames (no labels needed),
+as in Mahajan et al.'s figures 4–6: the Jacquard samples, real Primesense frames, or any
+folder of ``depth_N`` images with optional ``color_N.png`` and ``segmask_N.png`` beside them."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError
+
+DEPTH_SUFFIXES = (".npy", ".tiff", ".tif", ".png")
+
+
+def load_ood_frames(folder: str | Path, depth_kind: str = "stereo", limit: int = 4) -> tuple[str, list[dict]]:
+    """(name, frames) from a Jacquard folder or a folder of ``depth_N.*`` [+ ``color_N.png``,
+    ``segmask_N.png``] files; each frame a dict with ``title``, ``depth`` (m), ``rgb``, ``mask``."""
+    from ..imaging.image_io import read_depth_m, read_mask, read_rgb
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ConfigError(f"--ood {folder}: not a folder")
+    depth_files = sorted(p for p in folder.glob("depth_*") if p.suffix.lower() in DEPTH_SUFFIXES)
+    if depth_files:
+        frames = []
+        for p in depth_files[:limit]:
+            idx = p.stem.split("_", 1)[1]
+            color, seg = folder / f"color_{idx}.png", folder / f"segmask_{idx}.png"
+            depth = read_depth_m(p)
+            frames.append({"title": p.stem, "depth": depth.reshape(depth.shape[:2]),
+                           "rgb": read_rgb(color) if color.is_file() else None,
+                           "mask": read_mask(seg) if seg.is_file() else None})
+        return folder.name, frames
+    from ..datasets.scene_sources import load_scenes
+    scenes = load_scenes(folder, "jacquard", depth_kind)
+    if not scenes:
+        raise ConfigError(f"--ood {folder}: neither depth_N.* frames nor Jacquard scenes found")
+    # one frame per object first, so a few frames show different objects
+    by_object: dict = {}
+    for s in scenes:
+        by_object.setdefault(getattr(s, "object_id", s), s)
+    picked = list(by_object.values())[:limit]
+    return f"{folder.name} ({depth_kind})", [{"title": Path(str(getattr(s, "name", "scene"))).name[:18],
+                                              "depth": s.depth_m(), "rgb": s.rgb(), "mask": None} for s in picked]
+
+
+def quality_map_panels(model_paths: dict[str, Path], frames: list[dict]) -> list[dict]:
+    """Per frame: the first model's network input and every model's quality map and top grasp."""
+    from ..policies.detector import GraspMapDetector
+    from ..policies.map_decoding import decode_grasp_maps
+    detectors = {m: GraspMapDetector(p) for m, p in model_paths.items()}
+    panels = []
+    for f in frames:
+        maps, x_shown = [], None
+        for m, det in detectors.items():
+            x, _, _ = det.preprocess(f["depth"], f["rgb"], mask=f["mask"])
+            q, c, s, w = det.grasp_maps(x)
+            ranked = decode_grasp_maps(q, c, s, w, det.decoding)
+            maps.append((m, np.asarray(q), ranked.grasps[0] if ranked.grasps else None))
+            x_shown = x[0].numpy() if x_shown is None else x_shown
+        panels.append({"title": f["title"], "input": x_shown, "maps": maps})
+    return panels
+
+
+def save_ood_figures(out: Path, models: dict[str, Path], caption: str, ood: list[tuple[str, list[dict]]]) -> list[Path]:
+    """One figure per frame source (``out/figures/ood-<source>.png``), one column per model."""
+    from ..viz.semisup_figures import save_quality_map_comparison
+    paths = []
+    for name, frames in ood:
+        slug = "".join(ch if ch.isalnum() else "-" for ch in name).strip("-")
+        paths.append(save_quality_map_comparison(quality_map_panels(models, frames),
+                                                 out / "figures" / f"ood-{slug}.png",
+                                                 title=f"{name}: quality maps and top grasps, {caption}"))
+    return paths
