@@ -472,14 +472,18 @@ def experiment_semisup(
     depth: str = typer.Option("stereo", help="Jacquard depth image: perfect or stereo."),
     labelled_fraction: str = typer.Option("0.1", help="Fraction(s) of the training images whose labels are used; "
                                           "several (0.05,0.1,0.25,0.5,1) give the label-fraction curve."),
-    seeds: int = typer.Option(3, help="Seeds (labelled subsets and initialisations)."),
+    seeds: Optional[int] = typer.Option(None, help="Seeds (labelled subsets and initialisations); default 3, "
+                                        "2 with --quick."),
     methods: str = typer.Option(",".join(("ggcnn", "vqvae", "vae-flow", "joint")), help="Comma-separated methods."),
     protocol: str = typer.Option("objectwise", help="objectwise, or mahajan2020 (the paper's Cornell counts: 932 train, 104 labelled, "
                                   "103 test; the last 103 images test)."),
     inputs: str = typer.Option("rgbd", help="depth, rgb or rgbd."),
+    crop: str = typer.Option("object", help="object (a fixed half of the view around the object mask), resize "
+                             "(the whole image) or center; never from the labels."),
     ood: list[Path] = typer.Option([], "--ood", help="Folder of out-of-distribution frames for quality-map figures "
                                    "(Jacquard folder, or depth_N.npy/.tiff/.png + color_N.png [+ segmask_N.png]); repeatable."),
     quick: bool = typer.Option(False, "--quick", help="Fewer objects, epochs and steps (minutes on 2 cores)."),
+    device: Optional[str] = typer.Option(None, help="Training device (cpu, cuda); default: CUDA when available."),
     out: Path = typer.Option(Path("grasplab-semisup"), help="Folder for results.{md,csv,json}, models, figures; "
                              "a second run into it resumes."),
 ):
@@ -491,7 +495,8 @@ def experiment_semisup(
         fractions = tuple(float(f) for f in labelled_fraction.split(",") if f.strip())
     except ValueError:
         raise ConfigError(f"--labelled-fraction {labelled_fraction!r}: give numbers such as 0.1 or 0.05,0.1,0.25") from None
-    cfg = SemisupConfig(labelled_fractions=fractions, seeds=seeds, inputs=inputs, protocol=protocol,
+    cfg = SemisupConfig(labelled_fractions=fractions, seeds=seeds or (2 if quick else 3), inputs=inputs,
+                        protocol=protocol, crop=crop,
                         methods=tuple(m.strip() for m in methods.split(",") if m.strip()),
                         **(QUICK if quick else {}))
     ood_frames = [load_ood_frames(p, depth) for p in ood]          # read before hours of training
@@ -502,7 +507,7 @@ def experiment_semisup(
         run_synth(SynthConfig(objects=f"procedural:{30 if quick else 200}", seed=2020, formats=("jacquard",),
                               grasps_per_object=200 if quick else 450, gripper="robotiq_2f85", camera="jacquard",
                               quality=QualityConfig(positive_threshold=0.001)), data, workers=0)
-    rep = run_semisup(load_scenes(data, format, depth), cfg, out, ood=ood_frames)
+    rep = run_semisup(load_scenes(data, format, depth), cfg, out, ood=ood_frames, device=device)
     t = Table(title=f"semi-supervised grasp detection, {rep['test_images']} test images, {cfg.seeds} seed(s)")
     for col in ("labelled", "method", "images", "top-1 mean ± std", "pooled 95 % CI"):
         t.add_column(col)
@@ -512,6 +517,19 @@ def experiment_semisup(
     console.print(t)
     console.print(f"results: {out / 'results.md'}, {out / 'results.csv'}, figures in {out / 'figures'}; "
                   f"{rep['wall_s']:.0f} s")
+
+
+@experiment_app.command("semisup-figures")
+def experiment_semisup_figures(
+    out: Path = typer.Option(..., help="Folder of a finished `grasplab experiment semisup` run."),
+    ood: list[Path] = typer.Option(..., "--ood", help="Frames folder (as for `experiment semisup --ood`); repeatable."),
+    depth: str = typer.Option("stereo", help="Jacquard depth image: perfect or stereo."),
+):
+    """Draw a finished experiment's quality maps on other out-of-distribution frames."""
+    from .evaluation.ood_maps import load_ood_frames
+    from .training.semisup import draw_ood_figures
+    for p in draw_ood_figures(out, None, [load_ood_frames(p, depth) for p in ood]):
+        console.print(f"wrote {p}")
 
 
 def main(argv: Optional[list[str]] = None) -> None:

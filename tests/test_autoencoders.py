@@ -150,3 +150,17 @@ def test_semisup_runner_trains_and_scores_every_method_on_one_split(shared_data,
     assert (tmp_path / "models" / "ggcnn-f0.500-seed1.npz").stat().st_mtime_ns == before
     with pytest.raises(ConfigError, match="hidden"):
         run_semisup(scenes, replace(cfg, hidden=16), tmp_path, show_progress=False)
+
+
+def test_semisup_inputs_are_the_same_for_any_number_of_workers(shared_data):
+    from grasplab.datasets.grasp_map_dataset import GraspMapDataset, PreprocessConfig
+    from grasplab.datasets.scene_sources import load_scenes
+    from grasplab.training.semisup import _prepare_all
+    scenes = load_scenes(shared_data / "jacquard", "jacquard", "perfect")[:1]
+    ds = GraspMapDataset(scenes, PreprocessConfig(inputs="rgbd", output_px=48, crop="resize", augment=True), seed=3)
+    one, two = _prepare_all(ds, variants=4, workers=1), _prepare_all(ds, variants=4, workers=2, min_items=1)
+    assert len(one) == len(two) == 4
+    for (x1, y1), (x2, y2) in zip(one, two):
+        np.testing.assert_array_equal(x1, x2)
+        np.testing.assert_array_equal(y1, y2)
+    assert not np.array_equal(one[0][0], one[1][0])             # variants differ

@@ -32,12 +32,14 @@ class SemisupConfig:
     methods: tuple[str, ...] = METHODS
     inputs: str = "rgbd"
     size_px: int = 96
+    crop: str = "object"                   # label-free: a fixed fraction of the view around the object mask
+    object_fraction: float = 0.5           # (resize shrinks small objects to a few latent cells)
     depth_reference: str = "table"
     protocol: str = "objectwise"           # or mahajan2020 (the paper's Cornell counts: 932 train / 103 test, 104 labelled)
     folds: int = 5                         # objectwise: fold 0 of a 5-fold object-wise split is the test set
     augmentations: int = 8                 # cached augmented variants per labelled image
-    ae_epochs: int = 60
-    grasp_steps: int = 1500
+    ae_epochs: int = 40
+    grasp_steps: int = 1000
     batch_size: int = 16
     lr: float = 1e-3
     hidden: int = 64
@@ -61,8 +63,8 @@ class SemisupConfig:
             raise ConfigError(f"unknown protocol {self.protocol!r}; use objectwise or mahajan2020")
 
     def preprocess(self) -> PreprocessConfig:
-        return PreprocessConfig(inputs=self.inputs, output_px=self.size_px, crop="resize",
-                                depth_reference=self.depth_reference)
+        return PreprocessConfig(inputs=self.inputs, output_px=self.size_px, crop=self.crop,
+                                object_fraction=self.object_fraction, depth_reference=self.depth_reference)
 
 
 QUICK = dict(ae_epochs=30, grasp_steps=600, hidden=32, num_codes=128)     # ``--quick``: minutes on 2 cores
@@ -90,23 +92,48 @@ def labelled_subset(n_train: int, cfg: SemisupConfig, seed: int, fraction: float
     return np.sort(np.random.default_rng([seed, 7301]).permutation(n_train)[:min(n, n_train)])
 
 
+def _prepare(job: tuple) -> list[tuple]:
+    """Worker: network inputs (and, with augmentation, targets) of (variant, index) pairs."""
+    ds, pairs = job
+    out = []
+    for v, i in pairs:
+        if ds.config.augment:
+            ds.epoch = v
+            x, y, _ = ds[i]
+            out.append((x.numpy(), y.numpy()))
+        else:
+            out.append((ds.inputs(i), None))
+    return out
+
+
+def _prepare_all(ds: GraspMapDataset, variants: int = 1, workers: int | None = None,
+                 min_items: int = 32) -> list[tuple]:
+    """``_prepare`` over every (variant, scene) in order, in ``workers`` processes (default: one
+    per core) when there is enough to do. Each item depends only on (seed, variant, index), so
+    the result is the same for any number of workers."""
+    import os
+    pairs = [(v, i) for v in range(variants) for i in range(len(ds))]
+    workers = min(os.cpu_count() or 1, 16) if workers is None else workers
+    if workers <= 1 or len(pairs) < min_items:
+        return _prepare((ds, pairs))
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+    chunk = max(1, len(pairs) // (4 * workers))
+    jobs = [(ds, pairs[s:s + chunk]) for s in range(0, len(pairs), chunk)]
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+        return [item for part in pool.map(_prepare, jobs) for item in part]
+
+
 def _inputs(ds: GraspMapDataset):
     import torch
-    return torch.from_numpy(np.stack([ds.inputs(i) for i in range(len(ds))]))
+    return torch.from_numpy(np.stack([x for x, _ in _prepare_all(ds)]))
 
 
 def _augmented(scenes, pre: PreprocessConfig, variants: int, seed: int):
     """(x, y) tensors: ``variants`` seeded augmentations of each scene (quarter turns, zoom, flip)."""
     import torch
-    ds = GraspMapDataset(scenes, replace(pre, augment=True), seed=seed)
-    xs, ys = [], []
-    for v in range(variants):
-        ds.epoch = v
-        for i in range(len(ds)):
-            x, y, _ = ds[i]
-            xs.append(x)
-            ys.append(y)
-    return torch.stack(xs), torch.stack(ys)
+    items = _prepare_all(GraspMapDataset(scenes, replace(pre, augment=True), seed=seed), variants)
+    return torch.from_numpy(np.stack([x for x, _ in items])), torch.from_numpy(np.stack([y for _, y in items]))
 
 
 def _train_autoencoder(kind: str, x_all, cfg: SemisupConfig, seed: int, progress, task):
@@ -116,7 +143,7 @@ def _train_autoencoder(kind: str, x_all, cfg: SemisupConfig, seed: int, progress
     torch.manual_seed(seed)
     ae = LatentAutoencoder(x_all.shape[1], kind="vq" if kind == "vqvae" else "flow", hidden=cfg.hidden,
                            res_hidden=cfg.hidden // 2, latent_dim=cfg.latent_dim, num_codes=cfg.num_codes,
-                           flows=cfg.flows, restart_dead=True, ema=cfg.ema)
+                           flows=cfg.flows, restart_dead=True, ema=cfg.ema).to(x_all.device)
     ae.fit_input_stats(x_all)
     opt = torch.optim.Adam(ae.parameters(), lr=cfg.lr)
     gen = torch.Generator().manual_seed(seed)
@@ -192,12 +219,14 @@ def _key(method: str, fraction: float, seed: int) -> str:
 
 
 def run_semisup(scenes: list, cfg: SemisupConfig, out_dir: str | Path, show_progress: bool = True,
-                ood: list | None = None) -> dict:
+                ood: list | None = None, device: str | None = None) -> dict:
     """Train and evaluate every method for every labelled fraction and seed; write
     results.{json,csv,md} and figures. Resumes: each autoencoder and each evaluated
     (method, fraction, seed) is stored atomically as it finishes and reused on the next run
     into the same folder; ``ood`` (``[(name, frames)]``, see ``load_ood_frames``) adds
-    quality-map figures of GG-CNN and the VQ-VAE method on those frames."""
+    quality-map figures of GG-CNN and the VQ-VAE method on those frames. Training runs on
+    ``device`` (default: CUDA when available); evaluation on the CPU, from the saved files."""
+    import torch
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ..models.autoencoders import load_autoencoder, save_autoencoder
@@ -214,25 +243,31 @@ def run_semisup(scenes: list, cfg: SemisupConfig, out_dir: str | Path, show_prog
         raise ConfigError("no test image has a ground-truth grasp")
     pre = cfg.preprocess()
     t0 = time.perf_counter()
-    x_all = _inputs(GraspMapDataset(train, pre))
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    x_all = _inputs(GraspMapDataset(train, pre)).to(dev)
     test_ds = GraspMapDataset(test, pre, cache_inputs=True)      # read once, scored by every model
-    kinds = [m for m in ("vqvae", "vae-flow") if m in cfg.methods]
     rows = []
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), disable=not show_progress) as progress:
         for seed in range(cfg.seeds):
-            autoencoders = {}
-            for kind in kinds:           # trained once per seed on every training image, shared by all fractions
-                path = out / "models" / f"autoencoder-{kind}-seed{seed}.npz"
-                if path.is_file():
-                    autoencoders[kind] = load_autoencoder(path)[0]
-                    continue
-                task = progress.add_task(f"seed {seed} {kind} autoencoder", total=cfg.ae_epochs)
-                ae, log = _train_autoencoder(kind, x_all, cfg, seed, progress, task)
-                save_autoencoder(ae, path, metadata={**run_metadata(cfg), "seed": seed, "log": log})
-                save_autoencoder_figure(ae, x_all[:4], log, out / "figures" / f"autoencoder-{kind}-seed{seed}.png",
-                                        title=f"{kind} autoencoder, seed {seed}: inputs, reconstructions, training")
-                autoencoders[kind] = ae
+            autoencoders: dict = {}
+
+            def autoencoder(kind: str):
+                """Trained once per seed on every training image, shared by all fractions; only
+                when a row still needs it (a resumed run whose rows exist trains nothing)."""
+                if kind not in autoencoders:
+                    path = out / "models" / f"autoencoder-{kind}-seed{seed}.npz"
+                    if path.is_file():
+                        autoencoders[kind] = load_autoencoder(path)[0].to(dev)
+                    else:
+                        task = progress.add_task(f"seed {seed} {kind} autoencoder", total=cfg.ae_epochs)
+                        ae, log = _train_autoencoder(kind, x_all, cfg, seed, progress, task)
+                        save_autoencoder(ae, path, metadata={**run_metadata(cfg), "seed": seed, "log": log})
+                        save_autoencoder_figure(ae, x_all[:4], log, out / "figures" / f"autoencoder-{kind}-seed{seed}.png",
+                                                title=f"{kind} autoencoder, seed {seed}: inputs, reconstructions, training")
+                        autoencoders[kind] = ae
+                return autoencoders[kind]
+
             for fraction in cfg.labelled_fractions:
                 lab = labelled_subset(len(train), cfg, seed, fraction)
                 lab_scenes = [train[i] for i in lab if train[i].rectangles()]
@@ -245,8 +280,9 @@ def run_semisup(scenes: list, cfg: SemisupConfig, out_dir: str | Path, show_prog
                         rows.append(json.loads(row_path.read_text()))
                         continue
                     if xy is None:
-                        xy = _augmented(lab_scenes, pre, cfg.augmentations, seed)
-                    row = _train_and_score(m, fraction, seed, cfg, x_all, xy, autoencoders.get(m), test_ds, out, progress)
+                        xy = tuple(t.to(dev) for t in _augmented(lab_scenes, pre, cfg.augmentations, seed))
+                    ae = autoencoder(m) if m in ("vqvae", "vae-flow") else None
+                    row = _train_and_score(m, fraction, seed, cfg, x_all, xy, ae, test_ds, out, progress)
                     row.update(labelled_images=len(lab_scenes), train_images=len(train))
                     atomic_write_json(row_path, row)
                     rows.append(row)
@@ -258,12 +294,29 @@ def run_semisup(scenes: list, cfg: SemisupConfig, out_dir: str | Path, show_prog
         save_fraction_curve(summary, out / "figures" / "label-fraction-curve.png",
                             title=f"top-1 on {len(test)} held-out images, mean ± std over {cfg.seeds} seed(s)")
     if ood:
-        from ..evaluation.ood_maps import save_ood_figures
-        fraction = 0.1 if 0.1 in cfg.labelled_fractions else cfg.labelled_fractions[0]
-        models = {m: out / "models" / f"{_key(m, fraction, 0)}.npz" for m in cfg.methods}
-        report["ood_figures"] = [str(p) for p in save_ood_figures(out, models, f"{fraction:g} labelled, seed 0", ood)]
+        report["ood_figures"] = [str(p) for p in draw_ood_figures(out, cfg, ood)]
         atomic_write_json(out / "results.json", report)
     return report
+
+
+def draw_ood_figures(out: str | Path, cfg: SemisupConfig | None, ood: list) -> list[Path]:
+    """Quality maps of every method's seed-0 model at 10 % labels (or the first fraction) on
+    ``ood`` frames; ``cfg=None`` reads it from the experiment folder (to draw a finished run
+    on other frames)."""
+    from ..evaluation.ood_maps import save_ood_figures
+    out = Path(out)
+    if cfg is None:
+        path = out / "semisup_config.json"
+        if not path.is_file():
+            raise ConfigError(f"{out} holds no semi-supervised experiment (no semisup_config.json)")
+        c = json.loads(path.read_text())["config"]
+        cfg = SemisupConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in c.items()})
+    fraction = 0.1 if 0.1 in cfg.labelled_fractions else cfg.labelled_fractions[0]
+    models = {m: out / "models" / f"{_key(m, fraction, 0)}.npz" for m in cfg.methods}
+    missing = [str(p) for p in models.values() if not p.is_file()]
+    if missing:
+        raise ConfigError(f"model file(s) {', '.join(missing)} missing; run the experiment first")
+    return save_ood_figures(out, models, f"{fraction:g} labelled, seed 0", ood)
 
 
 def _train_and_score(m: str, fraction: float, seed: int, cfg: SemisupConfig, x_all, xy, ae, test_ds, out: Path,
@@ -280,19 +333,20 @@ def _train_and_score(m: str, fraction: float, seed: int, cfg: SemisupConfig, x_a
     ts = time.perf_counter()
     torch.manual_seed(seed)
     if m == "ggcnn":
-        net = _fit_maps(GGCNN(input_channels=x_all.shape[1]), xy, steps, cfg.lr, seed, cfg.batch_size,
+        net = _fit_maps(GGCNN(input_channels=x_all.shape[1]).to(x_all.device), xy, steps, cfg.lr, seed, cfg.batch_size,
                         progress=progress, task=task)
     elif m in ("vqvae", "vae-flow"):
-        net = LatentGraspNet.from_autoencoder(ae)
+        net = LatentGraspNet.from_autoencoder(ae).to(x_all.device)
         # frozen encoder: its latents are cached once, the grasp decoder trains on them
         with torch.no_grad():
             z = torch.cat([ae.latent(xy[0][s:s + 64]) for s in range(0, len(xy[0]), 64)])
         _fit_maps(_LatentHead(net), (z, xy[1]), steps, cfg.lr, seed, cfg.batch_size, progress=progress, task=task)
     else:   # joint: reconstruction on all images + grasp loss on the labelled, one model
         ae = LatentAutoencoder(x_all.shape[1], kind="vq", hidden=cfg.hidden, res_hidden=cfg.hidden // 2,
-                               latent_dim=cfg.latent_dim, num_codes=cfg.num_codes, ema=cfg.ema, restart_dead=True)
+                               latent_dim=cfg.latent_dim, num_codes=cfg.num_codes, ema=cfg.ema,
+                               restart_dead=True).to(x_all.device)
         ae.fit_input_stats(x_all)
-        net = LatentGraspNet.from_autoencoder(ae, freeze_encoder=False)
+        net = LatentGraspNet.from_autoencoder(ae, freeze_encoder=False).to(x_all.device)
         net = _fit_maps(net, xy, steps, cfg.lr, seed, cfg.batch_size,
                         extra_loss=_JointReconstruction(net, ae, x_all, cfg.batch_size, seed),
                         progress=progress, task=task)

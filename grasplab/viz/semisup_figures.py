@@ -33,7 +33,7 @@ def save_autoencoder_figure(ae, x, log: Sequence[dict], path: str | Path, title:
         z, _, _ = ae.encode(x, sample=False)
         recon = ae.decoder(z)
         target = ae.encoder.standardise(x)
-    target, recon = target.numpy(), recon.numpy()
+    target, recon = target.cpu().numpy(), recon.cpu().numpy()
     groups = len(_channels_as_images(target[0]))
     n = len(target)
     fig, axes = plt.subplots(2 * groups + 1, n, figsize=(2.4 * n, 2.4 * (2 * groups + 1)), dpi=80, squeeze=False)
