@@ -478,8 +478,9 @@ def experiment_semisup(
     protocol: str = typer.Option("objectwise", help="objectwise, or mahajan2020 (the paper's Cornell counts: 932 train, 104 labelled, "
                                   "103 test; the last 103 images test)."),
     inputs: str = typer.Option("rgbd", help="depth, rgb or rgbd."),
-    crop: str = typer.Option("object", help="object (a fixed half of the view around the object mask), resize "
-                             "(the whole image) or center; never from the labels."),
+    crop: str = typer.Option("auto", help="object (a fixed half of the view around the object mask), center, "
+                             "resize (the whole image), or auto: object where the data has masks, else center. "
+                             "Never from the labels."),
     ood: list[Path] = typer.Option([], "--ood", help="Folder of out-of-distribution frames for quality-map figures "
                                    "(Jacquard folder, or depth_N.npy/.tiff/.png + color_N.png [+ segmask_N.png]); repeatable."),
     quick: bool = typer.Option(False, "--quick", help="Fewer objects, epochs and steps (minutes on 2 cores)."),

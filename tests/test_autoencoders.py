@@ -164,3 +164,36 @@ def test_semisup_inputs_are_the_same_for_any_number_of_workers(shared_data):
         np.testing.assert_array_equal(x1, x2)
         np.testing.assert_array_equal(y1, y2)
     assert not np.array_equal(one[0][0], one[1][0])             # variants differ
+
+
+def test_semisup_runs_on_a_cornell_folder_and_the_cli_reports_bad_input(shared_data, tmp_path, capsys):
+    """All four methods on Cornell images (no masks: the object crop falls back to the centre;
+    no z.txt: image-wise split); the CLI names bad fractions and missing runs without a traceback."""
+    import os
+
+    from grasplab.cli import main
+    from grasplab.datasets.scene_sources import load_scenes
+    from grasplab.training.semisup import SemisupConfig, run_semisup
+    root = tmp_path / "cornell" / "01"
+    root.mkdir(parents=True)
+    for i in range(10):                        # ten image files from the two real samples
+        src = f"pcd010{i % 2}"
+        for suffix in ("d.tiff", "r.png"):
+            os.symlink(shared_data / "cornell" / "01" / f"{src}{suffix}", root / f"pcd01{10 + i}{suffix}")
+        (root / f"pcd01{10 + i}cpos.txt").write_text("253 320.7\n309 324.6\n307 350.6\n251 346.7\n")
+    scenes = load_scenes(tmp_path / "cornell", "cornell")
+    cfg = SemisupConfig(labelled_fractions=(0.5,), seeds=1, size_px=48, augmentations=1, ae_epochs=1, grasp_steps=2,
+                        hidden=8, latent_dim=4, num_codes=8, flows=1, eval_figures=0)
+    rep = run_semisup(scenes, cfg, tmp_path / "run", show_progress=False)
+    assert [r["method"] for r in rep["rows"]] == ["ggcnn", "vqvae", "vae-flow", "joint"]
+    assert all(r["test_images"] == 2 and r["labelled_images"] == 4 for r in rep["rows"])
+    for args, msg in ((["--labelled-fraction", "0.1,x"], "give numbers"), (["--labelled-fraction", "2"], "(0, 1]"),
+                      (["--methods", "ggcnn,magic"], "unknown method")):
+        with pytest.raises(SystemExit) as exc:
+            main(["experiment", "semisup", "--data", str(tmp_path / "cornell"), "--format", "cornell",
+                  "--out", str(tmp_path / "bad"), *args])
+        assert exc.value.code == 2 and msg in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["experiment", "semisup-figures", "--out", str(tmp_path / "nothing"), "--ood",
+              str(shared_data / "gqcnn" / "primesense")])
+    assert exc.value.code == 2 and "no semisup_config.json" in capsys.readouterr().err

@@ -32,7 +32,8 @@ class SemisupConfig:
     methods: tuple[str, ...] = METHODS
     inputs: str = "rgbd"
     size_px: int = 96
-    crop: str = "object"                   # label-free: a fixed fraction of the view around the object mask
+    crop: str = "auto"                     # object where scenes have masks (a fixed fraction of the view
+                                           # around the mask, label-free), else center; or resize
     object_fraction: float = 0.5           # (resize shrinks small objects to a few latent cells)
     depth_reference: str = "table"
     protocol: str = "objectwise"           # or mahajan2020 (the paper's Cornell counts: 932 train / 103 test, 104 labelled)
@@ -68,6 +69,19 @@ class SemisupConfig:
 
 
 QUICK = dict(ae_epochs=30, grasp_steps=600, hidden=32, num_codes=128)     # ``--quick``: minutes on 2 cores
+
+
+def resolve_crop(cfg: SemisupConfig, scenes: list) -> SemisupConfig:
+    """``crop="auto"``: the object crop where the dataset has masks (Jacquard, grasplab scenes),
+    the centre crop where it has none (Cornell)."""
+    if cfg.crop != "auto" or not scenes:
+        return cfg
+    from ..errors import GrasplabError
+    try:
+        scenes[0].mask()
+        return replace(cfg, crop="object")
+    except GrasplabError:
+        return replace(cfg, crop="center")
 
 
 def split_for_protocol(scenes: list, cfg: SemisupConfig) -> tuple[list, list]:
@@ -235,6 +249,7 @@ def run_semisup(scenes: list, cfg: SemisupConfig, out_dir: str | Path, show_prog
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    cfg = resolve_crop(cfg, scenes)
     check_or_write_run_config(out, "semisup_config.json", cfg, "semi-supervised experiment",
                               may_change=("labelled_fractions", "seeds", "methods"))
     train, test = split_for_protocol(scenes, cfg)
