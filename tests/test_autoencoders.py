@@ -197,3 +197,17 @@ def test_semisup_runs_on_a_cornell_folder_and_the_cli_reports_bad_input(shared_d
         main(["experiment", "semisup-figures", "--out", str(tmp_path / "nothing"), "--ood",
               str(shared_data / "gqcnn" / "primesense")])
     assert exc.value.code == 2 and "no semisup_config.json" in capsys.readouterr().err
+
+
+def test_mahajan2020_protocol_uses_the_papers_cornell_counts():
+    from grasplab.training.semisup import SemisupConfig, labelled_subset, split_for_protocol
+    cfg = SemisupConfig(protocol="mahajan2020")
+    scenes = list(range(1035))                   # the split depends on file order alone
+    train, test = split_for_protocol(scenes, cfg)
+    assert (len(train), len(test)) == (932, 103) and test[0] == 932
+    lab = labelled_subset(len(train), cfg, seed=0)
+    assert len(lab) == 104 and len(set(lab)) == 104 and lab.max() < 932
+    with pytest.raises(ConfigError, match="1,035 images"):
+        split_for_protocol(scenes[:500], cfg)
+    with pytest.raises(ConfigError, match="one fraction"):
+        SemisupConfig(protocol="mahajan2020", labelled_fractions=(0.1, 0.5))
