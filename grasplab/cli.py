@@ -103,7 +103,7 @@ def train_ggcnn(
     data: Path = typer.Option(..., help="Dataset folder (Jacquard, grasplab synth output, or Cornell)."),
     format: str = typer.Option("jacquard", "--format", help="jacquard (also grasplab scenes) or cornell."),
     inputs: str = typer.Option("depth", help="depth, rgb or rgbd."),
-    arch: str = typer.Option("ggcnn", help="ggcnn or ggcnn2."),
+    arch: str = typer.Option("ggcnn", help="ggcnn, ggcnn2 or grconvnet (residual encoder–decoder, ~1.9 M parameters)."),
     size: int = typer.Option(300, help="Network input/output size in pixels."),
     crop: str = typer.Option("center", help="center, resize, mask or object (never label-based)."),
     object_fraction: float = typer.Option(0.5, help="crop object: square side as a fraction of the shorter image side."),

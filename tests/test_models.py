@@ -38,3 +38,29 @@ def test_save_load_round_trip_without_pickle(tmp_path):
         load_model(path, expect="ggcnn2")(torch.zeros(1, 4, 98, 98))
     with pytest.raises(ValueError, match=r"expects \(B, 4, H, W\)"):
         loaded(torch.zeros(1, 1, 96, 96))
+
+
+def test_grconvnet_keeps_the_input_size_learns_and_round_trips(tmp_path):
+    """The residual encoder–decoder: full-size maps, a save/load round trip with its batch-norm
+    statistics, and a few steps that fit one target (the heads are wired to the loss)."""
+    from grasplab.models import GRConvNet
+    from grasplab.training.grasp_map_module import grasp_map_loss
+    torch.manual_seed(0)
+    model = GRConvNet(input_channels=4, channels=8, res_blocks=2)
+    assert all(o.shape == (2, 1, 48, 48) for o in model(torch.zeros(2, 4, 48, 48)))
+    x, y = torch.randn(4, 4, 48, 48), torch.zeros(4, 4, 48, 48)
+    y[:, 0, 20:28, 20:28] = 1.0
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    first = None
+    for _ in range(30):
+        loss = grasp_map_loss(model(x), y)["loss"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        first = float(loss) if first is None else first
+    assert float(loss) < 0.5 * first
+    model.eval()
+    loaded = load_model(model.save(tmp_path / "g.npz")).eval()
+    assert loaded.config == model.config
+    for a, b in zip(model(x), loaded(x)):
+        torch.testing.assert_close(a, b)

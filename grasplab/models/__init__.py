@@ -1,6 +1,7 @@
 """Models (nn.Modules only), behind one registry; saved as JSON config + tensors (no pickle)."""
 from .base import MODELS, GraspMapModel, load_model, read_header, register_model
 from .ggcnn import GGCNN, GGCNN2
+from .grconvnet import GRConvNet
 from .latent_grasp import LatentGraspNet
 
-__all__ = ["MODELS", "GraspMapModel", "load_model", "read_header", "register_model", "GGCNN", "GGCNN2", "LatentGraspNet"]
+__all__ = ["MODELS", "GraspMapModel", "load_model", "read_header", "register_model", "GGCNN", "GGCNN2", "GRConvNet", "LatentGraspNet"]
