@@ -215,6 +215,8 @@ def predict(
     mask: Optional[Path] = typer.Option(None, help="Object mask PNG: crop around it."),
     units: str = typer.Option("auto", help="Depth units: auto, m or mm."),
     max_grasps: int = typer.Option(5),
+    gripper: Optional[str] = typer.Option(None, help="Drop grasps wider than this gripper opens (yumi, robotiq_2f85 "
+                                          "or a gripper JSON); needs --intrinsics."),
     out: Path = typer.Option(Path("grasplab-predict"), help="Folder for grasps.json and overlay.png."),
 ):
     """Ranked grasps for one camera frame: JSON (pixels; metres with intrinsics) and a PNG overlay."""
@@ -228,8 +230,15 @@ def predict(
     im = read_rgb(rgb) if rgb else None
     K = CameraIntrinsics.from_file(intrinsics) if intrinsics else None
     m = read_mask(mask) if mask else None
-    grasps = det.detect(d, rgb=im, intrinsics=K, mask=m, units=units, max_grasps=max_grasps)
-    payload = {**run_metadata({"model": str(det.path), "depth": str(depth), "units": units}),
+    max_width_m = None
+    if gripper is not None:
+        from .grasps.gripper import load_gripper
+        if K is None:
+            raise ConfigError("--gripper filters grasps by width in metres: pass --intrinsics too")
+        max_width_m = load_gripper(gripper).max_width_m
+    grasps = det.detect(d, rgb=im, intrinsics=K, mask=m, units=units, max_grasps=max_grasps, max_width_m=max_width_m)
+    payload = {**run_metadata({"model": str(det.path), "depth": str(depth), "units": units,
+                               "max_width_m": max_width_m}),
                "grasps": [g.to_dict() for g in grasps]}
     atomic_write_json(out / "grasps.json", payload)
     view = im if im is not None else _depth_picture(d)

@@ -51,6 +51,25 @@ def test_sensible_grasps_on_real_primesense_frames(shared_data, frame):
     assert 0.3 < best.center_m[2] < 1.2
 
 
+def test_grasps_wider_than_the_gripper_are_dropped(shared_data):
+    from grasplab.errors import GrasplabError
+    from grasplab.geometry import CameraIntrinsics
+    from grasplab.imaging import read_depth_raw, read_mask
+    from grasplab.policies import load_detector
+    base = shared_data / "gqcnn" / "primesense"
+    K = CameraIntrinsics.from_file(shared_data / "gqcnn" / "calib" / "primesense.intr")
+    depth, mask = read_depth_raw(base / "depth_2.npy"), read_mask(base / "segmask_2.png") > 0
+    det = load_detector()
+    every = det.detect(depth, intrinsics=K, mask=mask, max_grasps=20)
+    limit = float(np.median([g.width_m for g in every]))     # a gripper that fits about half of them
+    assert any(g.width_m > limit for g in every)
+    narrow = det.detect(depth, intrinsics=K, mask=mask, max_grasps=20, max_width_m=limit)
+    assert narrow and all(g.width_m <= limit for g in narrow)
+    assert [g.grasp.center_xy_px for g in narrow][:3] == [g.grasp.center_xy_px for g in every if g.width_m <= limit][:3]
+    with pytest.raises(GrasplabError, match="intrinsics"):
+        det.detect(depth, mask=mask, max_width_m=0.05)
+
+
 def test_demo_runs_and_scores(tmp_path):
     from grasplab.demo import DemoConfig, run_demo
     with pytest.raises(GrasplabError, match="no scene was rendered"):    # objects 0 and 1 are too wide

@@ -122,12 +122,18 @@ class GraspMapDetector:
             return [m[0, 0].numpy() for m in self.net(x)]
 
     def detect(self, depth, rgb: np.ndarray | None = None, intrinsics: CameraIntrinsics | None = None,
-               mask: np.ndarray | None = None, units: str = "auto", max_grasps: int | None = None) -> list[DetectedGrasp]:
-        """Ranked grasps for one frame (best first); an empty list when none passes the threshold."""
+               mask: np.ndarray | None = None, units: str = "auto", max_grasps: int | None = None,
+               max_width_m: float | None = None) -> list[DetectedGrasp]:
+        """Ranked grasps for one frame (best first); an empty list when none passes the threshold.
+        ``max_width_m`` (with ``intrinsics``) drops grasps wider than the gripper opens."""
+        if max_width_m is not None and intrinsics is None:
+            raise GrasplabError("a maximum grasp width in metres needs the camera intrinsics; pass them too")
         x, win, d = self.preprocess(depth, rgb, intrinsics, mask, units)
         maps = self.grasp_maps(x)
-        dec = self.decoding if max_grasps is None else MapDecodingConfig(**{**self.decoding.__dict__,
-                                                                              "max_grasps": max_grasps})
+        wanted = self.decoding.max_grasps if max_grasps is None else max_grasps
+        # with a width limit, decode more peaks so that enough remain after the filter
+        dec = MapDecodingConfig(**{**self.decoding.__dict__,
+                                   "max_grasps": wanted if max_width_m is None else 3 * wanted})
         ranked = decode_grasp_maps(*maps, dec)
         out = []
         for g, q in zip(ranked.grasps, ranked.qualities):
@@ -139,8 +145,10 @@ class GraspMapDetector:
             if intrinsics is not None:
                 g3 = full.to_3d(intrinsics)
                 det.center_m, det.width_m, det.axis = g3.center_m, g3.width_m, g3.axis
+                if max_width_m is not None and det.width_m > max_width_m:
+                    continue
             out.append(det)
-        return out
+        return out[:wanted]
 
 
 def load_detector(name_or_path: str | Path | None = None) -> GraspMapDetector:
