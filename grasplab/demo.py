@@ -16,6 +16,7 @@ from .errors import GrasplabError
 from .storage import atomic_write_json, run_metadata
 
 DEMO_SEED = 20261122          # not a seed any pretrained model was trained or tested on
+GRIPPER = "robotiq_2f85"      # labels the scenes and limits the detected widths
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ def run_demo(cfg: DemoConfig, out_dir: str | Path = "grasplab-demo", show_progre
     from .datasets.jacquard import list_jacquard_scenes
     from .evaluation.rectangle_metric import RectangleMetric, accuracy_with_ci
     from .geometry import CameraIntrinsics
+    from .grasps.gripper import load_gripper
     from .policies import load_detector
     from .quality import QualityConfig
     from .synth import SynthConfig, run_synth
@@ -42,7 +44,7 @@ def run_demo(cfg: DemoConfig, out_dir: str | Path = "grasplab-demo", show_progre
     det = load_detector(cfg.model)
     synth_cfg = SynthConfig(objects=f"procedural:{cfg.objects}", seed=cfg.seed, formats=("jacquard",),
                             views_per_pose=cfg.views_per_pose, max_poses=cfg.max_poses,
-                            grasps_per_object=cfg.grasps_per_object, gripper="robotiq_2f85", camera="jacquard",
+                            grasps_per_object=cfg.grasps_per_object, gripper=GRIPPER, camera="jacquard",
                             quality=QualityConfig(positive_threshold=0.001))
     run_synth(synth_cfg, out / "scenes", workers=cfg.workers, show_progress=show_progress)
     metric = RectangleMetric()
@@ -56,7 +58,9 @@ def run_demo(cfg: DemoConfig, out_dir: str | Path = "grasplab-demo", show_progre
         side = sc.sidecar() or {}
         truth = sc.rectangles()
         K = CameraIntrinsics.from_dict(side["intrinsics"]) if "intrinsics" in side else None
-        grasps = det.detect(sc.depth_m(), intrinsics=K, max_grasps=5)
+        # the robot's gripper opens so far: wider grasps are not offered
+        grasps = det.detect(sc.depth_m(), intrinsics=K, max_grasps=5,
+                            max_width_m=load_gripper(GRIPPER).max_width_m if K is not None else None)
         ranked = [g.grasp for g in grasps]
         row = {"scene": sc.stem.name, "family": side.get("object", {}).get("family", "?"),
                "positives": len(truth), "candidates": len(side.get("candidates", [])),
