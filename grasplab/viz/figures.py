@@ -29,6 +29,17 @@ def _save(fig, path: str | Path) -> Path:
     return out
 
 
+def finish_panels(fig, axes, path: str | Path, title: str = "") -> Path:
+    """Hide the ticks of image panels, add the title, lay out and save."""
+    for ax in np.ravel(axes):
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 def object_crop(mask: np.ndarray | None, shape: tuple[int, int], margin: float = 1.5,
                 min_size_px: int = 128) -> tuple[slice, slice]:
     """A square window around the mask's bounding box (the whole image when there is no mask)."""
@@ -150,10 +161,4 @@ def save_prediction_figure(panels: Sequence[dict], path: str | Path, title: str 
             im = ax.imshow(img, **kw)
             ax.set_title(lab, fontsize=8)
             fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02)
-        for ax in row:
-            ax.set_xticks([])
-            ax.set_yticks([])
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return _save(fig, path)
+    return finish_panels(fig, axes, path, title)

@@ -8,7 +8,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .figures import _save, draw_grasp_rectangles, plt
+from .figures import _save, draw_grasp_rectangles, finish_panels, plt
 
 METHOD_LABELS = {"ggcnn": "GG-CNN (labels only)", "vqvae": "VQ-VAE latents", "vae-flow": "flow-VAE latents",
                  "joint": "joint VQ-VAE"}
@@ -107,10 +107,4 @@ def save_quality_map_comparison(panels: Sequence[dict], path: str | Path, title:
             if top is not None:
                 draw_grasp_rectangles(ax, [top], "white", 1.2)
             ax.set_title(f"{METHOD_LABELS.get(m, m)}\nmax Q {float(q.max()):.2f}", fontsize=7)
-        for ax in row:
-            ax.set_xticks([])
-            ax.set_yticks([])
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return _save(fig, path)
+    return finish_panels(fig, axes, path, title)
