@@ -39,7 +39,7 @@ def load_ood_frames(folder: str | Path, depth_kind: str = "stereo", limit: int =
     for s in scenes:
         by_object.setdefault(getattr(s, "object_id", s), s)
     picked = list(by_object.values())[:limit]
-    return f"{folder.name} ({depth_kind})", [{"title": str(getattr(s, "stem", "scene"))[:18],
+    return f"{folder.name} ({depth_kind})", [{"title": Path(str(getattr(s, "stem", "scene"))).name[:24],
                                               "depth": s.depth_m(), "rgb": s.rgb(), "mask": None} for s in picked]
 
 
