@@ -132,8 +132,9 @@ class GraspMapDetector:
         maps = self.grasp_maps(x)
         wanted = self.decoding.max_grasps if max_grasps is None else max_grasps
         # with a width limit, decode more peaks so that enough remain after the filter
-        dec = MapDecodingConfig(**{**self.decoding.__dict__,
-                                   "max_grasps": wanted if max_width_m is None else 3 * wanted})
+        decode_n = wanted if max_width_m is None else 3 * wanted
+        dec = self.decoding if decode_n == self.decoding.max_grasps else MapDecodingConfig(
+            **{**self.decoding.__dict__, "max_grasps": decode_n})
         ranked = decode_grasp_maps(*maps, dec)
         out = []
         for g, q in zip(ranked.grasps, ranked.qualities):

@@ -238,7 +238,7 @@ def run_semisup(scenes: list, cfg: SemisupConfig, out_dir: str | Path, show_prog
     results.{json,csv,md} and figures. Resumes: each autoencoder and each evaluated
     (method, fraction, seed) is stored atomically as it finishes and reused on the next run
     into the same folder; ``ood`` (``[(name, frames)]``, see ``load_ood_frames``) adds
-    quality-map figures of GG-CNN and the VQ-VAE method on those frames. Training runs on
+    quality-map figures of every method side by side on those frames. Training runs on
     ``device`` (default: CUDA when available); evaluation on the CPU, from the saved files."""
     import torch
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
