@@ -211,3 +211,20 @@ def test_mahajan2020_protocol_uses_the_papers_cornell_counts():
         split_for_protocol(scenes[:500], cfg)
     with pytest.raises(ConfigError, match="one fraction"):
         SemisupConfig(protocol="mahajan2020", labelled_fractions=(0.1, 0.5))
+
+
+def test_inputs_are_standardised_per_channel_so_a_millimetre_depth_channel_counts():
+    torch.manual_seed(0)
+    x = torch.cat([0.005 * torch.randn(6, 1, 16, 16) + 0.02, 0.1 * torch.randn(6, 3, 16, 16)], dim=1)
+    ae = LatentAutoencoder(4, kind="vq", hidden=8, res_hidden=4, latent_dim=4, num_codes=8)
+    ae.fit_input_stats(x)
+    z = ae.encoder.standardise(x)
+    torch.testing.assert_close(z.mean(dim=(0, 2, 3)), torch.zeros(4), atol=1e-5, rtol=0)
+    torch.testing.assert_close(z.std(dim=(0, 2, 3)), torch.ones(4), atol=1e-4, rtol=0)
+    # the reconstruction loss is measured in those units: a decoder that outputs zeros scores ~1
+    ae.eval()
+    with torch.no_grad():
+        for p in ae.decoder.last.parameters():
+            p.zero_()
+        loss, terms = ae.loss(x)
+    assert abs(float(terms["reconstruction"]) - 1.0) < 0.01
