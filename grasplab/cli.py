@@ -112,6 +112,8 @@ def train_ggcnn(
     epochs: int = typer.Option(30),
     batch_size: int = typer.Option(8),
     lr: float = typer.Option(1e-3),
+    quality_pos_weight: float = typer.Option(1.0, help="Weight of positive pixels in the quality loss (1: GG-CNN's "
+                                             "MSE; 10 keeps deep nets such as grconvnet off the all-zero map)."),
     split: str = typer.Option("object", help="object-wise or image-wise k-fold: object or image."),
     folds: int = typer.Option(5),
     fold: int = typer.Option(0, help="Which fold is held out for validation."),
@@ -124,7 +126,8 @@ def train_ggcnn(
     from .training import TrainConfig, train_grasp_map_model
     cfg = TrainConfig(architecture=arch, inputs=inputs, output_px=size, crop=crop, object_fraction=object_fraction,
                       depth_reference=depth_reference, epochs=epochs,
-                      batch_size=batch_size, lr=lr, seed=seed, num_workers=workers)
+                      batch_size=batch_size, lr=lr, quality_pos_weight=quality_pos_weight, seed=seed,
+                      num_workers=workers)
     scenes = load_scenes(data, format, depth)
     train, val = split_scenes(scenes, split, folds, fold, seed)
     console.print(f"{len(train)} training and {len(val)} validation scenes ({split}-wise fold {fold}/{folds})")

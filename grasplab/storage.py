@@ -85,6 +85,14 @@ def run_metadata(config: Any, command: list[str] | None = None) -> dict[str, Any
     }
 
 
+def _field_defaults(config: Any) -> dict:
+    """A dataclass config's plain default values, as JSON (``{}`` for other configs)."""
+    if not dataclasses.is_dataclass(config):
+        return {}
+    return {f.name: to_jsonable(f.default) for f in dataclasses.fields(config)
+            if f.default is not dataclasses.MISSING}
+
+
 def check_or_write_run_config(out_dir: Path, filename: str, config: Any, what: str = "output",
                               may_change: tuple[str, ...] = ()) -> None:
     """Refuse to mix settings in one output folder; write the run metadata on first use.
@@ -101,6 +109,8 @@ def check_or_write_run_config(out_dir: Path, filename: str, config: Any, what: s
             existing = json.loads(path.read_text())["config"]
         except (json.JSONDecodeError, KeyError, TypeError):
             raise ConfigError(f"{path} is unreadable; delete the folder or choose another --out") from None
+        defaults = _field_defaults(config)      # settings added since the folder was written
+        existing = {**{k: v for k, v in defaults.items() if k not in existing and k in wanted}, **existing}
         diff = sorted(k for k in set(wanted) | set(existing)
                       if existing.get(k) != wanted.get(k) and k not in may_change)
         if diff:

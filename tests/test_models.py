@@ -64,3 +64,19 @@ def test_grconvnet_keeps_the_input_size_learns_and_round_trips(tmp_path):
     assert loaded.config == model.config
     for a, b in zip(model(x), loaded(x)):
         torch.testing.assert_close(a, b)
+
+
+def test_positive_weighted_quality_loss_has_the_stated_optimum():
+    """With weight w on positive pixels, the constant prediction that minimises the quality
+    term on maps whose pixels are positive with rate p is w·p / (w·p + 1 − p) (ranking kept)."""
+    from grasplab.training.grasp_map_module import grasp_map_loss
+    target = torch.zeros(1, 4, 10, 10)
+    target[0, 0, :2] = 1.0                          # p = 0.2
+    w, p = 10.0, 0.2
+    best = w * p / (w * p + 1 - p)
+    qs = torch.linspace(0, 1, 1001)
+    losses = [float(grasp_map_loss((torch.full((1, 1, 10, 10), float(q)),) + (torch.zeros(1, 1, 10, 10),) * 3,
+                                   target, quality_pos_weight=w)["quality"]) for q in qs]
+    assert abs(float(qs[int(np.argmin(losses))]) - best) < 2e-3
+    plain = grasp_map_loss((torch.full((1, 1, 10, 10), 0.3),) + (torch.zeros(1, 1, 10, 10),) * 3, target)
+    assert abs(float(plain["quality"]) - (0.2 * 0.7 ** 2 + 0.8 * 0.3 ** 2)) < 1e-6   # w = 1: GG-CNN's MSE

@@ -1,5 +1,7 @@
 import csv
 import glob
+import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -81,6 +83,15 @@ def test_training_resumes_and_refuses_other_settings(tmp_path):
                               show_progress=False)
     with pytest.raises(ConfigError, match="ground-truth"):
         train_grasp_map_model(data, [], cfg, tmp_path / "other", show_progress=False)
+    # a folder written before a setting existed resumes while the setting keeps its default
+    written = json.loads((out / "train_config.json").read_text())
+    del written["config"]["quality_pos_weight"]
+    (out / "train_config.json").write_text(json.dumps(written))
+    assert train_grasp_map_model(data, data, cfg, out, show_progress=False).epochs_run == 2
+    with pytest.raises(ConfigError, match="other settings.*quality_pos_weight"):
+        train_grasp_map_model(data, data, replace(cfg, quality_pos_weight=10.0), out, show_progress=False)
+    with pytest.raises(ConfigError, match="quality-pos-weight must be at least 1"):
+        TrainConfig(quality_pos_weight=0.5)
 
 
 def test_loader_workers_and_resuming_do_not_change_the_model(tmp_path):

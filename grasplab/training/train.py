@@ -24,6 +24,7 @@ class TrainConfig:
     epochs: int = 30
     batch_size: int = 8
     lr: float = 1e-3
+    quality_pos_weight: float = 1.0     # > 1: positive pixels weigh more in the quality loss
     seed: int = 0
     augment: bool = True
     num_workers: int = 0
@@ -34,6 +35,9 @@ class TrainConfig:
             raise ConfigError(f"unknown architecture {self.architecture!r}; choose from {', '.join(sorted(MODELS))}")
         if self.epochs <= 0 or self.batch_size <= 0:
             raise ConfigError("epochs and batch size must be positive")
+        if not self.quality_pos_weight >= 1.0:
+            raise ConfigError(f"--quality-pos-weight must be at least 1 (1: GG-CNN's plain MSE), "
+                              f"got {self.quality_pos_weight}")
         m = MODELS[self.architecture].size_multiple
         if self.output_px % m:
             raise ConfigError(f"{self.architecture} needs an image size that is a multiple of {m}; "
@@ -101,7 +105,7 @@ def train_grasp_map_model(train_scenes, val_scenes, cfg: TrainConfig, out_dir: s
     train_ds = GraspMapDataset(train_scenes, replace(base, augment=cfg.augment), seed=cfg.seed)
     val_ds = GraspMapDataset(val_scenes, base, seed=cfg.seed)
     model = MODELS[cfg.architecture](input_channels=train_ds.input_channels, **cfg.model_kwargs)
-    module = GraspMapModule(model, val_dataset=val_ds, lr=cfg.lr)
+    module = GraspMapModule(model, val_dataset=val_ds, lr=cfg.lr, quality_pos_weight=cfg.quality_pos_weight)
     gen = torch.Generator().manual_seed(cfg.seed)
     train_dl = torch.utils.data.DataLoader(train_ds, batch_size=cfg.batch_size, shuffle=True, generator=gen,
                                            num_workers=cfg.num_workers)
