@@ -57,3 +57,37 @@ def test_smoothing_at_peaks_equals_full_filtering():
     for sigma in (1.0, 2.0):
         full = ndi.gaussian_filter(img, sigma, mode="nearest")
         np.testing.assert_allclose(smoothed_at(img, pts, sigma), full[pts[:, 0], pts[:, 1]], atol=1e-12)
+
+
+@pytest.mark.parametrize("distance", [1, 10])
+@pytest.mark.parametrize("case", ["corner", "scattered", "plateau", "spike", "none"])
+def test_boxed_quality_smoothing_gives_the_full_maps_peaks(case, distance):
+    """Only the box around above-threshold pixels is smoothed; the peaks and their qualities
+    must be those of filtering the whole map (hot pixels at the border, spread out, or flat)."""
+    import scipy.ndimage as ndi
+    from grasplab.policies.map_decoding import smoothed_quality
+    rng = np.random.default_rng(3)
+    q = rng.uniform(0.0, 0.15, size=(120, 140))
+    if case == "corner":
+        q[:6, :5] = 0.9                       # touches the image edge: 'nearest' borders matter
+        q[60, 70] = 0.8
+    elif case == "scattered":
+        q[rng.integers(0, 120, 40), rng.integers(0, 140, 40)] = rng.uniform(0.5, 3.0, 40)
+    elif case == "plateau":
+        q[50:58, 30:90] = 0.6
+    elif case == "spike":                     # one hot pixel whose blur passes the threshold px away
+        q[40, 50] = 50.0
+    full = ndi.gaussian_filter(q, 2.0, mode="nearest")
+    boxed = smoothed_quality(q, 2.0, 0.2, distance)
+    for border in (True, False):
+        a = local_maxima(full, distance, 0.2, 50, exclude_border=border)
+        b = local_maxima(boxed, distance, 0.2, 50, exclude_border=border)
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(full[tuple(a.T)], boxed[tuple(b.T)])
+    inside = np.isfinite(boxed)
+    np.testing.assert_array_equal(boxed[inside], full[inside])   # exact, not merely close
+    assert np.all(full[~inside] <= 0.2)                          # what is skipped cannot pass
+    if case == "none":
+        assert not inside.any() and len(local_maxima(boxed, distance, 0.2, 50)) == 0
+    else:
+        assert inside.mean() < 1.0 or case == "scattered"

@@ -177,10 +177,22 @@ def fit_table_plane(depth_m: np.ndarray, iterations: int = 4, samples: int = 250
         except np.linalg.LinAlgError:         # inliers on one line: keep the previous plane
             break
         res = z - coef @ At
-        centre = np.median(res[keep])                 # the table's offset: it is most of the pixels
-        sigma = 1.4826 * np.median(np.abs(res[keep] - centre))
+        inliers = res[keep]
+        centre = _median(inliers)                     # the table's offset: it is most of the pixels
+        sigma = 1.4826 * _median(np.abs(inliers - centre))
         keep = np.abs(res - centre) < max(2.5 * sigma, 0.003)
     return (coef[1] * np.arange(h) / h + coef[2])[:, None] + (coef[0] * np.arange(w) / w)[None, :]
+
+
+def _median(a: np.ndarray) -> float:
+    """``np.median`` of a 1-D float array (the same number) by one partition, without its
+    generic machinery, which dominates at the table fit's ~2,500 samples."""
+    n = a.size
+    k = n // 2
+    if n % 2:
+        return float(np.partition(a, k)[k])
+    p = np.partition(a, (k - 1, k))
+    return float((p[k - 1] + p[k]) / 2)
 
 
 def normalise_rgb(rgb: np.ndarray) -> np.ndarray:
