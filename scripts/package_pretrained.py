@@ -52,6 +52,23 @@ def _targets(evals: Path) -> str:
     return "Targets " + ", ".join(said) + " (point estimates; see the intervals)"
 
 
+def _gflop(model, side_px: int) -> float:
+    from grasplab.bench.detect_bench import network_gflop
+    return network_gflop(model, side_px)
+
+
+def _distillation(model) -> str:
+    """What a distilled model learned from (empty for a model trained on the labels)."""
+    if not model.metadata.get("teacher_path"):
+        return ""
+    frozen = model.metadata.get("frozen_from_teacher", [])
+    layers = sorted({n.rsplit(".", 1)[0] for n in frozen})
+    return (f"\nDistilled: the layers {', '.join(f'`{x}`' for x in layers)} are the teacher's "
+            f"(`{Path(model.metadata['teacher_path']).stem}`), copied and frozen; the rest was trained to "
+            "reproduce the teacher's four maps on the training scenes (the labels only pick the checkpoint, "
+            "by validation accuracy).\n")
+
+
 def _command(argv: list[str]) -> str:
     """The training command as a user types it (argv[0] may be a path to the entry point)."""
     return " ".join(["grasplab", *argv[1:]])
@@ -70,7 +87,12 @@ def main() -> None:
     run = json.loads((args.train / "run.json").read_text())
     arch = ARCH_NAMES.get(model.architecture, model.architecture)
     pre = model.metadata["preprocess"]
-    summary = f"{arch}, {pre['inputs']}, trained on grasplab synthetic scenes (Robotiq 2F-85 analytic labels)"
+    teacher = Path(model.metadata["teacher_path"]).stem if model.metadata.get("teacher_path") else None
+    if teacher and model.config.get("head_filters"):
+        arch += f" with a {model.config['head_filters']}-channel last layer (network "\
+                f"{_gflop(model, pre['output_px']):.2f} GFLOP per frame)"
+    summary = (f"{arch}, {pre['inputs']}, " + (f"distilled from `{teacher}` on " if teacher else "trained on ")
+               + "grasplab synthetic scenes (Robotiq 2F-85 analytic labels)")
     meta = {**model.metadata, "name": args.name, "summary": summary}
     out = ROOT / "grasplab" / "models" / "pretrained"
     model.save(out / f"{args.name}.npz", metadata=meta)
@@ -95,7 +117,7 @@ command below) held out for validation: {run['train_scenes']} training / {run['v
 `{_command(run['command'])}` (the last call of a resumed run; `scripts/train_pretrained.sh`
 reproduces it): batch {cfg['batch_size']}, Adam lr {cfg['lr']}, seed {cfg['seed']}, random rotations, zooms and flips;
 the checkpoint with the best validation top-1 was kept ({run['best_val_accuracy']:.1%} after {run['epochs_run']} epochs run).
-{('Trained on ' + args.hardware + '. ') if args.hardware else ''}grasplab {run['grasplab_version']}, Python {run['python']}.
+{_distillation(model)}{('Trained on ' + args.hardware + '. ') if args.hardware else ''}grasplab {run['grasplab_version']}, Python {run['python']}.
 
 ## Metrics
 Rectangle metric (IoU > 0.25, angle < 30°), the top-ranked grasp per image, `grasplab evaluate`:

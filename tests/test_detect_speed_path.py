@@ -42,6 +42,34 @@ def test_bench_detect_runs_and_pipelines_agree(model_file):
     assert res["speedup_vs_reference"] > 0
 
 
+def test_network_arithmetic_matches_the_ggcnn_figure():
+    from grasplab.bench.detect_bench import network_gflop
+    from grasplab.models import GGCNN2
+    assert network_gflop(GGCNN(), 300) == pytest.approx(1.06, abs=0.005)     # the issue's ~1.06 GFLOP
+    # the cheap head: the last up-sampling layer and the heads shrink 4×, the rest is unchanged
+    assert network_gflop(GGCNN(), 300) - network_gflop(GGCNN(head_filters=8), 300) == pytest.approx(
+        0.75 * (2 * 100 ** 2 * 16 * 32 * 81 + 2 * 300 ** 2 * 32 * 4 * 4) / 1e9, rel=1e-6)
+    assert network_gflop(GGCNN2(), 300) > 2.9 * network_gflop(GGCNN(), 300)     # 3.14 GFLOP
+
+
+def test_bench_times_a_student_beside_its_teachers_reference(model_file, tmp_path):
+    pytest.importorskip("skimage", reason="scikit-image (the dev/bench extra) is not installed")
+    from grasplab.bench.detect_bench import run_detect_bench
+    from grasplab.errors import ConfigError
+    torch.manual_seed(1)
+    student = GGCNN(head_filters=8)
+    for p in student.parameters():
+        nn.init.normal_(p, 0, 0.1)
+    path = student.save(tmp_path / "student.npz", {"preprocess": {"inputs": "depth", "output_px": 300, "crop": "center"}})
+    res = run_detect_bench(str(path), frames=1, distinct_frames=1, threads=1, reference_model_path=str(model_file))
+    assert res["reference_model"] == str(model_file) and res["network_gflop"]["reference"] > 2.5 * res[
+        "network_gflop"]["grasplab"]
+    assert res["same_top_grasp"].startswith(("0/1", "1/1"))
+    other = GGCNN().save(tmp_path / "other.npz", {"preprocess": {"inputs": "depth", "output_px": 300, "crop": "resize"}})
+    with pytest.raises(ConfigError, match="preprocess depth differently"):
+        run_detect_bench(str(path), frames=1, distinct_frames=1, threads=1, reference_model_path=str(other))
+
+
 def test_onnx_export_gives_the_same_grasps(model_file, tmp_path):
     pytest.importorskip("onnxruntime", reason="onnxruntime (the onnx extra) is not installed")
     from grasplab.models.onnx_export import export_onnx

@@ -80,3 +80,21 @@ def test_positive_weighted_quality_loss_has_the_stated_optimum():
     assert abs(float(qs[int(np.argmin(losses))]) - best) < 2e-3
     plain = grasp_map_loss((torch.full((1, 1, 10, 10), 0.3),) + (torch.zeros(1, 1, 10, 10),) * 3, target)
     assert abs(float(plain["quality"]) - (0.2 * 0.7 ** 2 + 0.8 * 0.3 ** 2)) < 1e-6   # w = 1: GG-CNN's MSE
+
+
+def test_weighting_all_maps_counts_angle_and_width_errors_where_grasps_are():
+    """Distillation weighs the angle and width errors by the teacher's quality too: an error
+    under quality 1 costs w×, one under quality 0 costs 1×; without the flag only quality is weighted."""
+    from grasplab.training.grasp_map_module import grasp_map_loss
+    target = torch.zeros(1, 4, 10, 10)
+    target[0, 0, 0, 0] = 1.0                                   # one grasp pixel
+    pred = [target[:, k:k + 1].clone() for k in range(4)]
+    pred[3][0, 0, 0, 0] += 0.5                                 # width wrong at the grasp
+    pred[1][0, 0, 9, 9] += 0.5                                 # cos 2θ wrong on the empty table
+    w = 10.0
+    weighted = grasp_map_loss(tuple(pred), target, quality_pos_weight=w, weight_all_maps=True)
+    assert float(weighted["width"]) == pytest.approx(w * 0.25 / 100)
+    assert float(weighted["cos"]) == pytest.approx(0.25 / 100)
+    assert float(weighted["quality"]) == 0.0
+    plain = grasp_map_loss(tuple(pred), target, quality_pos_weight=w)
+    assert float(plain["width"]) == pytest.approx(0.25 / 100)

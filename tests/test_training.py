@@ -178,3 +178,48 @@ def test_train_and_evaluate_cli_on_a_cornell_folder(shared_data, tmp_path, capsy
     assert exc.value.code in (0, None)
     rep = json.loads((ev / "evaluation.json").read_text())
     assert rep["top1"]["total"] == 2 and 0.0 <= rep["top1"]["accuracy"] <= 1.0
+
+
+def test_distillation_targets_are_the_teachers_maps():
+    """With the student a copy of the teacher the distillation loss is zero, whatever the labels."""
+    import copy
+
+    import torch
+
+    from grasplab.models.ggcnn import GGCNN
+    from grasplab.training.grasp_map_module import GraspMapModule
+    torch.manual_seed(0)
+    teacher = GGCNN()
+    x, y = torch.rand(2, 1, 48, 48), torch.rand(2, 4, 48, 48)
+    batch = (x, y, torch.arange(2))
+    distil = GraspMapModule(copy.deepcopy(teacher), teacher=teacher, quality_pos_weight=3.0)
+    assert float(distil.training_step(batch, 0).detach()) == pytest.approx(0.0, abs=1e-12)
+    plain = GraspMapModule(copy.deepcopy(teacher), quality_pos_weight=3.0)
+    assert float(plain.training_step(batch, 0).detach()) > 0.1
+
+
+def test_cheap_head_student_is_distilled_from_a_teacher(tmp_path):
+    data = scenes(4)
+    base = TrainConfig(epochs=2, output_px=72, crop="resize", batch_size=2, augment=False)
+    teacher = train_grasp_map_model(data, data, base, tmp_path / "teacher", show_progress=False).model_path
+    cfg = replace(base, epochs=6, lr=3e-3, teacher=str(teacher), model_kwargs={"head_filters": 4})
+    res = train_grasp_map_model(data, data, cfg, tmp_path / "student", show_progress=False)
+    student, t = load_model(res.model_path), load_model(teacher)
+    frozen = student.metadata["frozen_from_teacher"]
+    assert frozen == ["encoder.0.weight", "encoder.0.bias", "encoder.2.weight", "encoder.2.bias", "encoder.4.weight",
+                      "encoder.4.bias", "decoder.0.weight", "decoder.0.bias", "decoder.2.weight", "decoder.2.bias"]
+    s_state, t_state = student.state_dict(), t.state_dict()
+    for name in frozen:                                   # copied and never updated
+        assert np.array_equal(s_state[name].numpy(), t_state[name].numpy()), name
+    assert student.heads.in_channels == 4 and student.config["head_filters"] == 4
+    assert student.metadata["teacher_path"] == str(teacher)
+    loss = metrics(tmp_path / "student", "train_loss")
+    assert loss[-1] < loss[0]                             # the new head learns the teacher's maps
+    with pytest.raises(ConfigError, match="depth_reference 'mean' vs 'table'"):
+        train_grasp_map_model(data, data, replace(cfg, depth_reference="table"), tmp_path / "other",
+                              show_progress=False)
+    with pytest.raises(ConfigError, match="nothing would be trained"):
+        train_grasp_map_model(data, data, replace(cfg, model_kwargs={}), tmp_path / "same", show_progress=False)
+    assert not (tmp_path / "other").exists() and not (tmp_path / "same").exists()   # refused before writing
+    with pytest.raises(ConfigError, match="ggcnn2 has no setting head_filters"):
+        replace(cfg, architecture="ggcnn2")

@@ -50,8 +50,22 @@ def _same_grasps(a, b, tol: float = 1e-4) -> bool:
     return True
 
 
+def _same_top_grasp(a, b, centre_px: float = 3.0, angle_deg: float = 10.0, width_fraction: float = 0.1) -> bool:
+    """The first grasps agree within a few pixels, degrees and per cent of width (or both lists are empty)."""
+    if not a or not b:
+        return not a and not b
+    from ..geometry import angle_difference_rad
+    ga, gb = a[0][0], b[0][0]
+    return (np.hypot(*np.subtract(ga.center_xy_px, gb.center_xy_px)) <= centre_px
+            and np.rad2deg(angle_difference_rad(ga.angle_rad, gb.angle_rad)) <= angle_deg
+            and abs(ga.width_px - gb.width_px) <= width_fraction * max(gb.width_px, 1e-9))
+
+
 def run_detect_bench(model_path: str, frames: int = 200, distinct_frames: int = 20, threads: int = 2,
-                     seed: int = 0) -> dict:
+                     seed: int = 0, reference_model_path: str | None = None) -> dict:
+    """Time grasplab's detector with ``model_path`` beside the GG-CNN reference pipeline running
+    ``reference_model_path`` (default: the same model, so the grasps must be identical; a
+    full GG-CNN when timing a cheaper student of it, so the top grasps are compared)."""
     cpus = limit_to_cores(threads)
     import torch
     torch.set_num_threads(threads)
@@ -65,7 +79,17 @@ def run_detect_bench(model_path: str, frames: int = 200, distinct_frames: int = 
     det_default = GraspMapDetector(model_path)
     for d in (det, det_default):           # frames come at the input scale: the crop is the whole frame
         d.pre = replace(d.pre, crop="resize")
-    ref = ReferenceGGCNNPipeline(det.model, max_grasps=ggcnn_decoding.max_grasps)
+    ref_model = det.model
+    if reference_model_path is not None and str(reference_model_path) != str(model_path):
+        from ..errors import ConfigError
+        from ..models import load_model
+        ref_model = load_model(reference_model_path)
+        def inputs(m):                  # px_per_m is measured on the training data: not an input setting
+            return {k: v for k, v in m.metadata.get("preprocess", {}).items() if k != "px_per_m"}
+        if inputs(ref_model) != inputs(det.model):
+            raise ConfigError(f"{reference_model_path} and {model_path} preprocess depth differently; "
+                              "compare models trained on the same inputs (a student and its teacher)")
+    ref = ReferenceGGCNNPipeline(ref_model, max_grasps=ggcnn_decoding.max_grasps)
     images = render_frames(distinct_frames, det.pre.output_px, det.px_per_m, seed)
 
     def fast(frame):
@@ -88,9 +112,11 @@ def run_detect_bench(model_path: str, frames: int = 200, distinct_frames: int = 
         with torch.no_grad():
             ref.net(x)
 
-    identical = []
+    identical, same_top = [], []
     for f in images:                                   # warm-up and the identity check
-        identical.append(_same_grasps(fast(f), reference(f)))
+        a, b = fast(f), reference(f)
+        identical.append(_same_grasps(a, b))
+        same_top.append(_same_top_grasp(a, b))
         fast_default(f)
     xs = [det.preprocess(f)[0] for f in images]
     pipelines = {"grasplab": (det.detect, images), "grasplab (default decoding)": (fast_default, images),
@@ -107,10 +133,35 @@ def run_detect_bench(model_path: str, frames: int = 200, distinct_frames: int = 
     med = {r["pipeline"]: r["median_ms"] for r in rows}
     return {
         "benchmark": "detect", "model": str(model_path), "architecture": det.model.architecture,
+        "reference_model": str(reference_model_path or model_path),
+        "network_gflop": {"grasplab": network_gflop(det.model, det.pre.output_px),
+                          "reference": network_gflop(ref_model, det.pre.output_px)},
         "input": f"{det.pre.output_px}x{det.pre.output_px} depth", "threads": threads, "cpus": cpus,
         "torch": torch.__version__, **machine_info(), "results": rows,
         "speedup_vs_reference": med["reference GG-CNN"] / med["grasplab"],
         "network_speedup": med["reference network only"] / med["grasplab network only"],
         "identical_grasps": f"{sum(identical)}/{len(identical)} frames",
         "all_identical": all(identical),
+        "same_top_grasp": f"{sum(same_top)}/{len(same_top)} frames (centre ≤ 3 px, angle ≤ 10°, width ≤ 10 %)",
     }
+
+
+def network_gflop(model, side_px: int) -> float:
+    """Multiply-adds × 2 of the model's convolutions on one side_px² input (counted by hooks)."""
+    import torch
+    total = [0]
+
+    def hook(m, inp, out):
+        if isinstance(m, torch.nn.ConvTranspose2d):     # every input pixel meets the whole kernel
+            total[0] += 2 * inp[0].numel() * m.out_channels * m.kernel_size[0] * m.kernel_size[1] // m.groups
+        else:                                           # every output pixel meets one filter
+            total[0] += 2 * out.numel() * m.weight[0].numel()
+    hooks = [m.register_forward_hook(hook) for m in model.modules()
+             if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
+    try:
+        with torch.no_grad():
+            model.eval()(torch.zeros(1, model.config.get("input_channels", 1), side_px, side_px))
+    finally:
+        for h in hooks:
+            h.remove()
+    return total[0] / 1e9

@@ -29,6 +29,9 @@ class TrainConfig:
     augment: bool = True
     num_workers: int = 0
     model_kwargs: dict = field(default_factory=dict)
+    # distillation: a trained model (file or pretrained name) whose maps are the targets; the
+    # student starts from its tensors that match in name and shape, and those stay frozen
+    teacher: str | None = None
 
     def __post_init__(self):
         if self.architecture not in MODELS:
@@ -38,6 +41,12 @@ class TrainConfig:
         if not self.quality_pos_weight >= 1.0:
             raise ConfigError(f"--quality-pos-weight must be at least 1 (1: GG-CNN's plain MSE), "
                               f"got {self.quality_pos_weight}")
+        import inspect
+        accepted = inspect.signature(MODELS[self.architecture].__init__).parameters
+        unknown = sorted(set(self.model_kwargs) - set(accepted))
+        if unknown:
+            raise ConfigError(f"{self.architecture} has no setting {', '.join(unknown)} "
+                              f"(--head-filters is for ggcnn)")
         m = MODELS[self.architecture].size_multiple
         if self.output_px % m:
             raise ConfigError(f"{self.architecture} needs an image size that is a multiple of {m}; "
@@ -92,20 +101,23 @@ def train_grasp_map_model(train_scenes, val_scenes, cfg: TrainConfig, out_dir: s
         raise ConfigError("no training scenes: check --data and the split")
     if not val_scenes:
         raise ConfigError("no validation scene has a ground-truth grasp: use more data or another split")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    check_or_write_run_config(out, "train_config.json", cfg, "training run", may_change=("epochs", "num_workers"))
-    L.seed_everything(cfg.seed, workers=True, verbose=False)
-    if torch.cuda.is_available():          # deterministic cuBLAS (Lightning's deterministic=True needs it)
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     base = PreprocessConfig(inputs=cfg.inputs, output_px=cfg.output_px, crop=cfg.crop,
                             object_fraction=cfg.object_fraction, depth_reference=cfg.depth_reference)
     pre = base.to_metadata()
+    teacher = None if cfg.teacher is None else _load_teacher(cfg.teacher, pre)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    if torch.cuda.is_available():          # deterministic cuBLAS (Lightning's deterministic=True needs it)
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     px_per_m = input_px_per_m(train_scenes, base)
     train_ds = GraspMapDataset(train_scenes, replace(base, augment=cfg.augment), seed=cfg.seed)
     val_ds = GraspMapDataset(val_scenes, base, seed=cfg.seed)
     model = MODELS[cfg.architecture](input_channels=train_ds.input_channels, **cfg.model_kwargs)
-    module = GraspMapModule(model, val_dataset=val_ds, lr=cfg.lr, quality_pos_weight=cfg.quality_pos_weight)
+    frozen = [] if teacher is None else _freeze_teachers_layers(model, teacher)
+    out = Path(out_dir)                     # written only once the settings proved usable
+    out.mkdir(parents=True, exist_ok=True)
+    check_or_write_run_config(out, "train_config.json", cfg, "training run", may_change=("epochs", "num_workers"))
+    module = GraspMapModule(model, val_dataset=val_ds, lr=cfg.lr, quality_pos_weight=cfg.quality_pos_weight,
+                            teacher=teacher)
     gen = torch.Generator().manual_seed(cfg.seed)
     train_dl = torch.utils.data.DataLoader(train_ds, batch_size=cfg.batch_size, shuffle=True, generator=gen,
                                            num_workers=cfg.num_workers)
@@ -129,7 +141,47 @@ def train_grasp_map_model(train_scenes, val_scenes, cfg: TrainConfig, out_dir: s
     meta = run_metadata(cfg)
     meta.update({"best_val_accuracy": best, "epochs_run": trainer.current_epoch,
                  "train_scenes": len(train_ds), "val_scenes": len(val_ds), "parameters": model.num_parameters,
+                 **({"teacher_path": str(_resolve(cfg.teacher)), "frozen_from_teacher": frozen} if cfg.teacher else {}),
                  "preprocess": {**pre, **({"px_per_m": px_per_m} if px_per_m else {})}})
     model_path = module.model.save(out / "model.npz", metadata=meta)
     atomic_write_json(out / "run.json", meta)
     return TrainResult(out, model_path, best, trainer.current_epoch)
+
+
+def _resolve(name_or_path: str) -> Path:
+    from ..models.pretrained import resolve_model
+    return Path(resolve_model(name_or_path))
+
+
+def _load_teacher(teacher_name: str, pre: dict):
+    """The teacher model, checked to see the student's inputs."""
+    from ..models import load_model
+    teacher = load_model(_resolve(teacher_name))
+    t_pre = {k: v for k, v in teacher.metadata.get("preprocess", {}).items() if k != "px_per_m"}
+    differ = {k: (t_pre.get(k), v) for k, v in pre.items() if k in t_pre and t_pre[k] != v}
+    if differ:
+        raise ConfigError("the student must see the teacher's inputs; these preprocessing settings differ "
+                          "(teacher, student): " + ", ".join(f"{k} {a!r} vs {b!r}" for k, (a, b) in differ.items())
+                          + ". Pass the teacher's values (see its model card or run.json)")
+    return teacher.eval()
+
+
+def _freeze_teachers_layers(student, teacher) -> list[str]:
+    """Copy and freeze the student's layers whose tensors all match the teacher's in name and
+    shape; returns their tensor names."""
+    import torch
+    t_state = teacher.state_dict()
+    frozen = []
+    with torch.no_grad():               # whole layers only: a new layer keeps its own bias trainable
+        for prefix, layer in student.named_modules():
+            own = {f"{prefix}.{n}": p for n, p in layer.named_parameters(recurse=False)}
+            if not own or any(n not in t_state or t_state[n].shape != p.shape for n, p in own.items()):
+                continue
+            for n, p in own.items():
+                p.copy_(t_state[n])
+                p.requires_grad_(False)
+                frozen.append(n)
+    if all(not p.requires_grad for p in student.parameters()):
+        raise ConfigError("the student has the teacher's exact shape, so nothing would be trained; "
+                          "give it a different architecture or size (e.g. --head-filters 8)")
+    return frozen
