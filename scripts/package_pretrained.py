@@ -89,7 +89,7 @@ def main() -> None:
     pre = model.metadata["preprocess"]
     teacher = Path(model.metadata["teacher_path"]).stem if model.metadata.get("teacher_path") else None
     if teacher and model.config.get("head_filters"):
-        arch += f" with a {model.config['head_filters']}-channel last layer (network "\
+        arch += f" with {model.config['head_filters']} channels in its last layer (network "\
                 f"{_gflop(model, pre['output_px']):.2f} GFLOP per frame)"
     summary = (f"{arch}, {pre['inputs']}, " + (f"distilled from `{teacher}` on " if teacher else "trained on ")
                + "grasplab synthetic scenes (Robotiq 2F-85 analytic labels)")

@@ -12,7 +12,8 @@ from grasplab.models.pretrained import DEFAULT, FAST, available, model_card, res
 pytestmark = pytest.mark.skipif(DEFAULT not in available(), reason="the default pretrained model is not installed")
 
 
-@pytest.mark.parametrize("name,arch,params", [(DEFAULT, "ggcnn2", 66_676), (FAST, "ggcnn", 62_420)])
+@pytest.mark.parametrize("name,arch,params", [(DEFAULT, "ggcnn2", 66_676), (FAST, "ggcnn", 62_420),
+                                              ("ggcnn-fast-synth-depth", "ggcnn", 30_908)])
 def test_pretrained_models_load_with_their_cards_and_scale(name, arch, params):
     model = load_model(resolve_model(name))
     assert model.architecture == arch and model.num_parameters == params
@@ -32,8 +33,9 @@ def test_models_cli_lists_the_default(capsys):
     assert DEFAULT in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("name", [DEFAULT, "ggcnn-fast-synth-depth"])
 @pytest.mark.parametrize("frame", range(5))
-def test_sensible_grasps_on_real_primesense_frames(shared_data, frame):
+def test_sensible_grasps_on_real_primesense_frames(shared_data, frame, name):
     """On the real Primesense frames the top grasp lies on the object and fits the gripper."""
     from grasplab.geometry import CameraIntrinsics
     from grasplab.imaging import read_depth_raw, read_mask
@@ -41,7 +43,7 @@ def test_sensible_grasps_on_real_primesense_frames(shared_data, frame):
     base = shared_data / "gqcnn" / "primesense"
     K = CameraIntrinsics.from_file(shared_data / "gqcnn" / "calib" / "primesense.intr")
     mask = read_mask(base / f"segmask_{frame}.png") > 0
-    grasps = load_detector().detect(read_depth_raw(base / f"depth_{frame}.npy"), intrinsics=K, mask=mask)
+    grasps = load_detector(name).detect(read_depth_raw(base / f"depth_{frame}.npy"), intrinsics=K, mask=mask)
     assert grasps, "no grasp found"
     best = grasps[0]
     col, row = np.rint(best.grasp.center_xy_px).astype(int)

@@ -136,17 +136,19 @@ def choose_window(shape: tuple[int, int], cfg: PreprocessConfig, mask: np.ndarra
     return Window((h - side) / 2, (w - side) / 2, side, cfg.output_px)
 
 
-def normalise_depth(depth_m: np.ndarray, reference: DepthReference = "mean") -> np.ndarray:
+def normalise_depth(depth_m: np.ndarray, reference: DepthReference = "mean", holes_filled: bool = False) -> np.ndarray:
     """Inpaint holes (nearest valid depth), subtract a reference, clip to [−1, 1].
 
     ``mean``: the image mean (GG-CNN). ``table``: a plane fitted robustly to the image (the
     table dominates it), so the input is the depth relative to the supporting surface — the
-    same for any camera distance and tilt.
+    same for any camera distance and tilt. ``holes_filled``: the caller already inpainted
+    (the detector's hot path), so the hole search is skipped.
     """
     d = np.asarray(depth_m, dtype=np.float64)
-    if hole_mask(d).all():
-        raise GrasplabError("depth image has no valid pixels")
-    d = inpaint_depth(d, method="nearest")
+    if not holes_filled:
+        if hole_mask(d).all():
+            raise GrasplabError("depth image has no valid pixels")
+        d = inpaint_depth(d, method="nearest")
     if reference == "table":
         return np.clip(d - fit_table_plane(d), -1.0, 1.0)
     if reference != "mean":

@@ -84,7 +84,8 @@ class GraspMapDetector:
         cfg = self.pre
         chans = []
         if cfg.inputs in ("depth", "rgbd"):
-            chans.append(normalise_depth(win.sample(d), cfg.depth_reference)[None])
+            # prepare_depth_m inpainted d, and resampling an image without holes makes none
+            chans.append(normalise_depth(win.sample(d), cfg.depth_reference, holes_filled=True)[None])
         if cfg.inputs in ("rgb", "rgbd"):
             chans.append(np.moveaxis(normalise_rgb(win.sample(np.asarray(rgb, np.float64))), -1, 0))
         x = self._torch.from_numpy(np.concatenate(chans).astype(np.float32))[None].contiguous(
