@@ -250,9 +250,11 @@ def predict(
                "grasps": [g.to_dict() for g in grasps]}
     atomic_write_json(out / "grasps.json", payload)
     view = im if im is not None else _depth_picture(d)
-    save_grasp_scenes([{"title": f"{depth.name}: {len(grasps)} grasps (best thickest)", "image": view,
+    save_grasp_scenes([{"title": f"{depth.name}: {len(grasps)} grasps", "image": view,
                         "mask": m, "positives": [g.grasp for g in grasps[:1]],
-                        "negatives": [g.grasp for g in grasps[1:]]}], out / "overlay.png", cols=1)
+                        "negatives": [g.grasp for g in grasps[1:]],
+                        "legend": "best (green, thick), the others ranked below it (red)"}],
+                      out / "overlay.png", cols=1)
     if not grasps:
         console.print("[yellow]no grasp passed the quality threshold[/] (see overlay.png)")
     for i, g in enumerate(grasps):

@@ -120,7 +120,8 @@ def draw_grasp_rectangles(ax, grasps, color: str, linewidth: float = 1.2) -> Non
 
 def save_grasp_scenes(scenes: Sequence[dict], path: str | Path, title: str = "", cols: int = 3) -> Path:
     """Scenes with grasps: each dict has ``title``, ``image`` (RGB), ``mask`` (optional, for the
-    crop), ``positives`` and ``negatives`` (lists of Grasp2D), optionally ``predicted`` (blue)."""
+    crop), ``positives`` and ``negatives`` (lists of Grasp2D), optionally ``predicted`` (blue) and
+    ``legend`` (the line under the title; by default the counts of labelled grasps)."""
     if not scenes:
         raise ValueError("no scenes to draw")
     fig, axes = _axes_grid(len(scenes), cols, 4.0, 4.2)
@@ -135,7 +136,7 @@ def save_grasp_scenes(scenes: Sequence[dict], path: str | Path, title: str = "",
         ax.set_ylim(ys.stop, ys.start)
         counts = f"{len(sc['positives'])} positive (green)"
         counts += f", {len(sc['negatives'])} negative (red)" if "negatives" in sc else ", prediction (blue)"
-        ax.set_title(f"{sc['title']}\n{counts}", fontsize=8)
+        ax.set_title(f"{sc['title']}\n{sc.get('legend', counts)}", fontsize=8)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
