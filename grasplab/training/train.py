@@ -30,7 +30,7 @@ class TrainConfig:
     num_workers: int = 0
     model_kwargs: dict = field(default_factory=dict)
     # distillation: a trained model (file or pretrained name) whose maps are the targets; the
-    # student starts from its tensors that match in name and shape, and those stay frozen
+    # student's layers whose tensors all match the teacher's in name and shape are copied and frozen
     teacher: str | None = None
 
     def __post_init__(self):
