@@ -114,6 +114,7 @@ def train_ggcnn(
     lr: float = typer.Option(1e-3),
     quality_pos_weight: float = typer.Option(1.0, help="Weight of positive pixels in the quality loss (1: GG-CNN's "
                                              "MSE; 10 keeps deep nets such as grconvnet off the all-zero map)."),
+    width_loss_weight: float = typer.Option(1.0, help="Scale of the width term in the loss (1: GG-CNN's sum)."),
     split: str = typer.Option("object", help="object-wise or image-wise k-fold: object or image."),
     folds: int = typer.Option(5),
     fold: int = typer.Option(0, help="Which fold is held out for validation."),
@@ -130,8 +131,8 @@ def train_ggcnn(
     from .training import TrainConfig, train_grasp_map_model
     cfg = TrainConfig(architecture=arch, inputs=inputs, output_px=size, crop=crop, object_fraction=object_fraction,
                       depth_reference=depth_reference, epochs=epochs,
-                      batch_size=batch_size, lr=lr, quality_pos_weight=quality_pos_weight, seed=seed,
-                      num_workers=workers, teacher=teacher,
+                      batch_size=batch_size, lr=lr, quality_pos_weight=quality_pos_weight,
+                      width_loss_weight=width_loss_weight, seed=seed, num_workers=workers, teacher=teacher,
                       model_kwargs={} if head_filters is None else {"head_filters": head_filters})
     scenes = load_scenes(data, format, depth)
     train, val = split_scenes(scenes, split, folds, fold, seed)

@@ -59,9 +59,10 @@ train ggcnn-synth-depth ggcnn 8 "$RUNS/synth" "$SYNTH"
 
 # 6. the fast model: GG-CNN with an 8-channel last layer (~3× less arithmetic), distilled from the
 #    GG-CNN just packaged on the first 400 of its training objects (objects follow from the seed
-#    and their index); errors where the teacher sees grasps weigh 10×. The shipped one took 10
-#    epochs, ~2.6 min each, on 2 CPU cores
+#    and their index); errors where the teacher sees grasps weigh 10×, and the width term 10×
+#    (else widths drift ~7 % from the teacher's). The shipped one took 10
+#    epochs, ~2.4 min each, on 2 CPU cores
 FAST_SYNTH=${SYNTH/procedural:800/procedural:400}
 $G synth $FAST_SYNTH --out "$RUNS/synth-400"
 train ggcnn-fast-synth-depth ggcnn 10 "$RUNS/synth-400" "$FAST_SYNTH" --head-filters 8 --teacher ggcnn-synth-depth \
-  --quality-pos-weight 10
+  --quality-pos-weight 10 --width-loss-weight 10

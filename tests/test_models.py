@@ -98,3 +98,7 @@ def test_weighting_all_maps_counts_angle_and_width_errors_where_grasps_are():
     assert float(weighted["quality"]) == 0.0
     plain = grasp_map_loss(tuple(pred), target, quality_pos_weight=w)
     assert float(plain["width"]) == pytest.approx(0.25 / 100)
+    # --width-loss-weight scales the width term inside the total only
+    scaled = grasp_map_loss(tuple(pred), target, width_loss_weight=4.0)
+    assert float(scaled["width"]) == pytest.approx(0.25 / 100)
+    assert float(scaled["loss"]) == pytest.approx(4 * 0.25 / 100 + 0.25 / 100)

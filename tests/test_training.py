@@ -223,3 +223,5 @@ def test_cheap_head_student_is_distilled_from_a_teacher(tmp_path):
     assert not (tmp_path / "other").exists() and not (tmp_path / "same").exists()   # refused before writing
     with pytest.raises(ConfigError, match="ggcnn2 has no setting head_filters"):
         replace(cfg, architecture="ggcnn2")
+    with pytest.raises(ConfigError, match="--width-loss-weight must be positive"):
+        replace(cfg, width_loss_weight=0.0)

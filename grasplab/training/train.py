@@ -25,6 +25,7 @@ class TrainConfig:
     batch_size: int = 8
     lr: float = 1e-3
     quality_pos_weight: float = 1.0     # > 1: positive pixels weigh more in the quality loss
+    width_loss_weight: float = 1.0      # scales the width term of the loss
     seed: int = 0
     augment: bool = True
     num_workers: int = 0
@@ -38,6 +39,8 @@ class TrainConfig:
             raise ConfigError(f"unknown architecture {self.architecture!r}; choose from {', '.join(sorted(MODELS))}")
         if self.epochs <= 0 or self.batch_size <= 0:
             raise ConfigError("epochs and batch size must be positive")
+        if not self.width_loss_weight > 0.0:
+            raise ConfigError(f"--width-loss-weight must be positive, got {self.width_loss_weight}")
         if not self.quality_pos_weight >= 1.0:
             raise ConfigError(f"--quality-pos-weight must be at least 1 (1: GG-CNN's plain MSE), "
                               f"got {self.quality_pos_weight}")
@@ -117,7 +120,7 @@ def train_grasp_map_model(train_scenes, val_scenes, cfg: TrainConfig, out_dir: s
     out.mkdir(parents=True, exist_ok=True)
     check_or_write_run_config(out, "train_config.json", cfg, "training run", may_change=("epochs", "num_workers"))
     module = GraspMapModule(model, val_dataset=val_ds, lr=cfg.lr, quality_pos_weight=cfg.quality_pos_weight,
-                            teacher=teacher)
+                            teacher=teacher, width_loss_weight=cfg.width_loss_weight)
     gen = torch.Generator().manual_seed(cfg.seed)
     train_dl = torch.utils.data.DataLoader(train_ds, batch_size=cfg.batch_size, shuffle=True, generator=gen,
                                            num_workers=cfg.num_workers)
