@@ -52,6 +52,21 @@ def test_network_arithmetic_matches_the_ggcnn_figure():
     assert network_gflop(GGCNN2(), 300) > 2.9 * network_gflop(GGCNN(), 300)     # 3.14 GFLOP
 
 
+def test_same_top_grasp_tolerances():
+    from grasplab.bench.detect_bench import _same_top_grasp
+    from grasplab.geometry import Grasp2D
+
+    def top(cx=100.0, angle_deg=20.0, width=40.0):
+        return [(Grasp2D((cx, 80.0), np.deg2rad(angle_deg), width, width / 2), 0.9)]
+    assert _same_top_grasp(top(), top()) and _same_top_grasp([], [])
+    assert _same_top_grasp(top(cx=102.9, angle_deg=29.9, width=43.9), top())
+    assert not _same_top_grasp(top(cx=103.1), top())               # centre 3.1 px away
+    assert not _same_top_grasp(top(angle_deg=30.1), top())         # 10.1°
+    assert not _same_top_grasp(top(width=44.1), top())             # 10.25 % wider
+    assert _same_top_grasp(top(angle_deg=-85.0), top(angle_deg=90.0))   # 5° across the ±90° wrap
+    assert not _same_top_grasp(top(), []) and not _same_top_grasp([], top())
+
+
 def test_bench_times_a_student_beside_its_teachers_reference(model_file, tmp_path):
     pytest.importorskip("skimage", reason="scikit-image (the dev/bench extra) is not installed")
     from grasplab.bench.detect_bench import run_detect_bench

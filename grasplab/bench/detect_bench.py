@@ -83,9 +83,10 @@ def run_detect_bench(model_path: str, frames: int = 200, distinct_frames: int = 
     if reference_model_path is not None and str(reference_model_path) != str(model_path):
         from ..errors import ConfigError
         from ..models import load_model
+        from ..datasets.grasp_map_dataset import PreprocessConfig
         ref_model = load_model(reference_model_path)
-        def inputs(m):                  # px_per_m is measured on the training data: not an input setting
-            return {k: v for k, v in m.metadata.get("preprocess", {}).items() if k != "px_per_m"}
+        def inputs(m):                  # the settings a model's input depends on (not its px_per_m)
+            return PreprocessConfig.from_metadata(m.metadata.get("preprocess", {}))
         if inputs(ref_model) != inputs(det.model):
             raise ConfigError(f"{reference_model_path} and {model_path} preprocess depth differently; "
                               "compare models trained on the same inputs (a student and its teacher)")

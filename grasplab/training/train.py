@@ -160,8 +160,8 @@ def _load_teacher(teacher_name: str, pre: dict):
     """The teacher model, checked to see the student's inputs."""
     from ..models import load_model
     teacher = load_model(_resolve(teacher_name))
-    t_pre = {k: v for k, v in teacher.metadata.get("preprocess", {}).items() if k != "px_per_m"}
-    differ = {k: (t_pre.get(k), v) for k, v in pre.items() if k in t_pre and t_pre[k] != v}
+    t_pre = PreprocessConfig.from_metadata(teacher.metadata.get("preprocess", {})).to_metadata()
+    differ = {k: (t_pre[k], v) for k, v in pre.items() if k in t_pre and t_pre[k] != v}
     if differ:
         raise ConfigError("the student must see the teacher's inputs; these preprocessing settings differ "
                           "(teacher, student): " + ", ".join(f"{k} {a!r} vs {b!r}" for k, (a, b) in differ.items())
