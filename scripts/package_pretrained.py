@@ -13,6 +13,7 @@ import argparse
 import json
 from pathlib import Path
 
+from grasplab.bench.detect_bench import network_gflop
 from grasplab.models import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,11 +53,6 @@ def _targets(evals: Path) -> str:
     return "Targets " + ", ".join(said) + " (point estimates; see the intervals)"
 
 
-def _gflop(model, side_px: int) -> float:
-    from grasplab.bench.detect_bench import network_gflop
-    return network_gflop(model, side_px)
-
-
 def _distillation(model) -> str:
     """What a distilled model learned from (empty for a model trained on the labels)."""
     if not model.metadata.get("teacher_path"):
@@ -90,7 +86,7 @@ def main() -> None:
     teacher = Path(model.metadata["teacher_path"]).stem if model.metadata.get("teacher_path") else None
     if teacher and model.config.get("head_filters"):
         arch += f" with {model.config['head_filters']} channels in its last layer (network "\
-                f"{_gflop(model, pre['output_px']):.2f} GFLOP per frame)"
+                f"{network_gflop(model, pre['output_px']):.2f} GFLOP per frame)"
     summary = (f"{arch}, {pre['inputs']}, " + (f"distilled from `{teacher}` on " if teacher else "trained on ")
                + "grasplab synthetic scenes (Robotiq 2F-85 analytic labels)")
     meta = {**model.metadata, "name": args.name, "summary": summary}

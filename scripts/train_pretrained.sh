@@ -40,18 +40,17 @@ train() {   # name arch epochs data synth-command [more train options]
   shift 5
   $G train ggcnn --arch "$arch" --data "$data" --depth stereo --crop resize --depth-reference table \
     --epochs "$epochs" --split object --fold 0 --workers "$WORKERS" --out "$RUNS/train-$name" "$@"
-  set -- "$name"
   # 4. accuracy: (a) held-out objects, (b) Jacquard samples zero-shot, perfect and stereo depth
-  $G evaluate --model "$RUNS/train-$1/model.npz" --data "$RUNS/synth-test" --depth stereo \
-    --out "$RUNS/eval-$1/synth-test" --json
+  $G evaluate --model "$RUNS/train-$name/model.npz" --data "$RUNS/synth-test" --depth stereo \
+    --out "$RUNS/eval-$name/synth-test" --json
   if [ -d "$SHARED/jacquard" ]; then
     for d in perfect stereo; do
-      $G evaluate --model "$RUNS/train-$1/model.npz" --data "$SHARED/jacquard" --depth $d \
-        --out "$RUNS/eval-$1/jacquard-$d" --json
+      $G evaluate --model "$RUNS/train-$name/model.npz" --data "$SHARED/jacquard" --depth $d \
+        --out "$RUNS/eval-$name/jacquard-$d" --json
     done
   fi
   # 5. into the package, with its model card
-  python "$(dirname "$0")/package_pretrained.py" --train "$RUNS/train-$1" --evals "$RUNS/eval-$1" --name "$1" \
+  python "$(dirname "$0")/package_pretrained.py" --train "$RUNS/train-$name" --evals "$RUNS/eval-$name" --name "$name" \
     --synth-command "grasplab synth $synth" --test-command "grasplab synth $TEST" --hardware "$HARDWARE"
 }
 train ggcnn2-synth-depth ggcnn2 6 "$RUNS/synth" "$SYNTH"

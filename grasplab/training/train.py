@@ -48,8 +48,9 @@ class TrainConfig:
         accepted = inspect.signature(MODELS[self.architecture].__init__).parameters
         unknown = sorted(set(self.model_kwargs) - set(accepted))
         if unknown:
-            raise ConfigError(f"{self.architecture} has no setting {', '.join(unknown)} "
-                              f"(--head-filters is for ggcnn)")
+            hint = " (--head-filters is for ggcnn)" if "head_filters" in unknown else ""
+            raise ConfigError(f"{self.architecture} has no setting {', '.join(unknown)}{hint}; "
+                              f"its settings: {', '.join(n for n in accepted if n != 'self')}")
         m = MODELS[self.architecture].size_multiple
         if self.output_px % m:
             raise ConfigError(f"{self.architecture} needs an image size that is a multiple of {m}; "
