@@ -124,6 +124,10 @@ def train_ggcnn(
                                                "(GG-CNN: 32; 8 makes the network ~3× cheaper)."),
     teacher: Optional[str] = typer.Option(None, help="Distil: a trained model (file or pretrained name) whose maps "
                                           "are the targets; the layers matching it are copied and frozen."),
+    init: Optional[str] = typer.Option(None, help="Fine-tune: start from a trained model's weights (file or "
+                                       "pretrained name; same --arch, --inputs and preprocessing)."),
+    val_data: Optional[Path] = typer.Option(None, help="Validate on all scenes of this folder (same --format and "
+                                            "--depth) instead of a held-out fold of --data."),
     out: Path = typer.Option(Path("grasplab-train"), help="Run folder (resumes if it holds this run)."),
 ):
     """Train GG-CNN / GG-CNN2; keeps the best validation rectangle accuracy; writes model.npz + run.json."""
@@ -133,10 +137,14 @@ def train_ggcnn(
                       depth_reference=depth_reference, epochs=epochs,
                       batch_size=batch_size, lr=lr, quality_pos_weight=quality_pos_weight,
                       width_loss_weight=width_loss_weight, seed=seed, num_workers=workers, teacher=teacher,
-                      model_kwargs={} if head_filters is None else {"head_filters": head_filters})
+                      init=init, model_kwargs={} if head_filters is None else {"head_filters": head_filters})
     scenes = load_scenes(data, format, depth)
-    train, val = split_scenes(scenes, split, folds, fold, seed)
-    console.print(f"{len(train)} training and {len(val)} validation scenes ({split}-wise fold {fold}/{folds})")
+    if val_data is None:
+        train, val = split_scenes(scenes, split, folds, fold, seed)
+        console.print(f"{len(train)} training and {len(val)} validation scenes ({split}-wise fold {fold}/{folds})")
+    else:
+        train, val = scenes, load_scenes(val_data, format, depth)
+        console.print(f"{len(train)} training scenes from {data}, {len(val)} validation scenes from {val_data}")
     res = train_grasp_map_model(train, val, cfg, out)
     console.print(f"[green]trained[/] {arch}: best validation accuracy {res.best_val_accuracy:.1%}; "
                   f"model {res.model_path}")

@@ -121,6 +121,15 @@ def test_cli_trains_on_real_jacquard_object_wise(tmp_path, shared_data, capsys):
               "--crop", "mask", "--out", str(tmp_path / "run"), "--depth", "stereo"])
     assert exc.value.code in (0, None)
     assert load_model(tmp_path / "run" / "model.npz").metadata["val_scenes"] == 5
+    # fine-tune that model on every scene, validating on another folder (here: the same samples)
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "ggcnn", "--data", str(shared_data / "jacquard"), "--epochs", "1", "--size", "96",
+              "--crop", "mask", "--depth", "stereo", "--init", str(tmp_path / "run" / "model.npz"),
+              "--val-data", str(shared_data / "jacquard"), "--out", str(tmp_path / "tuned")])
+    assert exc.value.code in (0, None)
+    tuned = load_model(tmp_path / "tuned" / "model.npz").metadata
+    assert tuned["train_scenes"] == tuned["val_scenes"] == 25
+    assert tuned["init_path"] == str(tmp_path / "run" / "model.npz") and "best_val_accuracy" in tuned["init_metadata"]
     with pytest.raises(SystemExit) as exc:
         main(["train", "ggcnn", "--data", str(shared_data / "jacquard"), "--size", "100", "--out", str(tmp_path / "x")])
     assert exc.value.code == 2 and "multiple of 12" in capsys.readouterr().err
@@ -225,3 +234,30 @@ def test_cheap_head_student_is_distilled_from_a_teacher(tmp_path):
         replace(cfg, architecture="ggcnn2")
     with pytest.raises(ConfigError, match="--width-loss-weight must be positive"):
         replace(cfg, width_loss_weight=0.0)
+
+
+def test_fine_tuning_starts_from_the_given_weights(tmp_path):
+    """--init loads a trained model's weights: with a zero learning rate they come out unchanged
+    (and differ from a fresh start); mismatched models are refused before anything is written."""
+    data = scenes(4)
+    base = TrainConfig(epochs=2, output_px=72, crop="resize", batch_size=2, augment=False)
+    start = train_grasp_map_model(data, data, base, tmp_path / "start", show_progress=False).model_path
+    cfg = replace(base, epochs=1, lr=0.0, init=str(start))
+    res = train_grasp_map_model(data, data, cfg, tmp_path / "tuned", show_progress=False)
+    tuned, s0 = load_model(res.model_path), load_model(start)
+    for (name, p), q in zip(tuned.state_dict().items(), s0.state_dict().values()):
+        assert np.array_equal(p.numpy(), q.numpy()), name
+    fresh = train_grasp_map_model(data, data, replace(cfg, init=None), tmp_path / "fresh", show_progress=False)
+    assert not np.array_equal(load_model(fresh.model_path).state_dict()["heads.weight"].numpy(),
+                              s0.state_dict()["heads.weight"].numpy())
+    assert tuned.metadata["init_path"] == str(start)
+    assert tuned.metadata["init_metadata"]["best_val_accuracy"] == pytest.approx(s0.metadata["best_val_accuracy"])
+    refusals = {"is a ggcnn, this run trains a ggcnn2": replace(cfg, architecture="ggcnn2"),
+                "depth_reference 'mean' vs 'table'": replace(cfg, depth_reference="table"),
+                "network settings": replace(cfg, model_kwargs={"head_filters": 4})}
+    for i, (message, bad) in enumerate(refusals.items()):
+        with pytest.raises(ConfigError, match=message):
+            train_grasp_map_model(data, data, bad, tmp_path / f"bad{i}", show_progress=False)
+        assert not (tmp_path / f"bad{i}").exists()
+    with pytest.raises(ConfigError, match="not both"):
+        replace(cfg, teacher=str(start))

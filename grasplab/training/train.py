@@ -33,6 +33,9 @@ class TrainConfig:
     # distillation: a trained model (file or pretrained name) whose maps are the targets; the
     # student's layers whose tensors all match the teacher's in name and shape are copied and frozen
     teacher: str | None = None
+    # fine-tuning: a trained model (file or pretrained name) of the same architecture, settings and
+    # preprocessing whose weights start the training (all layers stay trainable)
+    init: str | None = None
 
     def __post_init__(self):
         if self.architecture not in MODELS:
@@ -51,6 +54,8 @@ class TrainConfig:
             hint = " (--head-filters is for ggcnn)" if "head_filters" in unknown else ""
             raise ConfigError(f"{self.architecture} has no setting {', '.join(unknown)}{hint}; "
                               f"its settings: {', '.join(n for n in accepted if n != 'self')}")
+        if self.init is not None and self.teacher is not None:
+            raise ConfigError("give either --init (fine-tune a model) or --teacher (distil one), not both")
         m = MODELS[self.architecture].size_multiple
         if self.output_px % m:
             raise ConfigError(f"{self.architecture} needs an image size that is a multiple of {m}; "
@@ -109,6 +114,7 @@ def train_grasp_map_model(train_scenes, val_scenes, cfg: TrainConfig, out_dir: s
                             object_fraction=cfg.object_fraction, depth_reference=cfg.depth_reference)
     pre = base.to_metadata()
     teacher = None if cfg.teacher is None else _load_teacher(cfg.teacher, pre)
+    start = None if cfg.init is None else _load_init(cfg.init, cfg, pre)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     if torch.cuda.is_available():          # deterministic cuBLAS (Lightning's deterministic=True needs it)
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
@@ -116,6 +122,11 @@ def train_grasp_map_model(train_scenes, val_scenes, cfg: TrainConfig, out_dir: s
     train_ds = GraspMapDataset(train_scenes, replace(base, augment=cfg.augment), seed=cfg.seed)
     val_ds = GraspMapDataset(val_scenes, base, seed=cfg.seed)
     model = MODELS[cfg.architecture](input_channels=train_ds.input_channels, **cfg.model_kwargs)
+    if start is not None:
+        if start.config != model.config:
+            raise ConfigError(f"--init {cfg.init}: its network settings {start.config} differ from this run's "
+                              f"{model.config}; pass the same --inputs and model settings")
+        model.load_state_dict(start.state_dict())
     frozen = [] if teacher is None else _freeze_teachers_layers(model, teacher)
     out = Path(out_dir)                     # written only once the settings proved usable
     out.mkdir(parents=True, exist_ok=True)
@@ -146,6 +157,9 @@ def train_grasp_map_model(train_scenes, val_scenes, cfg: TrainConfig, out_dir: s
     meta.update({"best_val_accuracy": best, "epochs_run": trainer.current_epoch,
                  "train_scenes": len(train_ds), "val_scenes": len(val_ds), "parameters": model.num_parameters,
                  **({"teacher_path": str(_resolve(cfg.teacher)), "frozen_from_teacher": frozen} if cfg.teacher else {}),
+                 **({"init_path": str(_resolve(cfg.init)),
+                     "init_metadata": {k: start.metadata.get(k) for k in ("name", "command", "best_val_accuracy")
+                                       if k in start.metadata}} if cfg.init else {}),
                  "preprocess": {**pre, **({"px_per_m": px_per_m} if px_per_m else {})}})
     model_path = module.model.save(out / "model.npz", metadata=meta)
     atomic_write_json(out / "run.json", meta)
@@ -157,17 +171,37 @@ def _resolve(name_or_path: str) -> Path:
     return Path(resolve_model(name_or_path))
 
 
+def _preprocessing_differences(model, pre: dict) -> str:
+    """The preprocessing settings in which a trained model differs from this run's, as text."""
+    m_pre = PreprocessConfig.from_metadata(model.metadata.get("preprocess", {})).to_metadata()
+    differ = {k: (m_pre[k], v) for k, v in pre.items() if k in m_pre and m_pre[k] != v}
+    return ", ".join(f"{k} {a!r} vs {b!r}" for k, (a, b) in differ.items())
+
+
 def _load_teacher(teacher_name: str, pre: dict):
     """The teacher model, checked to see the student's inputs."""
     from ..models import load_model
     teacher = load_model(_resolve(teacher_name))
-    t_pre = PreprocessConfig.from_metadata(teacher.metadata.get("preprocess", {})).to_metadata()
-    differ = {k: (t_pre[k], v) for k, v in pre.items() if k in t_pre and t_pre[k] != v}
+    differ = _preprocessing_differences(teacher, pre)
     if differ:
         raise ConfigError("the student must see the teacher's inputs; these preprocessing settings differ "
-                          "(teacher, student): " + ", ".join(f"{k} {a!r} vs {b!r}" for k, (a, b) in differ.items())
-                          + ". Pass the teacher's values (see its model card or run.json)")
+                          f"(teacher, student): {differ}. Pass the teacher's values (see its model card or run.json)")
     return teacher.eval()
+
+
+def _load_init(name: str, cfg: TrainConfig, pre: dict):
+    """The model a fine-tuning run starts from, checked to be this run's architecture and to
+    have learned on the same preprocessing (its weights mean nothing on other inputs)."""
+    from ..models import load_model
+    start = load_model(_resolve(name))
+    if start.architecture != cfg.architecture:
+        raise ConfigError(f"--init {name} is a {start.architecture}, this run trains a {cfg.architecture}; "
+                          f"pass --arch {start.architecture}")
+    differ = _preprocessing_differences(start, pre)
+    if differ:
+        raise ConfigError(f"--init {name} learned on other inputs; these preprocessing settings differ "
+                          f"(model, this run): {differ}. Pass the model's values (see its model card or run.json)")
+    return start
 
 
 def _freeze_teachers_layers(student, teacher) -> list[str]:
