@@ -26,6 +26,8 @@ err_console = Console(stderr=True)
 
 
 MODEL_HELP = "A pretrained model name (see `grasplab models`) or a model file; default: the default pretrained model."
+VIEWS_HELP = ("Test-time augmentation: average the maps over 1, 2 (mirror), 4 (quarter turns) or 8 views; one "
+              "network pass each (no reliable accuracy gain measured: BENCHMARKS.md).")
 
 
 @app.callback()
@@ -202,6 +204,7 @@ def evaluate(
     fold: int = typer.Option(0),
     seed: int = typer.Option(0),
     k: int = typer.Option(5, help="Also report top-k accuracy."),
+    views: int = typer.Option(1, help=VIEWS_HELP),
     out: Path = typer.Option(Path("grasplab-eval"), help="Folder for evaluation.json and figures."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ):
@@ -212,7 +215,7 @@ def evaluate(
     if split:
         _, scenes = split_scenes(scenes, split, folds, fold, seed)
     from .models.pretrained import resolve_model
-    rep = evaluate_grasp_map_model(resolve_model(model), scenes, k=k, out_dir=out)
+    rep = evaluate_grasp_map_model(resolve_model(model), scenes, k=k, out_dir=out, views=views)
     if as_json:
         print(json.dumps({k_: v for k_, v in rep.to_dict().items() if k_ != "per_scene"}, indent=2))
         return
@@ -234,6 +237,7 @@ def predict(
     max_grasps: int = typer.Option(5),
     gripper: Optional[str] = typer.Option(None, help="Drop grasps wider than this gripper opens (yumi, robotiq_2f85 "
                                           "or a gripper JSON); needs --intrinsics."),
+    views: int = typer.Option(1, help=VIEWS_HELP),
     out: Path = typer.Option(Path("grasplab-predict"), help="Folder for grasps.json and overlay.png."),
 ):
     """Ranked grasps for one camera frame: JSON (pixels; metres with intrinsics) and a PNG overlay."""
@@ -242,7 +246,7 @@ def predict(
     from .policies import load_detector
     from .storage import atomic_write_json, run_metadata
     from .viz.figures import save_grasp_scenes
-    det = load_detector(model)
+    det = load_detector(model, views=views)
     d = read_depth_raw(depth)
     im = read_rgb(rgb) if rgb else None
     K = CameraIntrinsics.from_file(intrinsics) if intrinsics else None

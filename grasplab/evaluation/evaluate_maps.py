@@ -15,6 +15,7 @@ from ..datasets.grasp_map_dataset import GraspMapDataset, PreprocessConfig
 from ..errors import ConfigError
 from ..models import load_model
 from ..policies import MapDecodingConfig, decode_grasp_maps
+from ..policies.map_augmentation import augmented_grasp_maps, check_views
 from ..storage import atomic_write_json, run_metadata
 from .rectangle_metric import Accuracy, RectangleMetric, accuracy_with_ci
 
@@ -37,11 +38,14 @@ class EvaluationReport:
 def evaluate_grasp_map_model(model_path: str | Path, scenes: list, k: int = 5,
                              metric: RectangleMetric = RectangleMetric(),
                              decoding: MapDecodingConfig | None = None, out_dir: str | Path | None = None,
-                             figures: int = 4, dataset: GraspMapDataset | None = None) -> EvaluationReport:
+                             figures: int = 4, dataset: GraspMapDataset | None = None,
+                             views: int = 1) -> EvaluationReport:
     """Top-1 and top-k rectangle accuracy of a model file on labelled scenes. ``dataset``: the
     scenes already wrapped (e.g. with cached inputs, when several models are scored on them);
-    its preprocessing must be the model's."""
+    its preprocessing must be the model's. ``views``: test-time augmentation (maps averaged
+    over 1, 2, 4 or 8 mirrored / turned views)."""
     import torch
+    check_views(views)
     model = load_model(model_path)
     net = model.for_inference()
     pre = model.metadata.get("preprocess", {})
@@ -55,24 +59,29 @@ def evaluate_grasp_map_model(model_path: str | Path, scenes: list, k: int = 5,
     else:
         ds = GraspMapDataset(scenes, cfg)
     decoding = decoding or MapDecodingConfig(max_grasps=max(k, 1))
+
+    def run(x: np.ndarray) -> list[np.ndarray]:
+        return [m[0, 0].numpy() for m in net(torch.from_numpy(x).contiguous(memory_format=torch.channels_last))]
+
     rows, cache = [], []
     with torch.no_grad():
         for i in range(len(ds)):
-            x = torch.from_numpy(ds.inputs(i))[None]
-            maps = [m[0, 0].numpy() for m in net(x.contiguous(memory_format=torch.channels_last))]
+            x = ds.inputs(i)[None]
+            maps = augmented_grasp_maps(run, x, views)
             ranked = decode_grasp_maps(*maps, decoding)
             truth = ds.rectangles(i)
             hit1 = metric.top_k_correct(ranked.grasps, truth, 1)
             hitk = metric.top_k_correct(ranked.grasps, truth, k)
             rows.append({"scene": str(getattr(ds.scenes[i], "stem", i)), "top1": hit1, f"top{k}": hitk,
                          "quality": float(ranked.qualities[0]) if len(ranked) else 0.0, "grasps": len(ranked)})
-            cache.append((x[0].numpy(), maps, ranked, truth))
+            cache.append((x[0], maps, ranked, truth))
     report = EvaluationReport(accuracy_with_ci(sum(r["top1"] for r in rows), len(rows)),
                               accuracy_with_ci(sum(r[f"top{k}"] for r in rows), len(rows)), k, rows,
                               n_all - len(scenes))
     if out_dir is not None:
         out = Path(out_dir)
-        meta = run_metadata({"model": str(model_path), "k": k, "metric": metric.__dict__, "scenes": len(rows)})
+        meta = run_metadata({"model": str(model_path), "k": k, "metric": metric.__dict__, "scenes": len(rows),
+                             "views": views})
         atomic_write_json(out / "evaluation.json", {**meta, **report.to_dict()})
         if figures and rows:
             _figures(out, rows, cache, figures, metric)

@@ -18,6 +18,7 @@ from ..errors import GrasplabError
 from ..geometry import CameraIntrinsics, Grasp2D
 from ..imaging import prepare_depth_m
 from ..models import load_model
+from .map_augmentation import augmented_grasp_maps, check_views
 from .map_decoding import MapDecodingConfig, decode_grasp_maps
 
 
@@ -41,11 +42,14 @@ class DetectedGrasp:
 
 
 class GraspMapDetector:
-    """Wraps a trained per-pixel model with its preprocessing and decoding."""
+    """Wraps a trained per-pixel model with its preprocessing and decoding. ``views`` > 1 averages
+    the maps over mirrored and turned views of the input (test-time augmentation: one network
+    pass per view)."""
 
-    def __init__(self, model_path: str | Path, decoding: MapDecodingConfig = MapDecodingConfig()):
+    def __init__(self, model_path: str | Path, decoding: MapDecodingConfig = MapDecodingConfig(), views: int = 1):
         import torch
         self._torch = torch
+        self.views = check_views(views)
         self.path = Path(model_path)
         if self.path.suffix == ".onnx":                 # exported with `grasplab export onnx`
             from ..models.onnx_export import read_onnx_header
@@ -116,11 +120,17 @@ class GraspMapDetector:
         return choose_window(depth_m.shape, cfg, mask if has_mask else None)
 
     def grasp_maps(self, x) -> list[np.ndarray]:
-        """The network's quality, cos 2θ, sin 2θ and width maps for a preprocessed input."""
+        """The network's quality, cos 2θ, sin 2θ and width maps for a preprocessed input
+        (averaged over the detector's views)."""
+        if self.views == 1:
+            return self._run(x)
+        return augmented_grasp_maps(lambda v: self._run(self._torch.from_numpy(v)), x.numpy(), self.views)
+
+    def _run(self, x) -> list[np.ndarray]:
         if self._session is not None:
             return [m[0, 0] for m in self._session.run(None, {"image": x.contiguous().numpy()})]
         with self._torch.no_grad():
-            return [m[0, 0].numpy() for m in self.net(x)]
+            return [m[0, 0].numpy() for m in self.net(x.contiguous(memory_format=self._torch.channels_last))]
 
     def detect(self, depth, rgb: np.ndarray | None = None, intrinsics: CameraIntrinsics | None = None,
                mask: np.ndarray | None = None, units: str = "auto", max_grasps: int | None = None,
@@ -153,8 +163,9 @@ class GraspMapDetector:
         return out[:wanted]
 
 
-def load_detector(name_or_path: str | Path | None = None) -> GraspMapDetector:
+def load_detector(name_or_path: str | Path | None = None, views: int = 1) -> GraspMapDetector:
     """A detector from a pretrained model name (``grasplab models``), a model file (``.npz``, or
-    ``.onnx`` from ``grasplab export onnx``, run by onnxruntime), or the default pretrained model."""
+    ``.onnx`` from ``grasplab export onnx``, run by onnxruntime), or the default pretrained model;
+    ``views``: test-time augmentation (1, 2, 4 or 8 network passes)."""
     from ..models.pretrained import resolve_model
-    return GraspMapDetector(resolve_model(name_or_path))
+    return GraspMapDetector(resolve_model(name_or_path), views=views)
