@@ -65,6 +65,17 @@ def _distillation(model) -> str:
             "by validation accuracy).\n")
 
 
+def _portable_paths(metadata: dict, pretrained: Path) -> dict:
+    """The metadata with a teacher or starting model that is itself a pretrained model named by
+    its pretrained name (which ``resolve_model`` understands anywhere) instead of this machine's
+    path to it."""
+    meta = dict(metadata)
+    for key in ("teacher_path", "init_path"):
+        if meta.get(key) and Path(meta[key]).resolve().parent == pretrained.resolve():
+            meta[key] = Path(meta[key]).stem
+    return meta
+
+
 def _command(argv: list[str]) -> str:
     """The training command as a user types it (argv[0] may be a path to the entry point)."""
     return " ".join(["grasplab", *argv[1:]])
@@ -89,8 +100,8 @@ def main() -> None:
                 f"{network_gflop(model, pre['output_px']):.2f} GFLOP per frame)"
     summary = (f"{arch}, {pre['inputs']}, " + (f"distilled from `{teacher}` on " if teacher else "trained on ")
                + "grasplab synthetic scenes (Robotiq 2F-85 analytic labels)")
-    meta = {**model.metadata, "name": args.name, "summary": summary}
     out = ROOT / "grasplab" / "models" / "pretrained"
+    meta = {**_portable_paths(model.metadata, out), "name": args.name, "summary": summary}
     model.save(out / f"{args.name}.npz", metadata=meta)
     cfg = run["config"]
     card = f"""# {args.name}
