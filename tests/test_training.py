@@ -95,15 +95,27 @@ def test_training_resumes_and_refuses_other_settings(tmp_path):
 
 
 def test_loader_workers_and_resuming_do_not_change_the_model(tmp_path):
-    """Augmentations are seeded per (seed, epoch, image): 2 loader processes, and a run killed
-    after epoch 1 and resumed, give the weights of one uninterrupted in-process run."""
-    data = scenes(4)
-    cfg = TrainConfig(epochs=2, output_px=72, crop="resize", batch_size=2, augment=True)
+    """Augmentations and the training order are seeded per (seed, epoch): 2 loader processes,
+    and a run killed after epoch 1 and resumed, give the weights of one uninterrupted in-process
+    run — the last epoch's and the exported best one's."""
+    import torch
+    data = scenes(8)
+    cfg = TrainConfig(epochs=3, output_px=72, crop="resize", batch_size=2, augment=True)
     ref = train_grasp_map_model(data, data, cfg, tmp_path / "ref", show_progress=False)
-    workers = TrainConfig(epochs=1, output_px=72, crop="resize", batch_size=2, augment=True, num_workers=2)
+    workers = replace(cfg, epochs=1, num_workers=2)
     train_grasp_map_model(data, data, workers, tmp_path / "w", show_progress=False)
-    resumed = train_grasp_map_model(data, data, TrainConfig(**{**workers.__dict__, "epochs": 2}), tmp_path / "w",
-                                    show_progress=False)
+
+    def last(run):
+        ckpt = torch.load(tmp_path / run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+        return ckpt["epoch"], ckpt["state_dict"]
+    epoch, after_one = last("w")
+    assert epoch == 0
+    resumed = train_grasp_map_model(data, data, replace(workers, epochs=3), tmp_path / "w", show_progress=False)
+    (e_ref, s_ref), (e_res, s_res) = last("ref"), last("w")
+    assert e_ref == e_res == 2                  # last.ckpt follows every epoch, not only new bests
+    assert any(not torch.equal(after_one[k], s_res[k]) for k in s_res)      # the resumed run trained on
+    for k in s_ref:
+        np.testing.assert_allclose(s_ref[k].numpy(), s_res[k].numpy(), rtol=1e-5, atol=1e-6, err_msg=k)
     a, b = load_model(ref.model_path), load_model(resumed.model_path)
     for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
         np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=1e-5, atol=1e-6, err_msg=name)

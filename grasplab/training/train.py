@@ -81,6 +81,24 @@ def input_px_per_m(scenes, pre: PreprocessConfig, sample: int = 32) -> float | N
     return float(np.median(values)) if values else None
 
 
+class EpochShuffle:
+    """Training order: a permutation drawn from (seed, epoch) alone, so a resumed run sees the
+    order the uninterrupted run would have (a shuffling generator's state is not checkpointed).
+    Lightning calls ``set_epoch`` before each epoch."""
+
+    def __init__(self, n: int, seed: int):
+        self.n, self.seed, self.epoch = n, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        return iter(np.random.default_rng([self.seed, self.epoch, 7]).permutation(self.n).tolist())
+
+
 @dataclass
 class TrainResult:
     out_dir: Path
@@ -100,7 +118,7 @@ def train_grasp_map_model(train_scenes, val_scenes, cfg: TrainConfig, out_dir: s
 
     import lightning as L
     import torch
-    from lightning.pytorch.callbacks import ModelCheckpoint
+    from lightning.pytorch.callbacks import Checkpoint, ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
     from .grasp_map_module import GraspMapModule
@@ -133,21 +151,35 @@ def train_grasp_map_model(train_scenes, val_scenes, cfg: TrainConfig, out_dir: s
     check_or_write_run_config(out, "train_config.json", cfg, "training run", may_change=("epochs", "num_workers"))
     module = GraspMapModule(model, val_dataset=val_ds, lr=cfg.lr, quality_pos_weight=cfg.quality_pos_weight,
                             teacher=teacher, width_loss_weight=cfg.width_loss_weight)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    train_dl = torch.utils.data.DataLoader(train_ds, batch_size=cfg.batch_size, shuffle=True, generator=gen,
+    order = EpochShuffle(len(train_ds), cfg.seed)
+    train_dl = torch.utils.data.DataLoader(train_ds, batch_size=cfg.batch_size, sampler=order,
                                            num_workers=cfg.num_workers)
     val_dl = torch.utils.data.DataLoader(val_ds, batch_size=cfg.batch_size, shuffle=False, num_workers=cfg.num_workers)
+    last = out / "checkpoints" / "last.ckpt"
+    if last.is_file():
+        # resuming after a finished epoch, Lightning skips that epoch's start hooks (and may make
+        # the loader before it sets the sampler's epoch): set the next epoch here
+        train_ds.epoch = torch.load(last, map_location="cpu", weights_only=False)["epoch"] + 1
+        order.set_epoch(train_ds.epoch)
 
     class _Epoch(L.Callback):                       # fresh, seeded augmentations every epoch
         def on_train_epoch_start(self, trainer, pl_module):
             train_ds.epoch = trainer.current_epoch
 
-    ckpt = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val_accuracy", mode="max",
-                           save_last=True)
+    class _SaveLast(Checkpoint):
+        """``last.ckpt`` after every epoch, atomically, so a killed run resumes from its last
+        epoch (Lightning's ``save_last`` follows only new bests). A Checkpoint callback listed
+        after the best-model one, so Lightning runs it after that one has recorded the epoch."""
+
+        def on_train_epoch_end(self, trainer, pl_module):
+            tmp = last.with_name(last.name + ".tmp")
+            trainer.save_checkpoint(tmp)
+            os.replace(tmp, last)
+
+    ckpt = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val_accuracy", mode="max")
     trainer = L.Trainer(max_epochs=cfg.epochs, accelerator="auto", devices=1, logger=CSVLogger(out, name="logs"),
-                        callbacks=[ckpt, _Epoch()], enable_progress_bar=show_progress, enable_model_summary=False,
-                        deterministic=True, log_every_n_steps=1)
-    last = out / "checkpoints" / "last.ckpt"
+                        callbacks=[_Epoch(), ckpt, _SaveLast()], enable_progress_bar=show_progress,
+                        enable_model_summary=False, deterministic=True, log_every_n_steps=1)
     trainer.fit(module, train_dl, val_dl, ckpt_path=str(last) if last.is_file() else None)
     best_path = ckpt.best_model_path or str(last)
     state = torch.load(best_path, map_location="cpu", weights_only=False)["state_dict"]
