@@ -81,3 +81,21 @@ def test_demo_runs_and_scores(tmp_path):
     assert (tmp_path / "demo" / "grasps.png").stat().st_size > 10_000
     saved = json.loads((tmp_path / "demo" / "demo.json").read_text())
     assert saved["grasplab_version"] and saved["top1"]["total"] == rep["top1"]["total"]
+
+
+def test_packaging_names_a_pretrained_teacher_by_name(tmp_path):
+    """Model cards must not carry this machine's path to a teacher or starting model that ships
+    with grasplab: it becomes the pretrained name, which resolve_model understands anywhere."""
+    import importlib.util
+    from pathlib import Path
+
+    from grasplab.models.pretrained import HERE, resolve_model
+    script = Path(__file__).resolve().parents[1] / "scripts" / "package_pretrained.py"
+    spec = importlib.util.spec_from_file_location("package_pretrained", script)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    own = str(HERE / "ggcnn-synth-depth.npz")
+    meta = mod._portable_paths({"teacher_path": own, "init_path": str(tmp_path / "run" / "model.npz"), "x": 1}, HERE)
+    assert meta == {"teacher_path": "ggcnn-synth-depth", "init_path": str(tmp_path / "run" / "model.npz"), "x": 1}
+    assert resolve_model(meta["teacher_path"]) == Path(own)
+    assert load_model(resolve_model("ggcnn-fast-synth-depth")).metadata["teacher_path"] == "ggcnn-synth-depth"
