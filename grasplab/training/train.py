@@ -10,6 +10,7 @@ import numpy as np
 from ..datasets.grasp_map_dataset import GraspMapDataset, PreprocessConfig
 from ..errors import ConfigError
 from ..models import MODELS
+from ..seeding import derive_rng
 from ..storage import atomic_write_json, check_or_write_run_config, run_metadata
 
 
@@ -96,7 +97,7 @@ class EpochShuffle:
         return self.n
 
     def __iter__(self):
-        return iter(np.random.default_rng([self.seed, self.epoch, 7]).permutation(self.n).tolist())
+        return iter(derive_rng(self.seed, "training order", self.epoch).permutation(self.n).tolist())
 
 
 @dataclass
