@@ -259,7 +259,7 @@ def predict(
         max_width_m = load_gripper(gripper).max_width_m
     grasps = det.detect(d, rgb=im, intrinsics=K, mask=m, units=units, max_grasps=max_grasps, max_width_m=max_width_m)
     payload = {**run_metadata({"model": str(det.path), "depth": str(depth), "units": units,
-                               "max_width_m": max_width_m}),
+                               "max_width_m": max_width_m, "views": views}),
                "grasps": [g.to_dict() for g in grasps]}
     atomic_write_json(out / "grasps.json", payload)
     view = im if im is not None else _depth_picture(d)

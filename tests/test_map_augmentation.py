@@ -94,9 +94,38 @@ def test_predict_cli_views(tmp_path, capsys):
             main(["predict", "--model", str(path), "--depth", str(tmp_path / "d.npy"), "--views", str(views),
                   "--out", str(tmp_path / f"p{views}")])
         assert exc.value.code in (0, None)
-        grasps[views] = json.loads((tmp_path / f"p{views}" / "grasps.json").read_text())["grasps"]
+        report = json.loads((tmp_path / f"p{views}" / "grasps.json").read_text())
+        assert report["config"]["views"] == views
+        grasps[views] = report["grasps"]
     assert grasps[1] and [g["center_xy_px"] for g in grasps[1]] == [g["center_xy_px"] for g in grasps[8]]
     with pytest.raises(SystemExit) as exc:
         main(["predict", "--model", str(path), "--depth", str(tmp_path / "d.npy"), "--views", "3",
               "--out", str(tmp_path / "bad")])
     assert exc.value.code != 0 and "--views 3" in capsys.readouterr().err
+
+
+@register_model("off_centre_oracle_for_tests")
+class OffCentreOracle(GraspMapModel):
+    """A quality peak at a fixed off-centre output pixel, whatever the input: not equivariant."""
+
+    def __init__(self, input_channels: int = 1):
+        super().__init__(input_channels=input_channels)
+        self.dummy = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        b, _, h, w = x.shape
+        q = torch.zeros(b, 1, h, w)
+        q[:, :, 30, 60] = 1.0
+        return q, torch.ones_like(q), torch.zeros_like(q), torch.full_like(q, 0.2)
+
+
+def test_detector_views_reach_the_network(tmp_path):
+    """Averaged over four quarter turns, a fixed off-centre peak lands on four pixels at a
+    quarter of its height: the detector really runs the turned views."""
+    path = OffCentreOracle().save(tmp_path / "o.npz", metadata={"preprocess": {"inputs": "depth", "output_px": 96,
+                                                                                "crop": "resize"}})
+    x = torch.zeros(1, 1, 96, 96)
+    q1 = load_detector(path).grasp_maps(x)[0]
+    q4 = load_detector(path, views=4).grasp_maps(x)[0]
+    assert q1.max() == 1.0 and np.count_nonzero(q1) == 1
+    assert np.allclose(np.sort(q4[q4 > 0]), 0.25) and np.count_nonzero(q4) == 4
