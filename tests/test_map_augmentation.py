@@ -114,18 +114,51 @@ class OffCentreOracle(GraspMapModel):
 
     def forward(self, x):
         b, _, h, w = x.shape
-        q = torch.zeros(b, 1, h, w)
-        q[:, :, 30, 60] = 1.0
+        y, xx = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+        q = torch.exp(-((y - 30.0) ** 2 + (xx - 60.0) ** 2) / 18.0).expand(b, 1, h, w)
         return q, torch.ones_like(q), torch.zeros_like(q), torch.full_like(q, 0.2)
 
 
 def test_detector_views_reach_the_network(tmp_path):
-    """Averaged over four quarter turns, a fixed off-centre peak lands on four pixels at a
+    """Averaged over four quarter turns, a fixed off-centre peak lands on four places at a
     quarter of its height: the detector really runs the turned views."""
     path = OffCentreOracle().save(tmp_path / "o.npz", metadata={"preprocess": {"inputs": "depth", "output_px": 96,
                                                                                 "crop": "resize"}})
     x = torch.zeros(1, 1, 96, 96)
     q1 = load_detector(path).grasp_maps(x)[0]
     q4 = load_detector(path, views=4).grasp_maps(x)[0]
-    assert q1.max() == 1.0 and np.count_nonzero(q1) == 1
-    assert np.allclose(np.sort(q4[q4 > 0]), 0.25) and np.count_nonzero(q4) == 4
+    peaks = [(30, 60), (60, 65), (65, 35), (35, 30)]      # (row, col) turned by quarter turns
+    assert q1[30, 60] == pytest.approx(1.0) and q1[60, 65] < 1e-6
+    for r, c in peaks:
+        assert q4[r, c] == pytest.approx(0.25, abs=1e-4)
+
+
+class GraspAtPeak:
+    """A flat 96² scene whose one labelled grasp lies where OffCentreOracle's peak is."""
+
+    def depth_m(self):
+        return np.full((96, 96), 0.7)
+
+    def rgb(self):
+        return np.zeros((96, 96, 3), np.uint8)
+
+    def mask(self):
+        return np.ones((96, 96), bool)
+
+    def rectangles(self):
+        from grasplab.geometry import Grasp2D, GraspRectangle
+        return [GraspRectangle.from_grasp2d(Grasp2D((60.0, 30.0), 0.0, 30.0, 15.0))]
+
+
+def test_evaluation_runs_the_views(tmp_path):
+    """One view: the peak is the labelled grasp. Two views (mirror): the peak is split between
+    the grasp and its mirror image at half height, and the report says so."""
+    from grasplab.evaluation.evaluate_maps import evaluate_grasp_map_model
+    path = OffCentreOracle().save(tmp_path / "o.npz", metadata={"preprocess": {"inputs": "depth", "output_px": 96,
+                                                                                "crop": "resize"}})
+    one = evaluate_grasp_map_model(path, [GraspAtPeak()], k=2, figures=0)
+    two = evaluate_grasp_map_model(path, [GraspAtPeak()], k=2, out_dir=tmp_path / "e", figures=0, views=2)
+    assert one.top1.value == 1.0 and one.per_scene[0]["grasps"] == 1
+    assert two.per_scene[0]["grasps"] == 2 and two.topk.value == 1.0
+    assert two.per_scene[0]["quality"] == pytest.approx(one.per_scene[0]["quality"] / 2, rel=1e-3)
+    assert json.loads((tmp_path / "e" / "evaluation.json").read_text())["config"]["views"] == 2
