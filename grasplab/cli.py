@@ -221,6 +221,10 @@ def evaluate(
         return
     console.print(f"top-1: {rep.top1}")
     console.print(f"top-{rep.k}: {rep.topk}")
+    if rep.misses:
+        console.print("top-1 misses: " + ", ".join(f"{n} {kind}" for kind, n in rep.misses.items())
+                      + " (labelled negative: the labels tried a matching grasp and rejected it; untried: no "
+                        "candidate matches it)")
     if rep.skipped_no_truth:
         console.print(f"{rep.skipped_no_truth} scenes without ground-truth grasps were not scored")
     console.print(f"report and figures in {out}")

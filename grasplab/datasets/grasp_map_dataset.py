@@ -274,6 +274,15 @@ class GraspMapDataset:
         win = win or self.window(i)
         return [GraspRectangle(win.map_points(r.corners_xy_px)) for r in self.scenes[i].rectangles()]
 
+    def negative_rectangles(self, i: int, win: Window | None = None) -> list[GraspRectangle] | None:
+        """Candidates the labels tried and rejected, in output pixels; ``None`` when the scene
+        does not say (only grasplab's own scenes do)."""
+        negatives = getattr(self.scenes[i], "negative_rectangles", lambda: None)()
+        if negatives is None:
+            return None
+        win = win or self.window(i)
+        return [GraspRectangle(win.map_points(r.corners_xy_px)) for r in negatives]
+
     def __getitem__(self, i: int):
         import torch
         win = self.window(i)

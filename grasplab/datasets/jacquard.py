@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GrasplabError
-from ..geometry import GraspRectangle
+from ..geometry import Grasp2D, GraspRectangle
 from ..imaging import read_depth_m, read_mask, read_rgb
 from .jacquard_layout import read_jacquard_grasps
 
@@ -43,6 +43,15 @@ class JacquardScene:
     def sidecar(self) -> dict | None:
         p = Path(f"{self.stem}_grasps.json")
         return json.loads(p.read_text()) if p.is_file() else None
+
+    def negative_rectangles(self) -> list[GraspRectangle] | None:
+        """The candidates grasplab's labels tried and rejected (``None``: the scene has no
+        sidecar, so nothing is known of what was tried)."""
+        side = self.sidecar()
+        if not side or "candidates" not in side:
+            return None
+        return [GraspRectangle.from_grasp2d(Grasp2D(tuple(c["center_xy_px"]), c["angle_rad"], c["width_px"],
+                                                    c["jaw_px"])) for c in side["candidates"] if not c["positive"]]
 
 
 def list_jacquard_scenes(root: str | Path, depth_kind: str = "perfect") -> list[JacquardScene]:

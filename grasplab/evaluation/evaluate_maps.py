@@ -28,11 +28,17 @@ class EvaluationReport:
     per_scene: list[dict] = field(default_factory=list)
     skipped_no_truth: int = 0        # scenes without any ground-truth grasp cannot be scored
 
+    @property
+    def misses(self) -> dict[str, int]:
+        """Top-1 misses by kind (see ``_miss_kind``)."""
+        kinds = [r["miss"] for r in self.per_scene if "miss" in r]
+        return {kind: kinds.count(kind) for kind in sorted(set(kinds))}
+
     def to_dict(self) -> dict:
         def acc(a: Accuracy) -> dict:
             return {"accuracy": a.value, "correct": a.correct, "total": a.total, "ci95": [a.low, a.high]}
         return {"top1": acc(self.top1), f"top{self.k}": acc(self.topk), "skipped_no_truth": self.skipped_no_truth,
-                "per_scene": self.per_scene}
+                "top1_misses": self.misses, "per_scene": self.per_scene}
 
 
 def evaluate_grasp_map_model(model_path: str | Path, scenes: list, k: int = 5,
@@ -74,6 +80,8 @@ def evaluate_grasp_map_model(model_path: str | Path, scenes: list, k: int = 5,
             hitk = metric.top_k_correct(ranked.grasps, truth, k)
             rows.append({"scene": str(getattr(ds.scenes[i], "stem", i)), "top1": hit1, f"top{k}": hitk,
                          "quality": float(ranked.qualities[0]) if len(ranked) else 0.0, "grasps": len(ranked)})
+            if not hit1:
+                rows[-1]["miss"] = _miss_kind(ranked.grasps[:1], ds.negative_rectangles(i), metric)
             cache.append((x[0], maps, ranked, truth))
     report = EvaluationReport(accuracy_with_ci(sum(r["top1"] for r in rows), len(rows)),
                               accuracy_with_ci(sum(r[f"top{k}"] for r in rows), len(rows)), k, rows,
@@ -86,6 +94,17 @@ def evaluate_grasp_map_model(model_path: str | Path, scenes: list, k: int = 5,
         if figures and rows:
             _figures(out, rows, cache, figures, metric)
     return report
+
+
+def _miss_kind(top: list, negatives: list | None, metric: RectangleMetric) -> str:
+    """Why a top grasp missed, as far as the labels know: ``no grasp``; ``labelled negative``
+    (it matches a candidate the labels tried and rejected); ``untried`` (it matches no candidate:
+    the labels cannot say it is bad); ``unknown`` (the scene does not list its candidates)."""
+    if not top:
+        return "no grasp"
+    if negatives is None:
+        return "unknown"
+    return "labelled negative" if metric.matches(top[0], negatives) else "untried"
 
 
 def _figures(out: Path, rows: list[dict], cache: list, n: int, metric: RectangleMetric) -> None:
