@@ -8,30 +8,13 @@ torch = pytest.importorskip("torch", reason="torch is not installed")
 from grasplab.cli import main  # noqa: E402
 from grasplab.errors import GrasplabError  # noqa: E402
 from grasplab.geometry import PRIMESENSE  # noqa: E402
-from grasplab.models import GraspMapModel, register_model  # noqa: E402
 from grasplab.policies import load_detector  # noqa: E402
-
-
-@register_model("oracle_for_tests")
-class Oracle(GraspMapModel):
-    """Outputs a fixed quality peak at output pixel (row, col), angle 0, width 0.2 (30 px)."""
-
-    def __init__(self, input_channels: int = 1, row: int = 48, col: int = 60):
-        super().__init__(input_channels=input_channels, row=row, col=col)
-        self.dummy = torch.nn.Parameter(torch.zeros(1))
-
-    def forward(self, x):
-        b, _, h, w = x.shape
-        y, xx = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
-        q = torch.exp(-((y - self.config["row"]) ** 2 + (xx - self.config["col"]) ** 2) / 18.0)[None, None]
-        return q.expand(b, 1, h, w), torch.ones(b, 1, h, w), torch.zeros(b, 1, h, w), torch.full((b, 1, h, w), 0.2)
+from oracle_models import PeakOracle, save_for_detection  # noqa: E402
 
 
 @pytest.fixture
 def oracle_path(tmp_path):
-    m = Oracle()
-    return m.save(tmp_path / "oracle.npz", metadata={"preprocess": {"inputs": "depth", "output_px": 96,
-                                                                    "crop": "center"}})
+    return save_for_detection(PeakOracle(row=48, col=60), tmp_path / "oracle.npz", crop="center")
 
 
 def test_detections_map_back_to_the_full_frame(oracle_path, shared_data):

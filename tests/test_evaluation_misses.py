@@ -10,22 +10,7 @@ from grasplab.datasets.jacquard import list_jacquard_scenes  # noqa: E402
 from grasplab.datasets.jacquard_layout import write_jacquard_view  # noqa: E402
 from grasplab.evaluation.evaluate_maps import evaluate_grasp_map_model  # noqa: E402
 from grasplab.geometry import Grasp2D  # noqa: E402
-from grasplab.models import GraspMapModel, register_model  # noqa: E402
-
-
-@register_model("peak_oracle_for_tests")
-class PeakOracle(GraspMapModel):
-    """A quality blob at output pixel (row, col), angle 0, width 0.2 (30 px), whatever the input."""
-
-    def __init__(self, input_channels: int = 1, row: int = 30, col: int = 30):
-        super().__init__(input_channels=input_channels, row=row, col=col)
-        self.dummy = torch.nn.Parameter(torch.zeros(1))
-
-    def forward(self, x):
-        b, _, h, w = x.shape
-        y, xx = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
-        q = torch.exp(-((y - self.config["row"]) ** 2 + (xx - self.config["col"]) ** 2) / 18.0).expand(b, 1, h, w)
-        return q, torch.ones_like(q), torch.zeros_like(q), torch.full_like(q, 0.2)
+from oracle_models import PeakOracle, save_for_detection  # noqa: E402
 
 
 def candidate(x, y, positive):
@@ -45,8 +30,7 @@ def scene_root(tmp_path):
 @pytest.mark.parametrize("row,col,hit,kind", [(30, 30, True, None), (60, 70, False, "labelled negative"),
                                               (60, 30, False, "untried")])
 def test_misses_are_told_apart(scene_root, tmp_path, row, col, hit, kind):
-    model = PeakOracle(row=row, col=col).save(tmp_path / "m.npz", metadata={"preprocess": {
-        "inputs": "depth", "output_px": 96, "crop": "resize"}})
+    model = save_for_detection(PeakOracle(row=row, col=col), tmp_path / "m.npz")
     scenes = list_jacquard_scenes(scene_root)
     assert len(scenes[0].negative_rectangles()) == 1
     rep = evaluate_grasp_map_model(model, scenes, k=1, out_dir=tmp_path / "e", figures=0)
@@ -59,6 +43,5 @@ def test_scenes_without_a_sidecar_say_unknown(scene_root, tmp_path):
     next(scene_root.glob("*/*_grasps.json")).unlink()
     scenes = list_jacquard_scenes(scene_root)
     assert scenes[0].negative_rectangles() is None
-    model = PeakOracle(row=60, col=30).save(tmp_path / "m.npz", metadata={"preprocess": {
-        "inputs": "depth", "output_px": 96, "crop": "resize"}})
+    model = save_for_detection(PeakOracle(row=60, col=30), tmp_path / "m.npz")
     assert evaluate_grasp_map_model(model, scenes, k=1, figures=0).misses == {"unknown": 1}

@@ -11,6 +11,7 @@ from grasplab.errors import ConfigError  # noqa: E402
 from grasplab.models import GraspMapModel, register_model  # noqa: E402
 from grasplab.policies import load_detector  # noqa: E402
 from grasplab.policies.map_augmentation import VIEWS, augmented_grasp_maps, unview_maps, view_image  # noqa: E402
+from oracle_models import PeakOracle, save_for_detection  # noqa: E402
 
 
 @register_model("gradient_oracle_for_tests")
@@ -71,8 +72,7 @@ def test_a_network_blind_to_turns_is_averaged_away():
 
 
 def test_detector_with_views_finds_the_same_grasp(tmp_path):
-    path = GradientOracle().save(tmp_path / "g.npz", metadata={"preprocess": {"inputs": "depth", "output_px": 96,
-                                                                               "crop": "resize"}})
+    path = save_for_detection(GradientOracle(), tmp_path / "g.npz")
     depth = 0.7 + np.kron(block(0.4, 48)[0, 0], np.ones((3, 3)))          # 144² frame, the block raised
     one = load_detector(path).detect(depth)
     eight = load_detector(path, views=8).detect(depth)
@@ -85,8 +85,7 @@ def test_detector_with_views_finds_the_same_grasp(tmp_path):
 
 def test_predict_cli_views(tmp_path, capsys):
     from grasplab.cli import main
-    path = GradientOracle().save(tmp_path / "g.npz", metadata={"preprocess": {"inputs": "depth", "output_px": 96,
-                                                                               "crop": "resize"}})
+    path = save_for_detection(GradientOracle(), tmp_path / "g.npz")
     np.save(tmp_path / "d.npy", 0.7 + np.kron(block(0.4, 48)[0, 0], np.ones((3, 3))))
     grasps = {}
     for views in (1, 8):
@@ -104,26 +103,10 @@ def test_predict_cli_views(tmp_path, capsys):
     assert exc.value.code != 0 and "--views 3" in capsys.readouterr().err
 
 
-@register_model("off_centre_oracle_for_tests")
-class OffCentreOracle(GraspMapModel):
-    """A quality peak at a fixed off-centre output pixel, whatever the input: not equivariant."""
-
-    def __init__(self, input_channels: int = 1):
-        super().__init__(input_channels=input_channels)
-        self.dummy = torch.nn.Parameter(torch.zeros(1))
-
-    def forward(self, x):
-        b, _, h, w = x.shape
-        y, xx = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
-        q = torch.exp(-((y - 30.0) ** 2 + (xx - 60.0) ** 2) / 18.0).expand(b, 1, h, w)
-        return q, torch.ones_like(q), torch.zeros_like(q), torch.full_like(q, 0.2)
-
-
 def test_detector_views_reach_the_network(tmp_path):
     """Averaged over four quarter turns, a fixed off-centre peak lands on four places at a
     quarter of its height: the detector really runs the turned views."""
-    path = OffCentreOracle().save(tmp_path / "o.npz", metadata={"preprocess": {"inputs": "depth", "output_px": 96,
-                                                                                "crop": "resize"}})
+    path = save_for_detection(PeakOracle(row=30, col=60), tmp_path / "o.npz")
     x = torch.zeros(1, 1, 96, 96)
     q1 = load_detector(path).grasp_maps(x)[0]
     q4 = load_detector(path, views=4).grasp_maps(x)[0]
@@ -134,7 +117,7 @@ def test_detector_views_reach_the_network(tmp_path):
 
 
 class GraspAtPeak:
-    """A flat 96² scene whose one labelled grasp lies where OffCentreOracle's peak is."""
+    """A flat 96² scene whose one labelled grasp lies where a PeakOracle(row=30, col=60)'s peak is."""
 
     def depth_m(self):
         return np.full((96, 96), 0.7)
@@ -154,8 +137,7 @@ def test_evaluation_runs_the_views(tmp_path):
     """One view: the peak is the labelled grasp. Two views (mirror): the peak is split between
     the grasp and its mirror image at half height, and the report says so."""
     from grasplab.evaluation.evaluate_maps import evaluate_grasp_map_model
-    path = OffCentreOracle().save(tmp_path / "o.npz", metadata={"preprocess": {"inputs": "depth", "output_px": 96,
-                                                                                "crop": "resize"}})
+    path = save_for_detection(PeakOracle(row=30, col=60), tmp_path / "o.npz")
     one = evaluate_grasp_map_model(path, [GraspAtPeak()], k=2, figures=0)
     two = evaluate_grasp_map_model(path, [GraspAtPeak()], k=2, out_dir=tmp_path / "e", figures=0, views=2)
     assert one.top1.value == 1.0 and one.per_scene[0]["grasps"] == 1
