@@ -124,6 +124,9 @@ def train_ggcnn(
     workers: int = typer.Option(0, help="Data-loading processes (0: in this process); results do not depend on it."),
     head_filters: Optional[int] = typer.Option(None, help="ggcnn: channels of the last up-sampling layer "
                                                "(GG-CNN: 32; 8 makes the network ~3× cheaper)."),
+    angle_bins: int = typer.Option(0, help="0: GG-CNN's single angle per pixel (cos 2θ, sin 2θ maps); K ≥ 2: a "
+                                   "quality and a width per angle bin of 180°/K, so a pixel may be good at "
+                                   "several angles (e.g. 12)."),
     teacher: Optional[str] = typer.Option(None, help="Distil: a trained model (file or pretrained name) whose maps "
                                           "are the targets; the layers matching it are copied and frozen."),
     init: Optional[str] = typer.Option(None, help="Fine-tune: start from a trained model's weights (file or "
@@ -139,7 +142,8 @@ def train_ggcnn(
                       depth_reference=depth_reference, epochs=epochs,
                       batch_size=batch_size, lr=lr, quality_pos_weight=quality_pos_weight,
                       width_loss_weight=width_loss_weight, seed=seed, num_workers=workers, teacher=teacher,
-                      init=init, model_kwargs={} if head_filters is None else {"head_filters": head_filters})
+                      init=init, model_kwargs={**({} if head_filters is None else {"head_filters": head_filters}),
+                                               **({"angle_bins": angle_bins} if angle_bins else {})})
     scenes = load_scenes(data, format, depth)
     if val_data is None:
         train, val = split_scenes(scenes, split, folds, fold, seed)

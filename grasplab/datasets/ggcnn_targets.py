@@ -60,3 +60,35 @@ def grasp_maps(rectangles: list[GraspRectangle], shape: tuple[int, int], length_
         wid[rows, cols] = min(g.width_px, WIDTH_SCALE_PX) / WIDTH_SCALE_PX
     # outside grasp regions all maps are 0 (GG-CNN's convention)
     return GraspMaps(q, (np.cos(2 * ang) * q).astype(np.float32), (np.sin(2 * ang) * q).astype(np.float32), wid)
+
+
+def angle_bin_centres_rad(bins: int) -> np.ndarray:
+    """Centres of ``bins`` equal angle bins covering [−π/2, π/2) (a grasp's angle is mod π)."""
+    return -np.pi / 2 + (np.arange(bins) + 0.5) * np.pi / bins
+
+
+def angle_bin_index(angle_rad: float, bins: int) -> int:
+    """The bin holding an angle, after wrapping it into [−π/2, π/2)."""
+    a = (angle_rad + np.pi / 2) % np.pi
+    return min(int(a / (np.pi / bins)), bins - 1)
+
+
+def binned_grasp_maps(rectangles: list[GraspRectangle], shape: tuple[int, int], bins: int,
+                      length_fraction: float = 1 / 3) -> np.ndarray:
+    """Targets for a network with an angle-bin classifier and a width per bin: (2·bins, H, W).
+
+    Channel k is 1 where a rectangle whose angle lies in bin k covers the pixel (drawn shrunk
+    like ``grasp_maps``; the quality target is their maximum); channel bins + k holds that
+    rectangle's opening (px / 150). A pixel
+    may be good at several angles (a prism grasped across either pair of faces): each bin keeps
+    its own, where the single angle map of GG-CNN can only hold one of them (or their average).
+    """
+    out = np.zeros((2 * bins,) + tuple(shape), np.float32)
+    for r in rectangles:
+        g = r.to_grasp2d()
+        shrunk = type(g)(g.center_xy_px, g.angle_rad, g.width_px * length_fraction, g.jaw_px)
+        rows, cols = _fill_convex(shape, shrunk.corners_xy_px())
+        k = angle_bin_index(g.angle_rad, bins)
+        out[k, rows, cols] = 1.0
+        out[bins + k, rows, cols] = min(g.width_px, WIDTH_SCALE_PX) / WIDTH_SCALE_PX
+    return out

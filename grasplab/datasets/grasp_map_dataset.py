@@ -18,7 +18,7 @@ import scipy.ndimage as ndi
 from ..errors import ConfigError, GrasplabError
 from ..geometry import GraspRectangle
 from ..imaging import inpaint_depth, hole_mask
-from .ggcnn_targets import grasp_maps
+from .ggcnn_targets import binned_grasp_maps, grasp_maps
 
 Inputs = Literal["depth", "rgb", "rgbd"]
 CropMode = Literal["resize", "center", "mask", "object"]
@@ -226,14 +226,16 @@ class GraspMapDataset:
     """(input, target maps) pairs for a list of scenes; a torch ``Dataset`` by duck typing."""
 
     def __init__(self, scenes: Sequence[GraspScene], config: PreprocessConfig = PreprocessConfig(), seed: int = 0,
-                 cache_inputs: bool = False):
-        """``cache_inputs`` keeps each unaugmented input once computed (for repeated evaluation)."""
+                 cache_inputs: bool = False, angle_bins: int = 0):
+        """``cache_inputs`` keeps each unaugmented input once computed (for repeated evaluation);
+        ``angle_bins`` > 0 gives targets for a binned head (``binned_grasp_maps``)."""
         if config.inputs not in ("depth", "rgb", "rgbd"):
             raise ConfigError(f"unknown inputs {config.inputs!r}; use depth, rgb or rgbd")
         self._input_cache: dict[int, np.ndarray] | None = {} if cache_inputs else None
         self.scenes = list(scenes)
         self.config = config
         self.seed = seed
+        self.angle_bins = int(angle_bins)
         self.epoch = 0                               # set by the trainer: new augmentations each epoch
 
     def __len__(self) -> int:
@@ -291,5 +293,8 @@ class GraspMapDataset:
         if self.config.augment:
             rng = np.random.default_rng([self.seed, self.epoch, i])
             x, rects = _augment(x, rects, rng, self.config.zoom_range)
-        y = grasp_maps([GraspRectangle(r) for r in rects], (self.config.output_px, self.config.output_px)).stack()
+        shape = (self.config.output_px, self.config.output_px)
+        rects = [GraspRectangle(r) for r in rects]
+        y = (binned_grasp_maps(rects, shape, self.angle_bins) if self.angle_bins
+             else grasp_maps(rects, shape).stack())
         return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y), i

@@ -50,6 +50,20 @@ class GraspMapModel(nn.Module):
         super().__init__()
         self.config = dict(config)
 
+    @property
+    def angle_bins(self) -> int:
+        """Angle bins of the head (0: GG-CNN's quality, cos 2θ, sin 2θ and width maps)."""
+        return int(self.config.get("angle_bins", 0))
+
+    def head_output(self, x: torch.Tensor) -> torch.Tensor:
+        """The head's raw (B, C, H, W) output (what training compares with the targets)."""
+        raise NotImplementedError(f"{self.architecture} does not expose its head output")
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Quality, cos 2θ, sin 2θ and width maps, each (B, 1, H, W)."""
+        from .layers import head_to_maps
+        return head_to_maps(self.head_output(x), self.angle_bins)
+
     def for_inference(self) -> nn.Module:
         """An eval-mode module with the same outputs, arranged for fast CPU inference
         (channels-last memory; subclasses may also re-express slow layers). Not for training."""

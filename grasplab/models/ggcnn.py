@@ -10,17 +10,19 @@ import torch
 from torch import nn
 
 from .base import GraspMapModel, register_model
-from .layers import SubPixelConvTranspose2d
+from .layers import SubPixelConvTranspose2d, head_channels, head_to_maps
 
 
 @register_model("ggcnn")
 class GGCNN(GraspMapModel):
     size_multiple = 12          # strides 3 · 2 · 2
     def __init__(self, input_channels: int = 1, filters: tuple[int, int, int] = (32, 16, 8),
-                 head_filters: int | None = None):
+                 head_filters: int | None = None, angle_bins: int = 0):
         # head_filters: channels of the last up-sampling layer (GG-CNN: filters[0]); that layer is
         # ~80 % of the arithmetic, so 8 makes the network ~3× cheaper (see `grasplab train --teacher`)
         extra = {} if head_filters is None else {"head_filters": int(head_filters)}
+        if angle_bins:
+            extra["angle_bins"] = int(angle_bins)
         super().__init__(input_channels=input_channels, filters=list(filters), **extra)
         f1, f2, f3 = filters
         fh = f1 if head_filters is None else int(head_filters)
@@ -36,11 +38,11 @@ class GGCNN(GraspMapModel):
         )
         # the four 2×2 heads (quality, cos 2θ, sin 2θ, width) as one 4-channel convolution:
         # the same parameters, one pass over the feature map instead of four
-        self.heads = nn.Conv2d(fh, 4, kernel_size=2)
+        self.heads = nn.Conv2d(fh, head_channels(self.angle_bins), kernel_size=2)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def head_output(self, x: torch.Tensor) -> torch.Tensor:
         self.check_input(x)
-        return tuple(self.heads(self.decoder(self.encoder(x))).split(1, dim=1))
+        return self.heads(self.decoder(self.encoder(x)))
 
     def for_inference(self) -> nn.Module:
         """The same maps from sub-pixel convolutions in place of the strided transposed ones
@@ -57,6 +59,7 @@ class _GGCNNInference(nn.Module):
         import copy
         m = copy.deepcopy(model)
         self.check_input = m.check_input
+        self.angle_bins = m.angle_bins
         self.encoder = m.encoder
         layers = list(m.decoder)
         self.decoder = nn.Sequential(*[SubPixelConvTranspose2d(x) if isinstance(x, nn.ConvTranspose2d) else x
@@ -71,16 +74,16 @@ class _GGCNNInference(nn.Module):
         k = self.heads.kernel_size[0] - 1
         p = self.last.margin
         y = self.heads(torch.relu_(self.last(f)))[..., p:p + out_h - k, p:p + out_w - k]
-        return tuple(y.split(1, dim=1))
+        return head_to_maps(y, self.angle_bins)
 
 
 @register_model("ggcnn2")
 class GGCNN2(GraspMapModel):
     size_multiple = 4           # two 2× poolings
     def __init__(self, input_channels: int = 1, filters: tuple[int, int, int, int] = (16, 16, 32, 16),
-                 l3_kernel: int = 5, dilations: tuple[int, int] = (2, 4)):
+                 l3_kernel: int = 5, dilations: tuple[int, int] = (2, 4), angle_bins: int = 0):
         super().__init__(input_channels=input_channels, filters=list(filters), l3_kernel=l3_kernel,
-                         dilations=list(dilations))
+                         dilations=list(dilations), **({"angle_bins": int(angle_bins)} if angle_bins else {}))
         f1, f2, f3, f4 = filters
         k = l3_kernel
         self.features = nn.Sequential(
@@ -97,8 +100,9 @@ class GGCNN2(GraspMapModel):
             nn.UpsamplingBilinear2d(scale_factor=2),
             nn.Conv2d(f4, f4, 3, padding=1), nn.ReLU(inplace=True),
         )
-        self.heads = nn.Conv2d(f4, 4, kernel_size=1)      # the four 1×1 heads as one convolution
+        # the four 1×1 heads as one convolution (or a quality and a width per angle bin)
+        self.heads = nn.Conv2d(f4, head_channels(self.angle_bins), kernel_size=1)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def head_output(self, x: torch.Tensor) -> torch.Tensor:
         self.check_input(x)
-        return tuple(self.heads(self.features(x)).split(1, dim=1))
+        return self.heads(self.features(x))

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from .base import GraspMapModel, register_model
+from .layers import head_channels
 
 
 def _conv_bn(cin: int, cout: int, k: int, stride: int = 1, transpose: bool = False) -> nn.Sequential:
@@ -32,17 +33,19 @@ class _ResidualBlock(nn.Module):
 class GRConvNet(GraspMapModel):
     size_multiple = 4           # two stride-2 stages
 
-    def __init__(self, input_channels: int = 1, channels: int = 32, res_blocks: int = 5, dropout: float = 0.1):
-        super().__init__(input_channels=input_channels, channels=channels, res_blocks=res_blocks, dropout=dropout)
+    def __init__(self, input_channels: int = 1, channels: int = 32, res_blocks: int = 5, dropout: float = 0.1,
+                 angle_bins: int = 0):
+        super().__init__(input_channels=input_channels, channels=channels, res_blocks=res_blocks, dropout=dropout,
+                         **({"angle_bins": int(angle_bins)} if angle_bins else {}))
         c = channels
         self.encoder = nn.Sequential(_conv_bn(input_channels, c, 9), _conv_bn(c, 2 * c, 4, 2), _conv_bn(2 * c, 4 * c, 4, 2))
         self.residual = nn.Sequential(*[_ResidualBlock(4 * c) for _ in range(res_blocks)])
         self.decoder = nn.Sequential(_conv_bn(4 * c, 2 * c, 4, 2, transpose=True), _conv_bn(2 * c, c, 4, 2, transpose=True),
                                      nn.Conv2d(c, c, 9, padding=4), nn.ReLU(inplace=True))
         self.dropout = nn.Dropout2d(dropout)
-        self.heads = nn.Conv2d(c, 4, 1)            # quality, cos 2θ, sin 2θ, width
+        # quality, cos 2θ, sin 2θ, width (or a quality and a width per angle bin)
+        self.heads = nn.Conv2d(c, head_channels(self.angle_bins), 1)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def head_output(self, x: torch.Tensor) -> torch.Tensor:
         self.check_input(x)
-        f = self.decoder(self.residual(self.encoder(x)))
-        return tuple(self.heads(self.dropout(f)).split(1, dim=1))
+        return self.heads(self.dropout(self.decoder(self.residual(self.encoder(x)))))

@@ -64,3 +64,65 @@ class SubPixelConvTranspose2d(nn.Module):
         out_h, out_w = self.output_size(x.shape[-2], x.shape[-1])
         p = self.padding
         return u[..., p:p + out_h, p:p + out_w].contiguous(memory_format=torch.channels_last)
+
+
+def head_channels(angle_bins: int) -> int:
+    """Output channels of a grasp-map head: quality, cos 2θ, sin 2θ, width (GG-CNN), or with
+    ``angle_bins`` K > 0 a quality, K angle-bin logits and a width per bin (2K + 1)."""
+    return 2 * angle_bins + 1 if angle_bins else 4
+
+
+def angle_bin_centres(bins: int, like: torch.Tensor | None = None) -> torch.Tensor:
+    """Centres of equal bins over [−π/2, π/2) (as ``datasets.ggcnn_targets.angle_bin_centres_rad``)."""
+    kw = {} if like is None else {"dtype": like.dtype, "device": like.device}
+    return -torch.pi / 2 + (torch.arange(bins, **kw) + 0.5) * torch.pi / bins
+
+
+def head_to_maps(y: torch.Tensor, angle_bins: int) -> tuple[torch.Tensor, ...]:
+    """The four standard (B, 1, H, W) maps — quality, cos 2θ, sin 2θ, width — from a head's output.
+
+    Binned heads (quality, K angle logits, K widths): quality as is; the angle is the
+    softmax-weighted mean direction (in 2θ) of the likeliest bin and its two neighbours
+    (cyclic), which interpolates within a bin without averaging two distant good angles; width
+    = the likeliest bin's. Everything downstream (decoding, augmentation, ONNX) then treats
+    both kinds of head alike.
+    """
+    if not angle_bins:
+        return tuple(y.split(1, dim=1))
+    k = angle_bins
+    p = torch.softmax(y[:, 1:k + 1], dim=1)
+    best = p.argmax(dim=1, keepdim=True)
+    centres = angle_bin_centres(k, y)
+    c2, s2 = torch.cos(2 * centres), torch.sin(2 * centres)
+    cos_sum = torch.zeros_like(y[:, :1])
+    sin_sum = torch.zeros_like(cos_sum)
+    for shift in (-1, 0, 1):
+        idx = torch.remainder(best + shift, k)
+        w = p.gather(1, idx)
+        cos_sum = cos_sum + w * c2[idx]
+        sin_sum = sin_sum + w * s2[idx]
+    norm = torch.sqrt(cos_sum ** 2 + sin_sum ** 2).clamp_min(1e-12)
+    width = y[:, k + 1:].gather(1, best)
+    return y[:, :1], cos_sum / norm, sin_sum / norm, width
+
+
+@torch.no_grad()
+def binned_head_from_angle_head(head: nn.Conv2d, bins: int, sharpness: float = 4.0) -> nn.Conv2d:
+    """A binned head that starts where a trained GG-CNN head (quality, cos 2θ, sin 2θ, width) is:
+    the same quality and width (in every bin), and bin logits sharpness·(cos 2θ·cos 2θ_k +
+    sin 2θ·sin 2θ_k), which peak at the bin nearest the old angle. Fine-tuning then only has to
+    learn where a pixel is good at several angles."""
+    if head.out_channels != 4:
+        raise ValueError(f"expected a 4-channel GG-CNN head, got {head.out_channels} channels")
+    new = nn.Conv2d(head.in_channels, head_channels(bins), head.kernel_size, head.stride, head.padding,
+                    bias=head.bias is not None)
+    centres = angle_bin_centres(bins, head.weight)
+    c2, s2 = torch.cos(2 * centres), torch.sin(2 * centres)
+    for name in ("weight", "bias"):
+        old = getattr(head, name)
+        if old is None:
+            continue
+        shape = (-1,) + (1,) * (old.ndim - 1)
+        logits = sharpness * (old[1:2] * c2.view(shape) + old[2:3] * s2.view(shape))
+        getattr(new, name).copy_(torch.cat([old[0:1], logits, old[3:4].expand_as(logits)]))
+    return new

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from ..evaluation import RectangleMetric
 from ..models import GraspMapModel
+from ..models.layers import head_to_maps
 from ..policies import MapDecodingConfig, decode_grasp_maps
 
 
@@ -35,6 +36,32 @@ def grasp_map_loss(pred: tuple[torch.Tensor, ...], target: torch.Tensor,
             terms[n] = (weight * (pred[k][:, 0] - target[:, k]) ** 2).mean()
     terms["loss"] = sum(terms.values()) + (width_loss_weight - 1.0) * terms["width"]
     return terms
+
+
+def binned_grasp_map_loss(head: torch.Tensor, target: torch.Tensor, quality_pos_weight: float = 1.0,
+                          width_loss_weight: float = 1.0) -> dict[str, torch.Tensor]:
+    """Loss of a binned head (quality, K angle logits, K widths) against ``binned_grasp_maps``.
+
+    Quality: GG-CNN's (weighted) squared error against "good at some angle". Angle: cross-entropy
+    of the bin softmax against the labelled bins (spread evenly where several are good), on the
+    labelled pixels only (the background has no angle), scaled like GG-CNN's angle terms: summed
+    there and divided by all pixels. Width: squared error
+    in the labelled bins at the labelled pixels only (elsewhere no width is defined).
+    """
+    k = target.shape[1] // 2
+    bins_t, width_t = target[:, :k], target[:, k:]
+    q_t = bins_t.amax(dim=1)
+    weight = 1.0 + (quality_pos_weight - 1.0) * q_t
+    quality = (weight * (head[:, 0] - q_t) ** 2).mean()
+    labelled = q_t > 0.5
+    dist = bins_t / bins_t.sum(dim=1, keepdim=True).clamp_min(1e-12)
+    # summed over the labelled pixels, averaged over all (as GG-CNN's angle maps are): averaged
+    # over the labelled ones alone it outweighs the quality term ~100× and the shared layers
+    # give up the quality map for it
+    angle = -((dist * torch.log_softmax(head[:, 1:k + 1], dim=1)).sum(dim=1) * labelled).mean()
+    width = ((head[:, k + 1:] - width_t) ** 2 * bins_t).sum() / bins_t.sum().clamp_min(1)
+    return {"quality": quality, "angle": angle, "width": width,
+            "loss": quality + angle + width_loss_weight * width}
 
 
 class GraspMapModule(L.LightningModule):
@@ -66,16 +93,26 @@ class GraspMapModule(L.LightningModule):
             self.teacher.eval()
             with torch.no_grad():
                 y = torch.cat(self.teacher(x), dim=1)
-        terms = grasp_map_loss(self.model(x), y, self.quality_pos_weight, weight_all_maps=self.teacher is not None,
-                               width_loss_weight=self.width_loss_weight)
+        if self.model.angle_bins:
+            terms = binned_grasp_map_loss(self.model.head_output(x), y, self.quality_pos_weight, self.width_loss_weight)
+        else:
+            terms = grasp_map_loss(self.model(x), y, self.quality_pos_weight, weight_all_maps=self.teacher is not None,
+                                   width_loss_weight=self.width_loss_weight)
         self.log_dict({f"train_{k}": v for k, v in terms.items()}, on_epoch=True, on_step=False,
                       batch_size=x.shape[0])
         return terms["loss"]
 
     def validation_step(self, batch, batch_idx):
         x, y, idx = batch
-        pred = self.model(x.contiguous(memory_format=torch.channels_last))
-        self.log("val_loss", grasp_map_loss(pred, y, self.quality_pos_weight)["loss"], on_epoch=True, batch_size=x.shape[0])
+        x = x.contiguous(memory_format=torch.channels_last)
+        if self.model.angle_bins:
+            head = self.model.head_output(x)
+            loss = binned_grasp_map_loss(head, y, self.quality_pos_weight, self.width_loss_weight)["loss"]
+            pred = head_to_maps(head, self.model.angle_bins)
+        else:
+            pred = self.model(x)
+            loss = grasp_map_loss(pred, y, self.quality_pos_weight)["loss"]
+        self.log("val_loss", loss, on_epoch=True, batch_size=x.shape[0])
         maps = [p[:, 0].detach().cpu().numpy() for p in pred]
         for b, i in enumerate(idx.tolist()):
             ranked = decode_grasp_maps(maps[0][b], maps[1][b], maps[2][b], maps[3][b], self.decoding)

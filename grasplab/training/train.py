@@ -35,7 +35,8 @@ class TrainConfig:
     # student's layers whose tensors all match the teacher's in name and shape are copied and frozen
     teacher: str | None = None
     # fine-tuning: a trained model (file or pretrained name) of the same architecture, settings and
-    # preprocessing whose weights start the training (all layers stay trainable)
+    # preprocessing whose weights start the training (all layers stay trainable); a GG-CNN angle
+    # head becomes a binned one predicting the same grasps when --angle-bins is given
     init: str | None = None
 
     def __post_init__(self):
@@ -55,6 +56,11 @@ class TrainConfig:
             hint = " (--head-filters is for ggcnn)" if "head_filters" in unknown else ""
             raise ConfigError(f"{self.architecture} has no setting {', '.join(unknown)}{hint}; "
                               f"its settings: {', '.join(n for n in accepted if n != 'self')}")
+        bins = self.model_kwargs.get("angle_bins", 0)
+        if bins and not 2 <= int(bins) <= 90:
+            raise ConfigError(f"--angle-bins must be 0 (GG-CNN's angle maps) or 2–90, got {bins}")
+        if bins and self.teacher is not None:
+            raise ConfigError("--angle-bins cannot be distilled from a teacher's angle maps; train it on labels")
         if self.init is not None and self.teacher is not None:
             raise ConfigError("give either --init (fine-tune a model) or --teacher (distil one), not both")
         m = MODELS[self.architecture].size_multiple
@@ -138,14 +144,26 @@ def train_grasp_map_model(train_scenes, val_scenes, cfg: TrainConfig, out_dir: s
     if torch.cuda.is_available():          # deterministic cuBLAS (Lightning's deterministic=True needs it)
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     px_per_m = input_px_per_m(train_scenes, base)
-    train_ds = GraspMapDataset(train_scenes, replace(base, augment=cfg.augment), seed=cfg.seed)
-    val_ds = GraspMapDataset(val_scenes, base, seed=cfg.seed)
+    bins = int(cfg.model_kwargs.get("angle_bins", 0))
+    train_ds = GraspMapDataset(train_scenes, replace(base, augment=cfg.augment), seed=cfg.seed, angle_bins=bins)
+    val_ds = GraspMapDataset(val_scenes, base, seed=cfg.seed, angle_bins=bins)
     model = MODELS[cfg.architecture](input_channels=train_ds.input_channels, **cfg.model_kwargs)
+    fresh: list[str] = []
+    converted = False
     if start is not None:
-        if start.config != model.config:
+        def trunk(config):                  # a new head (another --angle-bins) may start fresh
+            return {k: v for k, v in config.items() if k != "angle_bins"}
+        if trunk(start.config) != trunk(model.config):
             raise ConfigError(f"--init {cfg.init}: its network settings {start.config} differ from this run's "
                               f"{model.config}; pass the same --inputs and model settings")
-        model.load_state_dict(start.state_dict())
+        if model.angle_bins and not start.angle_bins and hasattr(start, "heads"):
+            # an angle-map head becomes a binned head that predicts what it did (then learns more)
+            from ..models.layers import binned_head_from_angle_head
+            start.heads = binned_head_from_angle_head(start.heads, model.angle_bins)
+            converted = True
+        own, theirs = model.state_dict(), start.state_dict()
+        fresh = [n for n in own if theirs[n].shape != own[n].shape]
+        model.load_state_dict({n: (own[n] if n in fresh else theirs[n]) for n in own})
     frozen = [] if teacher is None else _freeze_teachers_layers(model, teacher)
     out = Path(out_dir)                     # written only once the settings proved usable
     out.mkdir(parents=True, exist_ok=True)
@@ -192,7 +210,9 @@ def train_grasp_map_model(train_scenes, val_scenes, cfg: TrainConfig, out_dir: s
                  **({"teacher_path": str(_resolve(cfg.teacher)), "frozen_from_teacher": frozen} if cfg.teacher else {}),
                  **({"init_path": str(_resolve(cfg.init)),
                      "init_metadata": {k: start.metadata.get(k) for k in ("name", "command", "best_val_accuracy")
-                                       if k in start.metadata}} if cfg.init else {}),
+                                       if k in start.metadata},
+                     **({"init_fresh_tensors": fresh} if fresh else {}),
+                     **({"init_head_converted_to_bins": True} if converted else {})} if cfg.init else {}),
                  "preprocess": {**pre, **({"px_per_m": px_per_m} if px_per_m else {})}})
     model_path = module.model.save(out / "model.npz", metadata=meta)
     atomic_write_json(out / "run.json", meta)
