@@ -236,6 +236,11 @@ def test_binned_head_fine_tunes_from_an_unbinned_model(tmp_path):
     with torch.no_grad():
         torch.testing.assert_close(tuned(x)[0], s0(x)[0])
     assert tuned.metadata["init_head_converted_to_bins"] and "init_fresh_tensors" not in tuned.metadata
+    rebinned = load_model(train_grasp_map_model(
+        data, data, replace(cfg, init=str(tmp_path / "tuned" / "model.npz"), model_kwargs={"angle_bins": 4}),
+        tmp_path / "rebinned", show_progress=False).model_path)
+    assert rebinned.metadata["init_fresh_tensors"] == ["heads.weight", "heads.bias"]   # another K: a fresh head
+    assert torch.equal(rebinned.state_dict()["features.0.weight"], s0.state_dict()["features.0.weight"])
     with pytest.raises(ConfigError, match="network settings"):
         train_grasp_map_model(data, data, replace(cfg, model_kwargs={"angle_bins": 6, "l3_kernel": 3}),
                               tmp_path / "bad", show_progress=False)
