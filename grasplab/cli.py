@@ -125,8 +125,8 @@ def train_ggcnn(
     head_filters: Optional[int] = typer.Option(None, help="ggcnn: channels of the last up-sampling layer "
                                                "(GG-CNN: 32; 8 makes the network ~3× cheaper)."),
     angle_bins: int = typer.Option(0, help="0: GG-CNN's single angle per pixel (cos 2θ, sin 2θ maps); K ≥ 2: a "
-                                   "quality and a width per angle bin of 180°/K, so a pixel may be good at "
-                                   "several angles (e.g. 12)."),
+                                   "classifier over K angle bins of 180°/K and a width per bin, so a pixel may "
+                                   "be good at several angles (e.g. 12; see BENCHMARKS.md before relying on it)."),
     teacher: Optional[str] = typer.Option(None, help="Distil: a trained model (file or pretrained name) whose maps "
                                           "are the targets; the layers matching it are copied and frozen."),
     init: Optional[str] = typer.Option(None, help="Fine-tune: start from a trained model's weights (file or "

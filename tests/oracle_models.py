@@ -15,11 +15,11 @@ class PeakOracle(GraspMapModel):
         super().__init__(input_channels=input_channels, row=row, col=col)
         self.dummy = torch.nn.Parameter(torch.zeros(1))
 
-    def forward(self, x):
+    def head_output(self, x):
         b, _, h, w = x.shape
         y, xx = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
         q = torch.exp(-((y - self.config["row"]) ** 2 + (xx - self.config["col"]) ** 2) / 18.0).expand(b, 1, h, w)
-        return q, torch.ones_like(q), torch.zeros_like(q), torch.full_like(q, 0.2)
+        return torch.cat([q, torch.ones_like(q), torch.zeros_like(q), torch.full_like(q, 0.2)], dim=1)
 
 
 def save_for_detection(model: GraspMapModel, path: Path, crop: str = "resize", output_px: int = 96) -> Path:

@@ -23,12 +23,13 @@ class GradientOracle(GraspMapModel):
         super().__init__(input_channels=input_channels)
         self.dummy = torch.nn.Parameter(torch.zeros(1))
 
-    def forward(self, x):
+    def head_output(self, x):
         gy, gx = torch.gradient(x, dim=(2, 3))
         mag = gx ** 2 + gy ** 2
         q = torch.nn.functional.avg_pool2d(mag, 5, stride=1, padding=2)
         q = q / (q.amax(dim=(2, 3), keepdim=True) + 1e-12)
-        return q, (gx ** 2 - gy ** 2) / (mag + 1e-12), 2 * gx * gy / (mag + 1e-12), torch.full_like(x, 0.2)
+        return torch.cat([q, (gx ** 2 - gy ** 2) / (mag + 1e-12), 2 * gx * gy / (mag + 1e-12), torch.full_like(x, 0.2)],
+                         dim=1)
 
 
 def gradient_maps(x):

@@ -79,9 +79,9 @@ def binned_grasp_maps(rectangles: list[GraspRectangle], shape: tuple[int, int], 
 
     Channel k is 1 where a rectangle whose angle lies in bin k covers the pixel (drawn shrunk
     like ``grasp_maps``; the quality target is their maximum); channel bins + k holds that
-    rectangle's opening (px / 150). A pixel
-    may be good at several angles (a prism grasped across either pair of faces): each bin keeps
-    its own, where the single angle map of GG-CNN can only hold one of them (or their average).
+    rectangle's opening (px / 150). A pixel may be good at several angles (a prism grasped
+    across either pair of faces): each bin keeps its own, where GG-CNN's single angle map can
+    only hold one of them (or their average).
     """
     out = np.zeros((2 * bins,) + tuple(shape), np.float32)
     for r in rectangles:

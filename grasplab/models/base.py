@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+from abc import ABCMeta, abstractmethod
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ def register_model(name: str):
     return deco
 
 
-class GraspMapModel(nn.Module):
+class GraspMapModel(nn.Module, metaclass=ABCMeta):
     """A network that maps (B, C, H, W) images to grasp maps; remembers its constructor config."""
 
     architecture = "base"
@@ -55,9 +56,9 @@ class GraspMapModel(nn.Module):
         """Angle bins of the head (0: GG-CNN's quality, cos 2θ, sin 2θ and width maps)."""
         return int(self.config.get("angle_bins", 0))
 
+    @abstractmethod
     def head_output(self, x: torch.Tensor) -> torch.Tensor:
         """The head's raw (B, C, H, W) output (what training compares with the targets)."""
-        raise NotImplementedError(f"{self.architecture} does not expose its head output")
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Quality, cos 2θ, sin 2θ and width maps, each (B, 1, H, W)."""

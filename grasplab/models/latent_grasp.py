@@ -73,13 +73,16 @@ class LatentGraspNet(GraspMapModel):
         return self.posterior(h, sample=self.training and not self.freeze_encoder)[0]
 
     def decode(self, z: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return tuple(self.heads(torch.relu(self.up(self.body(z)))).split(1, dim=1))
+        return tuple(self._head(z).split(1, dim=1))
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def _head(self, z: torch.Tensor) -> torch.Tensor:
+        return self.heads(torch.relu(self.up(self.body(z))))
+
+    def head_output(self, x: torch.Tensor) -> torch.Tensor:
         self.check_input(x)
         if self.freeze_encoder:
             with torch.no_grad():
                 z = self.latent(x)
         else:
             z = self.latent(x)
-        return self.decode(z)
+        return self._head(z)

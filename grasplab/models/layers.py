@@ -72,10 +72,10 @@ def head_channels(angle_bins: int) -> int:
     return 2 * angle_bins + 1 if angle_bins else 4
 
 
-def angle_bin_centres(bins: int, like: torch.Tensor | None = None) -> torch.Tensor:
-    """Centres of equal bins over [−π/2, π/2) (as ``datasets.ggcnn_targets.angle_bin_centres_rad``)."""
-    kw = {} if like is None else {"dtype": like.dtype, "device": like.device}
-    return -torch.pi / 2 + (torch.arange(bins, **kw) + 0.5) * torch.pi / bins
+def angle_bin_centres(bins: int, like: torch.Tensor) -> torch.Tensor:
+    """``datasets.ggcnn_targets.angle_bin_centres_rad`` as a tensor with ``like``'s dtype and device."""
+    from ..datasets.ggcnn_targets import angle_bin_centres_rad
+    return torch.as_tensor(angle_bin_centres_rad(bins), dtype=like.dtype, device=like.device)
 
 
 def head_to_maps(y: torch.Tensor, angle_bins: int) -> tuple[torch.Tensor, ...]:

@@ -45,8 +45,8 @@ def binned_grasp_map_loss(head: torch.Tensor, target: torch.Tensor, quality_pos_
     Quality: GG-CNN's (weighted) squared error against "good at some angle". Angle: cross-entropy
     of the bin softmax against the labelled bins (spread evenly where several are good), on the
     labelled pixels only (the background has no angle), scaled like GG-CNN's angle terms: summed
-    there and divided by all pixels. Width: squared error
-    in the labelled bins at the labelled pixels only (elsewhere no width is defined).
+    there and divided by all pixels. Width: squared error in the labelled bins at the labelled
+    pixels only (elsewhere no width is defined).
     """
     k = target.shape[1] // 2
     bins_t, width_t = target[:, :k], target[:, k:]
