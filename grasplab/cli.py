@@ -117,9 +117,9 @@ def train_ggcnn(
     quality_pos_weight: float = typer.Option(1.0, help="Weight of positive pixels in the quality loss (1: GG-CNN's "
                                              "MSE; 10 keeps deep nets such as grconvnet off the all-zero map)."),
     width_loss_weight: float = typer.Option(1.0, help="Scale of the width term in the loss (1: GG-CNN's sum)."),
-    split: str = typer.Option("object", help="object-wise or image-wise k-fold: object or image."),
-    folds: int = typer.Option(5),
-    fold: int = typer.Option(0, help="Which fold is held out for validation."),
+    split: Optional[str] = typer.Option(None, help="object-wise or image-wise k-fold: object (default) or image."),
+    folds: Optional[int] = typer.Option(None, help="Number of folds (default 5)."),
+    fold: Optional[int] = typer.Option(None, help="Which fold is held out for validation (default 0)."),
     seed: int = typer.Option(0),
     workers: int = typer.Option(0, help="Data-loading processes (0: in this process); results do not depend on it."),
     head_filters: Optional[int] = typer.Option(None, help="ggcnn: channels of the last up-sampling layer "
@@ -144,6 +144,10 @@ def train_ggcnn(
                       width_loss_weight=width_loss_weight, seed=seed, num_workers=workers, teacher=teacher,
                       init=init, model_kwargs={**({} if head_filters is None else {"head_filters": head_filters}),
                                                **({"angle_bins": angle_bins} if angle_bins else {})})
+    if val_data is not None and (split, folds, fold) != (None, None, None):
+        raise ConfigError("--split/--folds/--fold choose a held-out fold of --data; with --val-data every scene of "
+                          "--data trains, so leave them out (or drop --val-data)")
+    split, folds, fold = split or "object", 5 if folds is None else folds, 0 if fold is None else fold
     scenes = load_scenes(data, format, depth)
     if val_data is None:
         train, val = split_scenes(scenes, split, folds, fold, seed)

@@ -142,6 +142,12 @@ def test_cli_trains_on_real_jacquard_object_wise(tmp_path, shared_data, capsys):
     tuned = load_model(tmp_path / "tuned" / "model.npz").metadata
     assert tuned["train_scenes"] == tuned["val_scenes"] == 25
     assert tuned["init_path"] == str(tmp_path / "run" / "model.npz") and "best_val_accuracy" in tuned["init_metadata"]
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:          # a fold of --data means nothing with --val-data
+        main(["train", "ggcnn", "--data", str(shared_data / "jacquard"), "--val-data", str(shared_data / "jacquard"),
+              "--fold", "2", "--out", str(tmp_path / "both")])
+    assert exc.value.code != 0 and "with --val-data every scene" in " ".join(capsys.readouterr().err.split())
+    assert not (tmp_path / "both").exists()
     with pytest.raises(SystemExit) as exc:
         main(["train", "ggcnn", "--data", str(shared_data / "jacquard"), "--size", "100", "--out", str(tmp_path / "x")])
     assert exc.value.code == 2 and "multiple of 12" in capsys.readouterr().err
