@@ -86,6 +86,15 @@ class GraspMapModule(L.LightningModule):
     def forward(self, x):
         return self.model(x.contiguous(memory_format=torch.channels_last))
 
+    def _loss(self, x, y, weight_all_maps: bool = False) -> tuple[dict, tuple[torch.Tensor, ...]]:
+        """The loss terms for a batch and the four maps, for either kind of head."""
+        head = self.model.head_output(x)
+        maps = head_to_maps(head, self.model.angle_bins)
+        if self.model.angle_bins:
+            return binned_grasp_map_loss(head, y, self.quality_pos_weight, self.width_loss_weight), maps
+        return grasp_map_loss(maps, y, self.quality_pos_weight, weight_all_maps=weight_all_maps,
+                              width_loss_weight=self.width_loss_weight), maps
+
     def training_step(self, batch, batch_idx):
         x, y, _ = batch
         x = x.contiguous(memory_format=torch.channels_last)
@@ -93,26 +102,15 @@ class GraspMapModule(L.LightningModule):
             self.teacher.eval()
             with torch.no_grad():
                 y = torch.cat(self.teacher(x), dim=1)
-        if self.model.angle_bins:
-            terms = binned_grasp_map_loss(self.model.head_output(x), y, self.quality_pos_weight, self.width_loss_weight)
-        else:
-            terms = grasp_map_loss(self.model(x), y, self.quality_pos_weight, weight_all_maps=self.teacher is not None,
-                                   width_loss_weight=self.width_loss_weight)
+        terms, _ = self._loss(x, y, weight_all_maps=self.teacher is not None)
         self.log_dict({f"train_{k}": v for k, v in terms.items()}, on_epoch=True, on_step=False,
                       batch_size=x.shape[0])
         return terms["loss"]
 
     def validation_step(self, batch, batch_idx):
         x, y, idx = batch
-        x = x.contiguous(memory_format=torch.channels_last)
-        if self.model.angle_bins:
-            head = self.model.head_output(x)
-            loss = binned_grasp_map_loss(head, y, self.quality_pos_weight, self.width_loss_weight)["loss"]
-            pred = head_to_maps(head, self.model.angle_bins)
-        else:
-            pred = self.model(x)
-            loss = grasp_map_loss(pred, y, self.quality_pos_weight)["loss"]
-        self.log("val_loss", loss, on_epoch=True, batch_size=x.shape[0])
+        terms, pred = self._loss(x.contiguous(memory_format=torch.channels_last), y)
+        self.log("val_loss", terms["loss"], on_epoch=True, batch_size=x.shape[0])
         maps = [p[:, 0].detach().cpu().numpy() for p in pred]
         for b, i in enumerate(idx.tolist()):
             ranked = decode_grasp_maps(maps[0][b], maps[1][b], maps[2][b], maps[3][b], self.decoding)
