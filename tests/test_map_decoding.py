@@ -54,9 +54,21 @@ def test_smoothing_at_peaks_equals_full_filtering():
     rng = np.random.default_rng(0)
     img = rng.normal(size=(60, 80))
     pts = np.array([[0, 0], [59, 79], [30, 40], [2, 77], [58, 1]])
-    for sigma in (1.0, 2.0):
+    for sigma in (0.0, 0.1, 1.0, 2.0):            # σ = 0: no smoothing (the raw pixels)
         full = ndi.gaussian_filter(img, sigma, mode="nearest")
         np.testing.assert_allclose(smoothed_at(img, pts, sigma), full[pts[:, 0], pts[:, 1]], atol=1e-12)
+
+
+def test_unsmoothed_decoding_reads_the_raw_maps():
+    """All σ = 0: the grasp is the raw maximum with the raw angle and width there."""
+    q = np.zeros((40, 50)); q[22, 31] = 0.9
+    ang = np.deg2rad(40.0)
+    cos2, sin2 = np.full_like(q, np.cos(2 * ang)), np.full_like(q, np.sin(2 * ang))
+    width = np.full_like(q, 30 / 150)
+    cfg = MapDecodingConfig(quality_sigma_px=0, angle_sigma_px=0, width_sigma_px=0, min_distance_px=3)
+    g = decode_grasp_maps(q, cos2, sin2, width, cfg).grasps[0]
+    assert g.center_xy_px == (31.0, 22.0)
+    assert abs(g.angle_rad - ang) < 1e-9 and abs(g.width_px - 30.0) < 1e-9
 
 
 @pytest.mark.parametrize("distance", [1, 10])

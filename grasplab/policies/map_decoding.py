@@ -138,8 +138,11 @@ def smoothed_at(image: np.ndarray, points_rc: np.ndarray, sigma_px: float, trunc
     if len(points_rc) == 0:
         return np.zeros(0)
     radius = int(truncate * sigma_px + 0.5)
-    k = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma_px) ** 2)
-    k /= k.sum()
+    if radius == 0:                         # σ = 0 (or tiny): no smoothing, as gaussian_filter
+        k = np.ones(1)
+    else:
+        k = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma_px) ** 2)
+        k /= k.sum()
     h, w = img.shape
     other = None if other is None else np.asarray(other, dtype=np.float64)
     out = np.empty(len(points_rc))
