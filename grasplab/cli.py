@@ -26,6 +26,8 @@ err_console = Console(stderr=True)
 
 
 MODEL_HELP = "A pretrained model name (see `grasplab models`) or a model file; default: the default pretrained model."
+RERANK_HELP = ("Re-rank the model's grasps with a crop classifier (`grasplab train reranker`): a pretrained name "
+               "(see `grasplab models`) or a model file.")
 VIEWS_HELP = ("Test-time augmentation: average the maps over 1, 2 (mirror), 4 (quarter turns) or 8 views; one "
               "network pass each (no reliable accuracy gain measured: BENCHMARKS.md).")
 
@@ -136,7 +138,6 @@ def train_ggcnn(
     out: Path = typer.Option(Path("grasplab-train"), help="Run folder (resumes if it holds this run)."),
 ):
     """Train GG-CNN / GG-CNN2; keeps the best validation rectangle accuracy; writes model.npz + run.json."""
-    from .datasets.scene_sources import load_scenes, split_scenes
     from .training import TrainConfig, train_grasp_map_model
     cfg = TrainConfig(architecture=arch, inputs=inputs, output_px=size, crop=crop, object_fraction=object_fraction,
                       depth_reference=depth_reference, epochs=epochs,
@@ -144,6 +145,55 @@ def train_ggcnn(
                       width_loss_weight=width_loss_weight, seed=seed, num_workers=workers, teacher=teacher,
                       init=init, model_kwargs={**({} if head_filters is None else {"head_filters": head_filters}),
                                                **({"angle_bins": angle_bins} if angle_bins else {})})
+    train, val = _train_val_scenes(data, format, depth, split, folds, fold, seed, val_data)
+    res = train_grasp_map_model(train, val, cfg, out)
+    console.print(f"[green]trained[/] {arch}: best validation accuracy {res.best_val_accuracy:.1%}; "
+                  f"model {res.model_path}")
+
+
+@train_app.command("reranker")
+def train_reranker_cmd(
+    data: Path = typer.Option(..., help="Dataset folder (Jacquard, grasplab synth output, or Cornell)."),
+    format: str = typer.Option("jacquard", "--format", help="jacquard (also grasplab scenes) or cornell."),
+    map_model: Optional[str] = typer.Option(None, "--model", help="The map model whose grasps are re-ranked: " + MODEL_HELP),
+    depth: str = typer.Option("perfect", help="Jacquard depth image: perfect or stereo."),
+    peaks: int = typer.Option(10, help="Quality peaks proposed per image."),
+    min_distance: int = typer.Option(5, help="Minimum distance between proposed peaks (pixels)."),
+    angle_offsets: str = typer.Option("0,45,90,135", help="Each peak is proposed at its angle turned by these (°)."),
+    crop: int = typer.Option(64, help="Side of the grasp-aligned crop in map-input pixels."),
+    crop_out: int = typer.Option(32, help="Crop side after block-averaging (the classifier's input)."),
+    epochs: int = typer.Option(4),
+    batch_size: int = typer.Option(256),
+    lr: float = typer.Option(1e-3),
+    split: Optional[str] = typer.Option(None, help="object-wise or image-wise k-fold: object (default) or image."),
+    folds: Optional[int] = typer.Option(None, help="Number of folds (default 5)."),
+    fold: Optional[int] = typer.Option(None, help="Which fold is held out for validation (default 0)."),
+    seed: int = typer.Option(0),
+    workers: int = typer.Option(0, help="Data-loading processes (0: in this process); results do not depend on it."),
+    val_data: Optional[Path] = typer.Option(None, help="Validate on all scenes of this folder (same --format and "
+                                            "--depth) instead of a held-out fold of --data."),
+    out: Path = typer.Option(Path("grasplab-rerank"), help="Run folder (resumes if it holds this run)."),
+):
+    """Train a crop classifier that re-ranks a map model's grasps (use it with --rerank); writes model.npz."""
+    from .models.pretrained import DEFAULT
+    from .training import RerankTrainConfig, train_reranker
+    try:
+        offsets = tuple(float(a) for a in angle_offsets.split(",") if a.strip())
+    except ValueError:
+        raise ConfigError(f"--angle-offsets takes comma-separated degrees (e.g. 0,45,90,135), got {angle_offsets!r}") from None
+    cfg = RerankTrainConfig(map_model=map_model or DEFAULT, peaks=peaks, min_distance_px=min_distance,
+                            angle_offsets_deg=offsets, crop_px=crop, out_px=crop_out, epochs=epochs,
+                            batch_size=batch_size, lr=lr, seed=seed, num_workers=workers)
+    train, val = _train_val_scenes(data, format, depth, split, folds, fold, seed, val_data)
+    res = train_reranker(train, val, cfg, out)
+    console.print(f"[green]trained[/] re-ranker for {cfg.map_model}: best validation top-1 after re-ranking "
+                  f"{res.best_val_accuracy:.1%}; model {res.model_path}")
+
+
+def _train_val_scenes(data: Path, format: str, depth: str, split: Optional[str], folds: Optional[int],
+                      fold: Optional[int], seed: int, val_data: Optional[Path]) -> tuple[list, list]:
+    """Training and validation scenes: a held-out fold of ``data``, or all of ``val_data``."""
+    from .datasets.scene_sources import load_scenes, split_scenes
     if val_data is not None and (split, folds, fold) != (None, None, None):
         raise ConfigError("--split/--folds/--fold choose a held-out fold of --data; with --val-data every scene of "
                           "--data trains, so leave them out (or drop --val-data)")
@@ -155,9 +205,7 @@ def train_ggcnn(
     else:
         train, val = scenes, load_scenes(val_data, format, depth)
         console.print(f"{len(train)} training scenes from {data}, {len(val)} validation scenes from {val_data}")
-    res = train_grasp_map_model(train, val, cfg, out)
-    console.print(f"[green]trained[/] {arch}: best validation accuracy {res.best_val_accuracy:.1%}; "
-                  f"model {res.model_path}")
+    return train, val
 
 
 @app.command()
@@ -213,6 +261,7 @@ def evaluate(
     seed: int = typer.Option(0),
     k: int = typer.Option(5, help="Also report top-k accuracy."),
     views: int = typer.Option(1, help=VIEWS_HELP),
+    rerank: Optional[str] = typer.Option(None, help=RERANK_HELP),
     out: Path = typer.Option(Path("grasplab-eval"), help="Folder for evaluation.json and figures."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ):
@@ -223,7 +272,9 @@ def evaluate(
     if split:
         _, scenes = split_scenes(scenes, split, folds, fold, seed)
     from .models.pretrained import resolve_model
-    rep = evaluate_grasp_map_model(resolve_model(model), scenes, k=k, out_dir=out, views=views)
+    from .policies.reranking import load_reranker
+    reranker = None if rerank is None else load_reranker(rerank)
+    rep = evaluate_grasp_map_model(resolve_model(model), scenes, k=k, out_dir=out, views=views, reranker=reranker)
     if as_json:
         print(json.dumps({k_: v for k_, v in rep.to_dict().items() if k_ != "per_scene"}, indent=2))
         return
@@ -250,6 +301,7 @@ def predict(
     gripper: Optional[str] = typer.Option(None, help="Drop grasps wider than this gripper opens (yumi, robotiq_2f85 "
                                           "or a gripper JSON); needs --intrinsics."),
     views: int = typer.Option(1, help=VIEWS_HELP),
+    rerank: Optional[str] = typer.Option(None, help=RERANK_HELP),
     out: Path = typer.Option(Path("grasplab-predict"), help="Folder for grasps.json and overlay.png."),
 ):
     """Ranked grasps for one camera frame: JSON (pixels; metres with intrinsics) and a PNG overlay."""
@@ -258,7 +310,7 @@ def predict(
     from .policies import load_detector
     from .storage import atomic_write_json, run_metadata
     from .viz.figures import save_grasp_scenes
-    det = load_detector(model, views=views)
+    det = load_detector(model, views=views, rerank=rerank)
     d = read_depth_raw(depth)
     im = read_rgb(rgb) if rgb else None
     K = CameraIntrinsics.from_file(intrinsics) if intrinsics else None
@@ -271,7 +323,8 @@ def predict(
         max_width_m = load_gripper(gripper).max_width_m
     grasps = det.detect(d, rgb=im, intrinsics=K, mask=m, units=units, max_grasps=max_grasps, max_width_m=max_width_m)
     payload = {**run_metadata({"model": str(det.path), "depth": str(depth), "units": units,
-                               "max_width_m": max_width_m, "views": views}),
+                               "max_width_m": max_width_m, "views": views,
+                               "rerank": None if det.reranker is None else det.reranker.describe()}),
                "grasps": [g.to_dict() for g in grasps]}
     atomic_write_json(out / "grasps.json", payload)
     view = im if im is not None else _depth_picture(d)

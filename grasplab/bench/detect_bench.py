@@ -82,9 +82,9 @@ def run_detect_bench(model_path: str, frames: int = 200, distinct_frames: int = 
     ref_model = det.model
     if reference_model_path is not None and str(reference_model_path) != str(model_path):
         from ..errors import ConfigError
-        from ..models import load_model
+        from ..models import load_map_model
         from ..datasets.grasp_map_dataset import PreprocessConfig
-        ref_model = load_model(reference_model_path)
+        ref_model = load_map_model(reference_model_path)
         def inputs(m):                  # the settings a model's input depends on (not its px_per_m)
             return PreprocessConfig.from_metadata(m.metadata.get("preprocess", {}))
         if inputs(ref_model) != inputs(det.model):

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..datasets.grasp_map_dataset import GraspMapDataset, PreprocessConfig
 from ..errors import ConfigError
-from ..models import load_model
+from ..models import load_map_model
 from ..policies import MapDecodingConfig, decode_grasp_maps
 from ..policies.map_augmentation import augmented_grasp_maps, check_views
 from ..storage import atomic_write_json, run_metadata
@@ -45,17 +45,20 @@ def evaluate_grasp_map_model(model_path: str | Path, scenes: list, k: int = 5,
                              metric: RectangleMetric = RectangleMetric(),
                              decoding: MapDecodingConfig | None = None, out_dir: str | Path | None = None,
                              figures: int = 4, dataset: GraspMapDataset | None = None,
-                             views: int = 1) -> EvaluationReport:
+                             views: int = 1, reranker=None) -> EvaluationReport:
     """Top-1 and top-k rectangle accuracy of a model file on labelled scenes. ``dataset``: the
     scenes already wrapped (e.g. with cached inputs, when several models are scored on them);
     its preprocessing must be the model's. ``views``: test-time augmentation (maps averaged
-    over 1, 2, 4 or 8 mirrored / turned views)."""
+    over 1, 2, 4 or 8 mirrored / turned views). ``reranker``: a ``policies.CropReranker``
+    that re-orders the model's grasps (trained for this model's preprocessing)."""
     import torch
     check_views(views)
-    model = load_model(model_path)
+    model = load_map_model(model_path)
     net = model.for_inference()
     pre = model.metadata.get("preprocess", {})
     cfg = PreprocessConfig.from_metadata(pre)
+    if reranker is not None:
+        reranker.check_map_preprocess(pre, str(model_path))
     n_all = len(scenes)
     scenes = [s for s in scenes if s.rectangles()]
     if dataset is not None:
@@ -74,7 +77,8 @@ def evaluate_grasp_map_model(model_path: str | Path, scenes: list, k: int = 5,
         for i in range(len(ds)):
             x = ds.inputs(i)[None]
             maps = augmented_grasp_maps(run, x, views)
-            ranked = decode_grasp_maps(*maps, decoding)
+            ranked = (decode_grasp_maps(*maps, decoding) if reranker is None
+                      else reranker.rerank(x[0, 0], maps, decoding))
             truth = ds.rectangles(i)
             hit1 = metric.top_k_correct(ranked.grasps, truth, 1)
             hitk = metric.top_k_correct(ranked.grasps, truth, k)
@@ -89,7 +93,7 @@ def evaluate_grasp_map_model(model_path: str | Path, scenes: list, k: int = 5,
     if out_dir is not None:
         out = Path(out_dir)
         meta = run_metadata({"model": str(model_path), "k": k, "metric": metric.__dict__, "scenes": len(rows),
-                             "views": views})
+                             "views": views, "rerank": None if reranker is None else reranker.describe()})
         atomic_write_json(out / "evaluation.json", {**meta, **report.to_dict()})
         if figures and rows:
             _figures(out, rows, cache, figures, metric)

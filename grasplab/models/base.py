@@ -21,7 +21,7 @@ from ..errors import GrasplabError
 from ..storage import atomic_write_bytes
 
 FORMAT_VERSION = 1
-MODELS: dict[str, type["GraspMapModel"]] = {}
+MODELS: dict[str, type[nn.Module]] = {}
 
 
 def register_model(name: str):
@@ -123,4 +123,14 @@ def load_model(path: str | Path, expect: str | None = None) -> GraspMapModel:
         raise GrasplabError(f"{path}: tensors do not fit the {arch} architecture "
                             f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
     model.metadata = header.get("metadata", {})
+    return model
+
+
+def load_map_model(path: str | Path) -> GraspMapModel:
+    """``load_model`` for a per-pixel grasp-map model; a file holding another kind of model
+    (a crop re-ranker) is refused with a message saying where it belongs."""
+    model = load_model(path)
+    if not isinstance(model, GraspMapModel):
+        raise GrasplabError(f"{path}: holds a {model.architecture!r} model, not a grasp-map model "
+                            f"(a crop_quality model re-ranks a map model's grasps: pass it as --rerank)")
     return model

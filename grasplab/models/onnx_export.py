@@ -13,14 +13,14 @@ from pathlib import Path
 
 from ..errors import GrasplabError
 from ..storage import atomic_write_bytes
-from .base import load_model, read_header
+from .base import load_map_model, read_header
 
 OUTPUT_NAMES = ["quality", "cos2theta", "sin2theta", "width"]
 
 
 def export_onnx(model_path: str | Path, out_path: str | Path, input_px: int | None = None, opset: int = 17) -> Path:
     import torch
-    model = load_model(model_path)
+    model = load_map_model(model_path)
     header = read_header(model_path)
     pre = model.metadata.get("preprocess", {})
     side = int(input_px or pre.get("output_px", 300))

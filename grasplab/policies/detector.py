@@ -17,7 +17,7 @@ from ..datasets.grasp_map_dataset import PreprocessConfig, Window, choose_window
 from ..errors import GrasplabError
 from ..geometry import CameraIntrinsics, Grasp2D
 from ..imaging import prepare_depth_m
-from ..models import load_model
+from ..models import load_map_model
 from .map_augmentation import augmented_grasp_maps, check_views
 from .map_decoding import MapDecodingConfig, decode_grasp_maps
 
@@ -46,7 +46,8 @@ class GraspMapDetector:
     the maps over mirrored and turned views of the input (test-time augmentation: one network
     pass per view)."""
 
-    def __init__(self, model_path: str | Path, decoding: MapDecodingConfig = MapDecodingConfig(), views: int = 1):
+    def __init__(self, model_path: str | Path, decoding: MapDecodingConfig = MapDecodingConfig(), views: int = 1,
+                 reranker=None):
         import torch
         self._torch = torch
         self.views = check_views(views)
@@ -62,13 +63,18 @@ class GraspMapDetector:
             self.metadata = header.get("metadata", {})
         else:
             self._session = None
-            self.model = load_model(self.path)
+            self.model = load_map_model(self.path)
             self.net = self.model.for_inference()       # same maps, re-arranged for CPU speed
             self.architecture, self.metadata = self.model.architecture, self.model.metadata
         pre = self.metadata.get("preprocess", {})
         self.pre = PreprocessConfig.from_metadata(pre)
         self.px_per_m = float(pre["px_per_m"]) if pre.get("px_per_m") else None   # metric input scale
         self.decoding = decoding
+        self.reranker = reranker            # a policies.CropReranker re-ordering the decoded grasps
+        if reranker is not None:
+            if self.pre.inputs not in ("depth", "rgbd"):
+                raise GrasplabError(f"{self.path.name} takes {self.pre.inputs} input; a crop re-ranker needs depth")
+            reranker.check_map_preprocess(pre, self.path.name)
 
     def preprocess(self, depth, rgb: np.ndarray | None = None, intrinsics: CameraIntrinsics | None = None,
                    mask: np.ndarray | None = None, units: str = "auto") -> tuple:
@@ -146,7 +152,8 @@ class GraspMapDetector:
         decode_n = wanted if max_width_m is None else 3 * wanted
         dec = self.decoding if decode_n == self.decoding.max_grasps else MapDecodingConfig(
             **{**self.decoding.__dict__, "max_grasps": decode_n})
-        ranked = decode_grasp_maps(*maps, dec)
+        ranked = decode_grasp_maps(*maps, dec) if self.reranker is None else self.reranker.rerank(
+            x[0, 0].numpy(), maps, dec)
         out = []
         for g, q in zip(ranked.grasps, ranked.qualities):
             # back to full-image pixels: inverse of the window mapping
@@ -163,9 +170,13 @@ class GraspMapDetector:
         return out[:wanted]
 
 
-def load_detector(name_or_path: str | Path | None = None, views: int = 1) -> GraspMapDetector:
+def load_detector(name_or_path: str | Path | None = None, views: int = 1,
+                  rerank: str | Path | None = None) -> GraspMapDetector:
     """A detector from a pretrained model name (``grasplab models``), a model file (``.npz``, or
     ``.onnx`` from ``grasplab export onnx``, run by onnxruntime), or the default pretrained model;
-    ``views``: test-time augmentation (1, 2, 4 or 8 network passes)."""
+    ``views``: test-time augmentation (1, 2, 4 or 8 network passes); ``rerank``: a crop
+    re-ranker (pretrained name or file) that re-orders the grasps (``policies.reranking``)."""
     from ..models.pretrained import resolve_model
-    return GraspMapDetector(resolve_model(name_or_path), views=views)
+    from .reranking import load_reranker
+    return GraspMapDetector(resolve_model(name_or_path), views=views,
+                            reranker=None if rerank is None else load_reranker(rerank))

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..datasets.grasp_map_dataset import GraspMapDataset, PreprocessConfig
 from ..errors import ConfigError
-from ..models import MODELS
+from ..models import MODELS, GraspMapModel
 from ..seeding import derive_rng
 from ..storage import atomic_write_json, check_or_write_run_config, run_metadata
 
@@ -40,8 +40,8 @@ class TrainConfig:
     init: str | None = None
 
     def __post_init__(self):
-        if self.architecture not in MODELS:
-            raise ConfigError(f"unknown architecture {self.architecture!r}; choose from {', '.join(sorted(MODELS))}")
+        if self.architecture not in MODELS or not issubclass(MODELS[self.architecture], GraspMapModel):
+            raise ConfigError(f"unknown architecture {self.architecture!r}; choose from {', '.join(map_architectures())}")
         if self.epochs <= 0 or self.batch_size <= 0:
             raise ConfigError("epochs and batch size must be positive")
         if not self.width_loss_weight > 0.0:
@@ -67,6 +67,11 @@ class TrainConfig:
         if self.output_px % m:
             raise ConfigError(f"{self.architecture} needs an image size that is a multiple of {m}; "
                               f"--size {self.output_px} is not (try {max(m, round(self.output_px / m) * m)})")
+
+
+def map_architectures() -> list[str]:
+    """The registered per-pixel grasp-map architectures (what ``train ggcnn --arch`` takes)."""
+    return sorted(n for n, cls in MODELS.items() if issubclass(cls, GraspMapModel))
 
 
 def input_px_per_m(scenes, pre: PreprocessConfig, sample: int = 32) -> float | None:
@@ -106,6 +111,23 @@ class EpochShuffle:
         return iter(derive_rng(self.seed, "training order", self.epoch).permutation(self.n).tolist())
 
 
+def save_last_checkpoint_callback(last: Path):
+    """A callback writing ``last.ckpt`` after every epoch, atomically, so a killed run resumes
+    from its last epoch (Lightning's ``save_last`` follows only new bests). List it after the
+    best-model checkpoint, so Lightning runs it after that one has recorded the epoch."""
+    import os
+
+    from lightning.pytorch.callbacks import Checkpoint
+
+    class _SaveLast(Checkpoint):
+        def on_train_epoch_end(self, trainer, pl_module):
+            tmp = last.with_name(last.name + ".tmp")
+            trainer.save_checkpoint(tmp)
+            os.replace(tmp, last)
+
+    return _SaveLast()
+
+
 @dataclass
 class TrainResult:
     out_dir: Path
@@ -125,7 +147,7 @@ def train_grasp_map_model(train_scenes, val_scenes, cfg: TrainConfig, out_dir: s
 
     import lightning as L
     import torch
-    from lightning.pytorch.callbacks import Checkpoint, ModelCheckpoint
+    from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
     from .grasp_map_module import GraspMapModule
@@ -185,19 +207,9 @@ def train_grasp_map_model(train_scenes, val_scenes, cfg: TrainConfig, out_dir: s
         def on_train_epoch_start(self, trainer, pl_module):
             train_ds.epoch = trainer.current_epoch
 
-    class _SaveLast(Checkpoint):
-        """``last.ckpt`` after every epoch, atomically, so a killed run resumes from its last
-        epoch (Lightning's ``save_last`` follows only new bests). A Checkpoint callback listed
-        after the best-model one, so Lightning runs it after that one has recorded the epoch."""
-
-        def on_train_epoch_end(self, trainer, pl_module):
-            tmp = last.with_name(last.name + ".tmp")
-            trainer.save_checkpoint(tmp)
-            os.replace(tmp, last)
-
     ckpt = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val_accuracy", mode="max")
     trainer = L.Trainer(max_epochs=cfg.epochs, accelerator="auto", devices=1, logger=CSVLogger(out, name="logs"),
-                        callbacks=[_Epoch(), ckpt, _SaveLast()], enable_progress_bar=show_progress,
+                        callbacks=[_Epoch(), ckpt, save_last_checkpoint_callback(last)], enable_progress_bar=show_progress,
                         enable_model_summary=False, deterministic=True, log_every_n_steps=1)
     trainer.fit(module, train_dl, val_dl, ckpt_path=str(last) if last.is_file() else None)
     best_path = ckpt.best_model_path or str(last)
@@ -233,8 +245,8 @@ def _preprocessing_differences(model, pre: dict) -> str:
 
 def _load_teacher(teacher_name: str, pre: dict):
     """The teacher model, checked to see the student's inputs."""
-    from ..models import load_model
-    teacher = load_model(_resolve(teacher_name))
+    from ..models import load_map_model
+    teacher = load_map_model(_resolve(teacher_name))
     differ = _preprocessing_differences(teacher, pre)
     if differ:
         raise ConfigError("the student must see the teacher's inputs; these preprocessing settings differ "
@@ -245,8 +257,8 @@ def _load_teacher(teacher_name: str, pre: dict):
 def _load_init(name: str, cfg: TrainConfig, pre: dict):
     """The model a fine-tuning run starts from, checked to be this run's architecture and to
     have learned on the same preprocessing (its weights mean nothing on other inputs)."""
-    from ..models import load_model
-    start = load_model(_resolve(name))
+    from ..models import load_map_model
+    start = load_map_model(_resolve(name))
     if start.architecture != cfg.architecture:
         raise ConfigError(f"--init {name} is a {start.architecture}, this run trains a {cfg.architecture}; "
                           f"pass --arch {start.architecture}")

@@ -1,0 +1,160 @@
+"""Training a crop re-ranker for a trained map model (``grasplab train reranker``).
+
+Samples come from ``rerank_samples`` (cached in the run folder, so a resumed run does not crop
+again); the classifier trains with binary cross-entropy on randomly mirrored crops (a
+parallel-jaw grasp seen from above is the same grasp mirrored along or across its axis);
+Lightning keeps the checkpoint with the best validation top-1 accuracy after re-ranking and
+resumes from the last epoch.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..datasets.grasp_map_dataset import GraspMapDataset, PreprocessConfig
+from ..errors import ConfigError
+from ..policies.map_decoding import MapDecodingConfig
+from ..policies.reranking import RerankConfig
+from ..seeding import derive_rng
+from ..storage import atomic_write, atomic_write_json, check_or_write_run_config, run_metadata
+from .rerank_samples import CropSamples, extract_crop_samples
+from .train import EpochShuffle, TrainResult, _resolve, save_last_checkpoint_callback
+
+
+@dataclass(frozen=True)
+class RerankTrainConfig:
+    map_model: str = "ggcnn2-synth-depth"      # pretrained name or file whose grasps are re-ranked
+    peaks: int = 10
+    min_distance_px: int = 5
+    angle_offsets_deg: tuple[float, ...] = (0.0, 45.0, 90.0, 135.0)
+    crop_px: int = 64
+    out_px: int = 32
+    epochs: int = 4
+    batch_size: int = 256
+    lr: float = 1e-3
+    seed: int = 0
+    num_workers: int = 0
+    model_kwargs: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.epochs <= 0 or self.batch_size <= 0 or not self.lr > 0:
+            raise ConfigError("epochs, batch size and learning rate must be positive")
+        if self.out_px % 8 or self.crop_px % self.out_px:
+            raise ConfigError(f"--crop {self.crop_px} must be a multiple of --crop-out {self.out_px}, itself a "
+                              f"multiple of 8 (e.g. 64 and 32)")
+        self.rerank                                    # validates the proposal settings
+
+    @property
+    def rerank(self) -> RerankConfig:
+        return RerankConfig(self.peaks, self.min_distance_px, tuple(self.angle_offsets_deg))
+
+
+class _CropDataset:
+    """(crop, label) with a mirror along and/or across the grasp axis drawn from (seed, epoch, i)."""
+
+    def __init__(self, samples: CropSamples, seed: int, augment: bool):
+        self.samples, self.seed, self.augment, self.epoch = samples, seed, augment, 0
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i: int):
+        import torch
+        x = self.samples.crops_m[i].astype(np.float32)
+        if self.augment:
+            flip_x, flip_y = derive_rng(self.seed, "crop flips", self.epoch, i).random(2) < 0.5
+            x = x[:, :, ::-1] if flip_x else x
+            x = x[:, ::-1] if flip_y else x
+        return torch.from_numpy(np.ascontiguousarray(x)), torch.tensor(float(self.samples.label[i])), i
+
+
+def _samples(path: Path, ds: GraspMapDataset, map_net, cfg: RerankTrainConfig, decoding, what: str) -> CropSamples:
+    """Crop samples for ``ds``, from ``path`` when an earlier run of this configuration made them."""
+    if path.is_file():
+        with np.load(path, allow_pickle=False) as z:
+            return CropSamples.from_arrays(z)
+    from rich.progress import Progress
+    with Progress() as progress:
+        task = progress.add_task(f"cropping {what} grasps", total=len(ds))
+        s = extract_crop_samples(ds, map_net, cfg.rerank, decoding, cfg.crop_px, cfg.out_px,
+                                 progress=progress, task=task)
+    atomic_write(path, lambda p: np.savez(p, **s.to_arrays()))
+    return s
+
+
+def train_reranker(train_scenes, val_scenes, cfg: RerankTrainConfig, out_dir: str | Path,
+                   show_progress: bool = True) -> TrainResult:
+    """Train a ``CropQualityNet`` that re-ranks ``cfg.map_model``'s grasps; the best validation
+    re-ranked top-1 is kept. Running again with the same ``out_dir`` resumes."""
+    import lightning as L
+    import torch
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    from .rerank_module import RerankModule
+    from lightning.pytorch.loggers import CSVLogger
+
+    from ..models import CropQualityNet, load_map_model
+
+    val_scenes = [s for s in val_scenes if s.rectangles()]
+    train_scenes = [s for s in train_scenes if s.rectangles()]
+    if not train_scenes:
+        raise ConfigError("no training scene has a ground-truth grasp: check --data and the split")
+    if not val_scenes:
+        raise ConfigError("no validation scene has a ground-truth grasp: use more data or another split")
+    map_path = _resolve(cfg.map_model)
+    map_model = load_map_model(map_path)
+    if map_model.angle_bins:
+        raise ConfigError(f"{cfg.map_model}: re-ranking takes a map model with GG-CNN's angle maps")
+    pre_meta = map_model.metadata.get("preprocess", {})
+    pre = PreprocessConfig.from_metadata(pre_meta)
+    if pre.inputs != "depth":
+        raise ConfigError(f"{cfg.map_model} takes {pre.inputs} input; the crop re-ranker looks at depth only, so "
+                          f"its map model must take depth")
+    map_net = map_model.for_inference()
+    decoding = MapDecodingConfig()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    check_or_write_run_config(out, "rerank_config.json", cfg, "re-ranker run", may_change=("epochs", "num_workers"))
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    train_s = _samples(out / "samples_train.npz", GraspMapDataset(train_scenes, pre), map_net, cfg, decoding,
+                       "training")
+    val_s = _samples(out / "samples_val.npz", GraspMapDataset(val_scenes, pre), map_net, cfg, decoding, "validation")
+    model = CropQualityNet(crop_px=cfg.crop_px, out_px=cfg.out_px, **cfg.model_kwargs)
+    module = RerankModule(model, val_s, len(val_scenes), cfg.lr)
+    train_ds = _CropDataset(train_s, cfg.seed, augment=True)
+    order = EpochShuffle(len(train_ds), cfg.seed)
+    train_dl = torch.utils.data.DataLoader(train_ds, batch_size=cfg.batch_size, sampler=order,
+                                           num_workers=cfg.num_workers)
+    val_dl = torch.utils.data.DataLoader(_CropDataset(val_s, cfg.seed, augment=False), batch_size=1024,
+                                         shuffle=False, num_workers=cfg.num_workers)
+    last = out / "checkpoints" / "last.ckpt"
+    if last.is_file():
+        train_ds.epoch = torch.load(last, map_location="cpu", weights_only=False)["epoch"] + 1
+        order.set_epoch(train_ds.epoch)
+
+    class _Epoch(L.Callback):                       # fresh, seeded mirrors every epoch
+        def on_train_epoch_start(self, trainer, pl_module):
+            train_ds.epoch = trainer.current_epoch
+
+    ckpt = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val_accuracy", mode="max")
+    trainer = L.Trainer(max_epochs=cfg.epochs, accelerator="auto", devices=1, logger=CSVLogger(out, name="logs"),
+                        callbacks=[_Epoch(), ckpt, save_last_checkpoint_callback(last)],
+                        enable_progress_bar=show_progress, enable_model_summary=False, deterministic=True,
+                        log_every_n_steps=50)
+    trainer.fit(module, train_dl, val_dl, ckpt_path=str(last) if last.is_file() else None)
+    best_path = ckpt.best_model_path or str(last)
+    module.load_state_dict(torch.load(best_path, map_location="cpu", weights_only=False)["state_dict"])
+    best = float(ckpt.best_model_score) if ckpt.best_model_score is not None else float("nan")
+    meta = run_metadata(cfg)
+    meta.update({"best_val_accuracy": best, "epochs_run": trainer.current_epoch,
+                 "train_scenes": len(train_scenes), "val_scenes": len(val_scenes),
+                 "train_samples": len(train_s), "train_positive_fraction": float(train_s.label.mean()),
+                 "parameters": model.num_parameters, "rerank": cfg.rerank.to_metadata(),
+                 "map_model": {"path": str(map_path), "name": map_model.metadata.get("name", map_path.stem),
+                               "architecture": map_model.architecture},
+                 "map_preprocess": pre_meta})
+    model_path = module.model.save(out / "model.npz", metadata=meta)
+    atomic_write_json(out / "run.json", meta)
+    return TrainResult(out, model_path, best, trainer.current_epoch)
