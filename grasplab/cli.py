@@ -447,6 +447,7 @@ def bench_detect(
     threads: int = typer.Option(2, help="CPU cores and torch threads."),
     reference_model: Optional[str] = typer.Option(None, help="Model the reference pipeline runs (default: the "
                                                   "same; give the teacher when timing a cheaper student)."),
+    rerank: Optional[str] = typer.Option(None, help="Also time the detector followed by this crop re-ranker."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
 ):
     """Whole-path detection time on 300×300 depth frames beside the GG-CNN reference pipeline."""
@@ -454,7 +455,7 @@ def bench_detect(
     from .models.pretrained import FAST, resolve_model
     ref = None if reference_model is None else str(resolve_model(reference_model))
     res = run_detect_bench(str(resolve_model(model or FAST)), frames=frames, distinct_frames=distinct, threads=threads,
-                           reference_model_path=ref)
+                           reference_model_path=ref, rerank=rerank)
     if as_json:
         print(json.dumps(res, indent=2))
         return
@@ -476,10 +477,11 @@ def demo(
     out: Path = typer.Option(Path("grasplab-demo"), help="Folder for scenes, demo.json and figures."),
     objects: int = typer.Option(8, help="Fresh procedural objects to render (two poses each)."),
     model: Optional[str] = typer.Option(None, help=MODEL_HELP),
+    rerank: Optional[str] = typer.Option(None, help=RERANK_HELP),
 ):
     """Render fresh scenes, detect grasps with the pretrained model, score against analytic labels."""
     from .demo import DemoConfig, run_demo
-    rep = run_demo(DemoConfig(objects=objects, model=model), out)
+    rep = run_demo(DemoConfig(objects=objects, model=model, rerank=rerank), out)
     t = Table(title=f"grasplab demo: {len(rep['scenes'])} fresh scenes, model {Path(rep['config']['model']).stem}")
     for col in ("object", "view", "positives", "top-1", "top-5", "q", "width cm"):
         t.add_column(col, justify="left" if col in ("object", "view") else "right", no_wrap=True)
@@ -511,15 +513,15 @@ def models_list(name: Optional[str] = typer.Argument(None, help="Show this model
     if not names:
         console.print("no pretrained models installed")
         return
-    t = Table(title="pretrained models (use with --model NAME)")
+    t = Table(title="pretrained models (map models: --model NAME; crop re-rankers: --rerank NAME)")
     for col in ("name", "architecture", "inputs", "parameters", "summary"):
         t.add_column(col)
     for n in names:
         h = read_header(resolve_model(n))
         meta = h.get("metadata", {})
-        t.add_row(n + (" (default)" if n == DEFAULT else ""), h["architecture"],
-                  meta.get("preprocess", {}).get("inputs", "?"), str(meta.get("parameters", "?")),
-                  meta.get("summary", ""))
+        pre = meta.get("preprocess") or meta.get("map_preprocess") or {}     # a re-ranker: its map model's
+        t.add_row(n + (" (default)" if n == DEFAULT else ""), h["architecture"], pre.get("inputs", "?"),
+                  str(meta.get("parameters", "?")), meta.get("summary", ""))
     console.print(t)
 
 

@@ -23,6 +23,7 @@ GRIPPER = "robotiq_2f85"      # labels the scenes and limits the detected widths
 class DemoConfig:
     objects: int = 8
     model: str | None = None             # pretrained name or file; None: the default model
+    rerank: str | None = None            # a crop re-ranker for the model (pretrained name or file)
     seed: int = DEMO_SEED
     grasps_per_object: int = 200
     views_per_pose: int = 1
@@ -41,7 +42,7 @@ def run_demo(cfg: DemoConfig, out_dir: str | Path = "grasplab-demo", show_progre
     from .viz.figures import save_grasp_scenes
 
     out = Path(out_dir)
-    det = load_detector(cfg.model)
+    det = load_detector(cfg.model, rerank=cfg.rerank)
     synth_cfg = SynthConfig(objects=f"procedural:{cfg.objects}", seed=cfg.seed, formats=("jacquard",),
                             views_per_pose=cfg.views_per_pose, max_poses=cfg.max_poses,
                             grasps_per_object=cfg.grasps_per_object, gripper=GRIPPER, camera="jacquard",

@@ -62,10 +62,11 @@ def _same_top_grasp(a, b, centre_px: float = 3.0, angle_deg: float = 10.0, width
 
 
 def run_detect_bench(model_path: str, frames: int = 200, distinct_frames: int = 20, threads: int = 2,
-                     seed: int = 0, reference_model_path: str | None = None) -> dict:
+                     seed: int = 0, reference_model_path: str | None = None, rerank: str | None = None) -> dict:
     """Time grasplab's detector with ``model_path`` beside the GG-CNN reference pipeline running
     ``reference_model_path`` (default: the same model, so the grasps must be identical; a
-    full GG-CNN when timing a cheaper student of it, so the top grasps are compared)."""
+    full GG-CNN when timing a cheaper student of it, so the top grasps are compared).
+    ``rerank``: also time the default detector followed by this crop re-ranker."""
     cpus = limit_to_cores(threads)
     import torch
     torch.set_num_threads(threads)
@@ -77,8 +78,13 @@ def run_detect_bench(model_path: str, frames: int = 200, distinct_frames: int = 
     from dataclasses import replace
     det = GraspMapDetector(model_path, decoding=ggcnn_decoding)
     det_default = GraspMapDetector(model_path)
-    for d in (det, det_default):           # frames come at the input scale: the crop is the whole frame
-        d.pre = replace(d.pre, crop="resize")
+    det_rerank = None
+    if rerank is not None:
+        from ..policies.reranking import load_reranker
+        det_rerank = GraspMapDetector(model_path, reranker=load_reranker(rerank))
+    for d in (det, det_default, det_rerank):   # frames come at the input scale: the crop is the whole frame
+        if d is not None:
+            d.pre = replace(d.pre, crop="resize")
     ref_model = det.model
     if reference_model_path is not None and str(reference_model_path) != str(model_path):
         from ..errors import ConfigError
@@ -123,6 +129,8 @@ def run_detect_bench(model_path: str, frames: int = 200, distinct_frames: int = 
     pipelines = {"grasplab": (det.detect, images), "grasplab (default decoding)": (fast_default, images),
                  "reference GG-CNN": (reference, images),
                  "grasplab network only": (net_fast, xs), "reference network only": (net_ref, [x.contiguous() for x in xs])}
+    if det_rerank is not None:
+        pipelines["grasplab + re-ranker (default decoding)"] = (det_rerank.detect, images)
     times = {k: np.empty(frames) for k in pipelines}
     for i in range(frames):                            # interleaved: each frame through every pipeline
         for name, (fn, inputs) in pipelines.items():
@@ -139,6 +147,7 @@ def run_detect_bench(model_path: str, frames: int = 200, distinct_frames: int = 
                           "reference": network_gflop(ref_model, det.pre.output_px)},
         "input": f"{det.pre.output_px}x{det.pre.output_px} depth", "threads": threads, "cpus": cpus,
         "torch": torch.__version__, **machine_info(), "results": rows,
+        **({"rerank": str(rerank)} if rerank is not None else {}),
         "speedup_vs_reference": med["reference GG-CNN"] / med["grasplab"],
         "network_speedup": med["reference network only"] / med["grasplab network only"],
         "identical_grasps": f"{sum(identical)}/{len(identical)} frames",
