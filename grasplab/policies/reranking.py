@@ -95,7 +95,7 @@ class CropReranker:
 
     def describe(self) -> dict:
         """What to record beside results: the classifier's file and proposal settings."""
-        return {"path": str(getattr(self, "path", "")), "config": self.config.to_metadata()}
+        return {"path": None if self.path is None else str(self.path), "config": self.config.to_metadata()}
 
     def scores(self, image: np.ndarray, grasps: list[Grasp2D]) -> np.ndarray:
         """The classifier's probability for each grasp."""

@@ -20,7 +20,7 @@ from ..policies.reranking import RerankConfig
 from ..seeding import derive_rng
 from ..storage import atomic_write, atomic_write_json, check_or_write_run_config, run_metadata
 from .rerank_samples import CropSamples, extract_crop_samples
-from .train import EpochShuffle, TrainResult, _resolve, save_last_checkpoint_callback
+from .train import TrainResult, _resolve, fit_resumable
 
 
 @dataclass(frozen=True)
@@ -89,13 +89,9 @@ def train_reranker(train_scenes, val_scenes, cfg: RerankTrainConfig, out_dir: st
     """Train a ``CropQualityNet`` that re-ranks ``cfg.map_model``'s grasps; the best validation
     re-ranked top-1 is kept. Running again with the same ``out_dir`` resumes."""
     import lightning as L
-    import torch
-    from lightning.pytorch.callbacks import ModelCheckpoint
-
-    from .rerank_module import RerankModule
-    from lightning.pytorch.loggers import CSVLogger
 
     from ..models import CropQualityNet, load_map_model
+    from .rerank_module import RerankModule
 
     val_scenes = [s for s in val_scenes if s.rectangles()]
     train_scenes = [s for s in train_scenes if s.rectangles()]
@@ -123,30 +119,11 @@ def train_reranker(train_scenes, val_scenes, cfg: RerankTrainConfig, out_dir: st
     val_s = _samples(out / "samples_val.npz", GraspMapDataset(val_scenes, pre), map_net, cfg, decoding, "validation")
     model = CropQualityNet(crop_px=cfg.crop_px, out_px=cfg.out_px, **cfg.model_kwargs)
     module = RerankModule(model, val_s, len(val_scenes), cfg.lr)
-    train_ds = _CropDataset(train_s, cfg.seed, augment=True)
-    order = EpochShuffle(len(train_ds), cfg.seed)
-    train_dl = torch.utils.data.DataLoader(train_ds, batch_size=cfg.batch_size, sampler=order,
-                                           num_workers=cfg.num_workers)
-    val_dl = torch.utils.data.DataLoader(_CropDataset(val_s, cfg.seed, augment=False), batch_size=1024,
-                                         shuffle=False, num_workers=cfg.num_workers)
-    last = out / "checkpoints" / "last.ckpt"
-    if last.is_file():
-        train_ds.epoch = torch.load(last, map_location="cpu", weights_only=False)["epoch"] + 1
-        order.set_epoch(train_ds.epoch)
-
-    class _Epoch(L.Callback):                       # fresh, seeded mirrors every epoch
-        def on_train_epoch_start(self, trainer, pl_module):
-            train_ds.epoch = trainer.current_epoch
-
-    ckpt = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val_accuracy", mode="max")
-    trainer = L.Trainer(max_epochs=cfg.epochs, accelerator="auto", devices=1, logger=CSVLogger(out, name="logs"),
-                        callbacks=[_Epoch(), ckpt, save_last_checkpoint_callback(last)],
-                        enable_progress_bar=show_progress, enable_model_summary=False, deterministic=True,
-                        log_every_n_steps=50)
-    trainer.fit(module, train_dl, val_dl, ckpt_path=str(last) if last.is_file() else None)
-    best_path = ckpt.best_model_path or str(last)
-    module.load_state_dict(torch.load(best_path, map_location="cpu", weights_only=False)["state_dict"])
-    best = float(ckpt.best_model_score) if ckpt.best_model_score is not None else float("nan")
+    trainer, state, best = fit_resumable(module, _CropDataset(train_s, cfg.seed, augment=True),
+                                         _CropDataset(val_s, cfg.seed, augment=False), out, epochs=cfg.epochs,
+                                         seed=cfg.seed, batch_size=cfg.batch_size, num_workers=cfg.num_workers,
+                                         show_progress=show_progress, val_batch_size=1024, log_every_n_steps=50)
+    module.load_state_dict(state)
     meta = run_metadata(cfg)
     meta.update({"best_val_accuracy": best, "epochs_run": trainer.current_epoch,
                  "train_scenes": len(train_scenes), "val_scenes": len(val_scenes),

@@ -128,6 +128,45 @@ def save_last_checkpoint_callback(last: Path):
     return _SaveLast()
 
 
+def fit_resumable(module, train_ds, val_ds, out: Path, epochs: int, seed: int, batch_size: int, num_workers: int,
+                  show_progress: bool = True, val_batch_size: int | None = None, log_every_n_steps: int = 1):
+    """Lightning ``fit`` that keeps the best ``val_accuracy`` checkpoint and ``last.ckpt`` in
+    ``out/checkpoints``, logs CSV to ``out/logs``, and resumes from ``last.ckpt``: the training
+    order and ``train_ds.epoch`` (its seeded augmentations) follow from (seed, epoch) alone, so a
+    resumed run sees what the uninterrupted one would have. Returns (trainer, the best state
+    dict, the best validation accuracy)."""
+    import lightning as L
+    import torch
+    from lightning.pytorch.callbacks import ModelCheckpoint
+    from lightning.pytorch.loggers import CSVLogger
+
+    order = EpochShuffle(len(train_ds), seed)
+    train_dl = torch.utils.data.DataLoader(train_ds, batch_size=batch_size, sampler=order, num_workers=num_workers)
+    val_dl = torch.utils.data.DataLoader(val_ds, batch_size=val_batch_size or batch_size, shuffle=False,
+                                         num_workers=num_workers)
+    last = out / "checkpoints" / "last.ckpt"
+    if last.is_file():
+        # resuming after a finished epoch, Lightning skips that epoch's start hooks (and may make
+        # the loader before it sets the sampler's epoch): set the next epoch here
+        train_ds.epoch = torch.load(last, map_location="cpu", weights_only=False)["epoch"] + 1
+        order.set_epoch(train_ds.epoch)
+
+    class _Epoch(L.Callback):                       # fresh, seeded augmentations every epoch
+        def on_train_epoch_start(self, trainer, pl_module):
+            train_ds.epoch = trainer.current_epoch
+
+    ckpt = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val_accuracy", mode="max")
+    trainer = L.Trainer(max_epochs=epochs, accelerator="auto", devices=1, logger=CSVLogger(out, name="logs"),
+                        callbacks=[_Epoch(), ckpt, save_last_checkpoint_callback(last)],
+                        enable_progress_bar=show_progress, enable_model_summary=False, deterministic=True,
+                        log_every_n_steps=log_every_n_steps)
+    trainer.fit(module, train_dl, val_dl, ckpt_path=str(last) if last.is_file() else None)
+    best_path = ckpt.best_model_path or str(last)
+    state = torch.load(best_path, map_location="cpu", weights_only=False)["state_dict"]
+    best = float(ckpt.best_model_score) if ckpt.best_model_score is not None else float("nan")
+    return trainer, state, best
+
+
 @dataclass
 class TrainResult:
     out_dir: Path
@@ -147,8 +186,6 @@ def train_grasp_map_model(train_scenes, val_scenes, cfg: TrainConfig, out_dir: s
 
     import lightning as L
     import torch
-    from lightning.pytorch.callbacks import ModelCheckpoint
-    from lightning.pytorch.loggers import CSVLogger
 
     from .grasp_map_module import GraspMapModule
 
@@ -192,30 +229,10 @@ def train_grasp_map_model(train_scenes, val_scenes, cfg: TrainConfig, out_dir: s
     check_or_write_run_config(out, "train_config.json", cfg, "training run", may_change=("epochs", "num_workers"))
     module = GraspMapModule(model, val_dataset=val_ds, lr=cfg.lr, quality_pos_weight=cfg.quality_pos_weight,
                             teacher=teacher, width_loss_weight=cfg.width_loss_weight)
-    order = EpochShuffle(len(train_ds), cfg.seed)
-    train_dl = torch.utils.data.DataLoader(train_ds, batch_size=cfg.batch_size, sampler=order,
-                                           num_workers=cfg.num_workers)
-    val_dl = torch.utils.data.DataLoader(val_ds, batch_size=cfg.batch_size, shuffle=False, num_workers=cfg.num_workers)
-    last = out / "checkpoints" / "last.ckpt"
-    if last.is_file():
-        # resuming after a finished epoch, Lightning skips that epoch's start hooks (and may make
-        # the loader before it sets the sampler's epoch): set the next epoch here
-        train_ds.epoch = torch.load(last, map_location="cpu", weights_only=False)["epoch"] + 1
-        order.set_epoch(train_ds.epoch)
-
-    class _Epoch(L.Callback):                       # fresh, seeded augmentations every epoch
-        def on_train_epoch_start(self, trainer, pl_module):
-            train_ds.epoch = trainer.current_epoch
-
-    ckpt = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val_accuracy", mode="max")
-    trainer = L.Trainer(max_epochs=cfg.epochs, accelerator="auto", devices=1, logger=CSVLogger(out, name="logs"),
-                        callbacks=[_Epoch(), ckpt, save_last_checkpoint_callback(last)], enable_progress_bar=show_progress,
-                        enable_model_summary=False, deterministic=True, log_every_n_steps=1)
-    trainer.fit(module, train_dl, val_dl, ckpt_path=str(last) if last.is_file() else None)
-    best_path = ckpt.best_model_path or str(last)
-    state = torch.load(best_path, map_location="cpu", weights_only=False)["state_dict"]
+    trainer, state, best = fit_resumable(module, train_ds, val_ds, out, epochs=cfg.epochs, seed=cfg.seed,
+                                         batch_size=cfg.batch_size, num_workers=cfg.num_workers,
+                                         show_progress=show_progress)
     module.load_state_dict(state)
-    best = float(ckpt.best_model_score) if ckpt.best_model_score is not None else float("nan")
     meta = run_metadata(cfg)
     meta.update({"best_val_accuracy": best, "epochs_run": trainer.current_epoch,
                  "train_scenes": len(train_ds), "val_scenes": len(val_ds), "parameters": model.num_parameters,
