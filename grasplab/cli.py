@@ -104,7 +104,8 @@ app.add_typer(train_app, name="train")
 
 @train_app.command("ggcnn")
 def train_ggcnn(
-    data: Path = typer.Option(..., help="Dataset folder (Jacquard, grasplab synth output, or Cornell)."),
+    data: list[Path] = typer.Option(..., help="Dataset folder (Jacquard, grasplab synth output, or Cornell); "
+                                    "give --data more than once to train on several."),
     format: str = typer.Option("jacquard", "--format", help="jacquard (also grasplab scenes) or cornell."),
     inputs: str = typer.Option("depth", help="depth, rgb or rgbd."),
     arch: str = typer.Option("ggcnn", help="ggcnn, ggcnn2 or grconvnet (residual encoder–decoder, ~1.9 M parameters)."),
@@ -153,7 +154,8 @@ def train_ggcnn(
 
 @train_app.command("reranker")
 def train_reranker_cmd(
-    data: Path = typer.Option(..., help="Dataset folder (Jacquard, grasplab synth output, or Cornell)."),
+    data: list[Path] = typer.Option(..., help="Dataset folder (Jacquard, grasplab synth output, or Cornell); "
+                                    "give --data more than once to train on several."),
     format: str = typer.Option("jacquard", "--format", help="jacquard (also grasplab scenes) or cornell."),
     map_model: Optional[str] = typer.Option(None, "--model", help="The map model whose grasps are re-ranked: " + MODEL_HELP),
     depth: str = typer.Option("perfect", help="Jacquard depth image: perfect or stereo."),
@@ -190,21 +192,24 @@ def train_reranker_cmd(
                   f"{res.best_val_accuracy:.1%}; model {res.model_path}")
 
 
-def _train_val_scenes(data: Path, format: str, depth: str, split: Optional[str], folds: Optional[int],
+def _train_val_scenes(data: list[Path], format: str, depth: str, split: Optional[str], folds: Optional[int],
                       fold: Optional[int], seed: int, val_data: Optional[Path]) -> tuple[list, list]:
-    """Training and validation scenes: a held-out fold of ``data``, or all of ``val_data``."""
+    """Training and validation scenes: a held-out fold of the ``data`` folders' scenes, or all of
+    them with all of ``val_data``."""
     from .datasets.scene_sources import load_scenes, split_scenes
     if val_data is not None and (split, folds, fold) != (None, None, None):
         raise ConfigError("--split/--folds/--fold choose a held-out fold of --data; with --val-data every scene of "
                           "--data trains, so leave them out (or drop --val-data)")
     split, folds, fold = split or "object", 5 if folds is None else folds, 0 if fold is None else fold
-    scenes = load_scenes(data, format, depth)
+    scenes = [s for d in data for s in load_scenes(d, format, depth)]
+    where = ", ".join(map(str, data))
     if val_data is None:
         train, val = split_scenes(scenes, split, folds, fold, seed)
-        console.print(f"{len(train)} training and {len(val)} validation scenes ({split}-wise fold {fold}/{folds})")
+        console.print(f"{len(train)} training and {len(val)} validation scenes from {where} ({split}-wise fold "
+                      f"{fold}/{folds})")
     else:
         train, val = scenes, load_scenes(val_data, format, depth)
-        console.print(f"{len(train)} training scenes from {data}, {len(val)} validation scenes from {val_data}")
+        console.print(f"{len(train)} training scenes from {where}, {len(val)} validation scenes from {val_data}")
     return train, val
 
 

@@ -27,7 +27,8 @@ def main() -> None:
     ap.add_argument("--train", type=Path, required=True, help="re-ranker run folder (model.npz, run.json)")
     ap.add_argument("--evals", type=Path, required=True, help="folder with plain/ and reranked/ reports")
     ap.add_argument("--name", required=True)
-    ap.add_argument("--synth-command", required=True, help="the grasplab synth command of the training scenes")
+    ap.add_argument("--synth-command", required=True, action="append",
+                    help="a grasplab synth command of training scenes (once per --data folder)")
     ap.add_argument("--val-command", required=True, help="the grasplab synth command of the validation scenes")
     ap.add_argument("--test-command", required=True, help="the grasplab synth command of the held-out objects")
     ap.add_argument("--hardware", default="")
@@ -62,7 +63,7 @@ grasp centre, ×{c['depth_scale_per_m']:g}/m and clipped to ±1), and the grasp 
 quality comes first (each peak at its best angle).
 
 ## Data
-Training scenes `{args.synth_command}`; validation (picks the checkpoint) `{args.val_command}` (other
+Training scenes {' and '.join(f'`{c}`' for c in args.synth_command)}; validation (picks the checkpoint) `{args.val_command}` (other
 shapes). Samples per scene: the map model's proposals and the scene's labelled candidates (positives
 and, from the scenes' sidecars, the candidates the labels tried and rejected), each labelled 1 when the
 rectangle metric matches it to a positive rectangle: {run['train_samples']:,} training crops,

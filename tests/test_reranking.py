@@ -216,3 +216,15 @@ def test_cli_trains_resumes_and_uses_a_reranker_on_real_jacquard(tmp_path, share
     depth = scenes[3].depth_m()
     grasps = load_detector(rerank=run / "model.npz").detect(depth, max_grasps=3)
     assert 1 <= len(grasps) <= 3 and all(np.isfinite(g.quality) for g in grasps)
+
+
+def test_training_data_may_come_from_several_folders(shared_data):
+    from grasplab.cli import _train_val_scenes
+    one = _train_val_scenes([shared_data / "jacquard"], "jacquard", "stereo", None, None, None, 0, None)
+    two = _train_val_scenes([shared_data / "jacquard"] * 2, "jacquard", "stereo", None, None, None, 0, None)
+    assert [len(x) for x in one] == [20, 5] and [len(x) for x in two] == [40, 10]
+    # object-wise: an object's scenes stay on one side, from whichever folder they come
+    assert not {s.object_id for s in two[0]} & {s.object_id for s in two[1]}
+    train, val = _train_val_scenes([shared_data / "jacquard"] * 2, "jacquard", "stereo", None, None, None, 0,
+                                   shared_data / "jacquard")
+    assert len(train) == 50 and len(val) == 25
