@@ -210,6 +210,9 @@ def test_cli_trains_resumes_and_uses_a_reranker_on_real_jacquard(tmp_path, share
     with pytest.raises(SystemExit) as exc:                  # other proposal settings: another run
         main(args(epochs=2, peaks=4))
     assert exc.value.code != 0 and "peaks" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:                  # other scenes: refused, not mixed with the cache
+        main(args(epochs=2) + ["--split", "image"])
+    assert exc.value.code != 0 and "crops of other training scenes" in " ".join(capsys.readouterr().err.split())
     scenes = load_scenes(shared_data / "jacquard", "jacquard", "stereo")[:4]
     rep = evaluate_grasp_map_model(resolve_model(None), scenes, reranker=load_reranker(run / "model.npz"), figures=0)
     assert rep.top1.total == 4

@@ -105,8 +105,9 @@ def read_header(path: str | Path) -> dict:
         raise GrasplabError(f"{path}: not a grasplab model file ({e})") from None
 
 
-def load_model(path: str | Path, expect: str | None = None) -> GraspMapModel:
-    """Rebuild a model from its file (no pickle); ``expect`` names the architecture required."""
+def load_model(path: str | Path, expect: str | None = None) -> nn.Module:
+    """Rebuild a model from its file (no pickle); ``expect`` names the architecture required
+    (``load_map_model`` for a per-pixel grasp-map model)."""
     path = Path(path)
     header = read_header(path)
     if header.get("format_version") != FORMAT_VERSION:

@@ -70,17 +70,29 @@ class _CropDataset:
         return torch.from_numpy(np.ascontiguousarray(x)), torch.tensor(float(self.samples.label[i])), i
 
 
+def _scenes_digest(scenes) -> str:
+    """A fingerprint of a scene list (its files, in order), kept beside cached crops."""
+    import hashlib
+    names = "\n".join(str(getattr(sc, "stem", i)) for i, sc in enumerate(scenes))
+    return hashlib.sha1(names.encode()).hexdigest()
+
+
 def _samples(path: Path, ds: GraspMapDataset, map_net, cfg: RerankTrainConfig, decoding, what: str) -> CropSamples:
-    """Crop samples for ``ds``, from ``path`` when an earlier run of this configuration made them."""
+    """Crop samples for ``ds``, from ``path`` when an earlier run of this configuration made them
+    from the same scenes (other scenes in the same run folder are refused, not mixed)."""
+    digest = _scenes_digest(ds.scenes)
     if path.is_file():
         with np.load(path, allow_pickle=False) as z:
+            if "scenes_sha1" not in z.files or str(z["scenes_sha1"]) != digest:
+                raise ConfigError(f"{path} holds crops of other {what} scenes than this run's (another --data or "
+                                  f"--val-data?); choose another --out, or delete the folder to start again")
             return CropSamples.from_arrays(z)
     from rich.progress import Progress
     with Progress() as progress:
         task = progress.add_task(f"cropping {what} grasps", total=len(ds))
         s = extract_crop_samples(ds, map_net, cfg.rerank, decoding, cfg.crop_px, cfg.out_px,
                                  progress=progress, task=task)
-    atomic_write(path, lambda p: np.savez(p, **s.to_arrays()))
+    atomic_write(path, lambda p: np.savez(p, scenes_sha1=np.array(digest), **s.to_arrays()))
     return s
 
 
