@@ -38,10 +38,10 @@ class CropSamples:
         return cls(*(np.asarray(z[k]) for k in ("crops_m", "label", "scene", "proposal", "quality")))
 
 
-def _labelled_grasps(ds: GraspMapDataset, i: int, win) -> list[Grasp2D]:
+def _labelled_grasps(ds: GraspMapDataset, i: int, win, positives: list) -> list[Grasp2D]:
     """The scene's positive rectangles and tried-and-rejected candidates as grasps (jaw size
     left to the metric's convention, as for predictions)."""
-    rects = ds.rectangles(i, win) + (ds.negative_rectangles(i, win) or [])
+    rects = positives + (ds.negative_rectangles(i, win) or [])
     out = []
     for r in rects:
         g = r.to_grasp2d()
@@ -62,9 +62,9 @@ def extract_crop_samples(ds: GraspMapDataset, map_net, config: RerankConfig, dec
             maps = [m[0, 0].numpy() for m in map_net(torch.from_numpy(x[None]).contiguous(
                 memory_format=torch.channels_last))]
         props = propose_grasps(maps, config, decoding)
-        labelled = _labelled_grasps(ds, i, win)
-        grasps = list(props.grasps) + labelled
         truth = ds.rectangles(i, win)
+        labelled = _labelled_grasps(ds, i, win, truth)
+        grasps = list(props.grasps) + labelled
         parts["crops_m"].append(grasp_crops_m(x[0], grasps, crop_px, out_px).astype(np.float16))
         parts["label"].append(np.array([metric.matches(g, truth) for g in grasps], dtype=bool))
         parts["scene"].append(np.full(len(grasps), i, dtype=np.int64))

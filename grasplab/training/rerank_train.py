@@ -15,6 +15,7 @@ import numpy as np
 
 from ..datasets.grasp_map_dataset import GraspMapDataset, PreprocessConfig
 from ..errors import ConfigError
+from ..models.pretrained import DEFAULT
 from ..policies.map_decoding import MapDecodingConfig
 from ..policies.reranking import RerankConfig
 from ..seeding import derive_rng
@@ -25,7 +26,7 @@ from .train import TrainResult, _resolve, fit_resumable
 
 @dataclass(frozen=True)
 class RerankTrainConfig:
-    map_model: str = "ggcnn2-synth-depth"      # pretrained name or file whose grasps are re-ranked
+    map_model: str = DEFAULT                   # pretrained name or file whose grasps are re-ranked
     peaks: int = 10
     min_distance_px: int = 5
     angle_offsets_deg: tuple[float, ...] = (0.0, 45.0, 90.0, 135.0)
