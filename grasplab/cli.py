@@ -161,7 +161,12 @@ def train_reranker_cmd(
     depth: str = typer.Option("perfect", help="Jacquard depth image: perfect or stereo."),
     peaks: int = typer.Option(10, help="Quality peaks proposed per image."),
     min_distance: int = typer.Option(5, help="Minimum distance between proposed peaks (pixels)."),
-    angle_offsets: str = typer.Option("0,45,90,135", help="Each peak is proposed at its angle turned by these (°)."),
+    angle_offsets: str = typer.Option("0,45,90,135", help="Each position is proposed at its angle turned by these (°)."),
+    grid_stride: int = typer.Option(6, help="Also propose every n-th pixel of the object (standing above the table); "
+                                    "0: quality peaks only."),
+    grid_min_height: float = typer.Option(0.01, help="Object pixels for the grid: at least this high above the table (m)."),
+    quality_floor: float = typer.Option(0.02, help="Score = classifier probability × (map quality + floor) ** power."),
+    quality_power: float = typer.Option(0.5, help="See --quality-floor (1 with floor 0: probability × quality)."),
     crop: int = typer.Option(64, help="Side of the grasp-aligned crop in map-input pixels."),
     crop_out: int = typer.Option(32, help="Crop side after block-averaging (the classifier's input)."),
     epochs: int = typer.Option(4),
@@ -184,7 +189,8 @@ def train_reranker_cmd(
     except ValueError:
         raise ConfigError(f"--angle-offsets takes comma-separated degrees (e.g. 0,45,90,135), got {angle_offsets!r}") from None
     cfg = RerankTrainConfig(map_model=map_model or DEFAULT, peaks=peaks, min_distance_px=min_distance,
-                            angle_offsets_deg=offsets, crop_px=crop, out_px=crop_out, epochs=epochs,
+                            angle_offsets_deg=offsets, grid_stride_px=grid_stride, grid_min_height_m=grid_min_height,
+                            quality_floor=quality_floor, quality_power=quality_power, crop_px=crop, out_px=crop_out, epochs=epochs,
                             batch_size=batch_size, lr=lr, seed=seed, num_workers=workers)
     train, val = _train_val_scenes(data, format, depth, split, folds, fold, seed, val_data)
     res = train_reranker(train, val, cfg, out)

@@ -50,17 +50,22 @@ def main() -> None:
         rows.append(f"- {what}:\n  re-ranked {_acc(args.evals / 'reranked' / key / 'evaluation.json')}\n"
                     f"  `{map_name}` alone {_acc(args.evals / 'plain' / key / 'evaluation.json')}")
     a = _top1(args.evals / "reranked" / "synth-test" / "evaluation.json")
+    rr = {"grid_stride_px": 0, "quality_floor": 0.0, "quality_power": 1.0, **rr}
+    grid = (f" and the points of a {rr['grid_stride_px']}-pixel grid over the object (pixels standing "
+            f"{100 * rr['grid_min_height_m']:g} cm or more above the fitted table)" if rr["grid_stride_px"] else "")
+    score = ("probability × map quality q" if (rr["quality_floor"], rr["quality_power"]) == (0.0, 1.0) else
+             f"probability × (q + {rr['quality_floor']:g})^{rr['quality_power']:g}, q the map's smoothed quality")
     card = f"""# {args.name}
 
 A {summary}. {model.num_parameters:,} parameters ({(out / f'{args.name}.npz').stat().st_size / 1e3:.0f} kB). Use it as
 `--rerank {args.name}` with `--model {map_name}` (`grasplab evaluate`, `grasplab predict`) or
 `grasplab.load_detector("{map_name}", rerank="{args.name}")`.
 
-The map model proposes its {rr['peaks']} highest quality peaks (at least {rr['min_distance_px']} px apart), each at its own
-angle turned by {', '.join(f'{a:g}' for a in rr['angle_offsets_deg'])}°; the classifier scores a {c['crop_px']}×{c['crop_px']} px crop of the
+The map model proposes its {rr['peaks']} highest quality peaks (at least {rr['min_distance_px']} px apart){grid}, each at the
+map's angle there turned by {', '.join(f'{a:g}' for a in rr['angle_offsets_deg'])}°; the classifier scores a {c['crop_px']}×{c['crop_px']} px crop of the
 map model's input depth aligned with each (block-averaged to {c['out_px']}², relative to the depth at the
-grasp centre, ×{c['depth_scale_per_m']:g}/m and clipped to ±1), and the grasp with the highest probability × map
-quality comes first (each peak at its best angle).
+grasp centre, ×{c['depth_scale_per_m']:g}/m and clipped to ±1), and the grasp with the highest {score}
+comes first (each position at its best angle).
 
 ## Data
 Training scenes {' and '.join(f'`{c}`' for c in args.synth_command)}; validation (picks the checkpoint) `{args.val_command}` (other

@@ -8,7 +8,7 @@ from grasplab.evaluation import RectangleMetric
 from grasplab.geometry import Grasp2D, GraspRectangle, angle_difference_rad
 from grasplab.models import CropQualityNet, load_model
 from grasplab.policies import MapDecodingConfig
-from grasplab.policies.reranking import CropReranker, RerankConfig, grasp_crops_m, propose_grasps
+from grasplab.policies.reranking import CropReranker, RerankConfig, grasp_crops_m, object_grid_px, propose_grasps
 from grasplab.training.rerank_samples import CropSamples, reranked_top1
 
 
@@ -50,7 +50,8 @@ def maps_with(peaks, angle_rad, size=96):
 
 def test_proposals_are_each_peak_at_each_offset():
     maps = maps_with([(30, 30, 0.9), (70, 60, 0.6)], np.deg2rad(10))
-    p = propose_grasps(maps, RerankConfig(peaks=5, min_distance_px=3, angle_offsets_deg=(0, 90)), MapDecodingConfig())
+    p = propose_grasps(maps, RerankConfig(peaks=5, min_distance_px=3, angle_offsets_deg=(0, 90), grid_stride_px=0),
+                       MapDecodingConfig())
     assert len(p) == 4
     assert [tuple(np.round(g.center_xy_px)) for g in p.grasps] == [(30, 30), (30, 30), (70, 60), (70, 60)]
     assert np.allclose(np.rad2deg([g.angle_rad for g in p.grasps]), [10, 100 - 180, 10, -80], atol=0.5)
@@ -67,7 +68,8 @@ class FixedScores(CropReranker):
 
 def test_rerank_takes_each_peaks_best_angle_by_probability_times_quality():
     maps = maps_with([(30, 30, 0.9), (70, 60, 0.6)], 0.0)
-    cfg = RerankConfig(peaks=5, min_distance_px=3, angle_offsets_deg=(0, 90))
+    cfg = RerankConfig(peaks=5, min_distance_px=3, angle_offsets_deg=(0, 90), grid_stride_px=0, quality_floor=0,
+                       quality_power=1)
     # peak 1 (q1): 0.2 / 0.5 → best 90°, score 0.5·q1; peak 2 (q2 ≈ ⅔ q1): 0.9 / 0.1 → 0°, 0.9·q2 first
     r = FixedScores(cfg, [0.2, 0.5, 0.9, 0.1]).rerank(np.zeros((96, 96)), maps, MapDecodingConfig())
     assert len(r) == 2
@@ -87,7 +89,75 @@ def test_reranked_top1_counts_the_best_proposal_per_scene():
                     np.array([0.9, 0.5, 0, 0.9, 0.5, 0], np.float32))
     # scene 0: 0.9·0.3 < 0.5·0.8 → the positive; scene 1: 0.9·0.9 > 0.5·0.8 → the negative
     # (labelled grasps, not proposals, are never chosen)
-    assert reranked_top1(s, np.array([0.3, 0.8, 1.0, 0.9, 0.8, 1.0])) == (1, 2)
+    p_times_q = RerankConfig(quality_floor=0, quality_power=1)
+    assert reranked_top1(s, np.array([0.3, 0.8, 1.0, 0.9, 0.8, 1.0]), p_times_q) == (1, 2)
+    # by probability alone (power 0) scene 1's 0.8 positive loses to its 0.9 negative; at 0.95 it wins
+    prob_only = RerankConfig(quality_power=0)
+    assert reranked_top1(s, np.array([0.3, 0.8, 1.0, 0.9, 0.95, 1.0]), prob_only) == (2, 2)
+    assert reranked_top1(s, np.array([0.3, 0.8, 1.0, 0.9, 0.95, 1.0]), p_times_q) == (1, 2)
+
+
+def test_score_and_settings_round_trip():
+    cfg = RerankConfig(grid_stride_px=4, quality_floor=0.02, quality_power=0.5)
+    np.testing.assert_allclose(cfg.score(np.array([0.5, 1.0, 0.8]), np.array([0.23, 0.0, -0.1])),
+                               [0.5 * 0.5, 1.0 * np.sqrt(0.02), 0.8 * np.sqrt(0.02)])
+    assert RerankConfig.from_metadata(cfg.to_metadata()) == cfg
+    # files written before the grid: peaks only, probability × quality, as they were trained
+    old = RerankConfig.from_metadata({"peaks": 10, "min_distance_px": 5, "angle_offsets_deg": [0, 90]})
+    assert (old.grid_stride_px, old.quality_floor, old.quality_power) == (0, 0.0, 1.0)
+    with pytest.raises(ConfigError, match="stride"):
+        RerankConfig(grid_stride_px=-1)
+    with pytest.raises(ConfigError, match="floor and power"):
+        RerankConfig(quality_floor=-0.1)
+
+
+def test_object_grid_is_every_nth_pixel_standing_above_the_table():
+    height = np.zeros((60, 80))
+    height[10:31, 20:51] = -0.05                      # a 5 cm box, rows 10–30, columns 20–50
+    pts = object_grid_px(height, 6, 0.01)
+    # eroded by one pixel: rows 11–29, columns 21–49; on the grid: rows 12, 18, 24; columns 24, …, 48
+    assert sorted(map(tuple, pts)) == [(r, c) for r in (12, 18, 24) for c in (24, 30, 36, 42, 48)]
+    assert len(object_grid_px(height, 6, 0.06)) == 0          # lower than the minimum height
+    assert len(object_grid_px(np.zeros((60, 80)), 6, 0.01)) == 0
+
+
+def test_grid_proposals_carry_the_smoothed_maps_and_reach_grasps_off_the_peaks():
+    import scipy.ndimage as ndi
+    from grasplab.datasets.ggcnn_targets import WIDTH_SCALE_PX
+    rng = np.random.default_rng(3)
+    maps = maps_with([(20, 20, 0.9)], 0.3)                       # one peak, away from the object
+    maps[1], maps[2] = np.cos(rng.uniform(0, 6, (96, 96))), np.sin(rng.uniform(0, 6, (96, 96)))
+    maps[3] = rng.uniform(0.05, 0.3, (96, 96))
+    height = np.zeros((96, 96))
+    height[50:80, 55:85] = -0.04
+    cfg = RerankConfig(peaks=1, angle_offsets_deg=(0, 90), grid_stride_px=8)
+    dec = MapDecodingConfig()
+    p = propose_grasps(maps, cfg, dec, height)
+    grid = object_grid_px(height, 8, 0.01)
+    assert len(p) == 2 * (1 + len(grid)) and len(grid) == 3 * 4      # rows 56–72, columns 56–80
+    assert tuple(np.round(p.grasps[0].center_xy_px)) == (20, 20)
+    q = ndi.gaussian_filter(maps[0], dec.quality_sigma_px, mode="nearest")
+    ang = 0.5 * np.arctan2(ndi.gaussian_filter(maps[2], dec.angle_sigma_px, mode="nearest"),
+                           ndi.gaussian_filter(maps[1], dec.angle_sigma_px, mode="nearest"))
+    w = ndi.gaussian_filter(maps[3], dec.width_sigma_px, mode="nearest") * WIDTH_SCALE_PX
+    for k, (r, c) in enumerate(grid):
+        g0, g90 = p.grasps[2 + 2 * k], p.grasps[3 + 2 * k]
+        assert g0.center_xy_px == (c, r) and g90.center_xy_px == (c, r)
+        assert angle_difference_rad(g0.angle_rad, ang[r, c]) < 1e-9
+        assert angle_difference_rad(g90.angle_rad, ang[r, c] + np.pi / 2) < 1e-9
+        assert abs(g0.width_px - w[r, c]) < 1e-9 and abs(p.qualities[2 + 2 * k] - q[r, c]) < 1e-12
+    with pytest.raises(ConfigError, match="input image"):
+        propose_grasps(maps, cfg, dec)
+    # a classifier that likes one grid pixel at 90° puts it first, though the map has no peak there
+    class LikesOnePixel(CropReranker):
+        def __init__(self):
+            self.config, self.map_preprocess, self.path = cfg, None, None
+
+        def scores(self, image, grasps):
+            return np.array([0.95 if g.center_xy_px == (72, 64) and angle_difference_rad(g.angle_rad, ang[64, 72]) > 1 else 0.1
+                             for g in grasps])
+    best = LikesOnePixel().rerank(height, maps, dec).grasps[0]
+    assert best.center_xy_px == (72, 64) and angle_difference_rad(best.angle_rad, ang[64, 72] + np.pi / 2) < 1e-9
 
 
 def _train_block_classifier(steps=150, seed=0):
@@ -115,9 +185,10 @@ def _train_block_classifier(steps=150, seed=0):
 
 def test_a_trained_classifier_turns_a_wrong_map_angle_into_the_right_grasp(tmp_path):
     net = _train_block_classifier()
-    net.save(tmp_path / "rr.npz", metadata={"rerank": RerankConfig(peaks=3).to_metadata()})
+    cfg = RerankConfig(peaks=3, grid_stride_px=0)
+    net.save(tmp_path / "rr.npz", metadata={"rerank": cfg.to_metadata()})
     reranker = CropReranker(load_model(tmp_path / "rr.npz", expect="crop_quality"))
-    assert reranker.config == RerankConfig(peaks=3)
+    assert reranker.config == cfg
     metric = RectangleMetric()
     hits_map = hits_rerank = 0
     rng = np.random.default_rng(7)
@@ -126,7 +197,7 @@ def test_a_trained_classifier_turns_a_wrong_map_angle_into_the_right_grasp(tmp_p
         d = block_depth(cx, cy, a)
         truth = [GraspRectangle.from_grasp2d(Grasp2D((cx, cy), a, 24.0, 12.0))]
         maps = maps_with([(cx, cy, 0.9)], a + np.pi / 2)           # the map's angle runs along the block
-        plain = propose_grasps(maps, RerankConfig(peaks=1, angle_offsets_deg=(0,)), MapDecodingConfig())
+        plain = propose_grasps(maps, RerankConfig(peaks=1, angle_offsets_deg=(0,), grid_stride_px=0), MapDecodingConfig())
         hits_map += metric.matches(plain.grasps[0], truth)
         best = reranker.rerank(d, maps, MapDecodingConfig()).grasps[0]
         hits_rerank += metric.matches(best, truth)
@@ -174,6 +245,12 @@ def test_a_reranker_refuses_a_map_model_with_other_preprocessing(tmp_path):
         GraspMapDetector(resolve_model(None), reranker=rr)
     CropQualityNet().save(tmp_path / "ok.npz", metadata={"map_preprocess": pre})
     GraspMapDetector(resolve_model(None), reranker=CropReranker(load_model(tmp_path / "ok.npz")))
+    # the object grid reads heights above the table: a map model of depth minus the image mean is refused
+    with pytest.raises(ConfigError, match="heights above the table.*--grid-stride 0"):
+        CropReranker(load_model(tmp_path / "ok.npz")).check_map_preprocess({**pre, "depth_reference": "mean"}, "m")
+    peaks_only = CropQualityNet()
+    peaks_only.save(tmp_path / "peaks.npz", metadata={"rerank": RerankConfig(grid_stride_px=0).to_metadata()})
+    CropReranker(load_model(tmp_path / "peaks.npz")).check_map_preprocess({**pre, "depth_reference": "mean"}, "m")
 
 
 def test_cli_trains_resumes_and_uses_a_reranker_on_real_jacquard(tmp_path, shared_data, capsys):
@@ -197,9 +274,10 @@ def test_cli_trains_resumes_and_uses_a_reranker_on_real_jacquard(tmp_path, share
     assert meta["map_model"]["architecture"] == "ggcnn2" and meta["map_preprocess"]["depth_reference"] == "table"
     with np.load(run / "samples_val.npz") as z:
         s = CropSamples.from_arrays(z)
-    # proposals (3 peaks × 4 angles at most per scene) and every labelled rectangle, which matches itself
+    # proposals (3 peaks and the object grid, × 4 angles) and every labelled rectangle, which matches itself
     assert s.crops_m.shape[1:] == (1, 32, 32) and s.label[~s.proposal].all() and (~s.proposal).sum() > 100
-    assert 0 < s.proposal.sum() <= 5 * 12
+    per_scene = np.bincount(s.scene[s.proposal])
+    assert len(per_scene) == 5 and (per_scene % 4 == 0).all() and (per_scene > 3 * 4).all()   # the grid adds
     stamp = (run / "samples_train.npz").stat().st_mtime_ns
     with pytest.raises(SystemExit) as exc:                  # resume: one more epoch, the samples reused
         main(args(epochs=2))
@@ -212,7 +290,7 @@ def test_cli_trains_resumes_and_uses_a_reranker_on_real_jacquard(tmp_path, share
     assert exc.value.code != 0 and "peaks" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:                  # other scenes: refused, not mixed with the cache
         main(args(epochs=2) + ["--split", "image"])
-    assert exc.value.code != 0 and "crops of other training scenes" in " ".join(capsys.readouterr().err.split())
+    assert exc.value.code != 0 and "crops of other training scenes or proposal settings" in " ".join(capsys.readouterr().err.split())
     scenes = load_scenes(shared_data / "jacquard", "jacquard", "stereo")[:4]
     rep = evaluate_grasp_map_model(resolve_model(None), scenes, reranker=load_reranker(run / "model.npz"), figures=0)
     assert rep.top1.total == 4

@@ -1,11 +1,15 @@
 """Re-ranking a map model's grasps with a crop classifier (``models.CropQualityNet``).
 
-The map model proposes: its highest quality peaks (closer together than the decoder keeps),
-each at its own angle and turned by fixed offsets (a quality map is good "at some angle", and
-where labelled grasps cross, its angle map averages them). The classifier scores a depth crop
-aligned with each proposal; a proposal's score is the classifier's probability times the map's
-quality there, and the proposals come back best first. Everything happens in the map model's
-input pixels, so the detector and the evaluation share it.
+The proposals: the map model's highest quality peaks (closer together than the decoder keeps)
+and, optionally, every n-th pixel of the object (a grid over the pixels standing above the
+table), each at the map's angle there turned by fixed offsets (a quality map is good "at some
+angle", and where labelled grasps cross, its angle map averages them) and with the map's width.
+The grid reaches the grasps the quality map does not peak on (on the tuning set, most of the
+misses no peak can fix lie on mallets' heads and L/T/U profiles). The classifier scores a depth
+crop aligned with each proposal; a proposal's score is the classifier's probability p times
+``(q + quality_floor) ** quality_power`` with q the map's smoothed quality there, each position
+keeps its best angle, and the positions come back best first. Everything happens in the map
+model's input pixels, so the detector and the evaluation share it.
 """
 from __future__ import annotations
 
@@ -17,14 +21,22 @@ import scipy.ndimage as ndi
 from ..errors import ConfigError
 from ..geometry import Grasp2D
 from ..imaging.crops import rotated_crops
+from ..datasets.ggcnn_targets import WIDTH_SCALE_PX
 from .map_decoding import MapDecodingConfig, RankedGrasps, decode_grasp_maps
+
+# how files written before the grid existed re-rank: peaks only, by p × q
+_LEGACY = {"grid_stride_px": 0, "grid_min_height_m": 0.01, "quality_floor": 0.0, "quality_power": 1.0}
 
 
 @dataclass(frozen=True)
 class RerankConfig:
     peaks: int = 10                                   # quality peaks proposed
     min_distance_px: int = 5                          # between proposed peaks
-    angle_offsets_deg: tuple[float, ...] = (0.0, 45.0, 90.0, 135.0)   # each peak's angle turned by these
+    angle_offsets_deg: tuple[float, ...] = (0.0, 45.0, 90.0, 135.0)   # each position's angle turned by these
+    grid_stride_px: int = 6                           # also every n-th object pixel (0: peaks only)
+    grid_min_height_m: float = 0.01                   # object pixels: this high above the fitted table
+    quality_floor: float = 0.02                       # score = p × (q + floor) ** power
+    quality_power: float = 0.5
 
     def __post_init__(self):
         if self.peaks < 1 or self.min_distance_px < 0:
@@ -32,27 +44,85 @@ class RerankConfig:
                               f"{self.min_distance_px}")
         if not self.angle_offsets_deg:
             raise ConfigError("re-ranking needs at least one angle offset (0: the map's own angle)")
+        if self.grid_stride_px < 0 or not self.grid_min_height_m > 0:
+            raise ConfigError(f"the object grid needs a stride ≥ 0 (0: off) and a height > 0 m, got "
+                              f"{self.grid_stride_px} px, {self.grid_min_height_m} m")
+        if self.quality_floor < 0 or self.quality_power < 0:
+            raise ConfigError(f"the score p × (q + floor) ** power needs floor and power ≥ 0, got "
+                              f"{self.quality_floor}, {self.quality_power}")
 
     def to_metadata(self) -> dict:
         return {"peaks": self.peaks, "min_distance_px": self.min_distance_px,
-                "angle_offsets_deg": list(self.angle_offsets_deg)}
+                "angle_offsets_deg": list(self.angle_offsets_deg), "grid_stride_px": self.grid_stride_px,
+                "grid_min_height_m": self.grid_min_height_m, "quality_floor": self.quality_floor,
+                "quality_power": self.quality_power}
 
     @classmethod
     def from_metadata(cls, d: dict) -> "RerankConfig":
-        return cls(int(d["peaks"]), int(d["min_distance_px"]), tuple(float(a) for a in d["angle_offsets_deg"]))
+        """Settings saved by ``to_metadata``; files from before the grid re-rank as they did."""
+        d = {**_LEGACY, **d}
+        return cls(int(d["peaks"]), int(d["min_distance_px"]), tuple(float(a) for a in d["angle_offsets_deg"]),
+                   int(d["grid_stride_px"]), float(d["grid_min_height_m"]), float(d["quality_floor"]),
+                   float(d["quality_power"]))
+
+    def score(self, probability: np.ndarray, quality: np.ndarray) -> np.ndarray:
+        """A proposal's score from the classifier's probability and the map's smoothed quality."""
+        return probability * (np.maximum(quality, 0.0) + self.quality_floor) ** self.quality_power
 
 
-def propose_grasps(maps: list[np.ndarray], config: RerankConfig, decoding: MapDecodingConfig) -> RankedGrasps:
-    """The proposals: each decoded peak (with the decoder's smoothing and threshold) at its own
-    angle and at every offset, its width and quality kept; peak by peak, offsets in order."""
+def object_grid_px(image: np.ndarray, stride_px: int, min_height_m: float) -> np.ndarray:
+    """(N, 2) (row, col) pixels on a ``stride_px`` grid where ``image`` (depth relative to the
+    table, metres: negative above it) shows the object ``min_height_m`` or more above the table,
+    one pixel in from its outline (stereo noise at the edges)."""
+    obj = ndi.binary_erosion(np.asarray(image) < -min_height_m)
+    r, c = np.nonzero(obj[::stride_px, ::stride_px])
+    return np.stack([r * stride_px, c * stride_px], axis=1)
+
+
+def _grid_grasps(maps: list[np.ndarray], points_rc: np.ndarray, decoding: MapDecodingConfig) -> RankedGrasps:
+    """A grasp at each grid pixel with the decoder's smoothed quality, angle and width there."""
+    if len(points_rc) == 0:
+        return RankedGrasps([], np.zeros(0))
+    quality, cos2, sin2, width = (np.asarray(m, dtype=np.float64) for m in maps)
+    # filter only the box around the points, grown by the kernel radius (exact values there)
+    r = int(4.0 * max(decoding.quality_sigma_px, decoding.angle_sigma_px, decoding.width_sigma_px) + 0.5)
+    h, w = quality.shape
+    y0, x0 = np.maximum(points_rc.min(axis=0) - r, 0)
+    y1, x1 = np.minimum(points_rc.max(axis=0) + r + 1, [h, w])
+    box = (slice(y0, y1), slice(x0, x1))
+    rr, cc = points_rc[:, 0] - y0, points_rc[:, 1] - x0
+
+    def smooth(m, sigma):
+        return (ndi.gaussian_filter(m[box], sigma, mode="nearest") if sigma > 0 else m[box])[rr, cc]
+    q = smooth(quality, decoding.quality_sigma_px)
+    angle = 0.5 * np.arctan2(smooth(sin2, decoding.angle_sigma_px), smooth(cos2, decoding.angle_sigma_px))
+    width_px = np.maximum(smooth(width, decoding.width_sigma_px) * WIDTH_SCALE_PX, 0.0)
+    grasps = [Grasp2D((float(c), float(rw)), float(a), float(wd), decoding.jaw_fraction * float(wd))
+              for (rw, c), a, wd in zip(points_rc, angle, width_px)]
+    return RankedGrasps(grasps, q)
+
+
+def propose_grasps(maps: list[np.ndarray], config: RerankConfig, decoding: MapDecodingConfig,
+                   image: np.ndarray | None = None) -> RankedGrasps:
+    """The proposals: each decoded peak (with the decoder's smoothing and threshold) and, with
+    ``config.grid_stride_px`` and ``image`` (the map model's input: depth relative to the
+    table), each object grid pixel; each at its own angle turned by every offset, its width and
+    quality kept; position by position, offsets in order."""
     peaks = decode_grasp_maps(*maps, replace(decoding, max_grasps=config.peaks,
                                              min_distance_px=config.min_distance_px))
-    grasps, qualities = [], []
-    for g, q in zip(peaks.grasps, peaks.qualities):
+    positions, qualities = list(peaks.grasps), list(peaks.qualities)
+    if config.grid_stride_px:
+        if image is None:
+            raise ConfigError("grid proposals need the map model's input image; pass image=")
+        grid = _grid_grasps(maps, object_grid_px(image, config.grid_stride_px, config.grid_min_height_m), decoding)
+        positions += grid.grasps
+        qualities += list(grid.qualities)
+    grasps, out_q = [], []
+    for g, q in zip(positions, qualities):
         for off in config.angle_offsets_deg:
             grasps.append(Grasp2D(g.center_xy_px, g.angle_rad + np.deg2rad(off), g.width_px, g.jaw_px, g.depth_m))
-            qualities.append(q)
-    return RankedGrasps(grasps, np.asarray(qualities, dtype=np.float64))
+            out_q.append(q)
+    return RankedGrasps(grasps, np.asarray(out_q, dtype=np.float64))
 
 
 def grasp_crops_m(image: np.ndarray, grasps: list[Grasp2D], crop_px: int, out_px: int) -> np.ndarray:
@@ -82,11 +152,16 @@ class CropReranker:
 
     def check_map_preprocess(self, map_preprocess: dict, map_name: str) -> None:
         """Refuse a map model whose input differs from the one this classifier learned on
-        (its crops would show another scale or depth reference)."""
-        if self.map_preprocess is None:
-            return
+        (its crops would show another scale or depth reference), and, for the object grid, one
+        whose input is not depth relative to the table."""
         keys = ("inputs", "output_px", "crop", "depth_reference", "object_fraction", "center_crop_fraction",
                 "mask_margin")
+        if self.config.grid_stride_px and map_preprocess.get("depth_reference") != "table":
+            raise ConfigError(f"the re-ranker's object grid reads heights above the table, but {map_name} takes "
+                              f"depth relative to the {map_preprocess.get('depth_reference')}; use a map model "
+                              f"trained with --depth-reference table, or a re-ranker trained with --grid-stride 0")
+        if self.map_preprocess is None:
+            return
         diff = [k for k in keys if self.map_preprocess.get(k) != map_preprocess.get(k)]
         if diff:
             raise ConfigError(f"the re-ranker was trained on the input of another map model ({', '.join(diff)} "
@@ -105,13 +180,14 @@ class CropReranker:
             return self._torch.sigmoid(self.model(x)).numpy().astype(np.float64)
 
     def rerank(self, image: np.ndarray, maps: list[np.ndarray], decoding: MapDecodingConfig) -> RankedGrasps:
-        """Each peak at its best-scored angle, sorted by classifier probability × map quality
-        (the new quality), at most ``decoding.max_grasps``; ``image`` is the map model's
-        (normalised depth) input."""
-        props = propose_grasps(maps, self.config, decoding)
+        """Each proposed position at its best-scored angle, sorted by ``config.score`` (the new
+        quality), at most ``decoding.max_grasps``; ``image`` is the map model's (normalised
+        depth) input."""
+        props = propose_grasps(maps, self.config, decoding, image)
         if not len(props):
             return props
-        score = (self.scores(image, props.grasps) * props.qualities).reshape(-1, len(self.config.angle_offsets_deg))
+        score = self.config.score(self.scores(image, props.grasps), props.qualities)
+        score = score.reshape(-1, len(self.config.angle_offsets_deg))
         best = score.argmax(axis=1) + np.arange(len(score)) * score.shape[1]     # per peak: its best angle
         order = best[np.argsort(-score.max(axis=1), kind="stable")][:decoding.max_grasps]
         return RankedGrasps([props.grasps[i] for i in order], score.ravel()[order])

@@ -6,15 +6,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..policies.reranking import RerankConfig
 from .rerank_samples import CropSamples, reranked_top1
 
 
 class RerankModule(L.LightningModule):
     """Binary cross-entropy on crops; validation: re-ranked top-1 over the validation scenes."""
 
-    def __init__(self, model, val_samples: CropSamples, val_scenes: int, lr: float):
+    def __init__(self, model, val_samples: CropSamples, val_scenes: int, lr: float, rerank: RerankConfig):
         super().__init__()
         self.model, self.val_samples, self.val_scenes, self.lr = model, val_samples, val_scenes, lr
+        self.rerank = rerank
         self._val_prob: list = []
 
     def training_step(self, batch, batch_idx):
@@ -34,7 +36,7 @@ class RerankModule(L.LightningModule):
         for idx, p in self._val_prob:
             prob[idx] = p
         self._val_prob = []
-        hits, _ = reranked_top1(self.val_samples, prob)
+        hits, _ = reranked_top1(self.val_samples, prob, self.rerank)
         self.log("val_accuracy", hits / max(self.val_scenes, 1), prog_bar=True)
 
     def configure_optimizers(self):

@@ -1,7 +1,7 @@
 """Training samples for a crop re-ranker: grasp-aligned crops labelled by the rectangle metric.
 
 For every scene the map model's proposals (``policies.reranking.propose_grasps``, the grasps
-the re-ranker will have to choose among) and the scene's own labelled grasps — its positive
+the re-ranker will have to choose among: quality peaks and object grid) and the scene's own labelled grasps — its positive
 rectangles and, for grasplab's scenes, the candidates the labels tried and rejected — are
 cropped from the map model's input and labelled 1 when the rectangle metric matches them to a
 positive rectangle (what top-1 accuracy will count), else 0.
@@ -25,7 +25,7 @@ class CropSamples:
     label: np.ndarray          # (N,) bool: the metric matches a positive rectangle
     scene: np.ndarray          # (N,) int: index of the scene in the dataset
     proposal: np.ndarray       # (N,) bool: a map-model proposal (else a labelled grasp of the scene)
-    quality: np.ndarray        # (N,) float32: the map's quality (proposals; 0 for labelled grasps)
+    quality: np.ndarray        # (N,) float32: the map's smoothed quality (proposals; 0 for labelled grasps)
 
     def __len__(self) -> int:
         return len(self.label)
@@ -61,7 +61,7 @@ def extract_crop_samples(ds: GraspMapDataset, map_net, config: RerankConfig, dec
         with torch.no_grad():
             maps = [m[0, 0].numpy() for m in map_net(torch.from_numpy(x[None]).contiguous(
                 memory_format=torch.channels_last))]
-        props = propose_grasps(maps, config, decoding)
+        props = propose_grasps(maps, config, decoding, x[0])
         truth = ds.rectangles(i, win)
         labelled = _labelled_grasps(ds, i, win, truth)
         grasps = list(props.grasps) + labelled
@@ -78,13 +78,13 @@ def extract_crop_samples(ds: GraspMapDataset, map_net, config: RerankConfig, dec
     return CropSamples(*(np.concatenate(parts[k]) for k in ("crops_m", "label", "scene", "proposal", "quality")))
 
 
-def reranked_top1(samples: CropSamples, probability: np.ndarray) -> tuple[int, int]:
+def reranked_top1(samples: CropSamples, probability: np.ndarray, config: RerankConfig) -> tuple[int, int]:
     """(hits, scenes): per scene with proposals, whether the proposal with the highest
-    probability × quality is labelled correct — the re-ranked top-1 accuracy."""
+    ``config.score`` is labelled correct — the re-ranked top-1 accuracy."""
     sel = np.flatnonzero(samples.proposal)
     if sel.size == 0:
         return 0, 0
-    score = probability[sel] * samples.quality[sel]
+    score = config.score(probability[sel], samples.quality[sel].astype(np.float64))
     scenes = samples.scene[sel]
     hits = 0
     uniq, start = np.unique(scenes, return_index=True)

@@ -30,6 +30,10 @@ class RerankTrainConfig:
     peaks: int = 10
     min_distance_px: int = 5
     angle_offsets_deg: tuple[float, ...] = (0.0, 45.0, 90.0, 135.0)
+    grid_stride_px: int = 6
+    grid_min_height_m: float = 0.01
+    quality_floor: float = 0.02
+    quality_power: float = 0.5
     crop_px: int = 64
     out_px: int = 32
     epochs: int = 4
@@ -49,7 +53,8 @@ class RerankTrainConfig:
 
     @property
     def rerank(self) -> RerankConfig:
-        return RerankConfig(self.peaks, self.min_distance_px, tuple(self.angle_offsets_deg))
+        return RerankConfig(self.peaks, self.min_distance_px, tuple(self.angle_offsets_deg), self.grid_stride_px,
+                            self.grid_min_height_m, self.quality_floor, self.quality_power)
 
 
 class _CropDataset:
@@ -71,22 +76,27 @@ class _CropDataset:
         return torch.from_numpy(np.ascontiguousarray(x)), torch.tensor(float(self.samples.label[i])), i
 
 
-def _scenes_digest(scenes) -> str:
-    """A fingerprint of a scene list (its files, in order), kept beside cached crops."""
+def _samples_digest(scenes, cfg: RerankTrainConfig) -> str:
+    """A fingerprint of what cached crops were made from: the scene list (its files, in order)
+    and the proposal and crop settings (not the score's, which the crops do not depend on)."""
     import hashlib
+    import json
     names = "\n".join(str(getattr(sc, "stem", i)) for i, sc in enumerate(scenes))
-    return hashlib.sha1(names.encode()).hexdigest()
+    proposals = {k: v for k, v in cfg.rerank.to_metadata().items() if not k.startswith("quality_")}
+    settings = json.dumps({**proposals, "crop_px": cfg.crop_px, "out_px": cfg.out_px,
+                           "map_model": cfg.map_model}, sort_keys=True)
+    return hashlib.sha1((names + "\n" + settings).encode()).hexdigest()
 
 
 def _samples(path: Path, ds: GraspMapDataset, map_net, cfg: RerankTrainConfig, decoding, what: str) -> CropSamples:
     """Crop samples for ``ds``, from ``path`` when an earlier run of this configuration made them
-    from the same scenes (other scenes in the same run folder are refused, not mixed)."""
-    digest = _scenes_digest(ds.scenes)
+    from the same scenes and settings (others in the same run folder are refused, not mixed)."""
+    digest = _samples_digest(ds.scenes, cfg)
     if path.is_file():
         with np.load(path, allow_pickle=False) as z:
             if "scenes_sha1" not in z.files or str(z["scenes_sha1"]) != digest:
-                raise ConfigError(f"{path} holds crops of other {what} scenes than this run's (another --data or "
-                                  f"--val-data?); choose another --out, or delete the folder to start again")
+                raise ConfigError(f"{path} holds crops of other {what} scenes or proposal settings than this "
+                                  f"run's (another --data, --val-data or grid?); choose another --out, or delete the folder to start again")
             return CropSamples.from_arrays(z)
     from rich.progress import Progress
     with Progress() as progress:
@@ -121,17 +131,21 @@ def train_reranker(train_scenes, val_scenes, cfg: RerankTrainConfig, out_dir: st
     if pre.inputs != "depth":
         raise ConfigError(f"{cfg.map_model} takes {pre.inputs} input; the crop re-ranker looks at depth only, so "
                           f"its map model must take depth")
+    if cfg.grid_stride_px and pre.depth_reference != "table":
+        raise ConfigError(f"{cfg.map_model} takes depth relative to the {pre.depth_reference}; the object grid "
+                          f"needs it relative to the table (--depth-reference table), or pass --grid-stride 0")
     map_net = map_model.for_inference()
     decoding = MapDecodingConfig()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    check_or_write_run_config(out, "rerank_config.json", cfg, "re-ranker run", may_change=("epochs", "num_workers"))
+    check_or_write_run_config(out, "rerank_config.json", cfg, "re-ranker run",
+                              may_change=("epochs", "num_workers", "quality_floor", "quality_power"))
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     train_s = _samples(out / "samples_train.npz", GraspMapDataset(train_scenes, pre), map_net, cfg, decoding,
                        "training")
     val_s = _samples(out / "samples_val.npz", GraspMapDataset(val_scenes, pre), map_net, cfg, decoding, "validation")
     model = CropQualityNet(crop_px=cfg.crop_px, out_px=cfg.out_px, **cfg.model_kwargs)
-    module = RerankModule(model, val_s, len(val_scenes), cfg.lr)
+    module = RerankModule(model, val_s, len(val_scenes), cfg.lr, cfg.rerank)
     trainer, state, best = fit_resumable(module, _CropDataset(train_s, cfg.seed, augment=True),
                                          _CropDataset(val_s, cfg.seed, augment=False), out, epochs=cfg.epochs,
                                          seed=cfg.seed, batch_size=cfg.batch_size, num_workers=cfg.num_workers,
