@@ -89,8 +89,8 @@ Rectangle metric (IoU > 0.25, angle < 30°), top-ranked grasp per image, `graspl
 ## Limits
 It sees depth only, in the map model's input frame, so it belongs to `{map_name}` (a detector
 refuses it with a map model of other preprocessing). It learns what the labels call a good grasp on
-single procedural objects; it re-orders the map model's proposals and cannot find a grasp the map
-model does not propose. Target (a) ≥ 90 %: {'met' if a >= 0.9 else 'not met'} (point estimate; see the interval).
+single procedural objects; it chooses among the map model's proposals{' and the object grid' if rr['grid_stride_px'] else ''} and cannot
+find a grasp elsewhere{' (the grid needs depth relative to the table; a flat object under ' + format(100 * rr['grid_min_height_m'], 'g') + ' cm gets no grid)' if rr['grid_stride_px'] else ''}. Target (a) ≥ 90 %: {'met' if a >= 0.9 else 'not met'} (point estimate; see the interval).
 """
     (out / f"{args.name}.md").write_text(card)
     print(f"wrote {out / (args.name + '.npz')} and its card")

@@ -148,6 +148,11 @@ def test_grid_proposals_carry_the_smoothed_maps_and_reach_grasps_off_the_peaks()
         assert abs(g0.width_px - w[r, c]) < 1e-9 and abs(p.qualities[2 + 2 * k] - q[r, c]) < 1e-12
     with pytest.raises(ConfigError, match="input image"):
         propose_grasps(maps, cfg, dec)
+    # where the width map is ~0 (nothing to grasp) no grasp is proposed
+    no_width = [maps[0], maps[1], maps[2], np.where(np.indices((96, 96))[1] < 68, maps[3], 0.0)]
+    kept = propose_grasps(no_width, cfg, dec, height)
+    assert 0 < len(kept) < len(p) and all(g.width_px >= 1.0 for g in kept.grasps)
+    assert {g.center_xy_px[0] for g in kept.grasps} == {20.0, 56.0, 64.0}     # columns 72, 80: no width
     # a classifier that likes one grid pixel at 90° puts it first, though the map has no peak there
     class LikesOnePixel(CropReranker):
         def __init__(self):
@@ -156,8 +161,15 @@ def test_grid_proposals_carry_the_smoothed_maps_and_reach_grasps_off_the_peaks()
         def scores(self, image, grasps):
             return np.array([0.95 if g.center_xy_px == (72, 64) and angle_difference_rad(g.angle_rad, ang[64, 72]) > 1 else 0.1
                              for g in grasps])
-    best = LikesOnePixel().rerank(height, maps, dec).grasps[0]
+    ranked = LikesOnePixel().rerank(height, maps, dec)
+    best = ranked.grasps[0]
     assert best.center_xy_px == (72, 64) and angle_difference_rad(best.angle_rad, ang[64, 72] + np.pi / 2) < 1e-9
+    # the list is spaced like the decoder's peaks: more than min_distance_px apart (Chebyshev)
+    xy = np.array([g.center_xy_px for g in ranked.grasps])
+    gaps = np.abs(xy[:, None] - xy[None]).max(axis=2)[np.triu_indices(len(xy), 1)]
+    assert len(ranked) >= 2 and (gaps > dec.min_distance_px).all()
+    dense = LikesOnePixel().rerank(height, maps, MapDecodingConfig(min_distance_px=0, max_grasps=50))
+    assert len(dense) == 1 + len(grid)                            # every position once, at its best angle
 
 
 def _train_block_classifier(steps=150, seed=0):

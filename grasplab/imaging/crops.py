@@ -8,27 +8,37 @@ The crop's +x (column) direction is the grasp's opening direction in the image a
 from __future__ import annotations
 
 import numpy as np
-import scipy.ndimage as ndi
 
 from ..errors import ConfigError
 
 
 def rotated_crops(image: np.ndarray, centers_xy_px: np.ndarray, angles_rad: np.ndarray, crop_px: int = 96,
-                  out_px: int = 32) -> np.ndarray:
-    """Crops (N, out_px, out_px) float32; pixels outside the image repeat the nearest edge."""
+                  out_px: int = 32, chunk: int = 512) -> np.ndarray:
+    """Crops (N, out_px, out_px) float32; pixels outside the image repeat the nearest edge.
+
+    Bilinear sampling in float64 with ``torch.nn.functional.grid_sample`` (border padding,
+    corners aligned): the values of ``scipy.ndimage.map_coordinates(order=1, mode="nearest")``
+    at about a fifth of its time, ``chunk`` crops at a time.
+    """
+    import torch
+    import torch.nn.functional as F
     if crop_px % out_px:
         raise ConfigError(f"crop size {crop_px} must be a whole multiple of the output size {out_px}")
-    img = np.asarray(image, dtype=np.float64)
+    img = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float64))
     c = np.asarray(centers_xy_px, dtype=np.float64).reshape(-1, 2)
     a = np.asarray(angles_rad, dtype=np.float64).reshape(-1)
-    n = len(c)
-    if n == 0:
-        return np.zeros((0, out_px, out_px), dtype=np.float32)
-    off = np.arange(crop_px) - (crop_px - 1) / 2.0
-    dy, dx = np.meshgrid(off, off, indexing="ij")                   # (crop, crop)
-    cos, sin = np.cos(a)[:, None, None], np.sin(a)[:, None, None]
-    x = c[:, 0, None, None] + dx * cos + dy * sin
-    y = c[:, 1, None, None] - dx * sin + dy * cos
-    vals = ndi.map_coordinates(img, [y.ravel(), x.ravel()], order=1, mode="nearest").reshape(n, crop_px, crop_px)
-    f = crop_px // out_px
-    return vals.reshape(n, out_px, f, out_px, f).mean(axis=(2, 4)).astype(np.float32)
+    h, w = img.shape
+    out = np.zeros((len(c), out_px, out_px), dtype=np.float32)
+    off = torch.arange(crop_px, dtype=torch.float64) - (crop_px - 1) / 2.0
+    dx, dy = off[None, None, :], off[None, :, None]                 # crop column and row offsets
+    sx, sy = 2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)                # pixels → grid_sample's [-1, 1]
+    for s in range(0, len(c), chunk):
+        cc, aa = torch.from_numpy(c[s:s + chunk]), torch.from_numpy(a[s:s + chunk])
+        cos, sin = torch.cos(aa)[:, None, None], torch.sin(aa)[:, None, None]
+        x = cc[:, 0, None, None] + dx * cos + dy * sin
+        y = cc[:, 1, None, None] - dx * sin + dy * cos
+        grid = torch.stack([x * sx - 1.0, y * sy - 1.0], dim=-1)
+        vals = F.grid_sample(img[None, None].expand(len(cc), 1, h, w), grid, mode="bilinear",
+                             padding_mode="border", align_corners=True)
+        out[s:s + chunk] = F.avg_pool2d(vals, crop_px // out_px)[:, 0].numpy()
+    return out

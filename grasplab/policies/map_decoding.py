@@ -80,22 +80,30 @@ def decode_grasp_maps(quality: np.ndarray, cos2: np.ndarray, sin2: np.ndarray, w
     each grasp takes the depth at its centre."""
     q = smoothed_quality(quality, config.quality_sigma_px, config.threshold, config.min_distance_px)
     peaks = local_maxima(q, config.min_distance_px, config.threshold, config.max_grasps, config.exclude_border)
-    # angle and width are needed only at the peaks: smooth them there alone (the same values as
+    return grasps_at(peaks, cos2, sin2, width, config, np.array([q[r, c] for r, c in peaks], dtype=np.float64),
+                     depth_m)
+
+
+def grasps_at(points_rc: np.ndarray, cos2: np.ndarray, sin2: np.ndarray, width: np.ndarray,
+              config: MapDecodingConfig, qualities: np.ndarray, depth_m: np.ndarray | None = None) -> RankedGrasps:
+    """A grasp at each (row, col) pixel with the decoder's smoothed angle and width there (in
+    the order given, ``qualities`` kept)."""
+    # angle and width are needed only at the points: smooth them there alone (the same values as
     # filtering the whole map, a fraction of the work)
     if config.smooth_angle == "vector":
-        c = smoothed_at(cos2, peaks, config.angle_sigma_px)
-        s = smoothed_at(sin2, peaks, config.angle_sigma_px)
+        c = smoothed_at(cos2, points_rc, config.angle_sigma_px)
+        s = smoothed_at(sin2, points_rc, config.angle_sigma_px)
         angles = 0.5 * np.arctan2(s, c)
-    else:                       # GG-CNN: the angle map itself blurred (angles only near the peaks)
-        angles = smoothed_at(cos2, peaks, config.angle_sigma_px, other=sin2,
+    else:                       # GG-CNN: the angle map itself blurred (angles only near the points)
+        angles = smoothed_at(cos2, points_rc, config.angle_sigma_px, other=sin2,
                              combine=lambda c, s: 0.5 * np.arctan2(s, c))
-    widths = smoothed_at(width, peaks, config.width_sigma_px) * WIDTH_SCALE_PX
+    widths = smoothed_at(width, points_rc, config.width_sigma_px) * WIDTH_SCALE_PX
     grasps = []
-    for (r, c), a, w in zip(peaks, angles, widths):
+    for (r, c), a, w in zip(points_rc, angles, widths):
         width_px = max(float(w), 0.0)
         z = float(depth_m[r, c]) if depth_m is not None else float("nan")
         grasps.append(Grasp2D((float(c), float(r)), float(a), width_px, config.jaw_fraction * width_px, z))
-    return RankedGrasps(grasps, np.array([q[r, c] for r, c in peaks], dtype=np.float64))
+    return RankedGrasps(grasps, np.asarray(qualities, dtype=np.float64))
 
 
 def smoothed_quality(quality: np.ndarray, sigma_px: float, threshold: float, min_distance_px: int,
@@ -143,15 +151,12 @@ def smoothed_at(image: np.ndarray, points_rc: np.ndarray, sigma_px: float, trunc
     else:
         k = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma_px) ** 2)
         k /= k.sum()
+    pts = np.asarray(points_rc, dtype=np.int64).reshape(-1, 2)
     h, w = img.shape
-    other = None if other is None else np.asarray(other, dtype=np.float64)
-    out = np.empty(len(points_rc))
     offs = np.arange(-radius, radius + 1)
-    for i, (r, c) in enumerate(points_rc):
-        rows = np.clip(r + offs, 0, h - 1)[:, None]          # 'nearest' borders: edge pixels repeat
-        cols = np.clip(c + offs, 0, w - 1)[None, :]
-        patch = img[rows, cols]
-        if combine is not None:
-            patch = combine(patch, other[rows, cols])
-        out[i] = k @ patch @ k
-    return out
+    rows = np.clip(pts[:, :1] + offs, 0, h - 1)[:, :, None]      # 'nearest' borders: edge pixels repeat
+    cols = np.clip(pts[:, 1:] + offs, 0, w - 1)[:, None, :]
+    patch = img[rows, cols]                                     # (N, k, k)
+    if combine is not None:
+        patch = combine(patch, np.asarray(other, dtype=np.float64)[rows, cols])
+    return np.einsum("i,nij,j->n", k, patch, k)

@@ -21,8 +21,9 @@ import scipy.ndimage as ndi
 from ..errors import ConfigError
 from ..geometry import Grasp2D
 from ..imaging.crops import rotated_crops
-from ..datasets.ggcnn_targets import WIDTH_SCALE_PX
-from .map_decoding import MapDecodingConfig, RankedGrasps, decode_grasp_maps
+from .map_decoding import MapDecodingConfig, RankedGrasps, decode_grasp_maps, grasps_at, smoothed_at
+
+MIN_WIDTH_PX = 1.0          # proposals narrower than a pixel of the map's input are dropped
 
 # how files written before the grid existed re-rank: peaks only, by p × q
 _LEGACY = {"grid_stride_px": 0, "grid_min_height_m": 0.01, "quality_floor": 0.0, "quality_power": 1.0}
@@ -83,23 +84,8 @@ def _grid_grasps(maps: list[np.ndarray], points_rc: np.ndarray, decoding: MapDec
     """A grasp at each grid pixel with the decoder's smoothed quality, angle and width there."""
     if len(points_rc) == 0:
         return RankedGrasps([], np.zeros(0))
-    quality, cos2, sin2, width = (np.asarray(m, dtype=np.float64) for m in maps)
-    # filter only the box around the points, grown by the kernel radius (exact values there)
-    r = int(4.0 * max(decoding.quality_sigma_px, decoding.angle_sigma_px, decoding.width_sigma_px) + 0.5)
-    h, w = quality.shape
-    y0, x0 = np.maximum(points_rc.min(axis=0) - r, 0)
-    y1, x1 = np.minimum(points_rc.max(axis=0) + r + 1, [h, w])
-    box = (slice(y0, y1), slice(x0, x1))
-    rr, cc = points_rc[:, 0] - y0, points_rc[:, 1] - x0
-
-    def smooth(m, sigma):
-        return (ndi.gaussian_filter(m[box], sigma, mode="nearest") if sigma > 0 else m[box])[rr, cc]
-    q = smooth(quality, decoding.quality_sigma_px)
-    angle = 0.5 * np.arctan2(smooth(sin2, decoding.angle_sigma_px), smooth(cos2, decoding.angle_sigma_px))
-    width_px = np.maximum(smooth(width, decoding.width_sigma_px) * WIDTH_SCALE_PX, 0.0)
-    grasps = [Grasp2D((float(c), float(rw)), float(a), float(wd), decoding.jaw_fraction * float(wd))
-              for (rw, c), a, wd in zip(points_rc, angle, width_px)]
-    return RankedGrasps(grasps, q)
+    q = smoothed_at(maps[0], points_rc, decoding.quality_sigma_px)
+    return grasps_at(points_rc, maps[1], maps[2], maps[3], decoding, q)
 
 
 def propose_grasps(maps: list[np.ndarray], config: RerankConfig, decoding: MapDecodingConfig,
@@ -107,7 +93,9 @@ def propose_grasps(maps: list[np.ndarray], config: RerankConfig, decoding: MapDe
     """The proposals: each decoded peak (with the decoder's smoothing and threshold) and, with
     ``config.grid_stride_px`` and ``image`` (the map model's input: depth relative to the
     table), each object grid pixel; each at its own angle turned by every offset, its width and
-    quality kept; position by position, offsets in order."""
+    quality kept; position by position, offsets in order. Positions narrower than
+    ``MIN_WIDTH_PX`` (off the object, the width map is ~0) are left out: a rectangle of no
+    width matches nothing."""
     peaks = decode_grasp_maps(*maps, replace(decoding, max_grasps=config.peaks,
                                              min_distance_px=config.min_distance_px))
     positions, qualities = list(peaks.grasps), list(peaks.qualities)
@@ -119,6 +107,8 @@ def propose_grasps(maps: list[np.ndarray], config: RerankConfig, decoding: MapDe
         qualities += list(grid.qualities)
     grasps, out_q = [], []
     for g, q in zip(positions, qualities):
+        if g.width_px < MIN_WIDTH_PX:               # no opening (the map says nothing there): never a grasp
+            continue
         for off in config.angle_offsets_deg:
             grasps.append(Grasp2D(g.center_xy_px, g.angle_rad + np.deg2rad(off), g.width_px, g.jaw_px, g.depth_m))
             out_q.append(q)
@@ -145,7 +135,8 @@ class CropReranker:
         import torch
         self._torch = torch
         self.path = None
-        self.model = model.eval()
+        # channels-last convolutions: about half the time of the default layout on a CPU
+        self.model = model.eval().to(memory_format=torch.channels_last)
         meta = getattr(model, "metadata", {}) or {}
         self.config = config or (RerankConfig.from_metadata(meta["rerank"]) if "rerank" in meta else RerankConfig())
         self.map_preprocess = meta.get("map_preprocess")      # the map model's input it was trained on
@@ -176,21 +167,30 @@ class CropReranker:
         """The classifier's probability for each grasp."""
         c = self.model.config
         x = self._torch.from_numpy(grasp_crops_m(image, grasps, c["crop_px"], c["out_px"]))
-        with self._torch.no_grad():
+        x = x.contiguous(memory_format=self._torch.channels_last)
+        with self._torch.inference_mode():
             return self._torch.sigmoid(self.model(x)).numpy().astype(np.float64)
 
     def rerank(self, image: np.ndarray, maps: list[np.ndarray], decoding: MapDecodingConfig) -> RankedGrasps:
         """Each proposed position at its best-scored angle, sorted by ``config.score`` (the new
-        quality), at most ``decoding.max_grasps``; ``image`` is the map model's (normalised
-        depth) input."""
+        quality); at most ``decoding.max_grasps``, a position dropped when a better one lies
+        ``decoding.min_distance_px`` or closer (Chebyshev, as the decoder's peaks); ``image`` is
+        the map model's (normalised depth) input."""
         props = propose_grasps(maps, self.config, decoding, image)
         if not len(props):
             return props
         score = self.config.score(self.scores(image, props.grasps), props.qualities)
         score = score.reshape(-1, len(self.config.angle_offsets_deg))
-        best = score.argmax(axis=1) + np.arange(len(score)) * score.shape[1]     # per peak: its best angle
-        order = best[np.argsort(-score.max(axis=1), kind="stable")][:decoding.max_grasps]
-        return RankedGrasps([props.grasps[i] for i in order], score.ravel()[order])
+        best = score.argmax(axis=1) + np.arange(len(score)) * score.shape[1]     # per position: its best angle
+        kept: list[int] = []
+        for i in best[np.argsort(-score.max(axis=1), kind="stable")]:
+            # as the decoder's peaks: the returned grasps at least decoding.min_distance_px apart
+            c = np.asarray(props.grasps[i].center_xy_px)
+            if all(np.max(np.abs(c - props.grasps[k].center_xy_px)) > decoding.min_distance_px for k in kept):
+                kept.append(i)
+                if len(kept) == decoding.max_grasps:
+                    break
+        return RankedGrasps([props.grasps[i] for i in kept], score.ravel()[kept])
 
 
 def load_reranker(name_or_path) -> CropReranker:
