@@ -68,9 +68,10 @@ train ggcnn-fast-synth-depth ggcnn 10 "$RUNS/synth-400" "$FAST_SYNTH" --head-fil
   --quality-pos-weight 10 --width-loss-weight 10
 
 # 7. the crop re-ranker for the default model: a small classifier on grasp-aligned depth crops that
-#    re-orders GG-CNN2's peaks × 4 angles; trained on the 400 objects above and 400 more of another
-#    seed, validated (checkpoint choice) on 80 objects of a third seed. The shipped one: 2 CPU cores,
-#    synthesis of the extra objects ~30 min, cropping ~10 min, ~4-5 min per epoch
+#    chooses among GG-CNN2's peaks and a 6-px grid over the object × 4 angles; trained on the 400
+#    objects above and 400 more of another seed, validated (checkpoint choice) on 80 objects of a
+#    third seed. The shipped one: 2 CPU cores, synthesis of the extra objects ~30 min, cropping
+#    ~21 min, ~9 min per epoch
 MORE_SYNTH=${FAST_SYNTH/--seed 0/--seed 3}
 TUNE="--objects procedural:80 --format jacquard --grasps 450 --gripper robotiq_2f85 --camera jacquard --threshold 0.001 --seed 2"
 $G synth $MORE_SYNTH --out "$RUNS/synth-400-s3"

@@ -145,14 +145,14 @@ class CropReranker:
         """Refuse a map model whose input differs from the one this classifier learned on
         (its crops would show another scale or depth reference), and, for the object grid, one
         whose input is not depth relative to the table."""
-        keys = ("inputs", "output_px", "crop", "depth_reference", "object_fraction", "center_crop_fraction",
-                "mask_margin")
         if self.config.grid_stride_px and map_preprocess.get("depth_reference") != "table":
             raise ConfigError(f"the re-ranker's object grid reads heights above the table, but {map_name} takes "
                               f"depth relative to the {map_preprocess.get('depth_reference')}; use a map model "
                               f"trained with --depth-reference table, or a re-ranker trained with --grid-stride 0")
         if self.map_preprocess is None:
             return
+        keys = ("inputs", "output_px", "crop", "depth_reference", "object_fraction", "center_crop_fraction",
+                "mask_margin")
         diff = [k for k in keys if self.map_preprocess.get(k) != map_preprocess.get(k)]
         if diff:
             raise ConfigError(f"the re-ranker was trained on the input of another map model ({', '.join(diff)} "
