@@ -111,6 +111,23 @@ def test_score_and_settings_round_trip():
         RerankConfig(quality_floor=-0.1)
 
 
+def test_train_reranker_command_defaults_are_the_library_defaults():
+    """The CLI spells its defaults out for --help; they must stay those of RerankConfig and
+    RerankTrainConfig (the training config takes RerankConfig's)."""
+    import inspect
+
+    from grasplab.cli import train_reranker_cmd
+    from grasplab.training import RerankTrainConfig
+    d = {k: getattr(p.default, "default", p.default)
+         for k, p in inspect.signature(train_reranker_cmd).parameters.items()}
+    cli = RerankConfig(d["peaks"], d["min_distance"], tuple(float(a) for a in d["angle_offsets"].split(",")),
+                       d["grid_stride"], d["grid_min_height"], d["quality_floor"], d["quality_power"])
+    assert cli == RerankConfig() == RerankTrainConfig().rerank
+    t = RerankTrainConfig()
+    assert (d["crop"], d["crop_out"], d["epochs"], d["batch_size"], d["lr"], d["seed"]) == \
+        (t.crop_px, t.out_px, t.epochs, t.batch_size, t.lr, t.seed)
+
+
 def test_object_grid_is_every_nth_pixel_standing_above_the_table():
     height = np.zeros((60, 80))
     height[10:31, 20:51] = -0.05                      # a 5 cm box, rows 10–30, columns 20–50

@@ -27,13 +27,14 @@ from .train import TrainResult, _resolve, fit_resumable
 @dataclass(frozen=True)
 class RerankTrainConfig:
     map_model: str = DEFAULT                   # pretrained name or file whose grasps are re-ranked
-    peaks: int = 10
-    min_distance_px: int = 5
-    angle_offsets_deg: tuple[float, ...] = (0.0, 45.0, 90.0, 135.0)
-    grid_stride_px: int = 6
-    grid_min_height_m: float = 0.01
-    quality_floor: float = 0.02
-    quality_power: float = 0.5
+    # the proposal and score settings (``RerankConfig``'s, flat for the CLI and the run's JSON)
+    peaks: int = RerankConfig.peaks
+    min_distance_px: int = RerankConfig.min_distance_px
+    angle_offsets_deg: tuple[float, ...] = RerankConfig.angle_offsets_deg
+    grid_stride_px: int = RerankConfig.grid_stride_px
+    grid_min_height_m: float = RerankConfig.grid_min_height_m
+    quality_floor: float = RerankConfig.quality_floor
+    quality_power: float = RerankConfig.quality_power
     crop_px: int = 64
     out_px: int = 32
     epochs: int = 4
