@@ -198,6 +198,38 @@ def train_reranker_cmd(
                   f"{res.best_val_accuracy:.1%}; model {res.model_path}")
 
 
+@train_app.command("gqcnn")
+def train_gqcnn_cmd(
+    data: Path = typer.Option(..., help="A GQ-CNN tensor dataset (`grasplab synth --format gqcnn` output or its "
+                              "gqcnn/ folder, or gqcnn's own layout)."),
+    split: str = typer.Option("image_wise", help="The dataset's split: image_wise (Dex-Net 2.0's) or object_wise."),
+    threshold: Optional[float] = typer.Option(None, help="Robust ε above which a grasp is positive (default: the "
+                                              "dataset's; Dex-Net 2.0: 0.002)."),
+    epochs: int = typer.Option(5),
+    batch_size: int = typer.Option(64, help="Dex-Net 2.0: 64."),
+    lr: float = typer.Option(0.01, help="SGD learning rate (momentum 0.9, ×0.95 every 0.66 epoch; Dex-Net 2.0: 0.01)."),
+    filters: int = typer.Option(64, help="Filters per conv layer (Dex-Net 2.0: 64)."),
+    fc_size: int = typer.Option(1024, help="Units of the dense layers (Dex-Net 2.0: 1024)."),
+    no_augment: bool = typer.Option(False, "--no-augment", help="Train without mirrors and depth noise."),
+    seed: int = typer.Option(0),
+    workers: int = typer.Option(0, help="Data-loading processes (0: in this process); results do not depend on it."),
+    out: Path = typer.Option(Path("grasplab-gqcnn"), help="Run folder (resumes if it holds this run)."),
+):
+    """Train Dex-Net 2.0's GQ-CNN on grasp-aligned depth crops; writes model.npz, run.json and figures/."""
+    from .training.gqcnn_data import AugmentConfig
+    from .training.gqcnn_train import GQCNNTrainConfig, train_gqcnn
+    aug = AugmentConfig(symmetrize=False, gamma_shape=0.0, gp_rate=0.0) if no_augment else AugmentConfig()
+    cfg = GQCNNTrainConfig(data=str(data), split=split, threshold=threshold, epochs=epochs, batch_size=batch_size,
+                           lr=lr, filters=filters, fc_size=fc_size, seed=seed, num_workers=workers, augment=aug)
+    res = train_gqcnn(cfg, out)
+    meta = json.loads((res.out_dir / "run.json").read_text())
+    v = meta["val"]
+    console.print(f"[green]trained[/] GQ-CNN on {meta['train_datapoints']} datapoints: validation accuracy "
+                  f"{v['accuracy']:.1%}, AP {v['average_precision']:.3f}, ROC AUC {v['roc_auc']:.3f} "
+                  f"({meta['val_datapoints']} datapoints, {v['positives']} positive); model {res.model_path}, "
+                  f"figure {res.out_dir / 'figures' / 'gqcnn-val.png'}")
+
+
 def _train_val_scenes(data: list[Path], format: str, depth: str, split: Optional[str], folds: Optional[int],
                       fold: Optional[int], seed: int, val_data: Optional[Path]) -> tuple[list, list]:
     """Training and validation scenes: a held-out fold of the ``data`` folders' scenes, or all of

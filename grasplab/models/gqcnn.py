@@ -1,0 +1,90 @@
+"""Dex-Net 2.0's Grasp Quality CNN: the probability that a planar grasp succeeds, from a depth
+crop aligned with the grasp and the gripper's depth.
+
+The image stream follows gqcnn's Dex-Net 2.0 configuration (DESIGN B5): conv 7×7, conv 5×5,
+local response normalisation, max-pool 2, conv 3×3, conv 3×3, LRN, max-pool 2, a dense layer;
+the gripper depth goes through a 16-unit dense layer; both merge in a dense layer and end in the
+success logit. The published head is two softmax outputs; one logit is the same model (the
+softmax of two logits is the sigmoid of their difference). Inputs are standardised inside the
+network with the training set's statistics, which are part of the model's config, so a saved
+model needs nothing else to run. ``filters`` and ``fc_size`` (published: 64 and 1024, ~5.4 M
+parameters at 32×32) can be shrunk for CPU training. Weights start as in gqcnn (He-scaled
+truncated normal): PyTorch's default, smaller start left small nets stuck predicting the
+majority class for epochs.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .base import register_model, write_module
+
+#: gqcnn's LRN parameters (TensorFlow's ``local_response_normalization``: depth radius 2,
+#: alpha 2e-5, beta 0.75, bias 1). TensorFlow multiplies the window's sum of squares by alpha;
+#: PyTorch by alpha / size, hence alpha × 5 below.
+LRN_RADIUS, LRN_ALPHA, LRN_BETA, LRN_BIAS = 2, 2.0e-5, 0.75, 1.0
+
+
+def _lrn() -> nn.Module:
+    size = 2 * LRN_RADIUS + 1
+    return nn.LocalResponseNorm(size, alpha=LRN_ALPHA * size, beta=LRN_BETA, k=LRN_BIAS)
+
+
+@register_model("gqcnn")
+class GQCNN(nn.Module):
+    """(N, 1, S, S) grasp-aligned depth crops (m) and (N,) gripper depths (m) → (N,) logits."""
+
+    architecture = "gqcnn"
+
+    def __init__(self, im_px: int = 32, filters: int = 64, fc_size: int = 1024, pose_fc: int = 16,
+                 im_mean: float = 0.0, im_std: float = 1.0, depth_mean: float = 0.0, depth_std: float = 1.0):
+        super().__init__()
+        if im_px % 4 or im_px < 8:
+            raise ValueError(f"gqcnn needs crops whose side is a multiple of 4 (two 2× poolings), got {im_px}")
+        if not (im_std > 0 and depth_std > 0):
+            raise ValueError(f"gqcnn's standardisation needs positive standard deviations, got {im_std}, {depth_std}")
+        self.config = {"im_px": im_px, "filters": filters, "fc_size": fc_size, "pose_fc": pose_fc,
+                       "im_mean": float(im_mean), "im_std": float(im_std),
+                       "depth_mean": float(depth_mean), "depth_std": float(depth_std)}
+        self.metadata: dict = {}
+        f = filters
+        self.image_stream = nn.Sequential(
+            nn.Conv2d(1, f, 7, padding=3), nn.ReLU(),                      # conv1_1
+            nn.Conv2d(f, f, 5, padding=2), nn.ReLU(), _lrn(), nn.MaxPool2d(2),   # conv1_2
+            nn.Conv2d(f, f, 3, padding=1), nn.ReLU(),                      # conv2_1
+            nn.Conv2d(f, f, 3, padding=1), nn.ReLU(), _lrn(), nn.MaxPool2d(2),   # conv2_2
+            nn.Flatten(), nn.Linear(f * (im_px // 4) ** 2, fc_size), nn.ReLU())  # fc3
+        self.pose_stream = nn.Sequential(nn.Linear(1, pose_fc), nn.ReLU())      # pc1
+        self.merge_image = nn.Linear(fc_size, fc_size)                          # fc4 (image part, with bias)
+        self.merge_pose = nn.Linear(pose_fc, fc_size, bias=False)               # fc4 (pose part)
+        self.out = nn.Linear(fc_size, 1)                                        # fc5
+        for m in self.modules():       # gqcnn's init: truncated normal, std sqrt(2 / fan-in); zero biases
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                nn.init.trunc_normal_(m.weight, std=(2.0 / m.weight[0].numel()) ** 0.5)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+
+    def forward(self, crops_m: torch.Tensor, depth_m: torch.Tensor) -> torch.Tensor:
+        s = self.config["im_px"]
+        if crops_m.ndim != 4 or crops_m.shape[1:] != (1, s, s):
+            raise ValueError(f"gqcnn expects (N, 1, {s}, {s}) depth crops, got {tuple(crops_m.shape)}")
+        depth_m = depth_m.reshape(-1, 1)
+        if depth_m.shape[0] != crops_m.shape[0]:
+            raise ValueError(f"gqcnn needs one gripper depth per crop, got {depth_m.shape[0]} for {crops_m.shape[0]}")
+        c = self.config
+        im = self.image_stream((crops_m - c["im_mean"]) / c["im_std"])
+        pose = self.pose_stream((depth_m - c["depth_mean"]) / c["depth_std"])
+        return self.out(torch.relu(self.merge_image(im) + self.merge_pose(pose)))[:, 0]
+
+    def predict_proba(self, crops_m: torch.Tensor, depth_m: torch.Tensor) -> torch.Tensor:
+        """Probability of success per grasp (inference mode)."""
+        with torch.inference_mode():
+            return torch.sigmoid(self(crops_m, depth_m))
+
+    @property
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def save(self, path, metadata: dict | None = None):
+        return write_module(path, self, {"architecture": self.architecture, "config": self.config,
+                                         "metadata": metadata or {}})
