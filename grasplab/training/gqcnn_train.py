@@ -59,6 +59,18 @@ def _stats(train: GQCNNArrays) -> dict:
             "depth_mean": float(train.depth_m.mean()), "depth_std": float(train.depth_m.std()) or 1.0}
 
 
+def _dataset_facts(data: str, threshold: float) -> dict:
+    """What a policy needs to crop and filter like the training data: crop sizes, gripper, camera."""
+    root = Path(data)
+    for cfg_path in (root / "config.json", root / "gqcnn" / "config.json"):
+        if cfg_path.is_file():
+            import json
+            synth = json.loads(cfg_path.read_text()).get("config", {})
+            facts = {k: synth[k] for k in ("crop_px", "crop_out_px", "gripper", "camera") if k in synth}
+            return {"path": str(root), "positive_threshold": threshold, **facts}
+    return {"path": str(root), "positive_threshold": threshold}
+
+
 def predict_arrays(model, arrays: GQCNNArrays, batch: int = 1024) -> np.ndarray:
     """Success probabilities for every datapoint (eval mode, no gradients)."""
     import torch
@@ -99,7 +111,7 @@ def train_gqcnn(cfg: GQCNNTrainConfig, out_dir: str | Path, show_progress: bool 
     prob = predict_arrays(model, val)
     report = classification_report(prob, val.label)
     meta = run_metadata(cfg)
-    meta.update({"best_val_accuracy": best, "epochs_run": trainer.current_epoch, "threshold": thr,
+    meta.update({"dataset": _dataset_facts(cfg.data, thr), "best_val_accuracy": best, "epochs_run": trainer.current_epoch, "threshold": thr,
                  "train_datapoints": len(train), "val_datapoints": len(val),
                  "train_positive_fraction": float(train.label.mean()),
                  "val_positive_fraction": float(val.label.mean()),

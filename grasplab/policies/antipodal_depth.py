@@ -1,0 +1,130 @@
+"""Antipodal grasp candidates sampled from a depth image (Dex-Net 2.0's image sampler, DESIGN B5).
+
+Edges are where the smoothed, downsampled depth changes by more than ``depth_grad_thresh`` per
+pixel; the image gradient there gives each edge pixel an in-plane outward normal (depth grows
+away from an object standing on a table). Two edge pixels make an antipodal pair when the line
+between them lies inside both friction cones (μ = 0.8: within atan μ of each outward normal,
+pointing away from the other contact), and their distance in metres, at the closer contact's
+depth, fits the gripper opening. Pairs are drawn at random, without two grasps closer than
+``min_grasp_dist`` (pixels + ``angle_dist_weight`` × radians), centres far enough from the
+border for the grasp-aligned crop; each gets ``depth_samples`` gripper depths uniform in
+[surface + min offset, surface + max offset], the surface being the nearest depth between the
+contacts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ConfigError, GrasplabError
+from ..geometry import CameraIntrinsics, Grasp2D
+from ..geometry.grasps import angle_difference_rad
+
+
+class NoGraspFoundError(GrasplabError):
+    """A policy found no grasp candidate in the image (nothing graspable, or nothing in view)."""
+
+
+@dataclass(frozen=True)
+class AntipodalDepthConfig:
+    """Dex-Net 2.0's values (gqcnn's ``dex-net_2.0.yaml``)."""
+
+    friction_coef: float = 0.8
+    depth_grad_thresh: float = 0.0025       # m per (downsampled) pixel
+    depth_grad_sigma: float = 1.0
+    downsample: int = 2
+    max_rejection_samples: int = 4000
+    min_dist_from_boundary_px: int = 48     # a 96² crop's half side (its corners may reach past the image: edges repeat)
+    min_grasp_dist: float = 2.5             # pixels + angle_dist_weight × radians
+    angle_dist_weight: float = 5.0
+    min_depth_offset_m: float = 0.005
+    max_depth_offset_m: float = 0.04
+    depth_samples: int = 1
+    max_edge_pixels: int = 2000             # a random subset of the edges when there are more
+
+    def __post_init__(self):
+        if self.friction_coef <= 0 or self.downsample < 1 or self.depth_samples < 1:
+            raise ConfigError("friction coefficient, downsampling and depth samples must be positive")
+        if not 0 <= self.min_depth_offset_m <= self.max_depth_offset_m:
+            raise ConfigError("need 0 ≤ min depth offset ≤ max depth offset")
+
+
+def edge_pixels(depth_m: np.ndarray, cfg: AntipodalDepthConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Edge pixels (K, 2) as (x, y) in full-image pixels and their outward unit normals (K, 2)."""
+    from scipy import ndimage
+    smooth = ndimage.gaussian_filter(depth_m.astype(np.float64), cfg.depth_grad_sigma)
+    small = smooth[::cfg.downsample, ::cfg.downsample]
+    gy, gx = np.gradient(small)
+    mag = np.hypot(gx, gy)
+    ys, xs = np.nonzero(mag > cfg.depth_grad_thresh)
+    normals = np.stack([gx[ys, xs], gy[ys, xs]], 1) / mag[ys, xs, None]
+    return np.stack([xs, ys], 1).astype(np.float64) * cfg.downsample, normals
+
+
+def sample_antipodal_grasps(depth_m: np.ndarray, intrinsics: CameraIntrinsics, max_width_m: float, num_grasps: int,
+                            rng: np.random.Generator, cfg: AntipodalDepthConfig = AntipodalDepthConfig(),
+                            mask: np.ndarray | None = None, jaw_px: float = 0.0) -> list[Grasp2D]:
+    """Up to ``num_grasps`` antipodal grasps (× ``depth_samples`` depths) from a hole-free depth
+    image in metres; ``mask`` (optional) keeps only grasps whose centre lies on it. Raises
+    ``NoGraspFoundError`` when the image has no antipodal pair that fits the gripper."""
+    h, w = depth_m.shape
+    if not np.all(np.isfinite(depth_m)) or np.any(depth_m <= 0):
+        raise GrasplabError("the depth image has holes (NaN or ≤ 0); inpaint it first (grasplab.imaging.prepare_depth_m)")
+    pts, normals = edge_pixels(depth_m, cfg)
+    if len(pts) > cfg.max_edge_pixels:
+        keep = rng.choice(len(pts), cfg.max_edge_pixels, replace=False)
+        pts, normals = pts[keep], normals[keep]
+    if len(pts) < 2:
+        raise NoGraspFoundError("no depth edges in the image (a flat scene?): nothing to grasp; check the "
+                                "depth units (metres) and that the objects are in view")
+    # pairwise: v from contact i to contact j; i's outward normal must point away from j (n_i · v ≤ −cos φ)
+    # and j's away from i (n_j · v ≥ cos φ)
+    d = pts[None, :, :] - pts[:, None, :]
+    dist_px = np.linalg.norm(d, axis=2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = d / dist_px[..., None]
+    cos_cone = np.cos(np.arctan(cfg.friction_coef))
+    ok = (np.einsum("ik,ijk->ij", normals, v) <= -cos_cone) & (np.einsum("jk,ijk->ij", normals, v) >= cos_cone)
+    z = depth_m[pts[:, 1].astype(int).clip(0, h - 1), pts[:, 0].astype(int).clip(0, w - 1)]
+    z_pair = np.minimum(z[:, None], z[None, :])
+    width_m = dist_px * z_pair / intrinsics.fx
+    ok &= (dist_px > 0) & (width_m <= max_width_m)
+    centers = (pts[:, None, :] + pts[None, :, :]) / 2
+    m = cfg.min_dist_from_boundary_px
+    ok &= (centers[..., 0] >= m) & (centers[..., 0] <= w - 1 - m) & (centers[..., 1] >= m) & (centers[..., 1] <= h - 1 - m)
+    if mask is not None:
+        if mask.shape != depth_m.shape:
+            raise GrasplabError(f"mask shape {mask.shape} differs from the depth image's {depth_m.shape}")
+        cx, cy = centers[..., 0].round().astype(int).clip(0, w - 1), centers[..., 1].round().astype(int).clip(0, h - 1)
+        ok &= mask[cy, cx] > 0
+    ii, jj = np.nonzero(np.triu(ok | ok.T, 1))
+    if len(ii) == 0:
+        raise NoGraspFoundError(f"no antipodal pair of depth edges fits the gripper's {max_width_m * 100:.1f} cm opening"
+                                f"{' on the mask' if mask is not None else ''} away from the image border")
+    chosen: list[tuple[np.ndarray, float]] = []
+    grasps: list[Grasp2D] = []
+    for k in rng.permutation(len(ii))[:cfg.max_rejection_samples]:
+        i, j = ii[k], jj[k]
+        p, q = pts[i], pts[j]
+        c = (p + q) / 2
+        angle = float(np.arctan2(-(q[1] - p[1]), q[0] - p[0]))
+        if any(np.linalg.norm(c - c0) + cfg.angle_dist_weight * float(angle_difference_rad(angle, a0))
+               < cfg.min_grasp_dist for c0, a0 in chosen):
+            continue
+        chosen.append((c, angle))
+        surface = _min_depth_on_segment(depth_m, p, q)
+        for dz in rng.uniform(cfg.min_depth_offset_m, cfg.max_depth_offset_m, cfg.depth_samples):
+            grasps.append(Grasp2D(tuple(c), angle, float(dist_px[i, j]), jaw_px, surface + float(dz)))
+        if len(chosen) >= num_grasps:
+            break
+    return grasps
+
+
+def _min_depth_on_segment(depth_m: np.ndarray, p: np.ndarray, q: np.ndarray) -> float:
+    """The nearest surface between two contacts (the object's top there)."""
+    n = int(np.ceil(np.linalg.norm(q - p))) + 1
+    t = np.linspace(0.0, 1.0, n)[:, None]
+    xy = np.rint(p + t * (q - p)).astype(int)
+    h, w = depth_m.shape
+    return float(depth_m[xy[:, 1].clip(0, h - 1), xy[:, 0].clip(0, w - 1)].min())

@@ -1,0 +1,142 @@
+"""Dex-Net 2.0's antipodal depth-image sampler (known answers on a rendered box, a real Primesense
+frame) and the GQ-CNN ranking and cross-entropy policies."""
+import numpy as np
+import pytest
+
+from grasplab.errors import GrasplabError
+from grasplab.geometry import CameraIntrinsics
+from grasplab.models import GQCNN
+from grasplab.policies.antipodal_depth import AntipodalDepthConfig, NoGraspFoundError, sample_antipodal_grasps
+from grasplab.policies.gqcnn_policy import GQCNNPolicy, GQCNNPolicyConfig
+
+INTR = CameraIntrinsics(fx=525.0, fy=525.0, cx=319.5, cy=239.5, width=640, height=480)
+TABLE_M, TOP_M = 0.70, 0.67
+PX_PER_M = INTR.fx / TOP_M
+
+
+def box_scene(short_m=0.04, long_m=0.10, center=(320, 240)):
+    """A depth image of a box standing on a table, its short side along the image x axis."""
+    d = np.full((INTR.height, INTR.width), TABLE_M)
+    hw, hl = short_m / 2 * PX_PER_M, long_m / 2 * PX_PER_M
+    rows = slice(int(round(center[1] - hl)), int(round(center[1] + hl)))
+    cols = slice(int(round(center[0] - hw)), int(round(center[0] + hw)))
+    d[rows, cols] = TOP_M
+    mask = np.zeros(d.shape, bool)
+    mask[rows, cols] = True
+    return d, mask, rows, cols
+
+
+def test_sampler_box_known_answer():
+    d, _, rows, cols = box_scene()
+    grasps = sample_antipodal_grasps(d, INTR, 0.085, 40, np.random.default_rng(0))
+    assert len(grasps) == 40
+    cone = np.arctan(0.8)
+    short_px = 0.04 * PX_PER_M
+    for g in grasps:
+        x, y = g.center_xy_px
+        assert cols.start - 1 <= x <= cols.stop and rows.start - 1 <= y <= rows.stop      # on the box
+        assert abs(g.angle_rad) <= cone + 0.05            # across the short side, inside the friction cone
+        assert short_px - 8 <= g.width_px <= (short_px + 8) / np.cos(abs(g.angle_rad))
+        assert TOP_M + 0.005 <= g.depth_m <= TOP_M + 0.04  # Dex-Net's depth offsets below the top surface
+    # distinct: no two grasps closer than min_grasp_dist (pixels + 5 × radians)
+    from grasplab.geometry.grasps import angle_difference_rad
+    c = np.array([g.center_xy_px for g in grasps])
+    a = np.array([g.angle_rad for g in grasps])
+    gaps = np.linalg.norm(c[:, None] - c[None], axis=2) + 5.0 * angle_difference_rad(a[:, None], a[None])
+    assert (gaps + np.eye(len(c)) * 99).min() >= 2.5
+    again = sample_antipodal_grasps(d, INTR, 0.085, 40, np.random.default_rng(0))
+    assert [g.center_xy_px for g in again] == [g.center_xy_px for g in grasps]
+
+
+def test_sampler_refuses_what_cannot_be_grasped():
+    d, _, _, _ = box_scene(short_m=0.10, long_m=0.12)          # wider than the 8.5 cm opening both ways
+    with pytest.raises(NoGraspFoundError, match="8.5 cm opening"):
+        sample_antipodal_grasps(d, INTR, 0.085, 10, np.random.default_rng(0))
+    with pytest.raises(NoGraspFoundError, match="no depth edges"):
+        sample_antipodal_grasps(np.full((480, 640), 0.7), INTR, 0.085, 10, np.random.default_rng(0))
+    d, _, _, _ = box_scene()
+    d[5, 5] = np.nan
+    with pytest.raises(GrasplabError, match="inpaint"):
+        sample_antipodal_grasps(d, INTR, 0.085, 10, np.random.default_rng(0))
+    # a box too close to the border for the grasp-aligned crop
+    d, _, _, _ = box_scene(center=(20, 240))
+    with pytest.raises(NoGraspFoundError, match="border"):
+        sample_antipodal_grasps(d, INTR, 0.085, 10, np.random.default_rng(0))
+
+
+def test_sampler_mask_keeps_grasps_on_the_object():
+    d, _, _, _ = box_scene(center=(250, 240))
+    d2, mask2, rows2, cols2 = box_scene(center=(400, 240))
+    d = np.minimum(d, d2)
+    grasps = sample_antipodal_grasps(d, INTR, 0.085, 30, np.random.default_rng(1), mask=mask2)
+    assert grasps and all(cols2.start <= g.center_xy_px[0] < cols2.stop for g in grasps)
+
+
+def test_sampler_on_real_primesense_frame(shared_data):
+    from grasplab.imaging import prepare_depth_m, read_mask
+    intr = CameraIntrinsics.from_file(shared_data / "gqcnn/calib/primesense.intr")
+    d = prepare_depth_m(np.load(shared_data / "gqcnn/primesense/depth_0.npy")).depth_m.astype(np.float64)
+    mask = read_mask(shared_data / "gqcnn/primesense/segmask_0.png")
+    grasps = sample_antipodal_grasps(d, intr, 0.05, 50, np.random.default_rng(0), mask=mask)
+    assert len(grasps) >= 10
+    for g in grasps:
+        x, y = np.rint(g.center_xy_px).astype(int)
+        assert mask[y, x]
+        assert g.width_px * min(g.depth_m, d[y, x]) / intr.fx <= 0.05 + 1e-9
+
+
+@pytest.fixture()
+def policy_model(tmp_path):
+    path = GQCNN(filters=4, fc_size=8, im_mean=0.7, im_std=0.01, depth_mean=0.7, depth_std=0.01).save(
+        tmp_path / "gq.npz", metadata={"dataset": {"crop_px": 96, "gripper": "robotiq_2f85"}})
+    return path
+
+
+def _target_scorer(target_xy):
+    """A stand-in GQ-CNN that likes grasps centred on ``target_xy`` (a known optimum)."""
+    def score(depth_m, grasps):
+        c = np.array([g.center_xy_px for g in grasps]).reshape(-1, 2)
+        return np.exp(-np.sum((c - target_xy) ** 2, 1) / (2 * 6.0 ** 2))
+    return score
+
+
+def test_rank_policy_orders_by_score_and_reports_metres(policy_model):
+    d, mask, _, _ = box_scene()
+    pol = GQCNNPolicy(policy_model, GQCNNPolicyConfig(method="rank", num_candidates=60))
+    assert pol.max_width_m == pytest.approx(0.085) and pol.crop_px == 96
+    q = pol.score(d, sample_antipodal_grasps(d, INTR, 0.085, 5, np.random.default_rng(0)))
+    assert q.shape == (5,) and np.all((q >= 0) & (q <= 1))      # the real network runs on real crops
+    pol.score = _target_scorer(np.array([320.0, 270.0]))
+    out = pol.plan(d, INTR, mask=mask, max_grasps=10)
+    qs = [g.quality for g in out]
+    assert qs == sorted(qs, reverse=True) and len(out) == 10
+    g = out[0]
+    assert g.width_m == pytest.approx(g.grasp.width_px * g.grasp.depth_m / INTR.fx, rel=1e-6)
+    assert g.center_m[2] == pytest.approx(g.grasp.depth_m)
+    with pytest.raises(GrasplabError, match="intrinsics"):
+        pol.plan(d, None)
+
+
+def test_cem_finds_the_optimum_better_than_its_seeds(policy_model):
+    d, mask, _, _ = box_scene()
+    target = np.array([320.0, 275.0])
+    cem = GQCNNPolicy(policy_model, GQCNNPolicyConfig(method="cem"))
+    cem.score = _target_scorer(target)
+    seeds_only = GQCNNPolicy(policy_model, GQCNNPolicyConfig(method="cem", cem=type(cem.config.cem)(iterations=0)))
+    seeds_only.score = _target_scorer(target)
+    best = [cem.plan(d, INTR, mask=mask, seed=s)[0] for s in range(4)]
+    base = [seeds_only.plan(d, INTR, mask=mask, seed=s)[0] for s in range(4)]
+    assert all(b.quality >= a.quality for a, b in zip(base, best))
+    assert np.mean([b.quality for b in best]) > np.mean([a.quality for a in base])
+    assert all(np.linalg.norm(np.array(b.grasp.center_xy_px) - target) < 4 for b in best)
+    for b in best:                                                  # CEM draws respect the mask and gripper
+        x, y = np.rint(b.grasp.center_xy_px).astype(int)
+        assert mask[y, x] and b.width_m <= 0.085
+    assert cem.plan(d, INTR, mask=mask, seed=2)[0].grasp == best[2].grasp      # seeded
+
+
+def test_policy_config_checks():
+    with pytest.raises(GrasplabError, match="unknown policy method"):
+        GQCNNPolicyConfig(method="random")
+    with pytest.raises(GrasplabError, match="depth offset"):
+        AntipodalDepthConfig(min_depth_offset_m=0.05, max_depth_offset_m=0.01)
