@@ -28,6 +28,7 @@ err_console = Console(stderr=True)
 MODEL_HELP = "A pretrained model name (see `grasplab models`) or a model file; default: the default pretrained model."
 RERANK_HELP = ("Re-rank the model's grasps with a crop classifier (`grasplab train reranker`): a pretrained name "
                "(see `grasplab models`) or a model file.")
+POLICY_HELP = "For a GQ-CNN model (`grasplab train gqcnn`): Dex-Net 2.0's policy, cem (cross-entropy method) or rank."
 VIEWS_HELP = ("Test-time augmentation: average the maps over 1, 2 (mirror), 4 (quarter turns) or 8 views; one "
               "network pass each (no reliable accuracy gain measured: BENCHMARKS.md).")
 
@@ -305,6 +306,8 @@ def evaluate(
     k: int = typer.Option(5, help="Also report top-k accuracy."),
     views: int = typer.Option(1, help=VIEWS_HELP),
     rerank: Optional[str] = typer.Option(None, help=RERANK_HELP),
+    policy: str = typer.Option("cem", help=POLICY_HELP),
+    no_mask: bool = typer.Option(False, "--no-mask", help="GQ-CNN policies: ignore the scenes' object masks."),
     out: Path = typer.Option(Path("grasplab-eval"), help="Folder for evaluation.json and figures."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ):
@@ -316,8 +319,16 @@ def evaluate(
         _, scenes = split_scenes(scenes, split, folds, fold, seed)
     from .models.pretrained import resolve_model
     from .policies.reranking import load_reranker
-    reranker = None if rerank is None else load_reranker(rerank)
-    rep = evaluate_grasp_map_model(resolve_model(model), scenes, k=k, out_dir=out, views=views, reranker=reranker)
+    gq = _gqcnn_file(model)
+    if gq is not None:
+        from .evaluation.evaluate_policy import evaluate_policy
+        from .policies.gqcnn_policy import load_gqcnn_policy
+        if rerank is not None or views != 1:
+            raise ConfigError("--rerank and --views apply to grasp-map models, not to a GQ-CNN policy")
+        rep = evaluate_policy(load_gqcnn_policy(gq, policy), scenes, k=k, out_dir=out, seed=seed, use_mask=not no_mask)
+    else:
+        reranker = None if rerank is None else load_reranker(rerank)
+        rep = evaluate_grasp_map_model(resolve_model(model), scenes, k=k, out_dir=out, views=views, reranker=reranker)
     if as_json:
         print(json.dumps({k_: v for k_, v in rep.to_dict().items() if k_ != "per_scene"}, indent=2))
         return
@@ -345,15 +356,15 @@ def predict(
                                           "or a gripper JSON); needs --intrinsics."),
     views: int = typer.Option(1, help=VIEWS_HELP),
     rerank: Optional[str] = typer.Option(None, help=RERANK_HELP),
+    policy: str = typer.Option("cem", help=POLICY_HELP),
+    seed: int = typer.Option(0, help="GQ-CNN policies: seed of the grasp sampling."),
     out: Path = typer.Option(Path("grasplab-predict"), help="Folder for grasps.json and overlay.png."),
 ):
     """Ranked grasps for one camera frame: JSON (pixels; metres with intrinsics) and a PNG overlay."""
     from .geometry import CameraIntrinsics
     from .imaging import read_depth_raw, read_mask, read_rgb
-    from .policies import load_detector
     from .storage import atomic_write_json, run_metadata
     from .viz.figures import save_grasp_scenes
-    det = load_detector(model, views=views, rerank=rerank)
     d = read_depth_raw(depth)
     im = read_rgb(rgb) if rgb else None
     K = CameraIntrinsics.from_file(intrinsics) if intrinsics else None
@@ -364,10 +375,22 @@ def predict(
         if K is None:
             raise ConfigError("--gripper filters grasps by width in metres: pass --intrinsics too")
         max_width_m = load_gripper(gripper).max_width_m
-    grasps = det.detect(d, rgb=im, intrinsics=K, mask=m, units=units, max_grasps=max_grasps, max_width_m=max_width_m)
-    payload = {**run_metadata({"model": str(det.path), "depth": str(depth), "units": units,
-                               "max_width_m": max_width_m, "views": views,
-                               "rerank": None if det.reranker is None else det.reranker.describe()}),
+    gq = _gqcnn_file(model)
+    if gq is not None:
+        from .policies.gqcnn_policy import load_gqcnn_policy
+        if rerank is not None or views != 1:
+            raise ConfigError("--rerank and --views apply to grasp-map models, not to a GQ-CNN policy")
+        pol = load_gqcnn_policy(gq, policy, max_width_m)
+        grasps = pol.plan(d, K, mask=m, seed=seed, units=units, max_grasps=max_grasps)
+        described = {"model": str(gq), "policy": pol.config, "seed": seed, "max_width_m": pol.max_width_m}
+    else:
+        from .policies import load_detector
+        det = load_detector(model, views=views, rerank=rerank)
+        grasps = det.detect(d, rgb=im, intrinsics=K, mask=m, units=units, max_grasps=max_grasps,
+                            max_width_m=max_width_m)
+        described = {"model": str(det.path), "max_width_m": max_width_m, "views": views,
+                     "rerank": None if det.reranker is None else det.reranker.describe()}
+    payload = {**run_metadata({**described, "depth": str(depth), "units": units}),
                "grasps": [g.to_dict() for g in grasps]}
     atomic_write_json(out / "grasps.json", payload)
     view = im if im is not None else _depth_picture(d)
@@ -383,6 +406,14 @@ def predict(
         console.print(f"{i + 1}. q={g.quality:.2f} at ({g.grasp.center_xy_px[0]:.0f}, {g.grasp.center_xy_px[1]:.0f}) px, "
                       f"angle {np.degrees(g.grasp.angle_rad):.0f}°, width {g.grasp.width_px:.0f} px{extra}")
     console.print(f"wrote {out / 'grasps.json'} and {out / 'overlay.png'}")
+
+
+def _gqcnn_file(model: Optional[str]) -> Optional[Path]:
+    """The model file when ``model`` names a GQ-CNN (which runs through a policy), else None."""
+    from .models import read_header
+    from .models.pretrained import resolve_model
+    path = resolve_model(model)
+    return path if path.suffix == ".npz" and read_header(path).get("architecture") == "gqcnn" else None
 
 
 def _depth_picture(depth: np.ndarray) -> np.ndarray:

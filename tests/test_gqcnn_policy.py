@@ -140,3 +140,52 @@ def test_policy_config_checks():
         GQCNNPolicyConfig(method="random")
     with pytest.raises(GrasplabError, match="depth offset"):
         AntipodalDepthConfig(min_depth_offset_m=0.05, max_depth_offset_m=0.01)
+
+
+def test_evaluate_policy_scores_with_the_rectangle_metric(tmp_path, policy_model, monkeypatch):
+    """On grasplab scenes, an oracle scorer (likes grasps matching a labelled positive) reaches
+    every scene whose sampled candidates include one; its opposite reaches none."""
+    from grasplab.datasets.scene_sources import load_scenes
+    from grasplab.evaluation.evaluate_policy import evaluate_policy
+    from grasplab.evaluation.rectangle_metric import RectangleMetric
+    from grasplab.quality import QualityConfig
+    from grasplab.synth import SynthConfig, run_synth
+    run_synth(SynthConfig(objects="procedural:2:box,cylinder", views_per_pose=1, max_poses=1, grasps_per_object=40,
+                          gripper="robotiq_2f85", camera="primesense", formats=("jacquard",),
+                          quality=QualityConfig(num_samples=5, positive_threshold=0.0005)),
+              tmp_path / "s", workers=0, show_progress=False)
+    scenes = [s for s in load_scenes(tmp_path / "s", "jacquard", "stereo") if s.rectangles()]
+    assert scenes
+    metric = RectangleMetric()
+    pol = GQCNNPolicy(policy_model, GQCNNPolicyConfig(method="rank", num_candidates=200))
+    for sc in scenes:
+        truth = sc.rectangles()
+        pol.score = lambda depth, grasps: np.array([float(metric.matches(g, truth)) for g in grasps])
+        good = evaluate_policy(pol, [sc], k=1, show_progress=False, out_dir=tmp_path / "e")
+        pol.score = lambda depth, grasps: np.array([1.0 - float(metric.matches(g, truth)) for g in grasps])
+        bad = evaluate_policy(pol, [sc], k=1, show_progress=False)
+        assert good.top1.correct == 1 and bad.top1.correct == 0
+    ev = (tmp_path / "e" / "evaluation.json").read_text()
+    assert '"top1"' in ev and (tmp_path / "e" / "worst.png").is_file()
+
+
+def test_predict_cli_with_a_gqcnn_on_a_real_frame(policy_model, shared_data, tmp_path, capsys):
+    import json
+
+    from grasplab.cli import main
+    from grasplab.imaging import read_mask
+    frames = shared_data / "gqcnn/primesense"
+    argv = ["predict", "--model", str(policy_model), "--depth", str(frames / "depth_0.npy"),
+            "--mask", str(frames / "segmask_0.png"), "--policy", "rank", "--out", str(tmp_path / "p")]
+    with pytest.raises(SystemExit) as exc:
+        main(argv)                                                # no intrinsics: a clear error, exit 2
+    assert exc.value.code == 2 and "intrinsics" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(argv + ["--intrinsics", str(shared_data / "gqcnn/calib/primesense.intr")])
+    assert exc.value.code in (0, None)
+    out = json.loads((tmp_path / "p" / "grasps.json").read_text())
+    mask = read_mask(frames / "segmask_0.png")
+    assert len(out["grasps"]) == 5 and out["config"]["policy"]["method"] == "rank"
+    for g in out["grasps"]:
+        x, y = np.rint(g["center_xy_px"]).astype(int)
+        assert mask[y, x] and 0 < g["width_m"] <= 0.085 and len(g["center_m"]) == 3
