@@ -512,6 +512,34 @@ def bench_quality(
                   f"{res['max_robust_eps_difference']:.2e}; positive fraction: {res['positive_fraction']:.1%}")
 
 
+@bench_app.command("policy")
+def bench_policy(
+    model: str = typer.Option(..., help="A GQ-CNN model file (`grasplab train gqcnn`)."),
+    data: Path = typer.Option(..., help="grasplab scenes (Jacquard layout with intrinsics), e.g. a `synth` folder."),
+    depth: str = typer.Option("stereo", help="perfect or stereo depth."),
+    frames: int = typer.Option(20, help="Plans timed per policy (interleaved)."),
+    threads: int = typer.Option(2, help="CPU cores and torch threads."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
+):
+    """Planning time of Dex-Net 2.0's sample-and-rank and cross-entropy policies on full frames."""
+    from .bench.policy_bench import run_policy_bench
+    from .datasets.scene_sources import load_scenes
+    from .models.pretrained import resolve_model
+    res = run_policy_bench(str(resolve_model(model)), load_scenes(data, "jacquard", depth), frames=frames,
+                           threads=threads)
+    if as_json:
+        print(json.dumps(res, indent=2))
+        return
+    t = Table(title=f"GQ-CNN policies on {res['image']} frames, {res['threads']} threads, {res['date_utc']} UTC")
+    for col in ("policy", "frames", "median ms", "p90 ms", "sampling ms", "grasps scored"):
+        t.add_column(col, justify="left" if col == "policy" else "right")
+    for r in res["results"]:
+        t.add_row(r["policy"], str(r["frames"]), f"{r['median_ms']:.1f}", f"{r['p90_ms']:.1f}",
+                  f"{r['sampling_median_ms']:.1f}", f"{r['grasps_scored']:.0f}")
+    console.print(t)
+    console.print(f"cross-entropy / sample-and-rank: {res['cem_over_rank']:.2f}×")
+
+
 @bench_app.command("detect")
 def bench_detect(
     model: Optional[str] = typer.Option(None, help="Model file or pretrained name (default: the fast GG-CNN, "

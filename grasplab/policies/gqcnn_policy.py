@@ -15,6 +15,7 @@ so a policy needs the same camera scale as the data the GQ-CNN was trained on.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,6 +82,7 @@ class GQCNNPolicy:
             from ..grasps import load_gripper
             max_width_m = load_gripper(data.get("gripper", "yumi")).max_width_m
         self.max_width_m = float(max_width_m)
+        self.last_stats: dict = {}      # the last plan's time spent sampling and number of grasps scored
 
     def score(self, depth_m: np.ndarray, grasps: list[Grasp2D]) -> np.ndarray:
         """GQ-CNN success probabilities of grasps in a hole-free depth image (metres)."""
@@ -104,10 +106,10 @@ class GQCNNPolicy:
             raise GrasplabError(f"the depth image is {d.shape[1]}×{d.shape[0]} but the intrinsics are for "
                                 f"{intrinsics.width}×{intrinsics.height}")
         rng = np.random.default_rng(seed)
+        self.last_stats = {"sampling_s": 0.0, "grasps_scored": 0}
         if self.config.method == "rank":
-            grasps = sample_antipodal_grasps(d, intrinsics, self.max_width_m, self.config.num_candidates, rng,
-                                             self.config.sampler, mask)
-            q = self.score(d, grasps)
+            grasps = self._sample(d, intrinsics, self.config.num_candidates, rng, mask)
+            q = self._score(d, grasps)
         else:
             grasps, q = self._cem(d, intrinsics, mask, rng)
         out = []
@@ -120,8 +122,8 @@ class GQCNNPolicy:
     def _cem(self, d: np.ndarray, intr: CameraIntrinsics, mask, rng) -> tuple[list[Grasp2D], np.ndarray]:
         from sklearn.mixture import GaussianMixture
         cem = self.config.cem
-        grasps = sample_antipodal_grasps(d, intr, self.max_width_m, cem.seed_samples, rng, self.config.sampler, mask)
-        q = self.score(d, grasps)
+        grasps = self._sample(d, intr, cem.seed_samples, rng, mask)
+        q = self._score(d, grasps)
         seen, seen_q = list(grasps), list(q)
         for _ in range(cem.iterations):
             n_elite = max(1, math.ceil(cem.refit_fraction * len(grasps)))
@@ -137,12 +139,23 @@ class GQCNNPolicy:
                       if self._usable(g, d, intr, mask)]
             if not grasps:
                 break
-            q = self.score(d, grasps)
+            q = self._score(d, grasps)
             seen += grasps
             seen_q += list(q)
         if not seen:
             raise NoGraspFoundError("the cross-entropy method found no usable grasp")
         return seen, np.array(seen_q)
+
+    def _sample(self, d, intr, n: int, rng, mask) -> list[Grasp2D]:
+        t = time.perf_counter()
+        try:
+            return sample_antipodal_grasps(d, intr, self.max_width_m, n, rng, self.config.sampler, mask)
+        finally:
+            self.last_stats["sampling_s"] += time.perf_counter() - t
+
+    def _score(self, d, grasps: list[Grasp2D]) -> np.ndarray:
+        self.last_stats["grasps_scored"] += len(grasps)
+        return self.score(d, grasps)
 
     def _usable(self, g: Grasp2D, d: np.ndarray, intr: CameraIntrinsics, mask) -> bool:
         h, w = d.shape
