@@ -167,6 +167,11 @@ def test_evaluate_policy_scores_with_the_rectangle_metric(tmp_path, policy_model
         assert good.top1.correct == 1 and bad.top1.correct == 0
     ev = (tmp_path / "e" / "evaluation.json").read_text()
     assert '"top1"' in ev and (tmp_path / "e" / "worst.png").is_file()
+    from grasplab.bench.policy_bench import run_policy_bench
+    res = run_policy_bench(str(policy_model), scenes, frames=2, threads=2)
+    rank, cem = res["results"]
+    assert rank["policy"] == "rank" and cem["policy"] == "cem" and rank["median_ms"] > rank["sampling_median_ms"] > 0
+    assert cem["grasps_scored"] > rank["grasps_scored"] > 0        # CEM scores its seeds and three rounds of draws
 
 
 def test_predict_cli_with_a_gqcnn_on_a_real_frame(policy_model, shared_data, tmp_path, capsys):
