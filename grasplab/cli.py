@@ -297,7 +297,8 @@ def synth(
 def evaluate(
     model: Optional[str] = typer.Option(None, help=MODEL_HELP),
     data: Path = typer.Option(..., help="Dataset folder (Jacquard, grasplab scenes, or Cornell)."),
-    format: str = typer.Option("jacquard", "--format", help="jacquard or cornell."),
+    format: str = typer.Option("jacquard", "--format", help="jacquard or cornell; gqcnn: a GQ-CNN model "
+                               "as a classifier on a tensor dataset's crops."),
     depth: str = typer.Option("perfect", help="Jacquard depth image: perfect or stereo."),
     split: Optional[str] = typer.Option(None, help="Evaluate only a held-out fold: object or image."),
     folds: int = typer.Option(5),
@@ -314,12 +315,24 @@ def evaluate(
     """Rectangle-metric accuracy (top-1 and top-k, 95 % intervals) with best/worst figures."""
     from .datasets.scene_sources import load_scenes, split_scenes
     from .evaluation.evaluate_maps import evaluate_grasp_map_model
-    scenes = load_scenes(data, format, depth)
-    if split:
-        _, scenes = split_scenes(scenes, split, folds, fold, seed)
     from .models.pretrained import resolve_model
     from .policies.reranking import load_reranker
     gq = _gqcnn_file(model)
+    if format == "gqcnn":
+        from .evaluation.evaluate_gqcnn import evaluate_gqcnn_tensors
+        if gq is None:
+            raise ConfigError("--format gqcnn scores a GQ-CNN model on grasp crops; give one with --model")
+        cls = evaluate_gqcnn_tensors(gq, data, out_dir=out)
+        if as_json:
+            print(json.dumps(cls.to_dict(), indent=2))
+        else:
+            console.print(f"{cls.n} grasps ({cls.positives} positive): accuracy {cls.accuracy:.1%}, precision "
+                          f"{cls.precision:.1%}, recall {cls.recall:.1%}, AP {cls.average_precision:.3f}, ROC AUC "
+                          f"{cls.roc_auc:.3f}; report and figure in {out}")
+        return
+    scenes = load_scenes(data, format, depth)
+    if split:
+        _, scenes = split_scenes(scenes, split, folds, fold, seed)
     if gq is not None:
         from .evaluation.evaluate_policy import evaluate_policy
         from .policies.gqcnn_policy import load_gqcnn_policy

@@ -157,6 +157,14 @@ def test_cli_train_gqcnn(tmp_path, capsys):
     code, out = _run_cli(["train", "gqcnn", "--data", str(root), "--epochs", "1", "--filters", "4", "--fc-size", "16",
                           "--split", "object_wise", "--out", str(tmp_path / "run")], capsys)
     assert code == 0 and "validation accuracy" in out and (tmp_path / "run" / "model.npz").is_file()
+    test = _rule_dataset(tmp_path / "test", n=200, seed=5)                  # other crops, same rule
+    code, out = _run_cli(["evaluate", "--model", str(tmp_path / "run" / "model.npz"), "--data", str(test),
+                          "--format", "gqcnn", "--out", str(tmp_path / "ev")], capsys)
+    rep = json.loads((tmp_path / "ev" / "evaluation.json").read_text())
+    assert code == 0 and "ROC AUC" in out and rep["n"] == 200 and rep["config"]["threshold"] == 0.002
+    assert (tmp_path / "ev" / "gqcnn.png").is_file()
+    code, err = _run_cli(["evaluate", "--model", "ggcnn-synth-depth", "--data", str(test), "--format", "gqcnn"], capsys)
+    assert code == 2 and "GQ-CNN model" in err
     code, err = _run_cli(["train", "gqcnn", "--data", str(root), "--threshold", "0.01", "--out", str(tmp_path / "r2")],
                          capsys)
     assert code == 2 and "0 positives" in err and "Traceback" not in err

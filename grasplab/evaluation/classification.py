@@ -13,7 +13,7 @@ from ..errors import GrasplabError
 class ClassificationReport:
     n: int
     positives: int
-    threshold: float
+    decision_threshold: float       # probability at or above which a grasp is predicted to succeed
     accuracy: float
     precision: float            # nan when nothing is predicted positive
     recall: float               # nan when there is no positive
@@ -77,7 +77,7 @@ def classification_report(scores, labels, threshold: float = 0.5) -> Classificat
     else:
         auc = float("nan")
     return ClassificationReport(
-        n=int(s.size), positives=npos, threshold=float(threshold),
+        n=int(s.size), positives=npos, decision_threshold=float(threshold),
         accuracy=float(np.mean(pred == y)),
         precision=tp / (tp + fp) if tp + fp else float("nan"),
         recall=tp / npos if npos else float("nan"),

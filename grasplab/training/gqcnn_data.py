@@ -59,9 +59,9 @@ def dataset_threshold(ds: TensorDataset, threshold: float | None) -> float:
     return float(ds.config.get("positive_threshold", 0.002))
 
 
-def load_split(root, split: str, threshold: float | None = None) -> tuple[GQCNNArrays, GQCNNArrays, float]:
-    """(train, val, threshold) for ``split`` (``image_wise`` or ``object_wise``) of a GQ-CNN tensor
-    dataset (a ``grasplab synth`` folder or its ``gqcnn/`` subfolder)."""
+def load_arrays(root, threshold: float | None = None) -> tuple[GQCNNArrays, float, TensorDataset]:
+    """Every datapoint of a GQ-CNN tensor dataset (a ``grasplab synth`` folder or its ``gqcnn/``
+    subfolder) as arrays, the label threshold used, and the opened dataset."""
     from pathlib import Path
     root = Path(root)
     if not (root / "config.json").is_file() and (root / "gqcnn" / "config.json").is_file():
@@ -83,11 +83,17 @@ def load_split(root, split: str, threshold: float | None = None) -> tuple[GQCNNA
     if bad.any():
         raise GrasplabError(f"{root}: {int(bad.sum())} datapoints have NaN or infinite depth (first: {int(np.flatnonzero(bad)[0])}); "
                             f"inpaint the crops before writing the dataset")
-    train_idx, val_idx = ds.split(split)
     arrays = GQCNNArrays(np.ascontiguousarray(ims.transpose(0, 3, 1, 2)), poses[:, 2].astype(np.float32),
                          (metric > thr).astype(np.uint8), obj.astype(np.int64))
+    return arrays, thr, ds
+
+
+def load_split(root, split: str, threshold: float | None = None) -> tuple[GQCNNArrays, GQCNNArrays, float]:
+    """(train, val, threshold) for ``split`` (``image_wise`` or ``object_wise``) of a GQ-CNN tensor dataset."""
+    arrays, thr, ds = load_arrays(root, threshold)
+    train_idx, val_idx = ds.split(split)
     if len(train_idx) == 0 or len(val_idx) == 0:
-        raise GrasplabError(f"{root}: split {split!r} has an empty train or validation part")
+        raise GrasplabError(f"{ds.root}: split {split!r} has an empty train or validation part")
     return arrays.subset(train_idx), arrays.subset(val_idx), thr
 
 
