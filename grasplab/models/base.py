@@ -32,7 +32,19 @@ def register_model(name: str):
     return deco
 
 
-class GraspMapModel(nn.Module, metaclass=ABCMeta):
+class SavedModule:
+    """For registered modules with ``architecture`` and ``config``: their size and pickle-free saving."""
+
+    @property
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def save(self, path: str | Path, metadata: dict | None = None) -> Path:
+        return write_module(path, self, {"architecture": self.architecture, "config": self.config,
+                                         "metadata": metadata or {}})
+
+
+class GraspMapModel(SavedModule, nn.Module, metaclass=ABCMeta):
     """A network that maps (B, C, H, W) images to grasp maps; remembers its constructor config."""
 
     architecture = "base"
@@ -70,13 +82,6 @@ class GraspMapModel(nn.Module, metaclass=ABCMeta):
         (channels-last memory; subclasses may also re-express slow layers). Not for training."""
         return self.eval().to(memory_format=torch.channels_last)
 
-    @property
-    def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters())
-
-    def save(self, path: str | Path, metadata: dict | None = None) -> Path:
-        return write_module(path, self, {"architecture": self.architecture, "config": self.config,
-                                         "metadata": metadata or {}})
 
 
 def write_module(path: str | Path, module: nn.Module, header: dict) -> Path:

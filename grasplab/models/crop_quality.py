@@ -12,11 +12,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import register_model, write_module
+from .base import SavedModule, register_model
 
 
 @register_model("crop_quality")
-class CropQualityNet(nn.Module):
+class CropQualityNet(SavedModule, nn.Module):
     """(N, 1, S, S) crops of depth relative to the grasp centre (metres) → (N,) logits.
 
     Three conv-ReLU-max-pool stages (16, 32, 64 filters) and two dense layers; the depth is
@@ -47,11 +47,3 @@ class CropQualityNet(nn.Module):
             raise ValueError(f"crop_quality expects (N, 1, {s}, {s}) crops, got {tuple(crops_m.shape)}")
         x = (crops_m * self.config["depth_scale_per_m"]).clamp(-1.0, 1.0)
         return self.classifier(self.features(x))[:, 0]
-
-    @property
-    def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters())
-
-    def save(self, path, metadata: dict | None = None):
-        return write_module(path, self, {"architecture": self.architecture, "config": self.config,
-                                         "metadata": metadata or {}})

@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import register_model, write_module
+from .base import SavedModule, register_model
 
 #: gqcnn's LRN parameters (TensorFlow's ``local_response_normalization``: depth radius 2,
 #: alpha 2e-5, beta 0.75, bias 1). TensorFlow multiplies the window's sum of squares by alpha;
@@ -31,7 +31,7 @@ def _lrn() -> nn.Module:
 
 
 @register_model("gqcnn")
-class GQCNN(nn.Module):
+class GQCNN(SavedModule, nn.Module):
     """(N, 1, S, S) grasp-aligned depth crops (m) and (N,) gripper depths (m) → (N,) logits."""
 
     architecture = "gqcnn"
@@ -80,11 +80,3 @@ class GQCNN(nn.Module):
         """Probability of success per grasp (inference mode)."""
         with torch.inference_mode():
             return torch.sigmoid(self(crops_m, depth_m))
-
-    @property
-    def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters())
-
-    def save(self, path, metadata: dict | None = None):
-        return write_module(path, self, {"architecture": self.architecture, "config": self.config,
-                                         "metadata": metadata or {}})

@@ -29,15 +29,20 @@ def _save(fig, path: str | Path) -> Path:
     return out
 
 
+def finish_figure(fig, path: str | Path, title: str = "") -> Path:
+    """Add the title, lay out and save (atomically)."""
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 def finish_panels(fig, axes, path: str | Path, title: str = "") -> Path:
     """Hide the ticks of image panels, add the title, lay out and save."""
     for ax in np.ravel(axes):
         ax.set_xticks([])
         ax.set_yticks([])
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return _save(fig, path)
+    return finish_figure(fig, path, title)
 
 
 def object_crop(mask: np.ndarray | None, shape: tuple[int, int], margin: float = 1.5,
@@ -102,10 +107,7 @@ def save_image_grid(images: Sequence[tuple[str, np.ndarray]], path: str | Path, 
     for ax, (label, img) in zip(axes, images):
         ax.imshow(img)
         ax.set_title(label, fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return _save(fig, path)
+    return finish_figure(fig, path, title)
 
 
 def draw_grasp_rectangles(ax, grasps, color: str, linewidth: float = 1.2) -> None:
@@ -137,10 +139,7 @@ def save_grasp_scenes(scenes: Sequence[dict], path: str | Path, title: str = "",
         counts = f"{len(sc['positives'])} positive (green)"
         counts += f", {len(sc['negatives'])} negative (red)" if "negatives" in sc else ", prediction (blue)"
         ax.set_title(f"{sc['title']}\n{sc.get('legend', counts)}", fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return _save(fig, path)
+    return finish_figure(fig, path, title)
 
 
 def save_prediction_figure(panels: Sequence[dict], path: str | Path, title: str = "") -> Path:

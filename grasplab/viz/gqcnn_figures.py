@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .figures import _save, plt
+from .figures import finish_figure, plt
 
 
 def save_gqcnn_report(prob: np.ndarray, arrays, path: str | Path, title: str = "", examples: int = 6) -> Path:
@@ -45,7 +45,4 @@ def save_gqcnn_report(prob: np.ndarray, arrays, path: str | Path, title: str = "
         ax.set_title(f"{what}\np={prob[i]:.2f}", fontsize=7)
         ax.set_xticks([])
         ax.set_yticks([])
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return _save(fig, path)
+    return finish_figure(fig, path, title)

@@ -8,7 +8,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .figures import _save, draw_grasp_rectangles, finish_panels, plt
+from .figures import _save, draw_grasp_rectangles, finish_figure, finish_panels, plt
 
 METHOD_LABELS = {"ggcnn": "GG-CNN (labels only)", "vqvae": "VQ-VAE latents", "vae-flow": "flow-VAE latents",
                  "joint": "joint VQ-VAE"}
@@ -60,10 +60,7 @@ def save_autoencoder_figure(ae, x, log: Sequence[dict], path: str | Path, title:
         axes[-1, 1].plot(epochs, [r[key] for r in log], "o-", ms=3, color="C1")
         axes[-1, 1].set_xlabel("epoch", fontsize=8)
         axes[-1, 1].set_title("codebook perplexity" if key == "perplexity" else "KL per image", fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return _save(fig, path)
+    return finish_figure(fig, path, title)
 
 
 def save_fraction_curve(summary: Sequence[dict], path: str | Path, title: str = "") -> Path:
