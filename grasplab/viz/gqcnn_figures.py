@@ -13,8 +13,8 @@ def save_gqcnn_report(prob: np.ndarray, arrays, path: str | Path, title: str = "
     """``prob``: predicted success probabilities; ``arrays``: a ``GQCNNArrays`` (crops, labels)."""
     from ..evaluation.classification import precision_recall_curve, roc_curve
     y = arrays.label.astype(bool)
-    fig = plt.figure(figsize=(12, 6.4), dpi=90)
-    grid = fig.add_gridspec(3, 2 * examples)
+    fig = plt.figure(figsize=(12, 7.6), dpi=90)
+    grid = fig.add_gridspec(3, 2 * examples, height_ratios=(1.3, 1.3, 1.0))
     third = (2 * examples) // 3
     ax_pr = fig.add_subplot(grid[0:2, 0:third])
     ax_roc = fig.add_subplot(grid[0:2, third:2 * third])
