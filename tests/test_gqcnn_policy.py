@@ -194,3 +194,25 @@ def test_predict_cli_with_a_gqcnn_on_a_real_frame(policy_model, shared_data, tmp
     for g in out["grasps"]:
         x, y = np.rint(g["center_xy_px"]).astype(int)
         assert mask[y, x] and 0 < g["width_m"] <= 0.085 and len(g["center_m"]) == 3
+
+
+def test_policy_without_mask_keeps_to_objects_above_the_table(policy_model):
+    """Flat 6 mm plates on the table make depth edges too; without a mask the policy keeps grasps
+    on what stands ≥ 1 cm above the fitted table (the box), unless told not to."""
+    from grasplab.policies.gqcnn_policy import objects_above_table
+    d, mask, _, _ = box_scene()
+    for x in (120, 520):
+        d[200:240, x:x + 30] -= 0.006
+    assert np.array_equal(objects_above_table(d, 0.01), mask)
+    pol = GQCNNPolicy(policy_model, GQCNNPolicyConfig(method="rank", num_candidates=80))
+    pol.score = lambda depth, grasps: np.ones(len(grasps))
+    on_box = [mask[int(round(g.grasp.center_xy_px[1])), int(round(g.grasp.center_xy_px[0]))]
+              for g in pol.plan(d, INTR, max_grasps=80)]
+    assert all(on_box)
+    anywhere = GQCNNPolicy(policy_model, GQCNNPolicyConfig(method="rank", num_candidates=80, object_min_height_m=0))
+    anywhere.score = pol.score
+    off = [not mask[int(round(g.grasp.center_xy_px[1])), int(round(g.grasp.center_xy_px[0]))]
+           for g in anywhere.plan(d, INTR, max_grasps=80)]
+    assert any(off)
+    with pytest.raises(NoGraspFoundError, match="nothing stands"):
+        pol.plan(np.full((480, 640), 0.7), INTR)

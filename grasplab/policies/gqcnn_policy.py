@@ -9,6 +9,10 @@
   returns the best grasp of the last round; grasplab ranks every grasp it scored, so the first
   is never worse than the best of any round.
 
+Without a mask, grasps are kept on the pixels standing ≥ 1 cm above the fitted table plane
+(``object_min_height_m``; 0 turns it off): on noisy depth, Dex-Net's edge threshold also fires
+on the table, and a GQ-CNN never trained on empty table crops cannot reject those grasps.
+
 Crops follow the model's training data (``crop_px`` → ``out_px``, recorded in its metadata),
 so a policy needs the same camera scale as the data the GQ-CNN was trained on.
 """
@@ -53,6 +57,9 @@ class CEMConfig:
 class GQCNNPolicyConfig:
     method: str = "cem"
     num_candidates: int = 100            # rank: antipodal grasps scored
+    # without a mask, grasps are kept on the pixels this far above the fitted table plane (noise
+    # edges on the table otherwise fill the sampler's budget); 0: no mask, Dex-Net's sampler as is
+    object_min_height_m: float = 0.01
     sampler: AntipodalDepthConfig = field(default_factory=AntipodalDepthConfig)
     cem: CEMConfig = field(default_factory=CEMConfig)
 
@@ -105,6 +112,8 @@ class GQCNNPolicy:
         if d.shape != (intrinsics.height, intrinsics.width):
             raise GrasplabError(f"the depth image is {d.shape[1]}×{d.shape[0]} but the intrinsics are for "
                                 f"{intrinsics.width}×{intrinsics.height}")
+        if mask is None and self.config.object_min_height_m > 0:
+            mask = objects_above_table(d, self.config.object_min_height_m)
         rng = np.random.default_rng(seed)
         self.last_stats = {"sampling_s": 0.0, "grasps_scored": 0}
         if self.config.method == "rank":
@@ -166,6 +175,19 @@ class GQCNNPolicy:
         if g.width_px * g.depth_m / intr.fx > self.max_width_m:
             return False
         return mask is None or bool(mask[int(round(y)), int(round(x))])
+
+
+def objects_above_table(depth_m: np.ndarray, min_height_m: float) -> np.ndarray:
+    """Pixels at least ``min_height_m`` above the fitted table plane, specks removed; raises
+    ``NoGraspFoundError`` when nothing stands on the table."""
+    from scipy import ndimage
+
+    from ..datasets.grasp_map_dataset import fit_table_plane
+    mask = ndimage.binary_opening(depth_m < fit_table_plane(depth_m) - min_height_m, np.ones((3, 3), bool), iterations=2)
+    if not mask.any():
+        raise NoGraspFoundError(f"nothing stands {min_height_m * 100:g} cm above the table in this depth image; "
+                                f"pass an object mask, or lower the height threshold")
+    return mask
 
 
 def _features(grasps: list[Grasp2D]) -> np.ndarray:
