@@ -378,27 +378,29 @@ def predict(
     from .imaging import read_depth_raw, read_mask, read_rgb
     from .storage import atomic_write_json, run_metadata
     from .viz.figures import save_grasp_scenes
-    d = read_depth_raw(depth)
-    im = read_rgb(rgb) if rgb else None
-    K = CameraIntrinsics.from_file(intrinsics) if intrinsics else None
-    m = read_mask(mask) if mask else None
     max_width_m = None
     if gripper is not None:
         from .grasps.gripper import load_gripper
-        if K is None:
+        if intrinsics is None:
             raise ConfigError("--gripper filters grasps by width in metres: pass --intrinsics too")
         max_width_m = load_gripper(gripper).max_width_m
-    gq = _gqcnn_file(model)
+    gq = _gqcnn_file(model)                   # the model first: a wrong one is refused before reading frames
     if gq is not None:
         from .policies.gqcnn_policy import load_gqcnn_policy
         if rerank is not None or views != 1:
             raise ConfigError("--rerank and --views apply to grasp-map models, not to a GQ-CNN policy")
         pol = load_gqcnn_policy(gq, policy, max_width_m)
-        grasps = pol.plan(d, K, mask=m, seed=seed, units=units, max_grasps=max_grasps)
-        described = {"model": str(gq), "policy": pol.config, "seed": seed, "max_width_m": pol.max_width_m}
     else:
         from .policies import load_detector
         det = load_detector(model, views=views, rerank=rerank)
+    d = read_depth_raw(depth)
+    im = read_rgb(rgb) if rgb else None
+    K = CameraIntrinsics.from_file(intrinsics) if intrinsics else None
+    m = read_mask(mask) if mask else None
+    if gq is not None:
+        grasps = pol.plan(d, K, mask=m, seed=seed, units=units, max_grasps=max_grasps)
+        described = {"model": str(gq), "policy": pol.config, "seed": seed, "max_width_m": pol.max_width_m}
+    else:
         grasps = det.detect(d, rgb=im, intrinsics=K, mask=m, units=units, max_grasps=max_grasps,
                             max_width_m=max_width_m)
         described = {"model": str(det.path), "max_width_m": max_width_m, "views": views,
