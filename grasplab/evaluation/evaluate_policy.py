@@ -42,9 +42,9 @@ def evaluate_policy(policy, scenes: list, k: int = 5, metric: RectangleMetric = 
     for i, sc in enumerate(track(scenes, description="evaluating policy", disable=not show_progress)):
         truth = sc.rectangles()
         depth = sc.depth_m()
-        mask = sc.mask() > 0 if use_mask else None
+        object_mask = sc.mask() > 0
         try:
-            ranked = policy.plan(depth, scene_intrinsics(sc), mask=mask, seed=derive_int_seed(seed, "policy", i),
+            ranked = policy.plan(depth, scene_intrinsics(sc), mask=object_mask if use_mask else None, seed=derive_int_seed(seed, "policy", i),
                                  max_grasps=k)
         except NoGraspFoundError:
             ranked = []
@@ -54,7 +54,7 @@ def evaluate_policy(policy, scenes: list, k: int = 5, metric: RectangleMetric = 
                      "quality": float(ranked[0].quality) if ranked else 0.0, "grasps": len(ranked)})
         if not hit1:
             rows[-1]["miss"] = _miss_kind(grasps[:1], sc.negative_rectangles(), metric)
-        shown.append((depth, sc.mask() > 0, truth, grasps[:1]))
+        shown.append((depth, object_mask, truth, grasps[:1]))
     report = EvaluationReport(accuracy_with_ci(sum(r["top1"] for r in rows), len(rows)),
                               accuracy_with_ci(sum(r[f"top{k}"] for r in rows), len(rows)), k, rows,
                               n_all - len(scenes))

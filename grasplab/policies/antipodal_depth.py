@@ -105,7 +105,7 @@ def sample_antipodal_grasps(depth_m: np.ndarray, intrinsics: CameraIntrinsics, m
     if mask is not None:
         cx, cy = centers[..., 0].round().astype(int).clip(0, w - 1), centers[..., 1].round().astype(int).clip(0, h - 1)
         ok &= mask[cy, cx] > 0
-    ii, jj = np.nonzero(np.triu(ok | ok.T, 1))
+    ii, jj = np.nonzero(np.triu(ok, 1))               # the test is symmetric in (i, j)
     if len(ii) == 0:
         raise NoGraspFoundError(f"no antipodal pair of depth edges fits the gripper's {max_width_m * 100:.1f} cm opening"
                                 f"{' on the mask' if mask is not None else ''} away from the image border")

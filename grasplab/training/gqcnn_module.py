@@ -25,7 +25,6 @@ class GQCNNModule(L.LightningModule):
         self.decay_rate, self.decay_epochs = decay_rate, decay_epochs
         self.train_size, self.batch_size = train_size, batch_size
         self._val: list = []
-        self.val_report = None
 
     def training_step(self, batch, batch_idx):
         x, d, y, _ = batch
@@ -45,7 +44,6 @@ class GQCNNModule(L.LightningModule):
         label = np.concatenate([y for _, y in self._val])
         self._val = []
         rep = classification_report(prob, label)
-        self.val_report = rep
         self.log("val_accuracy", rep.accuracy, prog_bar=True)
         for k in ("average_precision", "roc_auc"):
             v = getattr(rep, k)
