@@ -110,7 +110,9 @@ def _rule_dataset(root, n=1200, seed=0):
               "robust_ferrari_canny": np.where(label, 0.004, 0.0).astype(np.float32), "obj_labels": obj.astype(np.int32)}
     splits = {"image_wise": {"train": perm[: n * 4 // 5], "val": perm[n * 4 // 5:]},
               "object_wise": {"train": np.flatnonzero(obj % 5), "val": np.flatnonzero(obj % 5 == 0)}}
-    write_tensor_dataset(root, fields, splits, {"positive_threshold": 0.002}, datapoints_per_file=500)
+    write_tensor_dataset(root, fields, splits, {"positive_threshold": 0.002,
+                                                "config": {"crop_px": 96, "crop_out_px": 32, "gripper": "robotiq_2f85"}},
+                         datapoints_per_file=500)
     return root
 
 
@@ -134,6 +136,7 @@ def test_training_learns_a_rule_saves_and_resumes(tmp_path):
     assert (res.out_dir / "figures" / "gqcnn-val.png").stat().st_size > 10_000
     model = load_model(res.model_path, expect="gqcnn")
     assert model.config["im_mean"] == pytest.approx(0.7, abs=0.01) and model.metadata["threshold"] == 0.002
+    assert model.metadata["dataset"]["gripper"] == "robotiq_2f85" and model.metadata["dataset"]["crop_px"] == 96
     _, val, _ = load_split(root, "image_wise")
     prob = predict_arrays(model, val)
     assert classification_report(prob, val.label).accuracy == pytest.approx(meta["val"]["accuracy"])

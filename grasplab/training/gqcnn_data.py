@@ -59,14 +59,20 @@ def dataset_threshold(ds: TensorDataset, threshold: float | None) -> float:
     return float(ds.config.get("positive_threshold", 0.002))
 
 
-def load_arrays(root, threshold: float | None = None) -> tuple[GQCNNArrays, float, TensorDataset]:
-    """Every datapoint of a GQ-CNN tensor dataset (a ``grasplab synth`` folder or its ``gqcnn/``
-    subfolder) as arrays, the label threshold used, and the opened dataset."""
+def open_tensor_dataset(root) -> TensorDataset:
+    """A GQ-CNN tensor dataset given its folder or a ``grasplab synth`` folder holding it in ``gqcnn/``."""
     from pathlib import Path
     root = Path(root)
     if not (root / "config.json").is_file() and (root / "gqcnn" / "config.json").is_file():
         root = root / "gqcnn"
-    ds = TensorDataset.open(root)
+    return TensorDataset.open(root)
+
+
+def load_arrays(root, threshold: float | None = None) -> tuple[GQCNNArrays, float, TensorDataset]:
+    """Every datapoint of a GQ-CNN tensor dataset (a ``grasplab synth`` folder or its ``gqcnn/``
+    subfolder) as arrays, the label threshold used, and the opened dataset."""
+    ds = open_tensor_dataset(root)
+    root = ds.root
     thr = dataset_threshold(ds, threshold)
     ims = ds.field("depth_ims_tf_table").astype(np.float32)
     if ims.ndim == 3:

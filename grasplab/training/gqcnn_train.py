@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import ConfigError, GrasplabError
 from ..storage import atomic_write_json, check_or_write_run_config, run_metadata
-from .gqcnn_data import AugmentConfig, GQCNNArrays, load_split
+from .gqcnn_data import AugmentConfig, GQCNNArrays, load_split, open_tensor_dataset
 from .train import TrainResult, fit_resumable
 
 SPLITS = ("image_wise", "object_wise")
@@ -60,15 +60,11 @@ def _stats(train: GQCNNArrays) -> dict:
 
 
 def _dataset_facts(data: str, threshold: float) -> dict:
-    """What a policy needs to crop and filter like the training data: crop sizes, gripper, camera."""
-    root = Path(data)
-    for cfg_path in (root / "config.json", root / "gqcnn" / "config.json"):
-        if cfg_path.is_file():
-            import json
-            synth = json.loads(cfg_path.read_text()).get("config", {})
-            facts = {k: synth[k] for k in ("crop_px", "crop_out_px", "gripper", "camera") if k in synth}
-            return {"path": str(root), "positive_threshold": threshold, **facts}
-    return {"path": str(root), "positive_threshold": threshold}
+    """What a policy needs to crop and filter like the training data: crop sizes, gripper, camera
+    (from a grasplab dataset's config; gqcnn's own datasets do not record them)."""
+    synth = open_tensor_dataset(data).config.get("config", {})
+    facts = {k: synth[k] for k in ("crop_px", "crop_out_px", "gripper", "camera") if k in synth}
+    return {"path": str(data), "positive_threshold": threshold, **facts}
 
 
 def predict_arrays(model, arrays: GQCNNArrays, batch: int = 1024) -> np.ndarray:
@@ -111,7 +107,8 @@ def train_gqcnn(cfg: GQCNNTrainConfig, out_dir: str | Path, show_progress: bool 
     prob = predict_arrays(model, val)
     report = classification_report(prob, val.label)
     meta = run_metadata(cfg)
-    meta.update({"dataset": _dataset_facts(cfg.data, thr), "best_val_accuracy": best, "epochs_run": trainer.current_epoch, "threshold": thr,
+    meta.update({"dataset": _dataset_facts(cfg.data, thr), "best_val_accuracy": best,
+                 "epochs_run": trainer.current_epoch, "threshold": thr,
                  "train_datapoints": len(train), "val_datapoints": len(val),
                  "train_positive_fraction": float(train.label.mean()),
                  "val_positive_fraction": float(val.label.mean()),
