@@ -51,3 +51,8 @@ class StablePoseError(GrasplabError):
 
 class RenderError(GrasplabError, RuntimeError):
     """No renderer could produce an image (no GL context, missing packages)."""
+
+
+class NoGraspFoundError(GrasplabError):
+    """A policy found no grasp in a frame (nothing graspable, nothing in view, or every
+    candidate off the mask, outside the frame or wider than the gripper); the message says why."""

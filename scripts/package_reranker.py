@@ -59,7 +59,8 @@ def main() -> None:
 
 A {summary}. {model.num_parameters:,} parameters ({(out / f'{args.name}.npz').stat().st_size / 1e3:.0f} kB). Use it as
 `--rerank {args.name}` with `--model {map_name}` (`grasplab evaluate`, `grasplab predict`) or
-`grasplab.load_detector("{map_name}", rerank="{args.name}")`.
+`grasplab.load_policy("{map_name}", rerank="{args.name}")` (or `grasplab.load_policy("map-rerank")` for the
+shipped pair).
 
 The map model proposes its {rr['peaks']} highest quality peaks (at least {rr['min_distance_px']} px apart){grid}, each at the
 map's angle there turned by {', '.join(f'{a:g}' for a in rr['angle_offsets_deg'])}°; the classifier scores a {c['crop_px']}×{c['crop_px']} px crop of the

@@ -20,10 +20,11 @@ WORKERS=${WORKERS:-0}
 HARDWARE=${HARDWARE:-}
 mkdir -p "$RUNS"
 
-# 1. training scenes: 800 procedural objects, 3 stable poses, 2 Jacquard-like views each;
-#    labels: collision-free grasps of a Robotiq 2F-85 with robust Ferrari-Canny eps > 0.001
-SYNTH="--objects procedural:800 --format jacquard --grasps 450 --gripper robotiq_2f85 --camera jacquard --threshold 0.001 --seed 0"
-TEST="--objects procedural:40 --format jacquard --grasps 450 --gripper robotiq_2f85 --camera jacquard --threshold 0.001 --seed 1"
+# 1. training scenes: 800 procedural objects, 3 stable poses, 2 Jacquard-like views each; the
+#    jacquard-like preset (grasplab/presets/jacquard-like.json): labels are the collision-free
+#    grasps of a Robotiq 2F-85 with robust Ferrari-Canny eps > 0.001, 450 candidates per object
+SYNTH="--preset jacquard-like --objects procedural:800 --seed 0"
+TEST="--preset jacquard-like --objects procedural:40 --seed 1"
 if [ "$SHARDS" -gt 1 ]; then
   for k in $(seq 0 $((SHARDS - 1))); do
     OMP_NUM_THREADS=1 $G synth $SYNTH --out "$RUNS/synth" --workers 0 --shard "$k/$SHARDS" > "$RUNS/synth-shard-$k.log" 2>&1 &
@@ -73,7 +74,7 @@ train ggcnn-fast-synth-depth ggcnn 10 "$RUNS/synth-400" "$FAST_SYNTH" --head-fil
 #    third seed. The shipped one: 2 CPU cores, synthesis of the extra objects ~30 min, cropping
 #    ~21 min, ~9 min per epoch
 MORE_SYNTH=${FAST_SYNTH/--seed 0/--seed 3}
-TUNE="--objects procedural:80 --format jacquard --grasps 450 --gripper robotiq_2f85 --camera jacquard --threshold 0.001 --seed 2"
+TUNE="--preset jacquard-like --objects procedural:80 --seed 2"
 $G synth $MORE_SYNTH --out "$RUNS/synth-400-s3"
 $G synth $TUNE --out "$RUNS/synth-tune"
 RR=rerank-ggcnn2-synth-depth

@@ -164,13 +164,14 @@ def test_binned_model_saves_loads_and_exports(tmp_path):
             assert torch.equal(a, b)
     pytest.importorskip("onnxruntime", reason="onnxruntime (the onnx extra) is not installed")
     from grasplab.models.onnx_export import export_onnx
-    from grasplab.policies import GraspMapDetector, MapDecodingConfig
+    from grasplab.imaging import Frame
+    from grasplab.policies import GraspMapPolicy, MapDecodingConfig
     onnx_path = export_onnx(path, tmp_path / "binned.onnx")
     dec = MapDecodingConfig(threshold=-1e9, min_distance_px=5)
-    ta, tb = GraspMapDetector(path, dec), GraspMapDetector(onnx_path, dec)
+    ta, tb = GraspMapPolicy(path, decoding=dec), GraspMapPolicy(onnx_path, decoding=dec)
     depth = 0.7 + 0.003 * np.random.default_rng(0).standard_normal((96, 96))
     depth[30:60, 40:55] -= 0.04
-    xa, _, _ = ta.preprocess(depth)
+    xa = ta.prepare(Frame.from_images(depth)).x
     for ma, mb in zip(ta.grasp_maps(xa), tb.grasp_maps(xa)):
         np.testing.assert_allclose(ma, mb, atol=1e-4)
 

@@ -122,7 +122,7 @@ def test_semisup_runner_trains_and_scores_every_method_on_one_split(shared_data,
     from grasplab.datasets.scene_sources import load_scenes
     from grasplab.evaluation.ood_maps import load_ood_frames
     from grasplab.models.autoencoders import load_autoencoder
-    from grasplab.training.semisup import SemisupConfig, labelled_subset, run_semisup, split_for_protocol
+    from grasplab.experiments.semisup import SemisupConfig, labelled_subset, run_semisup, split_for_protocol
     scenes = load_scenes(shared_data / "jacquard", "jacquard", "stereo")
     cfg = SemisupConfig(labelled_fractions=(0.25, 0.5), seeds=2, size_px=48, augmentations=1, ae_epochs=1,
                         grasp_steps=4, hidden=8, latent_dim=4, num_codes=8, flows=1, eval_figures=0)
@@ -155,7 +155,7 @@ def test_semisup_runner_trains_and_scores_every_method_on_one_split(shared_data,
 def test_semisup_inputs_are_the_same_for_any_number_of_workers(shared_data):
     from grasplab.datasets.grasp_map_dataset import GraspMapDataset, PreprocessConfig
     from grasplab.datasets.scene_sources import load_scenes
-    from grasplab.training.semisup import _prepare_all
+    from grasplab.experiments.semisup import _prepare_all
     scenes = load_scenes(shared_data / "jacquard", "jacquard", "perfect")[:1]
     ds = GraspMapDataset(scenes, PreprocessConfig(inputs="rgbd", output_px=48, crop="resize", augment=True), seed=3)
     one, two = _prepare_all(ds, variants=4, workers=1), _prepare_all(ds, variants=4, workers=2, min_items=1)
@@ -173,7 +173,7 @@ def test_semisup_runs_on_a_cornell_folder_and_the_cli_reports_bad_input(shared_d
 
     from grasplab.cli import main
     from grasplab.datasets.scene_sources import load_scenes
-    from grasplab.training.semisup import SemisupConfig, run_semisup
+    from grasplab.experiments.semisup import SemisupConfig, run_semisup
     root = tmp_path / "cornell" / "01"
     root.mkdir(parents=True)
     for i in range(10):                        # ten image files from the two real samples
@@ -187,7 +187,7 @@ def test_semisup_runs_on_a_cornell_folder_and_the_cli_reports_bad_input(shared_d
     rep = run_semisup(scenes, cfg, tmp_path / "run", show_progress=False)
     assert [r["method"] for r in rep["rows"]] == ["ggcnn", "vqvae", "vae-flow", "joint"]
     assert all(r["test_images"] == 2 and r["labelled_images"] == 4 for r in rep["rows"])
-    for args, msg in ((["--labelled-fraction", "0.1,x"], "give numbers"), (["--labelled-fraction", "2"], "(0, 1]"),
+    for args, msg in ((["--labelled-fraction", "0.1,x"], "give comma-separated numbers"), (["--labelled-fraction", "2"], "(0, 1]"),
                       (["--methods", "ggcnn,magic"], "unknown method")):
         with pytest.raises(SystemExit) as exc:
             main(["experiment", "semisup", "--data", str(tmp_path / "cornell"), "--format", "cornell",
@@ -200,7 +200,7 @@ def test_semisup_runs_on_a_cornell_folder_and_the_cli_reports_bad_input(shared_d
 
 
 def test_mahajan2020_protocol_uses_the_papers_cornell_counts():
-    from grasplab.training.semisup import SemisupConfig, labelled_subset, split_for_protocol
+    from grasplab.experiments.semisup import SemisupConfig, labelled_subset, split_for_protocol
     cfg = SemisupConfig(protocol="mahajan2020")
     scenes = list(range(1035))                   # the split depends on file order alone
     train, test = split_for_protocol(scenes, cfg)

@@ -92,13 +92,15 @@ def test_onnx_export_gives_the_same_grasps(model_file, tmp_path):
     rng = np.random.default_rng(0)
     depth = 0.7 + 0.003 * rng.standard_normal((300, 300))
     depth[100:180, 120:170] -= 0.04
-    from grasplab.policies import GraspMapDetector, MapDecodingConfig
+    from grasplab.imaging import Frame
+    from grasplab.policies import GraspMapPolicy, MapDecodingConfig
     dec = MapDecodingConfig(threshold=-1e9)          # an untrained net: keep every peak
-    ta, tb = GraspMapDetector(model_file, dec), GraspMapDetector(onnx_path, dec)
-    x, _, _ = ta.preprocess(depth)
+    ta, tb = GraspMapPolicy(model_file, decoding=dec), GraspMapPolicy(onnx_path, decoding=dec)
+    frame = Frame.from_images(depth)
+    x = ta.prepare(frame).x
     for ma, mb in zip(ta.grasp_maps(x), tb.grasp_maps(x)):
         np.testing.assert_allclose(ma, mb, atol=1e-4)
-    a, b = ta.detect(depth), tb.detect(depth)
+    a, b = ta.plan(frame, max_grasps=10), tb.plan(frame, max_grasps=10)
     assert len(a) == len(b) > 0
     for ga, gb in zip(a, b):
         assert ga.grasp.center_xy_px == gb.grasp.center_xy_px
@@ -118,14 +120,19 @@ def test_metric_scale_window(model_file, tmp_path):
     m = load_model(model_file)
     path = tmp_path / "scaled.npz"
     m.save(path, {"preprocess": {"inputs": "depth", "output_px": 300, "crop": "resize", "px_per_m": 400.0}})
+    from grasplab.imaging import Frame
     det = load_detector(path)
     K = CameraIntrinsics(525.0, 525.0, 319.5, 239.5, 640, 480)
-    depth = np.full((480, 640), 0.7)
-    win = det.window(depth, K, None)
+    frame = Frame.from_images(np.full((480, 640), 0.7), intrinsics=K)
+    win = det.prepare(frame).window
     # 525 px/m-at-1m / 0.7 m = 750 px/m in the frame; 300 model px = 0.75 m = 562.5 frame px
     assert win.side == pytest.approx(300 * 750 / 400)
     assert win.top + win.side / 2 == pytest.approx(240) and win.left + win.side / 2 == pytest.approx(320)
     mask = np.zeros((480, 640), bool)
     mask[100:140, 400:460] = True
-    win = det.window(depth, K, mask)
-    assert win.top + win.side / 2 == pytest.approx(120) and win.left + win.side / 2 == pytest.approx(430)
+    win = det.prepare(frame.with_mask(mask)).window
+    # centred on the mask's box (row 120, column 430); taller than the frame, it runs past the top
+    # and bottom about that centre, and it is moved sideways into the frame (562.5 ≤ 640 columns)
+    assert win.top + win.side / 2 == pytest.approx(120) and win.left == pytest.approx(640 - 562.5)
+    # without intrinsics the model's own crop (resize: the whole shorter side)
+    assert det.prepare(Frame.from_images(np.full((480, 640), 0.7))).window.side == 480

@@ -8,8 +8,9 @@ torch = pytest.importorskip("torch", reason="torch is not installed")
 
 from grasplab.datasets.jacquard import list_jacquard_scenes  # noqa: E402
 from grasplab.datasets.jacquard_layout import write_jacquard_view  # noqa: E402
-from grasplab.evaluation.evaluate_maps import evaluate_grasp_map_model  # noqa: E402
+from grasplab.evaluation import evaluate_policy  # noqa: E402
 from grasplab.geometry import Grasp2D  # noqa: E402
+from grasplab.policies import load_policy  # noqa: E402
 from oracle_models import PeakOracle, save_for_detection  # noqa: E402
 
 
@@ -33,7 +34,7 @@ def test_misses_are_told_apart(scene_root, tmp_path, row, col, hit, kind):
     model = save_for_detection(PeakOracle(row=row, col=col), tmp_path / "m.npz")
     scenes = list_jacquard_scenes(scene_root)
     assert len(scenes[0].negative_rectangles()) == 1
-    rep = evaluate_grasp_map_model(model, scenes, k=1, out_dir=tmp_path / "e", figures=0)
+    rep = evaluate_policy(load_policy(model), scenes, k=1, out_dir=tmp_path / "e", figures=0)
     assert rep.top1.value == float(hit) and rep.per_scene[0].get("miss") == kind
     assert rep.misses == ({} if hit else {kind: 1})
     assert json.loads((tmp_path / "e" / "evaluation.json").read_text())["top1_misses"] == rep.misses
@@ -44,4 +45,4 @@ def test_scenes_without_a_sidecar_say_unknown(scene_root, tmp_path):
     scenes = list_jacquard_scenes(scene_root)
     assert scenes[0].negative_rectangles() is None
     model = save_for_detection(PeakOracle(row=60, col=30), tmp_path / "m.npz")
-    assert evaluate_grasp_map_model(model, scenes, k=1, figures=0).misses == {"unknown": 1}
+    assert evaluate_policy(load_policy(model), scenes, k=1, figures=0).misses == {"unknown": 1}

@@ -11,8 +11,9 @@ from grasplab.errors import GrasplabError
 from grasplab.evaluation.classification import classification_report, precision_recall_curve, roc_curve
 from grasplab.models import GQCNN, load_model
 from grasplab.models.gqcnn import LRN_ALPHA, LRN_BETA, LRN_BIAS, LRN_RADIUS, _lrn
-from grasplab.training.gqcnn_data import AugmentConfig, augment_batch, load_split
-from grasplab.training.gqcnn_train import GQCNNTrainConfig, predict_arrays, train_gqcnn
+from grasplab.datasets.gqcnn_arrays import load_split
+from grasplab.training.gqcnn_data import AugmentConfig, augment_batch
+from grasplab.training.gqcnn_train import GQCNNTrainConfig, train_gqcnn
 
 
 def test_published_architecture_size():
@@ -138,7 +139,7 @@ def test_training_learns_a_rule_saves_and_resumes(tmp_path):
     assert model.config["im_mean"] == pytest.approx(0.7, abs=0.01) and model.metadata["threshold"] == 0.002
     assert model.metadata["dataset"]["gripper"] == "robotiq_2f85" and model.metadata["dataset"]["crop_px"] == 96
     _, val, _ = load_split(root, "image_wise")
-    prob = predict_arrays(model, val)
+    prob = model.predict_proba_batched(val.crops_m, val.depth_m)
     assert classification_report(prob, val.label).accuracy == pytest.approx(meta["val"]["accuracy"])
     # a third epoch resumes from the last checkpoint; other settings in the same folder are refused
     more = train_gqcnn(GQCNNTrainConfig(**{**cfg.__dict__, "epochs": 3}), tmp_path / "run", show_progress=False)
@@ -167,7 +168,7 @@ def test_cli_train_gqcnn(tmp_path, capsys):
     assert code == 0 and "ROC AUC" in out and rep["n"] == 200 and rep["config"]["threshold"] == 0.002
     assert (tmp_path / "ev" / "gqcnn.png").is_file()
     code, err = _run_cli(["evaluate", "--model", "ggcnn-synth-depth", "--data", str(test), "--format", "gqcnn"], capsys)
-    assert code == 2 and "GQ-CNN model" in err
+    assert code == 2 and "'gqcnn' model was asked for" in err
     code, err = _run_cli(["train", "gqcnn", "--data", str(root), "--threshold", "0.01", "--out", str(tmp_path / "r2")],
                          capsys)
     assert code == 2 and "0 positives" in err and "Traceback" not in err

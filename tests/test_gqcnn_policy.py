@@ -6,7 +6,9 @@ import pytest
 from grasplab.errors import GrasplabError
 from grasplab.geometry import CameraIntrinsics
 from grasplab.models import GQCNN
-from grasplab.policies.antipodal_depth import AntipodalDepthConfig, NoGraspFoundError, sample_antipodal_grasps
+from grasplab.errors import NoGraspFoundError
+from grasplab.imaging import Frame
+from grasplab.policies.antipodal_depth import AntipodalDepthConfig, sample_antipodal_grasps
 from grasplab.policies.gqcnn_policy import GQCNNPolicy, GQCNNPolicyConfig
 
 INTR = CameraIntrinsics(fx=525.0, fy=525.0, cx=319.5, cy=239.5, width=640, height=480)
@@ -103,18 +105,18 @@ def _target_scorer(target_xy):
 def test_rank_policy_orders_by_score_and_reports_metres(policy_model):
     d, mask, _, _ = box_scene()
     pol = GQCNNPolicy(policy_model, GQCNNPolicyConfig(method="rank", num_candidates=60))
-    assert pol.max_width_m == pytest.approx(0.085) and pol.crop_px == 96
+    assert pol.gripper_max_width_m == pytest.approx(0.085) and pol.crop_px == 96
     q = pol.score(d, sample_antipodal_grasps(d, INTR, 0.085, 5, np.random.default_rng(0)))
     assert q.shape == (5,) and np.all((q >= 0) & (q <= 1))      # the real network runs on real crops
     pol.score = _target_scorer(np.array([320.0, 270.0]))
-    out = pol.plan(d, INTR, mask=mask, max_grasps=10)
-    qs = [g.quality for g in out]
+    out = pol.plan(Frame(d, mask=mask, intrinsics=INTR), max_grasps=10)
+    qs = [g.score for g in out]
     assert qs == sorted(qs, reverse=True) and len(out) == 10
     g = out[0]
     assert g.width_m == pytest.approx(g.grasp.width_px * g.grasp.depth_m / INTR.fx, rel=1e-6)
     assert g.center_m[2] == pytest.approx(g.grasp.depth_m)
     with pytest.raises(GrasplabError, match="intrinsics"):
-        pol.plan(d, None)
+        pol.plan(Frame(d))
 
 
 def test_cem_finds_the_optimum_better_than_its_seeds(policy_model):
@@ -124,15 +126,16 @@ def test_cem_finds_the_optimum_better_than_its_seeds(policy_model):
     cem.score = _target_scorer(target)
     seeds_only = GQCNNPolicy(policy_model, GQCNNPolicyConfig(method="cem", cem=type(cem.config.cem)(iterations=0)))
     seeds_only.score = _target_scorer(target)
-    best = [cem.plan(d, INTR, mask=mask, seed=s)[0] for s in range(4)]
-    base = [seeds_only.plan(d, INTR, mask=mask, seed=s)[0] for s in range(4)]
-    assert all(b.quality >= a.quality for a, b in zip(base, best))
-    assert np.mean([b.quality for b in best]) > np.mean([a.quality for a in base])
+    frame = Frame(d, mask=mask, intrinsics=INTR)
+    best = [cem.plan(frame, seed=s)[0] for s in range(4)]
+    base = [seeds_only.plan(frame, seed=s)[0] for s in range(4)]
+    assert all(b.score >= a.score for a, b in zip(base, best))
+    assert np.mean([b.score for b in best]) > np.mean([a.score for a in base])
     assert all(np.linalg.norm(np.array(b.grasp.center_xy_px) - target) < 4 for b in best)
     for b in best:                                                  # CEM draws respect the mask and gripper
         x, y = np.rint(b.grasp.center_xy_px).astype(int)
         assert mask[y, x] and b.width_m <= 0.085
-    assert cem.plan(d, INTR, mask=mask, seed=2)[0].grasp == best[2].grasp      # seeded
+    assert cem.plan(frame, seed=2)[0].grasp == best[2].grasp      # seeded
 
 
 def test_policy_config_checks():
@@ -190,7 +193,7 @@ def test_predict_cli_with_a_gqcnn_on_a_real_frame(policy_model, shared_data, tmp
     assert exc.value.code in (0, None)
     out = json.loads((tmp_path / "p" / "grasps.json").read_text())
     mask = read_mask(frames / "segmask_0.png")
-    assert len(out["grasps"]) == 5 and out["config"]["policy"]["method"] == "rank"
+    assert len(out["grasps"]) == 5 and out["config"]["policy"]["policy"] == "gqcnn-rank"
     for g in out["grasps"]:
         x, y = np.rint(g["center_xy_px"]).astype(int)
         assert mask[y, x] and 0 < g["width_m"] <= 0.085 and len(g["center_m"]) == 3
@@ -199,20 +202,20 @@ def test_predict_cli_with_a_gqcnn_on_a_real_frame(policy_model, shared_data, tmp
 def test_policy_without_mask_keeps_to_objects_above_the_table(policy_model):
     """Flat 6 mm plates on the table make depth edges too; without a mask the policy keeps grasps
     on what stands ≥ 1 cm above the fitted table (the box), unless told not to."""
-    from grasplab.policies.gqcnn_policy import objects_above_table
+    from grasplab.imaging import above_table
     d, mask, _, _ = box_scene()
     for x in (120, 520):
         d[200:240, x:x + 30] -= 0.006
-    assert np.array_equal(objects_above_table(d, 0.01), mask)
+    assert np.array_equal(above_table(d, 0.01), mask)
     pol = GQCNNPolicy(policy_model, GQCNNPolicyConfig(method="rank", num_candidates=80))
     pol.score = lambda depth, grasps: np.ones(len(grasps))
     on_box = [mask[int(round(g.grasp.center_xy_px[1])), int(round(g.grasp.center_xy_px[0]))]
-              for g in pol.plan(d, INTR, max_grasps=80)]
+              for g in pol.plan(Frame(d, intrinsics=INTR), max_grasps=80)]
     assert all(on_box)
     anywhere = GQCNNPolicy(policy_model, GQCNNPolicyConfig(method="rank", num_candidates=80, object_min_height_m=0))
     anywhere.score = pol.score
     off = [not mask[int(round(g.grasp.center_xy_px[1])), int(round(g.grasp.center_xy_px[0]))]
-           for g in anywhere.plan(d, INTR, max_grasps=80)]
+           for g in anywhere.plan(Frame(d, intrinsics=INTR), max_grasps=80)]
     assert any(off)
     with pytest.raises(NoGraspFoundError, match="nothing stands"):
-        pol.plan(np.full((480, 640), 0.7), INTR)
+        pol.plan(Frame(np.full((480, 640), 0.7), intrinsics=INTR))

@@ -4,7 +4,8 @@ import pytest
 torch = pytest.importorskip("torch", reason="torch is not installed")
 
 from grasplab.datasets.cornell import list_cornell_scenes  # noqa: E402
-from grasplab.datasets.grasp_map_dataset import GraspMapDataset, PreprocessConfig, choose_window  # noqa: E402
+from grasplab.datasets.grasp_map_dataset import GraspMapDataset  # noqa: E402
+from grasplab.imaging import PreprocessConfig, choose_window  # noqa: E402
 from grasplab.errors import GrasplabError  # noqa: E402
 from grasplab.geometry import Grasp2D, GraspRectangle  # noqa: E402
 
@@ -99,7 +100,8 @@ def test_cornell_folder_listing(tmp_path):
 def test_table_plane_is_recovered_under_an_object():
     """A tilted table (known plane) with a box on it: the fit ignores the box, and the
     table-referenced input is the box's height above the table (negative) and 0 elsewhere."""
-    from grasplab.datasets.grasp_map_dataset import fit_table_plane, normalise_depth
+    from grasplab.imaging import fit_table_plane
+    from grasplab.imaging.network_input import normalise_depth
     h, w = 200, 240
     yy, xx = np.mgrid[0:h, 0:w]
     table = 1.5 + 0.07 * (yy / h - 0.5) - 0.02 * (xx / w - 0.5)
@@ -116,7 +118,6 @@ def test_table_plane_is_recovered_under_an_object():
 
 
 def test_object_crop_is_a_fixed_fraction_around_the_mask():
-    from grasplab.datasets.grasp_map_dataset import choose_window
     cfg = PreprocessConfig(crop="object", object_fraction=0.5, output_px=300)
     mask = np.zeros((512, 512), bool)
     mask[300:340, 350:400] = True

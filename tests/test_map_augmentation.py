@@ -9,6 +9,7 @@ torch = pytest.importorskip("torch", reason="torch is not installed")
 
 from grasplab.errors import ConfigError  # noqa: E402
 from grasplab.models import GraspMapModel, register_model  # noqa: E402
+from grasplab.imaging import Frame  # noqa: E402
 from grasplab.policies import load_detector  # noqa: E402
 from grasplab.policies.map_augmentation import VIEWS, augmented_grasp_maps, unview_maps, view_image  # noqa: E402
 from oracle_models import PeakOracle, save_for_detection  # noqa: E402
@@ -75,13 +76,14 @@ def test_a_network_blind_to_turns_is_averaged_away():
 def test_detector_with_views_finds_the_same_grasp(tmp_path):
     path = save_for_detection(GradientOracle(), tmp_path / "g.npz")
     depth = 0.7 + np.kron(block(0.4, 48)[0, 0], np.ones((3, 3)))          # 144² frame, the block raised
-    one = load_detector(path).detect(depth)
-    eight = load_detector(path, views=8).detect(depth)
+    frame = Frame.from_images(depth)
+    one = load_detector(path).plan(frame, max_grasps=10)
+    eight = load_detector(path, views=8).plan(frame, max_grasps=10)
     assert one and len(one) == len(eight)
     for a, b in zip(one, eight):
         np.testing.assert_allclose(a.grasp.center_xy_px, b.grasp.center_xy_px, atol=1e-6)
         assert a.grasp.angle_rad == pytest.approx(b.grasp.angle_rad, abs=1e-4)
-        assert a.quality == pytest.approx(b.quality, abs=1e-5)
+        assert a.score == pytest.approx(b.score, abs=1e-5)
 
 
 def test_predict_cli_views(tmp_path, capsys):
@@ -95,7 +97,7 @@ def test_predict_cli_views(tmp_path, capsys):
                   "--out", str(tmp_path / f"p{views}")])
         assert exc.value.code in (0, None)
         report = json.loads((tmp_path / f"p{views}" / "grasps.json").read_text())
-        assert report["config"]["views"] == views
+        assert report["config"]["policy"]["options"]["views"] == views
         grasps[views] = report["grasps"]
     assert grasps[1] and [g["center_xy_px"] for g in grasps[1]] == [g["center_xy_px"] for g in grasps[8]]
     with pytest.raises(SystemExit) as exc:
@@ -137,11 +139,12 @@ class GraspAtPeak:
 def test_evaluation_runs_the_views(tmp_path):
     """One view: the peak is the labelled grasp. Two views (mirror): the peak is split between
     the grasp and its mirror image at half height, and the report says so."""
-    from grasplab.evaluation.evaluate_maps import evaluate_grasp_map_model
+    from grasplab.evaluation import evaluate_policy
+    from grasplab.policies import load_policy
     path = save_for_detection(PeakOracle(row=30, col=60), tmp_path / "o.npz")
-    one = evaluate_grasp_map_model(path, [GraspAtPeak()], k=2, figures=0)
-    two = evaluate_grasp_map_model(path, [GraspAtPeak()], k=2, out_dir=tmp_path / "e", figures=0, views=2)
+    one = evaluate_policy(load_policy(path), [GraspAtPeak()], k=2, figures=0)
+    two = evaluate_policy(load_policy(path, views=2), [GraspAtPeak()], k=2, out_dir=tmp_path / "e", figures=0)
     assert one.top1.value == 1.0 and one.per_scene[0]["grasps"] == 1
     assert two.per_scene[0]["grasps"] == 2 and two.topk.value == 1.0
-    assert two.per_scene[0]["quality"] == pytest.approx(one.per_scene[0]["quality"] / 2, rel=1e-3)
-    assert json.loads((tmp_path / "e" / "evaluation.json").read_text())["config"]["views"] == 2
+    assert two.per_scene[0]["score"] == pytest.approx(one.per_scene[0]["score"] / 2, rel=1e-3)
+    assert json.loads((tmp_path / "e" / "evaluation.json").read_text())["config"]["policy"]["options"]["views"] == 2

@@ -37,47 +37,48 @@ def test_models_cli_lists_the_default(capsys):
 @pytest.mark.parametrize("frame", range(5))
 def test_sensible_grasps_on_real_primesense_frames(shared_data, frame, name):
     """On the real Primesense frames the top grasp lies on the object and fits the gripper."""
-    from grasplab.geometry import CameraIntrinsics
-    from grasplab.imaging import read_depth_raw, read_mask
-    from grasplab.policies import load_detector
+    from grasplab.imaging import read_frame
+    from grasplab.policies import load_policy
     base = shared_data / "gqcnn" / "primesense"
-    K = CameraIntrinsics.from_file(shared_data / "gqcnn" / "calib" / "primesense.intr")
-    mask = read_mask(base / f"segmask_{frame}.png") > 0
-    grasps = load_detector(name).detect(read_depth_raw(base / f"depth_{frame}.npy"), intrinsics=K, mask=mask)
+    f = read_frame(base / f"depth_{frame}.npy", mask=base / f"segmask_{frame}.png",
+                   intrinsics=shared_data / "gqcnn" / "calib" / "primesense.intr")
+    grasps = load_policy(name).plan(f)
     assert grasps, "no grasp found"
+    for g in grasps:                                     # every grasp on the object, not only the first
+        col, row = np.rint(g.grasp.center_xy_px).astype(int)
+        assert f.mask[row, col], f"grasp at ({col}, {row}) is off the object"
     best = grasps[0]
-    col, row = np.rint(best.grasp.center_xy_px).astype(int)
-    near = mask[max(row - 3, 0):row + 4, max(col - 3, 0):col + 4]
-    assert near.any(), f"top grasp at ({col}, {row}) is off the object"
     assert 0.005 < best.width_m < 0.085 + 0.01, f"width {best.width_m:.3f} m"
     assert 0.3 < best.center_m[2] < 1.2
 
 
 def test_grasps_wider_than_the_gripper_are_dropped(shared_data):
-    from grasplab.errors import GrasplabError
-    from grasplab.geometry import CameraIntrinsics
-    from grasplab.imaging import read_depth_raw, read_mask
-    from grasplab.policies import load_detector
+    """A real frame without its mask and a low decoding threshold: several grasps of different
+    widths; a gripper that opens less keeps the narrower ones, in the same order."""
+    from grasplab.imaging import Frame, read_frame
+    from grasplab.policies import load_policy
     base = shared_data / "gqcnn" / "primesense"
-    K = CameraIntrinsics.from_file(shared_data / "gqcnn" / "calib" / "primesense.intr")
-    depth, mask = read_depth_raw(base / "depth_2.npy"), read_mask(base / "segmask_2.png") > 0
-    det = load_detector()
-    every = det.detect(depth, intrinsics=K, mask=mask, max_grasps=20)
+    frame = read_frame(base / "depth_1.npy", intrinsics=shared_data / "gqcnn" / "calib" / "primesense.intr")
+    low = {"threshold": 0.05}
+    every = load_policy(decoding=low).plan(frame, max_grasps=20)
     limit = float(np.median([g.width_m for g in every]))     # a gripper that fits about half of them
-    assert any(g.width_m > limit for g in every)
-    narrow = det.detect(depth, intrinsics=K, mask=mask, max_grasps=20, max_width_m=limit)
+    assert len(every) >= 3 and any(g.width_m > limit for g in every)
+    narrow = load_policy(decoding=low, max_width_m=limit).plan(frame, max_grasps=20)
     assert narrow and all(g.width_m <= limit for g in narrow)
-    assert [g.grasp.center_xy_px for g in narrow][:3] == [g.grasp.center_xy_px for g in every if g.width_m <= limit][:3]
+    assert [g.grasp.center_xy_px for g in narrow] == [g.grasp.center_xy_px for g in every if g.width_m <= limit]
     with pytest.raises(GrasplabError, match="intrinsics"):
-        det.detect(depth, mask=mask, max_width_m=0.05)
+        load_policy(max_width_m=0.05).plan(Frame(frame.depth_m))       # no intrinsics: no width in metres
 
 
 def test_demo_runs_and_scores(tmp_path):
-    from grasplab.demo import DemoConfig, run_demo
+    from grasplab.experiments.demo import DemoConfig, run_demo
     with pytest.raises(GrasplabError, match="no scene was rendered"):    # objects 0 and 1 are too wide
-        run_demo(DemoConfig(objects=2, grasps_per_object=60), tmp_path / "none", show_progress=False)
-    rep = run_demo(DemoConfig(objects=3, grasps_per_object=60), tmp_path / "demo", show_progress=False)
+        run_demo(DemoConfig(objects=2), tmp_path / "none", show_progress=False)
+    rep = run_demo(DemoConfig(objects=3), tmp_path / "demo", show_progress=False)
     assert rep["scenes"] and {"top1", "top5"} <= set(rep)
+    assert rep["config"]["policy"]["policy"] == "map" and rep["config"]["synth_preset"] == "demo"
+    for row in rep["scenes"]:                    # the robot's gripper bounds every planned width
+        assert row["grasp"] is None or row["grasp"]["width_m"] <= 0.085 + 1e-9
     assert (tmp_path / "demo" / "grasps.png").stat().st_size > 10_000
     saved = json.loads((tmp_path / "demo" / "demo.json").read_text())
     assert saved["grasplab_version"] and saved["top1"]["total"] == rep["top1"]["total"]

@@ -116,7 +116,7 @@ def test_train_reranker_command_defaults_are_the_library_defaults():
     RerankTrainConfig (the training config takes RerankConfig's)."""
     import inspect
 
-    from grasplab.cli import train_reranker_cmd
+    from grasplab.cli.train import train_reranker_cmd
     from grasplab.training import RerankTrainConfig
     d = {k: getattr(p.default, "default", p.default)
          for k, p in inspect.signature(train_reranker_cmd).parameters.items()}
@@ -250,30 +250,31 @@ def test_crop_quality_model_round_trip_and_input_check(tmp_path):
 
 def test_map_and_crop_models_are_refused_in_each_others_place(tmp_path, capsys):
     from grasplab.cli import main
-    from grasplab.policies import load_detector
+    from grasplab.policies import load_detector, load_policy
     from grasplab.training import TrainConfig
     CropQualityNet().save(tmp_path / "rr.npz")
     with pytest.raises(GrasplabError, match="not a grasp-map model.*--rerank"):
         load_detector(tmp_path / "rr.npz")
+    with pytest.raises(GrasplabError, match="plans no grasps by itself.*rerank"):
+        load_policy(tmp_path / "rr.npz")
     with pytest.raises(GrasplabError, match="'crop_quality' model was asked for"):
         load_detector(rerank="ggcnn2-synth-depth")
     with pytest.raises(ConfigError, match="unknown architecture 'crop_quality'"):
         TrainConfig(architecture="crop_quality")
     with pytest.raises(SystemExit) as exc:
         main(["predict", "--model", str(tmp_path / "rr.npz"), "--depth", str(tmp_path / "none.npy")])
-    assert exc.value.code != 0 and "not a grasp-map model" in " ".join(capsys.readouterr().err.split())
+    assert exc.value.code != 0 and "plans no grasps by itself" in " ".join(capsys.readouterr().err.split())
 
 
 def test_a_reranker_refuses_a_map_model_with_other_preprocessing(tmp_path):
     from grasplab.models.pretrained import resolve_model
-    from grasplab.policies.detector import GraspMapDetector
+    from grasplab.policies import GraspMapPolicy
     pre = load_model(resolve_model(None)).metadata["preprocess"]
     CropQualityNet().save(tmp_path / "rr.npz", metadata={"map_preprocess": {**pre, "depth_reference": "mean"}})
-    rr = CropReranker(load_model(tmp_path / "rr.npz"))
     with pytest.raises(ConfigError, match="depth_reference differ.*train one for"):
-        GraspMapDetector(resolve_model(None), reranker=rr)
+        GraspMapPolicy(resolve_model(None), rerank=tmp_path / "rr.npz")
     CropQualityNet().save(tmp_path / "ok.npz", metadata={"map_preprocess": pre})
-    GraspMapDetector(resolve_model(None), reranker=CropReranker(load_model(tmp_path / "ok.npz")))
+    assert GraspMapPolicy(resolve_model(None), rerank=tmp_path / "ok.npz").name == "map-rerank"
     # the object grid reads heights above the table: a map model of depth minus the image mean is refused
     with pytest.raises(ConfigError, match="heights above the table.*--grid-stride 0"):
         CropReranker(load_model(tmp_path / "ok.npz")).check_map_preprocess({**pre, "depth_reference": "mean"}, "m")
@@ -287,9 +288,9 @@ def test_cli_trains_resumes_and_uses_a_reranker_on_real_jacquard(tmp_path, share
 
     from grasplab.cli import main
     from grasplab.datasets.scene_sources import load_scenes
-    from grasplab.evaluation.evaluate_maps import evaluate_grasp_map_model
-    from grasplab.models.pretrained import resolve_model
-    from grasplab.policies import load_detector, load_reranker
+    from grasplab.evaluation import evaluate_policy
+    from grasplab.imaging import Frame
+    from grasplab.policies import load_detector, load_policy
     from grasplab.training.rerank_samples import CropSamples
     run = tmp_path / "rr"
     def args(epochs=1, peaks=3):
@@ -321,20 +322,20 @@ def test_cli_trains_resumes_and_uses_a_reranker_on_real_jacquard(tmp_path, share
         main(args(epochs=2) + ["--split", "image"])
     assert exc.value.code != 0 and "crops of other training scenes or proposal settings" in " ".join(capsys.readouterr().err.split())
     scenes = load_scenes(shared_data / "jacquard", "jacquard", "stereo")[:4]
-    rep = evaluate_grasp_map_model(resolve_model(None), scenes, reranker=load_reranker(run / "model.npz"), figures=0)
+    rep = evaluate_policy(load_policy("map-rerank", rerank=run / "model.npz"), scenes, figures=0)
     assert rep.top1.total == 4
-    depth = scenes[3].depth_m()
-    grasps = load_detector(rerank=run / "model.npz").detect(depth, max_grasps=3)
-    assert 1 <= len(grasps) <= 3 and all(np.isfinite(g.quality) for g in grasps)
+    frame = Frame.from_images(scenes[3].depth_m())
+    grasps = load_detector(rerank=run / "model.npz").plan(frame, max_grasps=3)
+    assert 1 <= len(grasps) <= 3 and all(0 <= g.score <= 1 for g in grasps)
 
 
 def test_training_data_may_come_from_several_folders(shared_data):
-    from grasplab.cli import _train_val_scenes
-    one = _train_val_scenes([shared_data / "jacquard"], "jacquard", "stereo", None, None, None, 0, None)
-    two = _train_val_scenes([shared_data / "jacquard"] * 2, "jacquard", "stereo", None, None, None, 0, None)
+    from grasplab.datasets.scene_sources import train_val_scenes
+    one = train_val_scenes([shared_data / "jacquard"], "jacquard", "stereo")[:2]
+    two = train_val_scenes([shared_data / "jacquard"] * 2, "jacquard", "stereo")[:2]
     assert [len(x) for x in one] == [20, 5] and [len(x) for x in two] == [40, 10]
     # object-wise: an object's scenes stay on one side, from whichever folder they come
     assert not {s.object_id for s in two[0]} & {s.object_id for s in two[1]}
-    train, val = _train_val_scenes([shared_data / "jacquard"] * 2, "jacquard", "stereo", None, None, None, 0,
-                                   shared_data / "jacquard")
+    train, val, _ = train_val_scenes([shared_data / "jacquard"] * 2, "jacquard", "stereo",
+                                     val_data=shared_data / "jacquard")
     assert len(train) == 50 and len(val) == 25

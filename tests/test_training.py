@@ -59,12 +59,15 @@ def test_ggcnn_learns_to_grasp_blocks(tmp_path):
     model = load_model(res.model_path)
     assert model.metadata["best_val_accuracy"] == pytest.approx(res.best_val_accuracy)
     assert model.metadata["preprocess"]["output_px"] == 96
-    # evaluating the exported model on the validation scenes reproduces the training-time figure
-    from grasplab.evaluation.evaluate_maps import evaluate_grasp_map_model
-    rep = evaluate_grasp_map_model(res.model_path, data, k=3, out_dir=tmp_path / "eval", figures=2)
+    # evaluating the exported model as a policy on the validation scenes (without their masks, as
+    # training validates) reproduces the training-time figure
+    from grasplab.evaluation import evaluate_policy
+    from grasplab.policies import load_policy
+    rep = evaluate_policy(load_policy(res.model_path), data, k=3, out_dir=tmp_path / "eval", figures=2, use_mask=False)
     assert rep.top1.value == pytest.approx(res.best_val_accuracy)
     assert rep.topk.value >= rep.top1.value and rep.top1.total == 8
     assert (tmp_path / "eval" / "evaluation.json").is_file() and (tmp_path / "eval" / "worst.png").is_file()
+    assert (tmp_path / "eval" / "worst-maps.png").is_file()
 
 
 def test_training_resumes_and_refuses_other_settings(tmp_path):

@@ -1,7 +1,7 @@
 """Detection benchmark: the whole path from a 300×300 depth frame to ranked grasps.
 
-grasplab's detector (depth hygiene, crop, the network in its inference form, peak-only map
-post-processing) and the faithful GG-CNN reference pipeline (:mod:`.reference_ggcnn`) run on
+grasplab's grasp-map policy (``Frame.from_images``' depth hygiene, ``plan``: the crop, the
+network in its inference form, peak-only map post-processing, the frame/mask gate) and the faithful GG-CNN reference pipeline (:mod:`.reference_ggcnn`) run on
 the same frames, interleaved, in one process with the same thread count, so their ratio is
 meaningful on a noisy machine. Each frame's grasps from both are compared; the run reports
 whether they were identical (same peaks, angles and widths to 1e-4).
@@ -70,27 +70,28 @@ def run_detect_bench(model_path: str, frames: int = 200, distinct_frames: int = 
     cpus = limit_to_cores(threads)
     import torch
     torch.set_num_threads(threads)
-    from ..policies.detector import GraspMapDetector
+    from dataclasses import replace
+
+    from ..errors import NoGraspFoundError
+    from ..imaging import Frame
+    from ..policies.grasp_map_policy import GraspMapPolicy
     from ..policies.map_decoding import MapDecodingConfig, decode_grasp_maps
     from .reference_ggcnn import ReferenceGGCNNPipeline
 
     ggcnn_decoding = MapDecodingConfig(smooth_angle="angle")          # GG-CNN's angle blur, for identity
-    from dataclasses import replace
-    det = GraspMapDetector(model_path, decoding=ggcnn_decoding)
-    det_default = GraspMapDetector(model_path)
-    det_rerank = None
-    if rerank is not None:
-        from ..policies.reranking import load_reranker
-        det_rerank = GraspMapDetector(model_path, reranker=load_reranker(rerank))
+    det = GraspMapPolicy(model_path, decoding=ggcnn_decoding)
+    det_default = GraspMapPolicy(model_path)
+    det_rerank = None if rerank is None else GraspMapPolicy(model_path, rerank=rerank)
     for d in (det, det_default, det_rerank):   # frames come at the input scale: the crop is the whole frame
         if d is not None:
             d.pre = replace(d.pre, crop="resize")
     ref_model = det.model
     if reference_model_path is not None and str(reference_model_path) != str(model_path):
         from ..errors import ConfigError
+        from ..imaging import PreprocessConfig
         from ..models import load_map_model
-        from ..datasets.grasp_map_dataset import PreprocessConfig
         ref_model = load_map_model(reference_model_path)
+
         def inputs(m):                  # the settings a model's input depends on (not its px_per_m)
             return PreprocessConfig.from_metadata(m.metadata.get("preprocess", {}))
         if inputs(ref_model) != inputs(det.model):
@@ -99,17 +100,26 @@ def run_detect_bench(model_path: str, frames: int = 200, distinct_frames: int = 
     ref = ReferenceGGCNNPipeline(ref_model, max_grasps=ggcnn_decoding.max_grasps)
     images = render_frames(distinct_frames, det.pre.output_px, det.px_per_m, seed)
 
-    def fast(frame):
-        x, _, _ = det.preprocess(frame)
+    def plan(policy, depth):
+        """The whole path a user calls: raw depth → Frame (hygiene) → policy.plan."""
+        try:
+            return policy.plan(Frame.from_images(depth), max_grasps=ggcnn_decoding.max_grasps)
+        except NoGraspFoundError:
+            return []
+
+    def fast(depth):
+        x = det.prepare(Frame.from_images(depth)).x
         r = decode_grasp_maps(*det.grasp_maps(x), ggcnn_decoding)
         return list(zip(r.grasps, r.qualities))
 
-    def reference(frame):
-        x, _, _ = det.preprocess(frame)
-        return ref(x.contiguous())
+    def reference(depth):
+        return ref(torch.from_numpy(det.prepare(Frame.from_images(depth)).x[None]).contiguous())
 
-    def fast_default(frame):
-        return det_default.detect(frame)
+    def fast_plan(depth):
+        return plan(det, depth)
+
+    def fast_default(depth):
+        return plan(det_default, depth)
 
     def net_fast(x):
         with torch.no_grad():
@@ -125,12 +135,13 @@ def run_detect_bench(model_path: str, frames: int = 200, distinct_frames: int = 
         identical.append(_same_grasps(a, b))
         same_top.append(_same_top_grasp(a, b))
         fast_default(f)
-    xs = [det.preprocess(f)[0] for f in images]
-    pipelines = {"grasplab": (det.detect, images), "grasplab (default decoding)": (fast_default, images),
+    xs = [torch.from_numpy(det.prepare(Frame.from_images(f)).x[None]).contiguous(memory_format=torch.channels_last)
+          for f in images]
+    pipelines = {"grasplab": (fast_plan, images), "grasplab (default decoding)": (fast_default, images),
                  "reference GG-CNN": (reference, images),
                  "grasplab network only": (net_fast, xs), "reference network only": (net_ref, [x.contiguous() for x in xs])}
     if det_rerank is not None:
-        pipelines["grasplab + re-ranker (default decoding)"] = (det_rerank.detect, images)
+        pipelines["grasplab + re-ranker (default decoding)"] = (lambda depth: plan(det_rerank, depth), images)
     times = {k: np.empty(frames) for k in pipelines}
     for i in range(frames):                            # interleaved: each frame through every pipeline
         for name, (fn, inputs) in pipelines.items():

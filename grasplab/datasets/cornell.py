@@ -110,6 +110,11 @@ class CornellScene:
     def rectangles(self) -> list[GraspRectangle]:
         return read_cornell_rectangles(f"{self.stem}cpos.txt")
 
+    def frame(self, rgb: bool = True, mask: bool = True):
+        """The image as a camera frame (no mask or intrinsics: Cornell has neither)."""
+        from ..imaging import Frame
+        return Frame.from_images(self.depth_m(), rgb=self.rgb() if rgb else None, units="m", name=self.stem.name)
+
 
 def read_cornell_object_ids(path: str | Path) -> dict[int, str]:
     """Cornell's image → object mapping (``z.txt``): one line per image, ``<image number>

@@ -8,6 +8,8 @@ import numpy as np
 
 from ..errors import GrasplabError
 from ..geometry import Grasp2D
+from ..quality import QualityConfig
+from .gqcnn_arrays import dataset_threshold
 from .gqcnn_tensors import TensorDataset
 
 
@@ -41,7 +43,7 @@ def dataset_stats(path: str | Path) -> dict:
     gq, jq = _locate(Path(path))
     if gq is not None:
         ds = TensorDataset.open(gq)
-        thr = float(ds.config.get("positive_threshold", 0.002))
+        thr = dataset_threshold(ds, None)
         rfc = ds.field("robust_ferrari_canny")
         cf = ds.field("collision_free").astype(bool)
         obj = ds.field("obj_labels")
@@ -69,7 +71,7 @@ def dataset_stats(path: str | Path) -> dict:
                 "per_object": per_object, "per_family": per_family, "splits": splits}
     # Jacquard scenes only: count from the sidecars
     per_object, total, positives, free = {}, 0, 0, 0
-    thr = 0.002
+    thr = QualityConfig().positive_threshold
     for side in sorted(jq.glob("*/*_grasps.json")):
         d = json.loads(side.read_text())
         thr = d.get("positive_threshold", thr)
@@ -144,7 +146,7 @@ def show_dataset(path: str | Path, out: str | Path, count: int = 6) -> list[Path
         ds = TensorDataset.open(gq)
         ims = ds.load_file("depth_ims_tf_table", 0)
         rfc = ds.load_file("robust_ferrari_canny", 0)
-        thr = float(ds.config.get("positive_threshold", 0.002))
+        thr = dataset_threshold(ds, None)
         rng = np.random.default_rng(0)
         order = np.concatenate([rng.permutation(np.flatnonzero(rfc > thr))[: count * 4],
                                 rng.permutation(np.flatnonzero(rfc <= thr))[: count * 4]])

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GrasplabError
-from ..geometry import Grasp2D, GraspRectangle
-from ..imaging import read_depth_m, read_mask, read_rgb
+from ..geometry import CameraIntrinsics, Grasp2D, GraspRectangle, RigidTransform
+from ..imaging import Frame, read_depth_m, read_mask, read_rgb
 from .jacquard_layout import read_jacquard_grasps
 
 
@@ -39,6 +39,15 @@ class JacquardScene:
 
     def rectangles(self) -> list[GraspRectangle]:
         return [GraspRectangle.from_grasp2d(g.to_grasp2d()) for g in read_jacquard_grasps(f"{self.stem}_grasps.txt")]
+
+    def frame(self, rgb: bool = True, mask: bool = True) -> Frame:
+        """The scene as a camera frame (what a policy takes): depth, and on request RGB and the
+        object mask; grasplab's scenes add their camera intrinsics and pose."""
+        side = self.sidecar() or {}
+        intr = CameraIntrinsics.from_dict(side["intrinsics"]) if "intrinsics" in side else None
+        pose = RigidTransform.from_dict(side["T_world_camera"]) if "T_world_camera" in side else None
+        return Frame.from_images(self.depth_m(), rgb=self.rgb() if rgb else None, mask=self.mask() if mask else None,
+                                 intrinsics=intr, T_world_camera=pose, units="m", name=self.stem.name)
 
     def sidecar(self) -> dict | None:
         p = Path(f"{self.stem}_grasps.json")

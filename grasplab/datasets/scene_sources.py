@@ -40,3 +40,30 @@ def split_scenes(scenes: list, split: str = "object", folds: int = 5, fold: int 
         raise ConfigError(f"--fold {fold} must lie in 0..{folds - 1}")
     train_idx, test_idx = kfold_splits(scene_groups(scenes, split), folds, seed)[fold]
     return [scenes[i] for i in train_idx], [scenes[i] for i in test_idx]
+
+
+def evaluation_scenes(data: str | Path, fmt: str, depth_kind: str = "perfect", split: str | None = None,
+                      folds: int = 5, fold: int = 0, seed: int = 0) -> list:
+    """The scenes to evaluate on: all of a folder, or (with ``split``) the held-out part of fold
+    ``fold`` of the same grouped split training used."""
+    scenes = load_scenes(data, fmt, depth_kind)
+    return split_scenes(scenes, split, folds, fold, seed)[1] if split else scenes
+
+
+def train_val_scenes(data: list[str | Path], fmt: str, depth_kind: str = "perfect", split: str | None = None,
+                     folds: int | None = None, fold: int | None = None, seed: int = 0,
+                     val_data: str | Path | None = None) -> tuple[list, list, str]:
+    """(train, validation, a line saying where they came from): a held-out fold (default:
+    object-wise, 5 folds, fold 0) of the ``data`` folders' scenes, or all of them with all of
+    ``val_data`` (then no fold options may be given)."""
+    if val_data is not None and (split, folds, fold) != (None, None, None):
+        raise ConfigError("--split/--folds/--fold choose a held-out fold of --data; with --val-data every scene of "
+                          "--data trains, so leave them out (or drop --val-data)")
+    split, folds, fold = split or "object", 5 if folds is None else folds, 0 if fold is None else fold
+    scenes = [s for d in data for s in load_scenes(d, fmt, depth_kind)]
+    where = ", ".join(map(str, data))
+    if val_data is None:
+        train, val = split_scenes(scenes, split, folds, fold, seed)
+        return train, val, f"{len(train)} training and {len(val)} validation scenes from {where} ({split}-wise fold {fold}/{folds})"
+    val = load_scenes(val_data, fmt, depth_kind)
+    return scenes, val, f"{len(scenes)} training scenes from {where}, {len(val)} validation scenes from {val_data}"

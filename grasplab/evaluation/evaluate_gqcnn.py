@@ -12,16 +12,15 @@ def evaluate_gqcnn_tensors(model_path: str | Path, data: str | Path, threshold: 
                            out_dir: str | Path | None = None) -> ClassificationReport:
     """Scores every datapoint of ``data``; labels use ``threshold`` or, by default, the one the
     model was trained with (so train and test agree on what a positive is)."""
+    from ..datasets.gqcnn_arrays import load_arrays
     from ..models import load_model
-    from ..training.gqcnn_data import load_arrays
-    from ..training.gqcnn_train import predict_arrays
     model = load_model(model_path, expect="gqcnn")
     thr = threshold if threshold is not None else model.metadata.get("threshold")
     arrays, thr, _ = load_arrays(data, thr)
-    prob = predict_arrays(model, arrays)
+    prob = model.predict_proba_batched(arrays.crops_m, arrays.depth_m)
     rep = classification_report(prob, arrays.label)
     if out_dir is not None:
-        from ..viz.gqcnn_figures import save_gqcnn_report
+        from .gqcnn_figures import save_gqcnn_report
         out = Path(out_dir)
         atomic_write_json(out / "evaluation.json", {**run_metadata({"model": str(model_path), "data": str(data),
                                                                     "threshold": thr}), **rep.to_dict()})

@@ -44,19 +44,25 @@ def load_ood_frames(folder: str | Path, depth_kind: str = "stereo", limit: int =
 
 
 def quality_map_panels(model_paths: dict[str, Path], frames: list[dict]) -> list[dict]:
-    """Per frame: the first model's network input and every model's quality map and top grasp."""
-    from ..policies.detector import GraspMapDetector
-    from ..policies.map_decoding import decode_grasp_maps
-    detectors = {m: GraspMapDetector(p) for m, p in model_paths.items()}
+    """Per frame: the first model's network input and every model's quality map and top grasp
+    (planned as ``grasplab predict`` would, drawn in the network input's pixels)."""
+    from ..errors import NoGraspFoundError
+    from ..imaging import Frame
+    from ..policies import GraspMapPolicy
+    policies = {m: GraspMapPolicy(p) for m, p in model_paths.items()}
     panels = []
     for f in frames:
+        frame = Frame.from_images(f["depth"], rgb=f["rgb"], mask=f["mask"], name=f["title"])
         maps, x_shown = [], None
-        for m, det in detectors.items():
-            x, _, _ = det.preprocess(f["depth"], f["rgb"], mask=f["mask"])
-            q, c, s, w = det.grasp_maps(x)
-            ranked = decode_grasp_maps(q, c, s, w, det.decoding)
-            maps.append((m, np.asarray(q), ranked.grasps[0] if ranked.grasps else None))
-            x_shown = x[0].numpy() if x_shown is None else x_shown
+        for m, pol in policies.items():
+            inp = pol.prepare(frame)
+            q = pol.grasp_maps(inp.x)[0]
+            try:
+                top = inp.window.grasp_to_output(pol.plan(frame, max_grasps=1)[0].grasp)
+            except NoGraspFoundError:
+                top = None
+            maps.append((m, np.asarray(q), top))
+            x_shown = inp.x if x_shown is None else x_shown
         panels.append({"title": f["title"], "input": x_shown, "maps": maps})
     return panels
 

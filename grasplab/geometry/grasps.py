@@ -30,6 +30,13 @@ def angle_difference_rad(a_rad, b_rad):
     return d
 
 
+def segment_angle_rad(p0_xy_px, p1_xy_px):
+    """The grasp angle of the opening p0 → p1 in image coordinates (y down): atan2(−Δy, Δx),
+    wrapped to [−π/2, π/2). Points (..., 2); the one place this convention is written."""
+    d = np.asarray(p1_xy_px, dtype=np.float64) - np.asarray(p0_xy_px, dtype=np.float64)
+    return wrap_angle_rad(np.arctan2(-d[..., 1], d[..., 0]))
+
+
 @dataclass(frozen=True)
 class Grasp2D:
     center_xy_px: tuple[float, float]
@@ -43,6 +50,12 @@ class Grasp2D:
         object.__setattr__(self, "angle_rad", float(wrap_angle_rad(self.angle_rad)))
         if not self.width_px >= 0:
             raise ValueError(f"grasp width must be non-negative, got {self.width_px} px")
+
+    @classmethod
+    def from_endpoints(cls, p0_xy_px, p1_xy_px, jaw_px: float = 0.0, depth_m: float = float("nan")) -> "Grasp2D":
+        """The grasp whose jaws touch at the two image points."""
+        p, q = np.asarray(p0_xy_px, dtype=np.float64), np.asarray(p1_xy_px, dtype=np.float64)
+        return cls(tuple((p + q) / 2), float(segment_angle_rad(p, q)), float(np.hypot(*(q - p))), jaw_px, depth_m)
 
     @property
     def axis_xy(self) -> np.ndarray:
@@ -115,5 +128,17 @@ class Grasp3D:
         ends_px = intrinsics.project(g.endpoints_m)
         center_px = intrinsics.project(g.center_m)
         d = ends_px[1] - ends_px[0]
-        angle = np.arctan2(-d[1], d[0])
-        return Grasp2D(tuple(center_px), angle, float(np.linalg.norm(d)), jaw_px, float(g.center_m[2]))
+        return Grasp2D(tuple(center_px), float(segment_angle_rad(ends_px[0], ends_px[1])), float(np.linalg.norm(d)),
+                       jaw_px, float(g.center_m[2]))
+
+    def pose(self, approach=(0.0, 0.0, 1.0)) -> RigidTransform:
+        """The gripper's 6-DoF pose ``T_<frame>_gripper``: origin at the grasp centre, x along the
+        jaw axis, z the approach direction (default: the camera's optical axis, a top-down grasp
+        seen by that camera) made perpendicular to the axis, y = z × x."""
+        z = np.asarray(approach, dtype=np.float64) - np.dot(approach, self.axis) * self.axis
+        n = np.linalg.norm(z)
+        if n < 1e-9:
+            raise ValueError("the approach direction is parallel to the jaw axis")
+        z /= n
+        return RigidTransform(np.stack([self.axis, np.cross(z, self.axis), z], axis=1), self.center_m,
+                              "gripper", self.frame)

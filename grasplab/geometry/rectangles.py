@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .grasps import Grasp2D, wrap_angle_rad
+from .grasps import Grasp2D, segment_angle_rad
 
 
 def polygon_area(poly: np.ndarray) -> float:
@@ -73,8 +73,7 @@ class GraspRectangle:
 
     @property
     def angle_rad(self) -> float:
-        p0, p1 = self.corners_xy_px[0], self.corners_xy_px[1]
-        return float(wrap_angle_rad(np.arctan2(-(p1[1] - p0[1]), p1[0] - p0[0])))
+        return float(segment_angle_rad(self.corners_xy_px[0], self.corners_xy_px[1]))
 
     @property
     def opening_px(self) -> float:

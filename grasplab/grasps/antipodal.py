@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import trimesh
 
+from ..geometry import GraspSet
 from ..quality.contacts import close_jaws
-from .grasp_set import GraspSet
 from .gripper import ParallelJawGripper
 
 

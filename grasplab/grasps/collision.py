@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import trimesh
 
-from .grasp_set import GraspSet
+from ..geometry import GraspSet
 from .gripper import ParallelJawGripper
 
 

@@ -33,7 +33,12 @@ def register_model(name: str):
 
 
 class SavedModule:
-    """For registered modules with ``architecture`` and ``config``: their size and pickle-free saving."""
+    """For registered modules with ``architecture`` and ``config``: their size and pickle-free saving.
+    ``default_policy`` names the registered policy that plans grasps with such a model
+    (``grasplab.load_policy(model_file)``); ``None`` with ``policy_hint`` for parts of a policy."""
+
+    default_policy: str | None = None
+    policy_hint: str = "it is part of another policy"
 
     @property
     def num_parameters(self) -> int:
@@ -48,6 +53,7 @@ class GraspMapModel(SavedModule, nn.Module, metaclass=ABCMeta):
     """A network that maps (B, C, H, W) images to grasp maps; remembers its constructor config."""
 
     architecture = "base"
+    default_policy = "map"
     size_multiple = 1            # input sides must be multiples of this for same-size outputs
 
     def check_input(self, x: torch.Tensor) -> None:

@@ -24,6 +24,9 @@ class CropQualityNet(SavedModule, nn.Module):
     shows is the few centimetres around the grasp that decide it.
     """
 
+    policy_hint = ("a crop re-ranker orders a grasp-map model's grasps: pass it as rerank= (--rerank) with "
+                   "that model")
+
     architecture = "crop_quality"
 
     def __init__(self, crop_px: int = 64, out_px: int = 32, depth_scale_per_m: float = 10.0, hidden: int = 128):

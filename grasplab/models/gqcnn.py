@@ -14,6 +14,7 @@ majority class for epochs.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -35,6 +36,7 @@ class GQCNN(SavedModule, nn.Module):
     """(N, 1, S, S) grasp-aligned depth crops (m) and (N,) gripper depths (m) → (N,) logits."""
 
     architecture = "gqcnn"
+    default_policy = "gqcnn-cem"         # Dex-Net 2.0's cross-entropy policy (gqcnn-rank: sample and rank)
 
     def __init__(self, im_px: int = 32, filters: int = 64, fc_size: int = 1024, pose_fc: int = 16,
                  im_mean: float = 0.0, im_std: float = 1.0, depth_mean: float = 0.0, depth_std: float = 1.0):
@@ -80,3 +82,11 @@ class GQCNN(SavedModule, nn.Module):
         """Probability of success per grasp (inference mode)."""
         with torch.inference_mode():
             return torch.sigmoid(self(crops_m, depth_m))
+
+    def predict_proba_batched(self, crops_m: np.ndarray, depth_m: np.ndarray, batch: int = 1024) -> np.ndarray:
+        """Success probabilities of many (N, 1, S, S) crops and (N,) depths, ``batch`` at a time
+        (eval mode, no gradients)."""
+        self.eval()
+        out = [self.predict_proba(torch.from_numpy(crops_m[s:s + batch]), torch.from_numpy(depth_m[s:s + batch])).numpy()
+               for s in range(0, len(crops_m), batch)]
+        return np.concatenate(out) if out else np.zeros(0, np.float32)

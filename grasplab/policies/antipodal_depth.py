@@ -17,13 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ConfigError, GrasplabError
-from ..geometry import CameraIntrinsics, Grasp2D
-from ..geometry.grasps import angle_difference_rad
-
-
-class NoGraspFoundError(GrasplabError):
-    """A policy found no grasp candidate in the image (nothing graspable, or nothing in view)."""
+from ..errors import ConfigError, GrasplabError, NoGraspFoundError
+from ..geometry import CameraIntrinsics, Grasp2D, angle_difference_rad, segment_angle_rad
 
 
 @dataclass(frozen=True)
@@ -117,7 +112,7 @@ def sample_antipodal_grasps(depth_m: np.ndarray, intrinsics: CameraIntrinsics, m
         i, j = ii[k], jj[k]
         p, q = pts[i], pts[j]
         c = (p + q) / 2
-        angle = float(np.arctan2(-(q[1] - p[1]), q[0] - p[0]))
+        angle = float(segment_angle_rad(p, q))
         if n_chosen and np.min(np.hypot(*(chosen_c[:n_chosen] - c).T)
                                + cfg.angle_dist_weight * angle_difference_rad(angle, chosen_a[:n_chosen])) < cfg.min_grasp_dist:
             continue

@@ -14,23 +14,26 @@ Without a mask, grasps are kept on the pixels standing ≥ 1 cm above the fitted
 on the table, and a GQ-CNN never trained on empty table crops cannot reject those grasps.
 
 Crops follow the model's training data (``crop_px`` → ``out_px``, recorded in its metadata),
-so a policy needs the same camera scale as the data the GQ-CNN was trained on.
+so a policy needs the same camera scale as the data the GQ-CNN was trained on. The gripper's
+opening bounds the contacts' separation at their own depth (Dex-Net's sampler); the 3-D width
+reported is taken at the planned gripper depth. Scores are the GQ-CNN's probability of success.
 """
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError, GrasplabError
+from ..errors import ConfigError, NoGraspFoundError
 from ..geometry import CameraIntrinsics, Grasp2D
-from ..imaging import prepare_depth_m
+from ..imaging import Frame, above_table
 from ..imaging.crops import rotated_crops
-from .antipodal_depth import AntipodalDepthConfig, NoGraspFoundError, sample_antipodal_grasps
-from .detector import DetectedGrasp
+from .antipodal_depth import AntipodalDepthConfig, sample_antipodal_grasps
+from .base import Candidates, GraspPolicy, gripper_width_m
+from .registry import register_policy
 
 METHODS = ("rank", "cem")
 
@@ -68,13 +71,18 @@ class GQCNNPolicyConfig:
             raise ConfigError(f"unknown policy method {self.method!r}; choose from {', '.join(METHODS)}")
         if self.num_candidates < 1:
             raise ConfigError("the ranking policy needs at least one candidate")
+        if self.object_min_height_m < 0:
+            raise ConfigError(f"the object height threshold must be ≥ 0 m (0: off), got {self.object_min_height_m}")
 
 
-class GQCNNPolicy:
+class GQCNNPolicy(GraspPolicy):
     """A trained GQ-CNN with Dex-Net 2.0's sampling (``rank``) or cross-entropy (``cem``) policy."""
 
+    requires_intrinsics = True
+    score_meaning = "the GQ-CNN's probability that the grasp succeeds (robust quality above its training threshold)"
+
     def __init__(self, model_path: str | Path, config: GQCNNPolicyConfig = GQCNNPolicyConfig(),
-                 max_width_m: float | None = None):
+                 max_width_m: float | None = None, gripper: str | None = None):
         import torch
 
         from ..models import load_model
@@ -82,13 +90,17 @@ class GQCNNPolicy:
         self.path = Path(model_path)
         self.model = load_model(self.path, expect="gqcnn").eval()
         self.config = config
+        self.name = f"gqcnn-{config.method}"
         data = self.model.metadata.get("dataset", {})
         self.crop_px = int(data.get("crop_px", 96))
         self.out_px = int(self.model.config["im_px"])
-        if max_width_m is None:
+        self._gripper = gripper
+        width = gripper_width_m(gripper, max_width_m)
+        if width is None:
             from ..grasps import load_gripper
-            max_width_m = load_gripper(data.get("gripper", "yumi")).max_width_m
-        self.max_width_m = float(max_width_m)
+            width = load_gripper(data.get("gripper", "yumi")).max_width_m
+        # the sampler bounds the contacts' separation; the gate's bound (at the gripper depth) is off
+        self.gripper_max_width_m = float(width)
         self.last_stats: dict = {}      # the last plan's time spent sampling and number of grasps scored
 
     def score(self, depth_m: np.ndarray, grasps: list[Grasp2D]) -> np.ndarray:
@@ -99,40 +111,30 @@ class GQCNNPolicy:
         crops = rotated_crops(depth_m, c, np.array([g.angle_rad for g in grasps]), self.crop_px, self.out_px)
         depth = np.array([g.depth_m for g in grasps], dtype=np.float32)
         t = self._torch
-        return self.model.predict_proba(t.from_numpy(crops[:, None]), t.from_numpy(depth)).numpy().astype(np.float64)
+        with t.no_grad():
+            return self.model.predict_proba(t.from_numpy(crops[:, None]), t.from_numpy(depth)).numpy().astype(np.float64)
 
-    def plan(self, depth, intrinsics: CameraIntrinsics, mask: np.ndarray | None = None, seed: int = 0,
-             units: str = "auto", max_grasps: int = 10) -> list[DetectedGrasp]:
-        """Ranked grasps (best first) for one frame; each with its 3-D centre (camera frame), width
-        in metres and axis. Raises ``NoGraspFoundError`` when no antipodal candidate exists."""
-        if intrinsics is None:
-            raise GrasplabError("a GQ-CNN policy needs the camera intrinsics (the gripper's opening in pixels "
-                                "and the grasps in metres depend on them); pass --intrinsics FILE.intr")
-        d = prepare_depth_m(depth, units=units).depth_m.astype(np.float64)
-        if d.shape != (intrinsics.height, intrinsics.width):
-            raise GrasplabError(f"the depth image is {d.shape[1]}×{d.shape[0]} but the intrinsics are for "
-                                f"{intrinsics.width}×{intrinsics.height}")
+    def _candidates(self, frame: Frame, max_grasps: int, rng: np.random.Generator) -> Candidates:
+        d, intr = frame.depth_m, frame.intrinsics
+        mask = frame.mask
         if mask is None and self.config.object_min_height_m > 0:
-            mask = objects_above_table(d, self.config.object_min_height_m)
-        rng = np.random.default_rng(seed)
-        self.last_stats = {"sampling_s": 0.0, "grasps_scored": 0}
+            mask = above_table(d, self.config.object_min_height_m)
+            if not mask.any():
+                raise NoGraspFoundError(f"nothing stands {self.config.object_min_height_m * 100:g} cm above the table "
+                                        f"in this depth image; pass an object mask, or lower the height threshold")
+        stats = {"sampling_s": 0.0, "grasps_scored": 0}
         if self.config.method == "rank":
-            grasps = self._sample(d, intrinsics, self.config.num_candidates, rng, mask)
-            q = self._score(d, grasps)
+            grasps = self._sample(d, intr, self.config.num_candidates, rng, mask, stats)
+            q = self._score(d, grasps, stats)
         else:
-            grasps, q = self._cem(d, intrinsics, mask, rng)
-        out = []
-        for k in np.argsort(-q, kind="stable")[:max_grasps]:
-            g = grasps[k]
-            g3 = g.to_3d(intrinsics)
-            out.append(DetectedGrasp(g, float(q[k]), g3.center_m, g3.width_m, g3.axis))
-        return out
+            grasps, q = self._cem(d, intr, mask, rng, stats)
+        return Candidates(grasps, q, stats=stats)
 
-    def _cem(self, d: np.ndarray, intr: CameraIntrinsics, mask, rng) -> tuple[list[Grasp2D], np.ndarray]:
+    def _cem(self, d: np.ndarray, intr: CameraIntrinsics, mask, rng, stats) -> tuple[list[Grasp2D], np.ndarray]:
         from sklearn.mixture import GaussianMixture
         cem = self.config.cem
-        grasps = self._sample(d, intr, cem.seed_samples, rng, mask)
-        q = self._score(d, grasps)
+        grasps = self._sample(d, intr, cem.seed_samples, rng, mask, stats)
+        q = self._score(d, grasps, stats)
         seen, seen_q = list(grasps), list(q)
         for _ in range(cem.iterations):
             n_elite = max(1, math.ceil(cem.refit_fraction * len(grasps)))
@@ -148,22 +150,20 @@ class GQCNNPolicy:
                       if self._usable(g, d, intr, mask)]
             if not grasps:
                 break
-            q = self._score(d, grasps)
+            q = self._score(d, grasps, stats)
             seen += grasps
             seen_q += list(q)
-        if not seen:
-            raise NoGraspFoundError("the cross-entropy method found no usable grasp")
         return seen, np.array(seen_q)
 
-    def _sample(self, d, intr, n: int, rng, mask) -> list[Grasp2D]:
+    def _sample(self, d, intr, n: int, rng, mask, stats) -> list[Grasp2D]:
         t = time.perf_counter()
         try:
-            return sample_antipodal_grasps(d, intr, self.max_width_m, n, rng, self.config.sampler, mask)
+            return sample_antipodal_grasps(d, intr, self.gripper_max_width_m, n, rng, self.config.sampler, mask)
         finally:
-            self.last_stats["sampling_s"] += time.perf_counter() - t
+            stats["sampling_s"] += time.perf_counter() - t
 
-    def _score(self, d, grasps: list[Grasp2D]) -> np.ndarray:
-        self.last_stats["grasps_scored"] += len(grasps)
+    def _score(self, d, grasps: list[Grasp2D], stats) -> np.ndarray:
+        stats["grasps_scored"] += len(grasps)
         return self.score(d, grasps)
 
     def _usable(self, g: Grasp2D, d: np.ndarray, intr: CameraIntrinsics, mask) -> bool:
@@ -172,22 +172,17 @@ class GQCNNPolicy:
         x, y = g.center_xy_px
         if not (m <= x <= w - 1 - m and m <= y <= h - 1 - m) or not g.depth_m > 0:
             return False
-        if g.width_px * g.depth_m / intr.fx > self.max_width_m:
+        if g.width_px * g.depth_m / intr.fx > self.gripper_max_width_m:
             return False
         return mask is None or bool(mask[int(round(y)), int(round(x))])
 
-
-def objects_above_table(depth_m: np.ndarray, min_height_m: float) -> np.ndarray:
-    """Pixels at least ``min_height_m`` above the fitted table plane, specks removed; raises
-    ``NoGraspFoundError`` when nothing stands on the table."""
-    from scipy import ndimage
-
-    from ..datasets.grasp_map_dataset import fit_table_plane
-    mask = ndimage.binary_opening(depth_m < fit_table_plane(depth_m) - min_height_m, np.ones((3, 3), bool), iterations=2)
-    if not mask.any():
-        raise NoGraspFoundError(f"nothing stands {min_height_m * 100:g} cm above the table in this depth image; "
-                                f"pass an object mask, or lower the height threshold")
-    return mask
+    def spec(self) -> dict:
+        c = self.config
+        return {"policy": self.name, "options": {
+            "model": str(self.path), **({"gripper": self._gripper} if self._gripper
+                                        else {"max_width_m": self.gripper_max_width_m}),
+            "num_candidates": c.num_candidates, "object_min_height_m": c.object_min_height_m,
+            "sampler": asdict(c.sampler), "cem": asdict(c.cem)}}
 
 
 def _features(grasps: list[Grasp2D]) -> np.ndarray:
@@ -196,12 +191,33 @@ def _features(grasps: list[Grasp2D]) -> np.ndarray:
 
 
 def _from_features(f: np.ndarray, jaw_px: float) -> Grasp2D:
-    p, q = f[:2], f[2:4]
-    v = q - p
-    return Grasp2D(tuple((p + q) / 2), float(np.arctan2(-v[1], v[0])), float(np.hypot(*v)), jaw_px, float(f[4]))
+    return Grasp2D.from_endpoints(f[:2], f[2:4], jaw_px, float(f[4]))
 
 
-def load_gqcnn_policy(model: str | Path, method: str = "cem", max_width_m: float | None = None) -> GQCNNPolicy:
-    """A GQ-CNN policy from a model file (``grasplab train gqcnn``) or a pretrained name."""
+def _gqcnn_policy(method: str, model: str | Path | None, gripper: str | None, max_width_m: float | None,
+                  num_candidates: int, object_min_height_m: float, sampler: dict | None, cem: dict | None) -> GQCNNPolicy:
     from ..models.pretrained import resolve_model
-    return GQCNNPolicy(resolve_model(model), GQCNNPolicyConfig(method=method), max_width_m)
+    if model is None:
+        raise ConfigError(f"the gqcnn-{method} policy needs a trained GQ-CNN (no pretrained one ships yet): train one "
+                          f"with `grasplab train gqcnn` and pass model= (--model)")
+    cfg = GQCNNPolicyConfig(method, num_candidates, object_min_height_m, AntipodalDepthConfig(**(sampler or {})),
+                            CEMConfig(**(cem or {})))
+    return GQCNNPolicy(resolve_model(model), cfg, max_width_m, gripper)
+
+
+@register_policy("gqcnn-rank", "Dex-Net 2.0: antipodal grasps sampled from the depth image, ranked by a GQ-CNN",
+                 "a GQ-CNN (`grasplab train gqcnn`); needs intrinsics")
+def _gqcnn_rank(model: str | Path | None = None, gripper: str | None = None, max_width_m: float | None = None,
+                num_candidates: int = GQCNNPolicyConfig.num_candidates,
+                object_min_height_m: float = GQCNNPolicyConfig.object_min_height_m,
+                sampler: dict | None = None, cem: dict | None = None) -> GQCNNPolicy:
+    return _gqcnn_policy("rank", model, gripper, max_width_m, num_candidates, object_min_height_m, sampler, cem)
+
+
+@register_policy("gqcnn-cem", "Dex-Net 2.0: the cross-entropy method over antipodal grasps with a GQ-CNN",
+                 "a GQ-CNN (`grasplab train gqcnn`); needs intrinsics")
+def _gqcnn_cem(model: str | Path | None = None, gripper: str | None = None, max_width_m: float | None = None,
+               num_candidates: int = GQCNNPolicyConfig.num_candidates,
+               object_min_height_m: float = GQCNNPolicyConfig.object_min_height_m,
+               sampler: dict | None = None, cem: dict | None = None) -> GQCNNPolicy:
+    return _gqcnn_policy("cem", model, gripper, max_width_m, num_candidates, object_min_height_m, sampler, cem)

@@ -75,10 +75,13 @@ class RankedGrasps:
 
 def decode_grasp_maps(quality: np.ndarray, cos2: np.ndarray, sin2: np.ndarray, width: np.ndarray,
                       config: MapDecodingConfig = MapDecodingConfig(),
-                      depth_m: np.ndarray | None = None) -> RankedGrasps:
+                      depth_m: np.ndarray | None = None, allowed: np.ndarray | None = None) -> RankedGrasps:
     """Ranked grasps (best first); empty when no pixel passes the threshold. With ``depth_m``
-    each grasp takes the depth at its centre."""
+    each grasp takes the depth at its centre; ``allowed`` (bool map) restricts the peaks to its
+    pixels (the part of the input that shows the frame, or the object mask)."""
     q = smoothed_quality(quality, config.quality_sigma_px, config.threshold, config.min_distance_px)
+    if allowed is not None:
+        q = np.where(allowed, q, -np.inf)
     peaks = local_maxima(q, config.min_distance_px, config.threshold, config.max_grasps, config.exclude_border)
     return grasps_at(peaks, cos2, sin2, width, config, np.array([q[r, c] for r, c in peaks], dtype=np.float64),
                      depth_m)

@@ -89,20 +89,23 @@ def _grid_grasps(maps: list[np.ndarray], points_rc: np.ndarray, decoding: MapDec
 
 
 def propose_grasps(maps: list[np.ndarray], config: RerankConfig, decoding: MapDecodingConfig,
-                   image: np.ndarray | None = None) -> RankedGrasps:
+                   image: np.ndarray | None = None, allowed: np.ndarray | None = None) -> RankedGrasps:
     """The proposals: each decoded peak (with the decoder's smoothing and threshold) and, with
     ``config.grid_stride_px`` and ``image`` (the map model's input: depth relative to the
     table), each object grid pixel; each at its own angle turned by every offset, its width and
     quality kept; position by position, offsets in order. Positions narrower than
     ``MIN_WIDTH_PX`` (off the object, the width map is ~0) are left out: a rectangle of no
-    width matches nothing."""
+    width matches nothing. ``allowed`` (bool map) keeps only positions on its pixels."""
     peaks = decode_grasp_maps(*maps, replace(decoding, max_grasps=config.peaks,
-                                             min_distance_px=config.min_distance_px))
+                                             min_distance_px=config.min_distance_px), allowed=allowed)
     positions, qualities = list(peaks.grasps), list(peaks.qualities)
     if config.grid_stride_px:
         if image is None:
             raise ConfigError("grid proposals need the map model's input image; pass image=")
-        grid = _grid_grasps(maps, object_grid_px(image, config.grid_stride_px, config.grid_min_height_m), decoding)
+        points = object_grid_px(image, config.grid_stride_px, config.grid_min_height_m)
+        if allowed is not None:
+            points = points[allowed[points[:, 0], points[:, 1]]]
+        grid = _grid_grasps(maps, points, decoding)
         positions += grid.grasps
         qualities += list(grid.qualities)
     grasps, out_q = [], []
@@ -171,12 +174,13 @@ class CropReranker:
         with self._torch.inference_mode():
             return self._torch.sigmoid(self.model(x)).numpy().astype(np.float64)
 
-    def rerank(self, image: np.ndarray, maps: list[np.ndarray], decoding: MapDecodingConfig) -> RankedGrasps:
+    def rerank(self, image: np.ndarray, maps: list[np.ndarray], decoding: MapDecodingConfig,
+               allowed: np.ndarray | None = None) -> RankedGrasps:
         """Each proposed position at its best-scored angle, sorted by ``config.score`` (the new
         quality); at most ``decoding.max_grasps``, a position dropped when a better one lies
         ``decoding.min_distance_px`` or closer (Chebyshev, as the decoder's peaks); ``image`` is
-        the map model's (normalised depth) input."""
-        props = propose_grasps(maps, self.config, decoding, image)
+        the map model's (normalised depth) input; ``allowed`` restricts the positions."""
+        props = propose_grasps(maps, self.config, decoding, image, allowed)
         if not len(props):
             return props
         score = self.config.score(self.scores(image, props.grasps), props.qualities)

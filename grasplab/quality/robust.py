@@ -13,7 +13,7 @@ import numpy as np
 import trimesh
 from scipy.spatial.transform import Rotation
 
-from ..grasps.grasp_set import GraspSet
+from ..geometry import GraspSet
 from .contacts import close_jaws
 from .ferrari_canny import ferrari_canny, ferrari_canny_reference
 from .wrenches import contact_wrenches

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..datasets.jacquard_layout import write_jacquard_view
 from ..errors import GrasplabError, MeshError, StablePoseError
-from ..geometry import Grasp2D
+from ..geometry import Grasp2D, segment_angle_rad
 from ..grasps import AntipodalConfig, CollisionChecker, CollisionConfig, load_gripper, sample_antipodal_grasps
 from ..imaging.crops import rotated_crops
 from ..objects import ObjectSpec
@@ -65,6 +65,14 @@ class SynthConfig:
         load_gripper(self.gripper)
         camera_preset(self.camera)
 
+    @classmethod
+    def from_preset(cls, preset: str | None = None, **overrides) -> "SynthConfig":
+        """The defaults (Dex-Net 2.0's recipe), then a named preset's ``synth`` section
+        (``grasplab.presets``), then ``overrides`` (``None`` values are ignored; nested configs
+        such as ``quality`` take dicts)."""
+        from ..presets import configure
+        return configure(cls, preset, "synth", **overrides)
+
 
 @dataclass
 class UnitResult:
@@ -95,7 +103,7 @@ def project_grasps(grasps_world, intrinsics, T_camera_world, jaw_m: float):
     c_px = intrinsics.project(safe)
     e_px = intrinsics.project(np.where(ok[:, None, None], ends, [0.0, 0.0, 1.0]))
     d = e_px[:, 1] - e_px[:, 0]
-    angle = (np.arctan2(-d[:, 1], d[:, 0]) + np.pi / 2) % np.pi - np.pi / 2
+    angle = segment_angle_rad(e_px[:, 0], e_px[:, 1])
     width_px = np.linalg.norm(d, axis=1)
     jaw_px = jaw_m * intrinsics.fx / np.where(ok, z, 1.0)
     inside = ok & (c_px[:, 0] >= 0) & (c_px[:, 0] <= intrinsics.width - 1) & (c_px[:, 1] >= 0) & \

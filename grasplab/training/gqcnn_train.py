@@ -17,14 +17,17 @@ import numpy as np
 
 from ..errors import ConfigError, GrasplabError
 from ..storage import atomic_write_json, check_or_write_run_config, run_metadata
-from .gqcnn_data import AugmentConfig, GQCNNArrays, load_split, open_tensor_dataset
-from .train import TrainResult, fit_resumable
+from ..datasets.gqcnn_arrays import GQCNNArrays, load_split, open_tensor_dataset
+from .gqcnn_data import AugmentConfig
+from .train import DEVICE_SETTINGS, TrainResult, check_devices, fit_resumable
 
 SPLITS = ("image_wise", "object_wise")
 
 
 @dataclass(frozen=True)
 class GQCNNTrainConfig:
+    """Defaults: Dex-Net 2.0's schedule (gqcnn's train_dex-net_2.0.yaml; the dexnet2 preset)."""
+
     data: str = ""
     split: str = "image_wise"
     threshold: float | None = None        # robust ε for a positive label (None: the dataset's)
@@ -39,9 +42,13 @@ class GQCNNTrainConfig:
     fc_size: int = 1024                   # Dex-Net 2.0: 1024
     seed: int = 0
     num_workers: int = 0
+    accelerator: str = "cpu"                # where to train (Lightning); not part of the result's identity
+    devices: int | str = 1
+    strategy: str = "auto"
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def __post_init__(self):
+        check_devices(self.accelerator, self.devices, self.strategy)
         if self.split not in SPLITS:
             raise ConfigError(f"--split must be one of {', '.join(SPLITS)}, got {self.split!r}")
         if self.epochs <= 0 or self.batch_size <= 0 or not self.lr > 0:
@@ -67,24 +74,13 @@ def _dataset_facts(data: str, threshold: float) -> dict:
     return {"path": str(data), "positive_threshold": threshold, **facts}
 
 
-def predict_arrays(model, arrays: GQCNNArrays, batch: int = 1024) -> np.ndarray:
-    """Success probabilities for every datapoint (eval mode, no gradients)."""
-    import torch
-    model.eval()
-    out = []
-    for s in range(0, len(arrays), batch):
-        out.append(model.predict_proba(torch.from_numpy(arrays.crops_m[s:s + batch]),
-                                       torch.from_numpy(arrays.depth_m[s:s + batch])).numpy())
-    return np.concatenate(out) if out else np.zeros(0)
-
-
 def train_gqcnn(cfg: GQCNNTrainConfig, out_dir: str | Path, show_progress: bool = True) -> TrainResult:
     """Train (or resume) a GQ-CNN on ``cfg.data``'s ``cfg.split``; keep the best validation accuracy."""
     import lightning as L
 
     from ..evaluation.classification import classification_report
     from ..models.gqcnn import GQCNN
-    from ..viz.gqcnn_figures import save_gqcnn_report
+    from ..evaluation.gqcnn_figures import save_gqcnn_report
     from .gqcnn_module import GQCNNModule
 
     train, val, thr = load_split(cfg.data, cfg.split, cfg.threshold)
@@ -95,16 +91,17 @@ def train_gqcnn(cfg: GQCNNTrainConfig, out_dir: str | Path, show_progress: bool 
                                 f"threshold {thr:g}; choose another --threshold or more data")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    check_or_write_run_config(out, "gqcnn_config.json", cfg, "GQ-CNN training run", may_change=("epochs", "num_workers"))
+    check_or_write_run_config(out, "gqcnn_config.json", cfg, "GQ-CNN training run", may_change=("epochs", *DEVICE_SETTINGS))
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     model = GQCNN(im_px=train.crops_m.shape[-1], filters=cfg.filters, fc_size=cfg.fc_size, **_stats(train))
     module = GQCNNModule(model, cfg.augment, cfg.seed, cfg.lr, cfg.momentum, cfg.weight_decay, cfg.decay_rate,
                          cfg.decay_epochs, len(train), cfg.batch_size)
     trainer, state, best = fit_resumable(module, train, val, out, epochs=cfg.epochs, seed=cfg.seed,
                                          batch_size=cfg.batch_size, num_workers=cfg.num_workers,
-                                         show_progress=show_progress, val_batch_size=1024, log_every_n_steps=100)
+                                         show_progress=show_progress, val_batch_size=1024, log_every_n_steps=100,
+                                         accelerator=cfg.accelerator, devices=cfg.devices, strategy=cfg.strategy)
     module.load_state_dict(state)
-    prob = predict_arrays(model, val)
+    prob = model.predict_proba_batched(val.crops_m, val.depth_m)
     report = classification_report(prob, val.label)
     meta = run_metadata(cfg)
     meta.update({"dataset": _dataset_facts(cfg.data, thr), "best_val_accuracy": best,
@@ -113,9 +110,11 @@ def train_gqcnn(cfg: GQCNNTrainConfig, out_dir: str | Path, show_progress: bool 
                  "train_positive_fraction": float(train.label.mean()),
                  "val_positive_fraction": float(val.label.mean()),
                  "val": report.to_dict(), "parameters": model.num_parameters})
-    model_path = model.save(out / "model.npz", metadata=meta)
-    atomic_write_json(out / "run.json", meta)
-    save_gqcnn_report(prob, val, out / "figures" / "gqcnn-val.png",
-                      title=f"GQ-CNN, {cfg.split} validation: accuracy {report.accuracy:.1%}, "
-                            f"AP {report.average_precision:.3f}, ROC AUC {report.roc_auc:.3f}")
-    return TrainResult(out, model_path, best, trainer.current_epoch)
+    model_path = out / "model.npz"
+    if trainer.is_global_zero:
+        model.save(model_path, metadata=meta)
+        atomic_write_json(out / "run.json", meta)
+        save_gqcnn_report(prob, val, out / "figures" / "gqcnn-val.png",
+                          title=f"GQ-CNN, {cfg.split} validation: accuracy {report.accuracy:.1%}, "
+                                f"AP {report.average_precision:.3f}, ROC AUC {report.roc_auc:.3f}")
+    return TrainResult(out, model_path, best, trainer.current_epoch, meta)

@@ -21,7 +21,7 @@ from ..policies.reranking import RerankConfig
 from ..seeding import derive_rng
 from ..storage import atomic_write, atomic_write_json, check_or_write_run_config, run_metadata
 from .rerank_samples import CropSamples, extract_crop_samples
-from .train import TrainResult, _resolve, fit_resumable
+from .train import DEVICE_SETTINGS, TrainResult, _resolve, check_devices, fit_resumable
 
 
 @dataclass(frozen=True)
@@ -42,9 +42,13 @@ class RerankTrainConfig:
     lr: float = 1e-3
     seed: int = 0
     num_workers: int = 0
+    accelerator: str = "cpu"                # where to train (Lightning); not part of the result's identity
+    devices: int | str = 1
+    strategy: str = "auto"
     model_kwargs: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        check_devices(self.accelerator, self.devices, self.strategy)
         if self.epochs <= 0 or self.batch_size <= 0 or not self.lr > 0:
             raise ConfigError("epochs, batch size and learning rate must be positive")
         if self.out_px % 8 or self.crop_px % self.out_px:
@@ -140,7 +144,7 @@ def train_reranker(train_scenes, val_scenes, cfg: RerankTrainConfig, out_dir: st
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     check_or_write_run_config(out, "rerank_config.json", cfg, "re-ranker run",
-                              may_change=("epochs", "num_workers", "quality_floor", "quality_power"))
+                              may_change=("epochs", *DEVICE_SETTINGS, "quality_floor", "quality_power"))
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     train_s = _samples(out / "samples_train.npz", GraspMapDataset(train_scenes, pre), map_net, cfg, decoding,
                        "training")
@@ -150,7 +154,8 @@ def train_reranker(train_scenes, val_scenes, cfg: RerankTrainConfig, out_dir: st
     trainer, state, best = fit_resumable(module, _CropDataset(train_s, cfg.seed, augment=True),
                                          _CropDataset(val_s, cfg.seed, augment=False), out, epochs=cfg.epochs,
                                          seed=cfg.seed, batch_size=cfg.batch_size, num_workers=cfg.num_workers,
-                                         show_progress=show_progress, val_batch_size=1024, log_every_n_steps=50)
+                                         show_progress=show_progress, val_batch_size=1024, log_every_n_steps=50,
+                                         accelerator=cfg.accelerator, devices=cfg.devices, strategy=cfg.strategy)
     module.load_state_dict(state)
     meta = run_metadata(cfg)
     meta.update({"best_val_accuracy": best, "epochs_run": trainer.current_epoch,
@@ -160,6 +165,8 @@ def train_reranker(train_scenes, val_scenes, cfg: RerankTrainConfig, out_dir: st
                  "map_model": {"path": str(map_path), "name": map_model.metadata.get("name", map_path.stem),
                                "architecture": map_model.architecture},
                  "map_preprocess": pre_meta})
-    model_path = module.model.save(out / "model.npz", metadata=meta)
-    atomic_write_json(out / "run.json", meta)
-    return TrainResult(out, model_path, best, trainer.current_epoch)
+    model_path = out / "model.npz"
+    if trainer.is_global_zero:
+        module.model.save(model_path, metadata=meta)
+        atomic_write_json(out / "run.json", meta)
+    return TrainResult(out, model_path, best, trainer.current_epoch, meta)

@@ -38,8 +38,13 @@ class TrainConfig:
     # preprocessing whose weights start the training (all layers stay trainable); a GG-CNN angle
     # head becomes a binned one predicting the same grasps when --angle-bins is given
     init: str | None = None
+    # where to train (Lightning's accelerator, devices, strategy); not part of the result's identity
+    accelerator: str = "cpu"
+    devices: int | str = 1
+    strategy: str = "auto"
 
     def __post_init__(self):
+        check_devices(self.accelerator, self.devices, self.strategy)
         if self.architecture not in MODELS or not issubclass(MODELS[self.architecture], GraspMapModel):
             raise ConfigError(f"unknown architecture {self.architecture!r}; choose from {', '.join(map_architectures())}")
         if self.epochs <= 0 or self.batch_size <= 0:
@@ -67,6 +72,20 @@ class TrainConfig:
         if self.output_px % m:
             raise ConfigError(f"{self.architecture} needs an image size that is a multiple of {m}; "
                               f"--size {self.output_px} is not (try {max(m, round(self.output_px / m) * m)})")
+
+
+DEVICE_SETTINGS = ("accelerator", "devices", "strategy", "num_workers")   # may change when a run resumes
+
+
+def check_devices(accelerator: str, devices, strategy: str) -> None:
+    """Refuse device settings Lightning would reject later, with the fix."""
+    accelerators = ("cpu", "gpu", "cuda", "mps", "tpu", "auto")
+    if accelerator not in accelerators:
+        raise ConfigError(f"--accelerator {accelerator!r}: choose {', '.join(accelerators)}")
+    if isinstance(devices, int) and devices < 1 and devices != -1:
+        raise ConfigError(f"--devices {devices}: give a count ≥ 1 (-1: all), or device ids such as '0,1'")
+    if not strategy:
+        raise ConfigError("--strategy must name a Lightning strategy (auto, ddp, ddp_spawn, …)")
 
 
 def map_architectures() -> list[str]:
@@ -129,12 +148,16 @@ def save_last_checkpoint_callback(last: Path):
 
 
 def fit_resumable(module, train_ds, val_ds, out: Path, epochs: int, seed: int, batch_size: int, num_workers: int,
-                  show_progress: bool = True, val_batch_size: int | None = None, log_every_n_steps: int = 1):
+                  show_progress: bool = True, val_batch_size: int | None = None, log_every_n_steps: int = 1,
+                  accelerator: str = "cpu", devices: int | str = 1, strategy: str = "auto"):
     """Lightning ``fit`` that keeps the best ``val_accuracy`` checkpoint and ``last.ckpt`` in
     ``out/checkpoints``, logs CSV to ``out/logs``, and resumes from ``last.ckpt``: the training
     order and ``train_ds.epoch`` (its seeded augmentations) follow from (seed, epoch) alone, so a
-    resumed run sees what the uninterrupted one would have. Returns (trainer, the best state
-    dict, the best validation accuracy)."""
+    resumed run sees what the uninterrupted one would have. ``accelerator``/``devices``/``strategy``
+    go to Lightning (several devices: each takes its share of every batch order, gradients are
+    averaged; validation accuracy is averaged over the devices). Returns (trainer, the best
+    state dict, the best validation accuracy); only the global-zero process should write results
+    (``trainer.is_global_zero``)."""
     import lightning as L
     import torch
     from lightning.pytorch.callbacks import ModelCheckpoint
@@ -156,7 +179,8 @@ def fit_resumable(module, train_ds, val_ds, out: Path, epochs: int, seed: int, b
             train_ds.epoch = trainer.current_epoch
 
     ckpt = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val_accuracy", mode="max")
-    trainer = L.Trainer(max_epochs=epochs, accelerator="auto", devices=1, logger=CSVLogger(out, name="logs"),
+    trainer = L.Trainer(max_epochs=epochs, accelerator=accelerator, devices=devices, strategy=strategy,
+                        logger=CSVLogger(out, name="logs"),
                         callbacks=[_Epoch(), ckpt, save_last_checkpoint_callback(last)],
                         enable_progress_bar=show_progress, enable_model_summary=False, deterministic=True,
                         log_every_n_steps=log_every_n_steps)
@@ -173,6 +197,7 @@ class TrainResult:
     model_path: Path
     best_val_accuracy: float
     epochs_run: int
+    metadata: dict = field(default_factory=dict)        # what run.json holds
 
 
 def train_grasp_map_model(train_scenes, val_scenes, cfg: TrainConfig, out_dir: str | Path,
@@ -226,12 +251,13 @@ def train_grasp_map_model(train_scenes, val_scenes, cfg: TrainConfig, out_dir: s
     frozen = [] if teacher is None else _freeze_teachers_layers(model, teacher)
     out = Path(out_dir)                     # written only once the settings proved usable
     out.mkdir(parents=True, exist_ok=True)
-    check_or_write_run_config(out, "train_config.json", cfg, "training run", may_change=("epochs", "num_workers"))
+    check_or_write_run_config(out, "train_config.json", cfg, "training run", may_change=("epochs", *DEVICE_SETTINGS))
     module = GraspMapModule(model, val_dataset=val_ds, lr=cfg.lr, quality_pos_weight=cfg.quality_pos_weight,
                             teacher=teacher, width_loss_weight=cfg.width_loss_weight)
     trainer, state, best = fit_resumable(module, train_ds, val_ds, out, epochs=cfg.epochs, seed=cfg.seed,
                                          batch_size=cfg.batch_size, num_workers=cfg.num_workers,
-                                         show_progress=show_progress)
+                                         show_progress=show_progress, accelerator=cfg.accelerator,
+                                         devices=cfg.devices, strategy=cfg.strategy)
     module.load_state_dict(state)
     meta = run_metadata(cfg)
     meta.update({"best_val_accuracy": best, "epochs_run": trainer.current_epoch,
@@ -243,9 +269,11 @@ def train_grasp_map_model(train_scenes, val_scenes, cfg: TrainConfig, out_dir: s
                      **({"init_fresh_tensors": fresh} if fresh else {}),
                      **({"init_head_converted_to_bins": True} if converted else {})} if cfg.init else {}),
                  "preprocess": {**pre, **({"px_per_m": px_per_m} if px_per_m else {})}})
-    model_path = module.model.save(out / "model.npz", metadata=meta)
-    atomic_write_json(out / "run.json", meta)
-    return TrainResult(out, model_path, best, trainer.current_epoch)
+    model_path = out / "model.npz"
+    if trainer.is_global_zero:
+        module.model.save(model_path, metadata=meta)
+        atomic_write_json(out / "run.json", meta)
+    return TrainResult(out, model_path, best, trainer.current_epoch, meta)
 
 
 def _resolve(name_or_path: str) -> Path:

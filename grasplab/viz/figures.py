@@ -45,14 +45,29 @@ def finish_panels(fig, axes, path: str | Path, title: str = "") -> Path:
     return finish_figure(fig, path, title)
 
 
+def depth_picture(depth_m: np.ndarray) -> np.ndarray:
+    """An H×W×3 uint8 grey picture of a depth image (1st–99th percentile of the valid pixels)."""
+    d = np.asarray(depth_m, dtype=np.float64)
+    valid = d[np.isfinite(d) & (d > 0)]
+    lo, hi = (np.percentile(valid, 1), np.percentile(valid, 99)) if valid.size else (0.0, 1.0)
+    v = np.clip((np.nan_to_num(d) - lo) / max(hi - lo, 1e-9), 0, 1)
+    return (np.repeat(v[..., None], 3, axis=2) * 255).astype(np.uint8)
+
+
+def frame_picture(frame) -> np.ndarray:
+    """What to draw grasps on: a frame's colour image, else its depth in grey."""
+    return frame.rgb if frame.rgb is not None else depth_picture(frame.depth_m)
+
+
 def object_crop(mask: np.ndarray | None, shape: tuple[int, int], margin: float = 1.5,
                 min_size_px: int = 128) -> tuple[slice, slice]:
     """A square window around the mask's bounding box (the whole image when there is no mask)."""
+    from ..imaging import mask_box_center
     h, w = shape
     if mask is None or not mask.any():
         return slice(0, h), slice(0, w)
     rows, cols = np.nonzero(mask)
-    cy, cx = (rows.min() + rows.max()) / 2, (cols.min() + cols.max()) / 2
+    cy, cx = (c - 0.5 for c in mask_box_center(mask))          # in pixel-centre coordinates
     side = int(min(max(margin * max(np.ptp(rows), np.ptp(cols)), min_size_px), h, w))
     top = int(np.clip(round(cy - side / 2), 0, h - side))
     left = int(np.clip(round(cx - side / 2), 0, w - side))

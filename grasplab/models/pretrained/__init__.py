@@ -2,7 +2,7 @@
 
 Each was trained by grasplab's own commands on grasplab's synthetic data; ``scripts/
 train_pretrained.sh`` reproduces them. ``DEFAULT`` is what commands use when ``--model`` is
-left out; ``FAST`` is the GG-CNN that ``grasplab bench detect`` times.
+left out; ``FAST`` is the GG-CNN that ``grasplab bench detect`` times; ``DEFAULT_RERANKER`` re-ranks ``DEFAULT``'s grasps.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from ...errors import GrasplabError
 HERE = Path(__file__).parent
 DEFAULT = "ggcnn2-synth-depth"       # the most accurate
 FAST = "ggcnn-synth-depth"           # GG-CNN: what `grasplab bench detect` times against the paper's pipeline
+DEFAULT_RERANKER = "rerank-ggcnn2-synth-depth"   # the crop re-ranker trained for DEFAULT
 
 
 def available() -> list[str]:
@@ -36,3 +37,19 @@ def resolve_model(name_or_path: str | Path | None) -> Path:
     names = ", ".join(available()) or "none installed"
     raise GrasplabError(f"{name_or_path}: neither a model file nor a pretrained model name "
                         f"(pretrained: {names}; see `grasplab models`)")
+
+
+def describe_pretrained() -> list[dict]:
+    """One row per shipped model: name, architecture, the policy it plans with (``None``: a crop
+    re-ranker, used with ``rerank=``), inputs, parameters and summary."""
+    from .. import MODELS, read_header
+    rows = []
+    for n in available():
+        h = read_header(resolve_model(n))
+        meta = h.get("metadata", {})
+        pre = meta.get("preprocess") or meta.get("map_preprocess") or {}     # a re-ranker: its map model's
+        rows.append({"name": n, "default": n == DEFAULT, "architecture": h["architecture"],
+                     "policy": getattr(MODELS.get(h["architecture"]), "default_policy", None),
+                     "inputs": pre.get("inputs", "?"), "parameters": meta.get("parameters", "?"),
+                     "summary": meta.get("summary", "")})
+    return rows

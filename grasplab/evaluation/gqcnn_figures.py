@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .figures import finish_figure, plt
+from ..viz.figures import finish_figure, plt
+from .classification import precision_recall_curve, roc_curve
 
 
 def save_gqcnn_report(prob: np.ndarray, arrays, path: str | Path, title: str = "", examples: int = 6) -> Path:
     """``prob``: predicted success probabilities; ``arrays``: a ``GQCNNArrays`` (crops, labels)."""
-    from ..evaluation.classification import precision_recall_curve, roc_curve
     y = arrays.label.astype(bool)
     fig = plt.figure(figsize=(12, 7.6), dpi=90)
     grid = fig.add_gridspec(3, 2 * examples, height_ratios=(1.3, 1.3, 1.0))

@@ -6,8 +6,10 @@ Data flow per seed: an object-wise (or the paper's) train/test split fixed for t
 seeded labelled subset of the training images → (a) autoencoders on every training image,
 (b) ``V`` seeded augmentations of each labelled image (random quarter turns, zooms, flips;
 targets rendered from the transformed rectangles) shared by every method, with the frozen
-encoders' latents cached once → grasp networks → the rectangle metric on the test images
-(``grasplab.evaluation.evaluate_grasp_map_model``, the same code as ``grasplab evaluate``).
+encoders' latents cached once → grasp networks → each saved model planned with as a policy
+(``grasplab.load_policy``) on the test images' frames and scored with the rectangle metric by
+``grasplab.evaluation.evaluate_policy``, the same loop as ``grasplab evaluate``: the accuracy of
+the grasps ``grasplab predict --model <file> --mask`` returns.
 """
 from __future__ import annotations
 
@@ -17,9 +19,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from torch import nn
 
-from ..datasets.grasp_map_dataset import GraspMapDataset, PreprocessConfig
+from ..datasets.grasp_map_dataset import GraspMapDataset
 from ..errors import ConfigError
+from ..imaging import PreprocessConfig
 from ..storage import atomic_write_bytes, atomic_write_json, run_metadata
 
 METHODS = ("ggcnn", "vqvae", "vae-flow", "joint")
@@ -69,6 +73,15 @@ class SemisupConfig:
 
 
 QUICK = dict(ae_epochs=30, grasp_steps=600, hidden=32, num_codes=128)     # ``--quick``: minutes on 2 cores
+
+
+def synthesise_default_data(out: Path, quick: bool = False) -> Path:
+    """The scenes the experiment uses when given no data: the ``semisup`` (or ``semisup-quick``)
+    preset's synthesis into ``out/data`` (resumes if already there)."""
+    from ..synth import SynthConfig, run_synth
+    data = Path(out) / "data"
+    run_synth(SynthConfig.from_preset("semisup-quick" if quick else "semisup"), data, workers=0)
+    return data
 
 
 def resolve_crop(cfg: SemisupConfig, scenes: list) -> SemisupConfig:
@@ -150,28 +163,49 @@ def _augmented(scenes, pre: PreprocessConfig, variants: int, seed: int):
     return torch.from_numpy(np.stack([x for x, _ in items])), torch.from_numpy(np.stack([y for _, y in items]))
 
 
-def _train_autoencoder(kind: str, x_all, cfg: SemisupConfig, seed: int, progress, task):
+def _fabric(accelerator: str = "cpu", devices: int | str = 1, strategy: str = "auto"):
+    """Lightning Fabric for the runner's training loops: one process on the CPU by default;
+    several devices train data-parallel (each process takes its share of every batch, gradients
+    are averaged), and only the global-zero process writes files and scores models."""
+    import lightning as L
+
+    from ..training.train import check_devices
+    check_devices(accelerator, devices, strategy)
+    if "spawn" in strategy:
+        raise ConfigError(f"--strategy {strategy}: the runner's loops run in its own processes; use ddp (or auto)")
+    fabric = L.Fabric(accelerator=accelerator, devices=devices, strategy=strategy)
+    fabric.launch()
+    return fabric
+
+
+def _share(idx, fabric):
+    """This process's share of a batch of indices (all of it with one process)."""
+    return idx[fabric.global_rank::fabric.world_size] if fabric.world_size > 1 else idx
+
+
+def _train_autoencoder(kind: str, x_all, cfg: SemisupConfig, seed: int, progress, task, fabric):
     import torch
 
     from ..models.autoencoders import LatentAutoencoder
     torch.manual_seed(seed)
     ae = LatentAutoencoder(x_all.shape[1], kind="vq" if kind == "vqvae" else "flow", hidden=cfg.hidden,
                            res_hidden=cfg.hidden // 2, latent_dim=cfg.latent_dim, num_codes=cfg.num_codes,
-                           flows=cfg.flows, restart_dead=True, ema=cfg.ema).to(x_all.device)
+                           flows=cfg.flows, restart_dead=True, ema=cfg.ema)
     ae.fit_input_stats(x_all)
-    opt = torch.optim.Adam(ae.parameters(), lr=cfg.lr)
+    model, opt = fabric.setup(ae, torch.optim.Adam(ae.parameters(), lr=cfg.lr))
+    model.mark_forward_method("loss")
     gen = torch.Generator().manual_seed(seed)
     log = []
     for epoch in range(cfg.ae_epochs):
         order = torch.randperm(len(x_all), generator=gen)
         terms_epoch = []
         for s in range(0, len(order), cfg.batch_size):
-            xb = x_all[order[s:s + cfg.batch_size]]
+            xb = x_all[_share(order[s:s + cfg.batch_size], fabric)].to(fabric.device)
             k = int(torch.randint(4, (1,), generator=gen))        # quarter turns: free augmentation
             xb = torch.rot90(xb, k, dims=(2, 3))
-            loss, terms = ae.loss(xb)
+            loss, terms = model.loss(xb)
             opt.zero_grad()
-            loss.backward()
+            fabric.backward(loss)
             opt.step()
             terms_epoch.append({k_: float(v) for k_, v in terms.items() if k_ != "recon"})
         log.append({"epoch": epoch, **{k_: float(np.mean([t[k_] for t in terms_epoch])) for k_ in terms_epoch[0]}})
@@ -179,28 +213,30 @@ def _train_autoencoder(kind: str, x_all, cfg: SemisupConfig, seed: int, progress
     return ae.eval(), log
 
 
-def _fit_maps(net, batches, steps: int, lr: float, seed: int, batch_size: int, extra_loss=None, progress=None,
-              task=None):
+def _fit_maps(net, batches, steps: int, lr: float, seed: int, batch_size: int, fabric, extra_loss=None,
+              progress=None, task=None):
     """Adam on GG-CNN's loss over cached (input, target) pairs; ``extra_loss(step)`` adds a term
-    (with parameters of its own)."""
+    (with modules of its own, set up with ``fabric`` by its ``setup``)."""
     import torch
 
-    from .grasp_map_module import grasp_map_loss
+    from ..training.grasp_map_module import grasp_map_loss
     torch.manual_seed(seed)
     params = [p for p in net.parameters() if p.requires_grad]
     if extra_loss is not None:
         params += list(extra_loss.parameters())
-    opt = torch.optim.Adam(params, lr=lr)
+    model, opt = fabric.setup(net, torch.optim.Adam(params, lr=lr))
+    if extra_loss is not None:
+        extra_loss.setup(fabric)
     gen = torch.Generator().manual_seed(seed)
     x, y = batches
-    net.train()
+    model.train()
     for step in range(steps):
-        idx = torch.randint(len(x), (min(batch_size, len(x)),), generator=gen)
-        loss = grasp_map_loss(net(x[idx]), y[idx])["loss"]
+        idx = _share(torch.randint(len(x), (min(batch_size, len(x)),), generator=gen), fabric)
+        loss = grasp_map_loss(model(x[idx].to(fabric.device)), y[idx].to(fabric.device))["loss"]
         if extra_loss is not None:
             loss = loss + extra_loss(step)
         opt.zero_grad()
-        loss.backward()
+        fabric.backward(loss)
         opt.step()
         if progress is not None and step % 50 == 49:
             progress.update(task, advance=50)
@@ -215,14 +251,23 @@ class _JointReconstruction:
         import torch
         self.net, self.decoder, self.x, self.bs = net, ae.decoder, x_all, batch_size
         self.gen = torch.Generator().manual_seed(seed)
+        self.fabric = None
 
     def parameters(self):
         return self.decoder.parameters()
 
+    def setup(self, fabric) -> None:
+        """The decoder as a data-parallel module too (its gradients averaged like the net's)."""
+        self.fabric = fabric
+        self.decoder = fabric.setup_module(self.decoder)
+
     def __call__(self, step):
         import torch
         import torch.nn.functional as F
-        xb = self.x[torch.randint(len(self.x), (self.bs,), generator=self.gen)]
+        idx = torch.randint(len(self.x), (self.bs,), generator=self.gen)
+        xb = self.x[_share(idx, self.fabric) if self.fabric is not None else idx]
+        if self.fabric is not None:
+            xb = xb.to(self.fabric.device)
         h = self.net.encoder(xb)
         z, reg, _ = self.net.quantizer(h)
         return F.mse_loss(self.decoder(z), self.net.encoder.standardise(xb)) + reg
@@ -233,37 +278,41 @@ def _key(method: str, fraction: float, seed: int) -> str:
 
 
 def run_semisup(scenes: list, cfg: SemisupConfig, out_dir: str | Path, show_progress: bool = True,
-                ood: list | None = None, device: str | None = None) -> dict:
+                ood: list | None = None, accelerator: str = "cpu", devices: int | str = 1,
+                strategy: str = "auto") -> dict | None:
     """Train and evaluate every method for every labelled fraction and seed; write
     results.{json,csv,md} and figures. Resumes: each autoencoder and each evaluated
     (method, fraction, seed) is stored atomically as it finishes and reused on the next run
     into the same folder; ``ood`` (``[(name, frames)]``, see ``load_ood_frames``) adds
-    quality-map figures of every method side by side on those frames. Training runs on
-    ``device`` (default: CUDA when available); evaluation on the CPU, from the saved files."""
-    import torch
+    quality-map figures of every method side by side on those frames. Training runs through
+    Lightning Fabric on ``accelerator``/``devices``/``strategy`` (default: one CPU process);
+    evaluation on the CPU, from the saved files, in the global-zero process, which alone
+    returns the report (the other processes of a data-parallel run return ``None``)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ..models.autoencoders import load_autoencoder, save_autoencoder
     from ..storage import check_or_write_run_config
     from ..viz.semisup_figures import save_autoencoder_figure, save_fraction_curve
 
+    fabric = _fabric(accelerator, devices, strategy)
+    lead = fabric.is_global_zero
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     cfg = resolve_crop(cfg, scenes)
-    check_or_write_run_config(out, "semisup_config.json", cfg, "semi-supervised experiment",
-                              may_change=("labelled_fractions", "seeds", "methods"))
+    if lead:
+        out.mkdir(parents=True, exist_ok=True)
+        check_or_write_run_config(out, "semisup_config.json", cfg, "semi-supervised experiment",
+                                  may_change=("labelled_fractions", "seeds", "methods"))
+    fabric.barrier()
     train, test = split_for_protocol(scenes, cfg)
     test = [s for s in test if s.rectangles()]
     if not test:
         raise ConfigError("no test image has a ground-truth grasp")
     pre = cfg.preprocess()
     t0 = time.perf_counter()
-    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    x_all = _inputs(GraspMapDataset(train, pre)).to(dev)
-    test_ds = GraspMapDataset(test, pre, cache_inputs=True)      # read once, scored by every model
+    x_all = _inputs(GraspMapDataset(train, pre)).to(fabric.device)
     rows = []
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), disable=not show_progress) as progress:
+                  TimeElapsedColumn(), disable=not (show_progress and lead)) as progress:
         for seed in range(cfg.seeds):
             autoencoders: dict = {}
 
@@ -273,13 +322,17 @@ def run_semisup(scenes: list, cfg: SemisupConfig, out_dir: str | Path, show_prog
                 if kind not in autoencoders:
                     path = out / "models" / f"autoencoder-{kind}-seed{seed}.npz"
                     if path.is_file():
-                        autoencoders[kind] = load_autoencoder(path)[0].to(dev)
+                        autoencoders[kind] = load_autoencoder(path)[0].to(fabric.device)
                     else:
                         task = progress.add_task(f"seed {seed} {kind} autoencoder", total=cfg.ae_epochs)
-                        ae, log = _train_autoencoder(kind, x_all, cfg, seed, progress, task)
-                        save_autoencoder(ae, path, metadata={**run_metadata(cfg), "seed": seed, "log": log})
-                        save_autoencoder_figure(ae, x_all[:4], log, out / "figures" / f"autoencoder-{kind}-seed{seed}.png",
-                                                title=f"{kind} autoencoder, seed {seed}: inputs, reconstructions, training")
+                        ae, log = _train_autoencoder(kind, x_all, cfg, seed, progress, task, fabric)
+                        if lead:
+                            save_autoencoder(ae, path, metadata={**run_metadata(cfg), "seed": seed, "log": log})
+                            save_autoencoder_figure(ae, x_all[:4], log,
+                                                    out / "figures" / f"autoencoder-{kind}-seed{seed}.png",
+                                                    title=f"{kind} autoencoder, seed {seed}: inputs, "
+                                                          f"reconstructions, training")
+                        fabric.barrier()
                         autoencoders[kind] = ae
                 return autoencoders[kind]
 
@@ -295,15 +348,22 @@ def run_semisup(scenes: list, cfg: SemisupConfig, out_dir: str | Path, show_prog
                         rows.append(json.loads(row_path.read_text()))
                         continue
                     if xy is None:
-                        xy = tuple(t.to(dev) for t in _augmented(lab_scenes, pre, cfg.augmentations, seed))
+                        xy = tuple(t.to(fabric.device) for t in _augmented(lab_scenes, pre, cfg.augmentations, seed))
                     ae = autoencoder(m) if m in ("vqvae", "vae-flow") else None
-                    row = _train_and_score(m, fraction, seed, cfg, x_all, xy, ae, test_ds, out, progress)
-                    row.update(labelled_images=len(lab_scenes), train_images=len(train))
-                    atomic_write_json(row_path, row)
-                    rows.append(row)
+                    net, train_s = _train(m, fraction, seed, cfg, x_all, xy, ae, progress, fabric)
+                    if lead:
+                        row = _score(net, m, fraction, seed, cfg, test, out)
+                        row.update(labelled_images=len(lab_scenes), train_images=len(train), train_s=round(train_s, 1))
+                        atomic_write_json(row_path, row)
+                        rows.append(row)
+                    fabric.barrier()
+    if not lead:
+        return None
     summary = summarise(rows, cfg.methods, cfg.labelled_fractions)
     report = {**run_metadata(cfg), "rows": rows, "summary": summary, "test_images": len(test),
-              "train_images": len(train), "wall_s": round(time.perf_counter() - t0, 1)}
+              "train_images": len(train), "wall_s": round(time.perf_counter() - t0, 1),
+              "training": {"accelerator": accelerator, "devices": devices, "strategy": strategy,
+                           "processes": fabric.world_size}}
     write_tables(report, out)
     if len(cfg.labelled_fractions) > 1:
         save_fraction_curve(summary, out / "figures" / "label-fraction-curve.png",
@@ -334,12 +394,10 @@ def draw_ood_figures(out: str | Path, cfg: SemisupConfig | None, ood: list) -> l
     return save_ood_figures(out, models, f"{fraction:g} labelled, seed 0", ood)
 
 
-def _train_and_score(m: str, fraction: float, seed: int, cfg: SemisupConfig, x_all, xy, ae, test_ds, out: Path,
-                     progress) -> dict:
-    """One method at one labelled fraction and seed: train, save the model, score on the test set."""
+def _train(m: str, fraction: float, seed: int, cfg: SemisupConfig, x_all, xy, ae, progress, fabric):
+    """One method at one labelled fraction and seed: (trained network, seconds)."""
     import torch
 
-    from ..evaluation.evaluate_maps import evaluate_grasp_map_model
     from ..models import GGCNN, LatentGraspNet
     from ..models.autoencoders import LatentAutoencoder
     ae_steps = cfg.ae_epochs * max(1, len(x_all) // cfg.batch_size)
@@ -348,54 +406,54 @@ def _train_and_score(m: str, fraction: float, seed: int, cfg: SemisupConfig, x_a
     ts = time.perf_counter()
     torch.manual_seed(seed)
     if m == "ggcnn":
-        net = _fit_maps(GGCNN(input_channels=x_all.shape[1]).to(x_all.device), xy, steps, cfg.lr, seed, cfg.batch_size,
+        net = _fit_maps(GGCNN(input_channels=x_all.shape[1]), xy, steps, cfg.lr, seed, cfg.batch_size, fabric,
                         progress=progress, task=task)
     elif m in ("vqvae", "vae-flow"):
         net = LatentGraspNet.from_autoencoder(ae).to(x_all.device)
         # frozen encoder: its latents are cached once, the grasp decoder trains on them
         with torch.no_grad():
             z = torch.cat([ae.latent(xy[0][s:s + 64]) for s in range(0, len(xy[0]), 64)])
-        _fit_maps(_LatentHead(net), (z, xy[1]), steps, cfg.lr, seed, cfg.batch_size, progress=progress, task=task)
+        _fit_maps(_LatentHead(net), (z, xy[1]), steps, cfg.lr, seed, cfg.batch_size, fabric, progress=progress,
+                  task=task)
     else:   # joint: reconstruction on all images + grasp loss on the labelled, one model
         ae = LatentAutoencoder(x_all.shape[1], kind="vq", hidden=cfg.hidden, res_hidden=cfg.hidden // 2,
                                latent_dim=cfg.latent_dim, num_codes=cfg.num_codes, ema=cfg.ema,
                                restart_dead=True).to(x_all.device)
         ae.fit_input_stats(x_all)
-        net = LatentGraspNet.from_autoencoder(ae, freeze_encoder=False).to(x_all.device)
-        net = _fit_maps(net, xy, steps, cfg.lr, seed, cfg.batch_size,
+        net = LatentGraspNet.from_autoencoder(ae, freeze_encoder=False)
+        net = _fit_maps(net, xy, steps, cfg.lr, seed, cfg.batch_size, fabric,
                         extra_loss=_JointReconstruction(net, ae, x_all, cfg.batch_size, seed),
                         progress=progress, task=task)
-    train_s = time.perf_counter() - ts
+    progress.update(task, completed=steps)
+    return net.cpu(), time.perf_counter() - ts
+
+
+def _score(net, m: str, fraction: float, seed: int, cfg: SemisupConfig, test: list, out: Path) -> dict:
+    """Save a trained network and plan with it as a policy on the test frames (their object
+    masks given, as ``predict --mask``): the test row."""
+    from ..evaluation import evaluate_policy
+    from ..policies import load_policy
     key = _key(m, fraction, seed)
     path = net.save(out / "models" / f"{key}.npz",
                     metadata={**run_metadata(cfg), "preprocess": cfg.preprocess().to_metadata(), "method": m,
                               "seed": seed, "labelled_fraction": fraction})
-    rep = evaluate_grasp_map_model(path, test_ds.scenes, k=5, out_dir=out / "eval" / key, figures=cfg.eval_figures,
-                                   dataset=test_ds)
-    progress.update(task, completed=steps)
+    rep = evaluate_policy(load_policy(path), test, k=5, out_dir=out / "eval" / key, figures=cfg.eval_figures,
+                          show_progress=False)
     return {"method": m, "labelled_fraction": fraction, "seed": seed, "test_images": rep.top1.total,
             "top1_correct": rep.top1.correct, "top1": rep.top1.value, "top1_low": rep.top1.low,
-            "top1_high": rep.top1.high, "train_s": round(train_s, 1)}
+            "top1_high": rep.top1.high}
 
 
-class _LatentHead:
-    """The trainable part of a ``LatentGraspNet`` as a module on cached latents."""
+class _LatentHead(nn.Module):
+    """The trainable part of a ``LatentGraspNet`` (body, up-sampling, heads) as a module on
+    cached latents; the frozen encoder's parameters do not train."""
 
     def __init__(self, net):
+        super().__init__()
         self.net = net
 
-    def __call__(self, z):
+    def forward(self, z):
         return self.net.decode(z)
-
-    def parameters(self):
-        return [p for n, p in self.net.named_parameters() if n.split(".")[0] in ("body", "up", "heads")]
-
-    def train(self, mode: bool = True):
-        self.net.train(mode)
-        return self
-
-    def eval(self):
-        return self.train(False)
 
 
 def summarise(rows: list[dict], methods, fractions) -> list[dict]:

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..geometry import Grasp3D, RigidTransform
+from .grasps import Grasp3D
+from .transforms import RigidTransform
 
 
 @dataclass

@@ -1,0 +1,110 @@
+"""``grasplab demo`` and ``grasplab experiment``: studies built on the layers below."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .common import ACCELERATOR_HELP, DEVICES_HELP, MODEL_HELP, POLICY_HELP, RERANK_HELP, STRATEGY_HELP, comma_list, \
+    console, table
+
+group = typer.Typer(no_args_is_help=True, help="Experiments that compare methods on one split.")
+
+
+def demo(
+    out: Path = typer.Option(Path("grasplab-demo"), help="Folder for scenes, demo.json and figures."),
+    objects: Optional[int] = typer.Option(None, help="Fresh procedural objects to render (two poses each; default 8)."),
+    model: Optional[str] = typer.Option(None, help=MODEL_HELP),
+    policy: Optional[str] = typer.Option(None, help=POLICY_HELP),
+    rerank: Optional[str] = typer.Option(None, help=RERANK_HELP),
+):
+    """Render fresh scenes, plan grasps with a pretrained policy, score against analytic labels."""
+    from ..experiments.demo import DemoConfig, run_demo
+    rep = run_demo(DemoConfig(objects=objects, model=model, rerank=rerank, policy=policy), out)
+    rows = []
+    for r in rep["scenes"]:
+        mark = (lambda ok: "[green]✓[/]" if ok else "[red]✗[/]")
+        view, _, obj = Path(r["scene"]).name.partition("_")
+        g = r["grasp"] or {}
+        rows.append([r["family"], view, r["positives"], mark(r["top1"]), mark(r["top5"]), f"{r['score']:.2f}",
+                     f"{g['width_m'] * 100:.1f}" if "width_m" in g else ""])
+    pol = rep["config"]["policy"]
+    console.print(table(f"grasplab demo: {len(rows)} fresh scenes, policy {pol['policy']} "
+                        f"({Path(pol['options'].get('model') or '-').stem})",
+                        ["object", "view", "positives", "top-1", "top-5", "score", "width cm"], rows,
+                        left=("object", "view")))
+    a1, a5 = rep["top1"], rep["top5"]
+    console.print(f"top-1 {a1['accuracy']:.1%} ({a1['correct']}/{a1['total']}, 95 % CI {a1['ci95'][0]:.0%}–"
+                  f"{a1['ci95'][1]:.0%}); top-5 {a5['accuracy']:.1%}"
+                  + (f"; {rep['scenes_without_labels']} scenes had no analytic positive and were not scored"
+                     if rep["scenes_without_labels"] else ""))
+    console.print(f"figures: {out / 'grasps.png'}; report: {out / 'demo.json'}")
+
+
+@group.command("semisup")
+def experiment_semisup(
+    data: Optional[Path] = typer.Option(None, help="Dataset folder; default: fresh grasplab synthetic scenes "
+                                        "(the semisup preset; semisup-quick with --quick)."),
+    format: str = typer.Option("jacquard", "--format", help="jacquard (also grasplab scenes) or cornell."),
+    depth: str = typer.Option("stereo", help="Jacquard depth image: perfect or stereo."),
+    labelled_fraction: str = typer.Option("0.1", help="Fraction(s) of the training images whose labels are used; "
+                                          "several (0.05,0.1,0.25,0.5,1) give the label-fraction curve."),
+    seeds: Optional[int] = typer.Option(None, help="Seeds (labelled subsets and initialisations); default 3, "
+                                        "2 with --quick."),
+    methods: str = typer.Option("ggcnn,vqvae,vae-flow,joint", help="Comma-separated methods."),
+    protocol: str = typer.Option("objectwise", help="objectwise, or mahajan2020 (the paper's Cornell counts: 932 train, "
+                                 "104 labelled, 103 test; the last 103 images test)."),
+    inputs: str = typer.Option("rgbd", help="depth, rgb or rgbd."),
+    crop: str = typer.Option("auto", help="object (a fixed half of the view around the object mask), center, "
+                             "resize (the whole image), or auto: object where the data has masks, else center. "
+                             "Never from the labels."),
+    ood: list[Path] = typer.Option([], "--ood", help="Folder of out-of-distribution frames for quality-map figures "
+                                   "(Jacquard folder, or depth_N.npy/.tiff/.png + color_N.png [+ segmask_N.png]); "
+                                   "repeatable."),
+    quick: bool = typer.Option(False, "--quick", help="Fewer objects, epochs and steps (minutes on 2 cores)."),
+    accelerator: str = typer.Option("cpu", help=ACCELERATOR_HELP),
+    devices: str = typer.Option("1", help=DEVICES_HELP),
+    strategy: str = typer.Option("auto", help=STRATEGY_HELP),
+    out: Path = typer.Option(Path("grasplab-semisup"), help="Folder for results.{md,csv,json}, models, figures; "
+                             "a second run into it resumes."),
+):
+    """GG-CNN on the labelled images vs. grasp networks on a VQ-VAE / flow VAE trained on all images."""
+    from ..datasets.scene_sources import load_scenes
+    from ..evaluation.ood_maps import load_ood_frames
+    from ..experiments.semisup import QUICK, SemisupConfig, run_semisup, synthesise_default_data
+    cfg = SemisupConfig(labelled_fractions=comma_list(labelled_fraction, float, "numbers such as 0.1 or 0.05,0.1,0.25",
+                                                           "--labelled-fraction"),
+                        seeds=seeds or (2 if quick else 3), inputs=inputs, protocol=protocol, crop=crop,
+                        methods=comma_list(methods), **(QUICK if quick else {}))
+    ood_frames = [load_ood_frames(p, depth) for p in ood]          # read before hours of training
+    data = data or synthesise_default_data(out, quick)
+    rep = run_semisup(load_scenes(data, format, depth), cfg, out, ood=ood_frames, accelerator=accelerator,
+                      devices=int(devices) if devices.isdigit() else devices, strategy=strategy)
+    if rep is None:             # a data-parallel worker process: the main one reports
+        return
+    rows = [[f"{s['labelled_fraction']:g}", s["method"], s["labelled_images"], f"{s['top1_mean']:.1%} ± {s['top1_std']:.1%}",
+             f"{s['pooled_ci95'][0]:.0%}–{s['pooled_ci95'][1]:.0%}"] for s in rep["summary"]]
+    console.print(table(f"semi-supervised grasp detection, {rep['test_images']} test images, {cfg.seeds} seed(s)",
+                        ["labelled", "method", "images", "top-1 mean ± std", "pooled 95 % CI"], rows,
+                        left=("labelled", "method")))
+    console.print(f"results: {out / 'results.md'}, {out / 'results.csv'}, figures in {out / 'figures'}; "
+                  f"{rep['wall_s']:.0f} s")
+
+
+@group.command("semisup-figures")
+def experiment_semisup_figures(
+    out: Path = typer.Option(..., help="Folder of a finished `grasplab experiment semisup` run."),
+    ood: list[Path] = typer.Option(..., "--ood", help="Frames folder (as for `experiment semisup --ood`); repeatable."),
+    depth: str = typer.Option("stereo", help="Jacquard depth image: perfect or stereo."),
+):
+    """Draw a finished experiment's quality maps on other out-of-distribution frames."""
+    from ..evaluation.ood_maps import load_ood_frames
+    from ..experiments.semisup import draw_ood_figures
+    for p in draw_ood_figures(out, None, [load_ood_frames(p, depth) for p in ood]):
+        console.print(f"wrote {p}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(demo)
+    app.add_typer(group, name="experiment")

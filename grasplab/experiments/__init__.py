@@ -1,0 +1,1 @@
+"""Studies built on the layers below: the semi-supervised comparison and the demo."""
