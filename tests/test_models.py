@@ -17,12 +17,31 @@ def test_published_parameter_counts_and_output_shapes(cls, params):
     assert all(o.shape == (1, 1, 300, 300) for o in rgbd(torch.zeros(1, 4, 300, 300)))
 
 
+class PickleBomb:
+    """Unpickling it creates a file: proof that code from a model file ran."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
 def test_save_load_round_trip_without_pickle(tmp_path):
     torch.manual_seed(0)
     model = GGCNN2(input_channels=4).eval()
     path = model.save(tmp_path / "m.npz", metadata={"trained_on": "test"})
-    with np.load(path, allow_pickle=False):      # a plain npz: no pickled objects inside
-        pass
+    with np.load(path, allow_pickle=False) as z:    # every array readable without pickle: plain numbers and text
+        assert all(z[k].dtype != object for k in z.files) and "__grasplab__" in z.files
+    # a file with a pickled object inside is refused without unpickling it
+    evil = tmp_path / "evil.npz"
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["heads.weight"] = np.array([PickleBomb(tmp_path / "pwned")], dtype=object)
+    np.savez(evil, **arrays)
+    with pytest.raises(GrasplabError, match="evil.npz.*pickle"):
+        load_model(evil)
+    assert not (tmp_path / "pwned").exists()
     loaded = load_model(path).eval()
     assert isinstance(loaded, GGCNN2) and loaded.config == model.config and loaded.metadata["trained_on"] == "test"
     x = torch.randn(1, 4, 96, 96)

@@ -81,9 +81,17 @@ def test_mujoco_and_raycast_agree_on_random_scenes(mujoco_renderer, raycast_rend
         assert diff.size > 200, obj.name
         assert diff.max() < 1e-3, f"{obj.name}: max depth difference {diff.max() * 1000:.3f} mm"
         assert mask_disagreement < 0.03
-        # RGB: object pixels carry the object colour (brighter in its dominant channel than the table)
+        # RGB: object and table pixels carry their own colours (the chromaticity of the mean pixel is
+        # the material's: lighting scales all three channels alike), and the renderers agree
         for obs in (a, b):
             assert obs.rgb.shape == (*scene.intrinsics.shape, 3) and obs.rgb.dtype == np.uint8
+            for pixels, colour in ((obs.rgb[obs.mask], scene.appearance.object_rgb),
+                                   (obs.rgb[~obs.mask], scene.appearance.table_rgb)):
+                mean = pixels.astype(float).mean(axis=0)
+                np.testing.assert_allclose(mean / mean.sum(), np.array(colour) / np.sum(colour), atol=0.03,
+                                           err_msg=obj.name)
+        both = a.mask & b.mask
+        np.testing.assert_allclose(a.rgb[both].astype(float).mean(0), b.rgb[both].astype(float).mean(0), atol=5)
 
 
 def test_depth_only_render_and_bad_modalities(raycast_renderer):

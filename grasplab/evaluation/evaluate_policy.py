@@ -70,15 +70,16 @@ def evaluate_policy(policy, scenes: list, k: int = 5, metric: RectangleMetric = 
     rows = []
     for i, sc in enumerate(track(scenes, description=f"evaluating {policy.name}", disable=not show_progress)):
         truth = sc.rectangles()
+        scene_seed = derive_int_seed(seed, "policy", i)         # `grasplab predict --seed` this to see the same
         try:
-            planned = policy.plan(policy_frame(sc, policy, use_mask), max_grasps=k, seed=derive_int_seed(seed, "policy", i))
+            planned = policy.plan(policy_frame(sc, policy, use_mask), max_grasps=k, seed=scene_seed)
         except NoGraspFoundError:
             planned = []
         grasps = [p.grasp for p in planned]
         hit1 = metric.top_k_correct(grasps, truth, 1)
         row = {"scene": str(getattr(sc, "stem", i)), "top1": hit1, f"top{k}": metric.top_k_correct(grasps, truth, k),
                "score": planned[0].score if planned else 0.0, "grasps": len(planned), "positives": len(truth),
-               "grasp": planned[0].to_dict() if planned else None}
+               "seed": scene_seed, "grasp": planned[0].to_dict() if planned else None}
         if not hit1:
             row["miss"] = miss_kind(grasps[:1], getattr(sc, "negative_rectangles", lambda: None)(), metric)
         if scene_info is not None:

@@ -40,6 +40,11 @@ class SavedModule:
     default_policy: str | None = None
     policy_hint: str = "it is part of another policy"
 
+    def example_inputs(self, batch: int = 2, seed: int = 0) -> tuple[torch.Tensor, ...]:
+        """Inputs of the shapes ``forward`` takes (random, seeded): what contract tests and
+        exporters feed every registered model."""
+        raise NotImplementedError(f"{type(self).__name__} does not say what its inputs look like")
+
     @property
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -68,6 +73,11 @@ class GraspMapModel(SavedModule, nn.Module, metaclass=ABCMeta):
     def __init__(self, **config: Any):
         super().__init__()
         self.config = dict(config)
+
+    def example_inputs(self, batch: int = 2, seed: int = 0) -> tuple[torch.Tensor, ...]:
+        side = 96 + (-96) % self.size_multiple          # a small input of an allowed size
+        g = torch.Generator().manual_seed(seed)
+        return (torch.randn(batch, int(self.config.get("input_channels", 1)), side, side, generator=g) * 0.1,)
 
     @property
     def angle_bins(self) -> int:
@@ -100,9 +110,14 @@ def write_module(path: str | Path, module: nn.Module, header: dict) -> Path:
 
 
 def read_tensors(path: str | Path) -> dict[str, torch.Tensor]:
-    """The tensors of a file written by ``write_module`` (header excluded)."""
-    with np.load(path, allow_pickle=False) as z:
-        return {k: torch.from_numpy(z[k]) for k in z.files if k != "__grasplab__"}
+    """The tensors of a file written by ``write_module`` (header excluded); a file holding
+    pickled objects is refused without running them."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: torch.from_numpy(z[k]) for k in z.files if k != "__grasplab__"}
+    except ValueError as e:
+        raise GrasplabError(f"{path}: holds arrays that only pickle could read ({e}); grasplab model files hold "
+                            f"plain tensors — refusing to load it") from None
 
 
 def read_header(path: str | Path) -> dict:

@@ -50,3 +50,7 @@ class CropQualityNet(SavedModule, nn.Module):
             raise ValueError(f"crop_quality expects (N, 1, {s}, {s}) crops, got {tuple(crops_m.shape)}")
         x = (crops_m * self.config["depth_scale_per_m"]).clamp(-1.0, 1.0)
         return self.classifier(self.features(x))[:, 0]
+
+    def example_inputs(self, batch: int = 2, seed: int = 0) -> tuple[torch.Tensor]:
+        g = torch.Generator().manual_seed(seed)
+        return (0.02 * torch.randn(batch, 1, self.config["out_px"], self.config["out_px"], generator=g),)

@@ -90,3 +90,10 @@ class GQCNN(SavedModule, nn.Module):
         out = [self.predict_proba(torch.from_numpy(crops_m[s:s + batch]), torch.from_numpy(depth_m[s:s + batch])).numpy()
                for s in range(0, len(crops_m), batch)]
         return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+    def example_inputs(self, batch: int = 2, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        g = torch.Generator().manual_seed(seed)
+        s = self.config["im_px"]
+        c = self.config
+        return (c["im_mean"] + c["im_std"] * torch.randn(batch, 1, s, s, generator=g),
+                c["depth_mean"] + c["depth_std"] * torch.randn(batch, generator=g))

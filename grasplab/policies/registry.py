@@ -62,7 +62,14 @@ def load_policy(name_or_file: str | Path | None = None, **options) -> GraspPolic
     if "model" in options:
         raise ConfigError(f"{name_or_file!r} is not a policy name ({', '.join(policy_names())}); give the model "
                           f"either as the first argument or as model=, not both")
-    return _build(POLICIES[default_policy_for(key)], {"model": key, **options})
+    try:
+        name = default_policy_for(key)
+    except GrasplabError as e:
+        if "neither a model file" in str(e):
+            raise GrasplabError(f"{e}; nor a registered policy ({', '.join(policy_names())}; see `grasplab "
+                                f"policies`)") from None
+        raise
+    return _build(POLICIES[name], {"model": key, **options})
 
 
 def default_policy_for(model: str | Path | None) -> str:
