@@ -178,6 +178,7 @@ def test_binned_model_saves_loads_and_exports(tmp_path):
 
 
 
+@pytest.mark.slow
 def test_binned_ggcnn_learns_to_grasp_blocks(tmp_path):
     """The overfitting check of the GG-CNN training tests, with 12 angle bins."""
     pytest.importorskip("lightning", reason="lightning is not installed")

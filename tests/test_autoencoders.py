@@ -118,6 +118,7 @@ def test_autoencoder_learns_to_reconstruct_and_feeds_a_grasp_network(kind, tmp_p
     np.testing.assert_allclose(back.eval()(imgs)[0].detach(), net.eval()(imgs)[0].detach(), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_semisup_runner_trains_and_scores_every_method_on_one_split(shared_data, tmp_path):
     from grasplab.datasets.scene_sources import load_scenes
     from grasplab.evaluation.ood_maps import load_ood_frames

@@ -283,6 +283,7 @@ def test_a_reranker_refuses_a_map_model_with_other_preprocessing(tmp_path):
     CropReranker(load_model(tmp_path / "peaks.npz")).check_map_preprocess({**pre, "depth_reference": "mean"}, "m")
 
 
+@pytest.mark.slow
 def test_cli_trains_resumes_and_uses_a_reranker_on_real_jacquard(tmp_path, shared_data, capsys):
     import json
 

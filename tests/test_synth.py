@@ -143,6 +143,7 @@ def test_resume_after_kill_gives_the_same_dataset(tmp_path, small_dataset, monke
         run_synth(SynthConfig(**{**SMALL, "seed": 1}), out, workers=0, show_progress=False)
 
 
+@pytest.mark.slow
 def test_ray_workers_give_the_same_dataset(tmp_path, small_dataset):
     pytest.importorskip("ray")
     ref_out, _ = small_dataset

@@ -124,6 +124,7 @@ def test_loader_workers_and_resuming_do_not_change_the_model(tmp_path):
         np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=1e-5, atol=1e-6, err_msg=name)
 
 
+@pytest.mark.slow
 def test_cli_trains_on_real_jacquard_object_wise(tmp_path, shared_data, capsys):
     from grasplab.cli import main
     from grasplab.datasets.scene_sources import load_scenes, split_scenes

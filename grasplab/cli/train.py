@@ -76,8 +76,9 @@ def train_ggcnn(
                       **_device_options(accelerator, devices, strategy))
     train, val = _scenes(data, format, depth, split, folds, fold, seed, val_data)
     res = train_grasp_map_model(train, val, cfg, out)
-    console.print(f"[green]trained[/] {arch}: best validation accuracy {res.best_val_accuracy:.1%}; "
-                  f"model {res.model_path}")
+    if res.main_process:
+        console.print(f"[green]trained[/] {arch}: best validation accuracy {res.best_val_accuracy:.1%}; "
+                      f"model {res.model_path}")
 
 
 @group.command("reranker")
@@ -122,8 +123,9 @@ def train_reranker_cmd(
                             **_device_options(accelerator, devices, strategy))
     train, val = _scenes(data, format, depth, split, folds, fold, seed, val_data)
     res = train_reranker(train, val, cfg, out)
-    console.print(f"[green]trained[/] re-ranker for {cfg.map_model}: best validation top-1 after re-ranking "
-                  f"{res.best_val_accuracy:.1%}; model {res.model_path}")
+    if res.main_process:
+        console.print(f"[green]trained[/] re-ranker for {cfg.map_model}: best validation top-1 after re-ranking "
+                      f"{res.best_val_accuracy:.1%}; model {res.model_path}")
 
 
 @group.command("gqcnn")
@@ -156,6 +158,8 @@ def train_gqcnn_cmd(
                     batch_size=batch_size, lr=lr, filters=filters, fc_size=fc_size, seed=seed, num_workers=workers,
                     augment=aug, **_device_options(accelerator, devices, strategy))
     res = train_gqcnn(cfg, out)
+    if not res.main_process:
+        return
     meta = res.metadata
     v = meta["val"]
     console.print(f"[green]trained[/] GQ-CNN on {meta['train_datapoints']} datapoints: validation accuracy "

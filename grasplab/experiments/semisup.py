@@ -179,8 +179,15 @@ def _fabric(accelerator: str = "cpu", devices: int | str = 1, strategy: str = "a
 
 
 def _share(idx, fabric):
-    """This process's share of a batch of indices (all of it with one process)."""
-    return idx[fabric.global_rank::fabric.world_size] if fabric.world_size > 1 else idx
+    """This process's share of a batch of item indices (all of it with one process) and the
+    weight of its mean loss: with gradients averaged over the W processes, weights
+    ``len(share) · W / len(batch)`` make the step the one-process step on the whole batch (the
+    VQ-VAE's EMA codebook statistics aside: they follow the first process's share)."""
+    w = fabric.world_size
+    if w == 1:
+        return idx, 1.0
+    share = idx[fabric.global_rank::w]
+    return share, len(share) * w / len(idx)
 
 
 def _train_autoencoder(kind: str, x_all, cfg: SemisupConfig, seed: int, progress, task, fabric):
@@ -200,12 +207,15 @@ def _train_autoencoder(kind: str, x_all, cfg: SemisupConfig, seed: int, progress
         order = torch.randperm(len(x_all), generator=gen)
         terms_epoch = []
         for s in range(0, len(order), cfg.batch_size):
-            xb = x_all[_share(order[s:s + cfg.batch_size], fabric)].to(fabric.device)
             k = int(torch.randint(4, (1,), generator=gen))        # quarter turns: free augmentation
-            xb = torch.rot90(xb, k, dims=(2, 3))
+            batch = order[s:s + cfg.batch_size]
+            if len(batch) < fabric.world_size:                    # a share for every process, or skip
+                continue
+            idx, weight = _share(batch, fabric)
+            xb = torch.rot90(x_all[idx].to(fabric.device), k, dims=(2, 3))
             loss, terms = model.loss(xb)
             opt.zero_grad()
-            fabric.backward(loss)
+            fabric.backward(loss * weight)
             opt.step()
             terms_epoch.append({k_: float(v) for k_, v in terms.items() if k_ != "recon"})
         log.append({"epoch": epoch, **{k_: float(np.mean([t[k_] for t in terms_epoch])) for k_ in terms_epoch[0]}})
@@ -231,8 +241,8 @@ def _fit_maps(net, batches, steps: int, lr: float, seed: int, batch_size: int, f
     x, y = batches
     model.train()
     for step in range(steps):
-        idx = _share(torch.randint(len(x), (min(batch_size, len(x)),), generator=gen), fabric)
-        loss = grasp_map_loss(model(x[idx].to(fabric.device)), y[idx].to(fabric.device))["loss"]
+        idx, weight = _share(torch.randint(len(x), (min(batch_size, len(x)),), generator=gen), fabric)
+        loss = weight * grasp_map_loss(model(x[idx].to(fabric.device)), y[idx].to(fabric.device))["loss"]
         if extra_loss is not None:
             loss = loss + extra_loss(step)
         opt.zero_grad()
@@ -264,13 +274,13 @@ class _JointReconstruction:
     def __call__(self, step):
         import torch
         import torch.nn.functional as F
-        idx = torch.randint(len(self.x), (self.bs,), generator=self.gen)
-        xb = self.x[_share(idx, self.fabric) if self.fabric is not None else idx]
+        idx, weight = torch.randint(len(self.x), (self.bs,), generator=self.gen), 1.0
         if self.fabric is not None:
-            xb = xb.to(self.fabric.device)
+            idx, weight = _share(idx, self.fabric)
+        xb = self.x[idx].to(self.fabric.device if self.fabric is not None else self.x.device)
         h = self.net.encoder(xb)
         z, reg, _ = self.net.quantizer(h)
-        return F.mse_loss(self.decoder(z), self.net.encoder.standardise(xb)) + reg
+        return weight * (F.mse_loss(self.decoder(z), self.net.encoder.standardise(xb)) + reg)
 
 
 def _key(method: str, fraction: float, seed: int) -> str:

@@ -117,4 +117,4 @@ def train_gqcnn(cfg: GQCNNTrainConfig, out_dir: str | Path, show_progress: bool 
         save_gqcnn_report(prob, val, out / "figures" / "gqcnn-val.png",
                           title=f"GQ-CNN, {cfg.split} validation: accuracy {report.accuracy:.1%}, "
                                 f"AP {report.average_precision:.3f}, ROC AUC {report.roc_auc:.3f}")
-    return TrainResult(out, model_path, best, trainer.current_epoch, meta)
+    return TrainResult(out, model_path, best, trainer.current_epoch, meta, trainer.is_global_zero)

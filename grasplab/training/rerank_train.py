@@ -169,4 +169,4 @@ def train_reranker(train_scenes, val_scenes, cfg: RerankTrainConfig, out_dir: st
     if trainer.is_global_zero:
         module.model.save(model_path, metadata=meta)
         atomic_write_json(out / "run.json", meta)
-    return TrainResult(out, model_path, best, trainer.current_epoch, meta)
+    return TrainResult(out, model_path, best, trainer.current_epoch, meta, trainer.is_global_zero)

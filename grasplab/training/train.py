@@ -115,19 +115,39 @@ def input_px_per_m(scenes, pre: PreprocessConfig, sample: int = 32) -> float | N
 class EpochShuffle:
     """Training order: a permutation drawn from (seed, epoch) alone, so a resumed run sees the
     order the uninterrupted run would have (a shuffling generator's state is not checkpointed).
-    Lightning calls ``set_epoch`` before each epoch."""
+    Lightning calls ``set_epoch`` before each epoch. In a data-parallel run of W processes with
+    batch size B, process r takes items r, r + W, r + 2W, … of the permutation in batches of
+    B / W, so the W shares of each step are exactly the one-process batch (its items and, with
+    gradients averaged over the processes, its gradient): the same run, spread over devices."""
 
-    def __init__(self, n: int, seed: int):
-        self.n, self.seed, self.epoch = n, seed, 0
+    def __init__(self, n: int, seed: int, batch_size: int = 1):
+        self.n, self.seed, self.batch_size, self.epoch = n, seed, batch_size, 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
+    @staticmethod
+    def _shard() -> tuple[int, int]:
+        import torch.distributed as dist
+        if dist.is_available() and dist.is_initialized():
+            return dist.get_rank(), dist.get_world_size()
+        return 0, 1
+
+    def _order(self) -> np.ndarray:
+        order = derive_rng(self.seed, "training order", self.epoch).permutation(self.n)
+        rank, world = self._shard()
+        if world == 1:
+            return order
+        # every step's batch split evenly: the last, short batch is padded with its own first items
+        pad = (-(self.n % self.batch_size)) % world if self.n % self.batch_size else 0
+        order = np.concatenate([order, order[self.n - self.n % self.batch_size:][:pad]]) if pad else order
+        return order[rank::world]
+
     def __len__(self) -> int:
-        return self.n
+        return len(self._order())
 
     def __iter__(self):
-        return iter(derive_rng(self.seed, "training order", self.epoch).permutation(self.n).tolist())
+        return iter(self._order().tolist())
 
 
 def save_last_checkpoint_callback(last: Path):
@@ -141,8 +161,10 @@ def save_last_checkpoint_callback(last: Path):
     class _SaveLast(Checkpoint):
         def on_train_epoch_end(self, trainer, pl_module):
             tmp = last.with_name(last.name + ".tmp")
-            trainer.save_checkpoint(tmp)
-            os.replace(tmp, last)
+            trainer.save_checkpoint(tmp)              # every process takes part; the first writes
+            if trainer.is_global_zero:
+                os.replace(tmp, last)
+            trainer.strategy.barrier("grasplab last checkpoint")
 
     return _SaveLast()
 
@@ -154,8 +176,8 @@ def fit_resumable(module, train_ds, val_ds, out: Path, epochs: int, seed: int, b
     ``out/checkpoints``, logs CSV to ``out/logs``, and resumes from ``last.ckpt``: the training
     order and ``train_ds.epoch`` (its seeded augmentations) follow from (seed, epoch) alone, so a
     resumed run sees what the uninterrupted one would have. ``accelerator``/``devices``/``strategy``
-    go to Lightning (several devices: each takes its share of every batch order, gradients are
-    averaged; validation accuracy is averaged over the devices). Returns (trainer, the best
+    go to Lightning; with W devices each takes B / W items of every batch of B and the gradients
+    are averaged, so the run is the one-device run, spread (same weights up to rounding). Returns (trainer, the best
     state dict, the best validation accuracy); only the global-zero process should write results
     (``trainer.is_global_zero``)."""
     import lightning as L
@@ -163,27 +185,34 @@ def fit_resumable(module, train_ds, val_ds, out: Path, epochs: int, seed: int, b
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
-    order = EpochShuffle(len(train_ds), seed)
-    train_dl = torch.utils.data.DataLoader(train_ds, batch_size=batch_size, sampler=order, num_workers=num_workers)
-    val_dl = torch.utils.data.DataLoader(val_ds, batch_size=val_batch_size or batch_size, shuffle=False,
-                                         num_workers=num_workers)
     last = out / "checkpoints" / "last.ckpt"
-    if last.is_file():
-        # resuming after a finished epoch, Lightning skips that epoch's start hooks (and may make
-        # the loader before it sets the sampler's epoch): set the next epoch here
-        train_ds.epoch = torch.load(last, map_location="cpu", weights_only=False)["epoch"] + 1
-        order.set_epoch(train_ds.epoch)
 
     class _Epoch(L.Callback):                       # fresh, seeded augmentations every epoch
         def on_train_epoch_start(self, trainer, pl_module):
             train_ds.epoch = trainer.current_epoch
 
     ckpt = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val_accuracy", mode="max")
+    # the order shards itself across processes (``EpochShuffle``); validation runs whole in each
+    # process, so every process computes the same metric and keeps the same checkpoint
     trainer = L.Trainer(max_epochs=epochs, accelerator=accelerator, devices=devices, strategy=strategy,
-                        logger=CSVLogger(out, name="logs"),
+                        use_distributed_sampler=False, logger=CSVLogger(out, name="logs"),
                         callbacks=[_Epoch(), ckpt, save_last_checkpoint_callback(last)],
                         enable_progress_bar=show_progress, enable_model_summary=False, deterministic=True,
                         log_every_n_steps=log_every_n_steps)
+    world = trainer.world_size
+    if batch_size % world:
+        raise ConfigError(f"--batch-size {batch_size} must be a multiple of the {world} devices: each takes an equal "
+                          f"share of every batch (so the run is the one-device run, spread)")
+    order = EpochShuffle(len(train_ds), seed, batch_size)
+    train_dl = torch.utils.data.DataLoader(train_ds, batch_size=batch_size // world, sampler=order,
+                                           num_workers=num_workers)
+    val_dl = torch.utils.data.DataLoader(val_ds, batch_size=val_batch_size or batch_size, shuffle=False,
+                                         num_workers=num_workers)
+    if last.is_file():
+        # resuming after a finished epoch, Lightning skips that epoch's start hooks (and may make
+        # the loader before it sets the sampler's epoch): set the next epoch here
+        train_ds.epoch = torch.load(last, map_location="cpu", weights_only=False)["epoch"] + 1
+        order.set_epoch(train_ds.epoch)
     trainer.fit(module, train_dl, val_dl, ckpt_path=str(last) if last.is_file() else None)
     best_path = ckpt.best_model_path or str(last)
     state = torch.load(best_path, map_location="cpu", weights_only=False)["state_dict"]
@@ -198,6 +227,7 @@ class TrainResult:
     best_val_accuracy: float
     epochs_run: int
     metadata: dict = field(default_factory=dict)        # what run.json holds
+    main_process: bool = True       # False in the other processes of a data-parallel run (they write nothing)
 
 
 def train_grasp_map_model(train_scenes, val_scenes, cfg: TrainConfig, out_dir: str | Path,
@@ -273,7 +303,7 @@ def train_grasp_map_model(train_scenes, val_scenes, cfg: TrainConfig, out_dir: s
     if trainer.is_global_zero:
         module.model.save(model_path, metadata=meta)
         atomic_write_json(out / "run.json", meta)
-    return TrainResult(out, model_path, best, trainer.current_epoch, meta)
+    return TrainResult(out, model_path, best, trainer.current_epoch, meta, trainer.is_global_zero)
 
 
 def _resolve(name_or_path: str) -> Path:
