@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -194,8 +195,12 @@ def _from_features(f: np.ndarray, jaw_px: float) -> Grasp2D:
     return Grasp2D.from_endpoints(f[:2], f[2:4], jaw_px, float(f[4]))
 
 
-def _gqcnn_policy(method: str, model: str | Path | None, gripper: str | None, max_width_m: float | None,
-                  num_candidates: int, object_min_height_m: float, sampler: dict | None, cem: dict | None) -> GQCNNPolicy:
+def _gqcnn_policy(method: str, model: str | Path | None = None, gripper: str | None = None,
+                  max_width_m: float | None = None, num_candidates: int = GQCNNPolicyConfig.num_candidates,
+                  object_min_height_m: float = GQCNNPolicyConfig.object_min_height_m, sampler: dict | None = None,
+                  cem: dict | None = None) -> GQCNNPolicy:
+    """A registered GQ-CNN policy from its options (``sampler``/``cem``: ``AntipodalDepthConfig`` /
+    ``CEMConfig`` values as dicts)."""
     from ..models.pretrained import resolve_model
     if model is None:
         raise ConfigError(f"the gqcnn-{method} policy needs a trained GQ-CNN (no pretrained one ships yet): train one "
@@ -205,19 +210,7 @@ def _gqcnn_policy(method: str, model: str | Path | None, gripper: str | None, ma
     return GQCNNPolicy(resolve_model(model), cfg, max_width_m, gripper)
 
 
-@register_policy("gqcnn-rank", "Dex-Net 2.0: antipodal grasps sampled from the depth image, ranked by a GQ-CNN",
-                 "a GQ-CNN (`grasplab train gqcnn`); needs intrinsics")
-def _gqcnn_rank(model: str | Path | None = None, gripper: str | None = None, max_width_m: float | None = None,
-                num_candidates: int = GQCNNPolicyConfig.num_candidates,
-                object_min_height_m: float = GQCNNPolicyConfig.object_min_height_m,
-                sampler: dict | None = None, cem: dict | None = None) -> GQCNNPolicy:
-    return _gqcnn_policy("rank", model, gripper, max_width_m, num_candidates, object_min_height_m, sampler, cem)
-
-
-@register_policy("gqcnn-cem", "Dex-Net 2.0: the cross-entropy method over antipodal grasps with a GQ-CNN",
-                 "a GQ-CNN (`grasplab train gqcnn`); needs intrinsics")
-def _gqcnn_cem(model: str | Path | None = None, gripper: str | None = None, max_width_m: float | None = None,
-               num_candidates: int = GQCNNPolicyConfig.num_candidates,
-               object_min_height_m: float = GQCNNPolicyConfig.object_min_height_m,
-               sampler: dict | None = None, cem: dict | None = None) -> GQCNNPolicy:
-    return _gqcnn_policy("cem", model, gripper, max_width_m, num_candidates, object_min_height_m, sampler, cem)
+register_policy("gqcnn-rank", "Dex-Net 2.0: antipodal grasps sampled from the depth image, ranked by a GQ-CNN",
+                "a GQ-CNN (`grasplab train gqcnn`); needs intrinsics")(partial(_gqcnn_policy, "rank"))
+register_policy("gqcnn-cem", "Dex-Net 2.0: the cross-entropy method over antipodal grasps with a GQ-CNN",
+                "a GQ-CNN (`grasplab train gqcnn`); needs intrinsics")(partial(_gqcnn_policy, "cem"))
