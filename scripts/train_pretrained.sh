@@ -42,9 +42,12 @@ train() {   # name arch epochs data synth-command [more train options]
   shift 5
   $G train ggcnn --arch "$arch" --data "$data" --depth stereo --crop resize --depth-reference table \
     --epochs "$epochs" --split object --fold 0 --workers "$WORKERS" --out "$RUNS/train-$name" "$@"
-  # 4. accuracy: (a) held-out objects, (b) Jacquard samples zero-shot, perfect and stereo depth
+  # 4. accuracy: (a) held-out objects (with and without the object masks), (b) Jacquard samples
+  #    zero-shot, perfect and stereo depth
   $G evaluate --model "$RUNS/train-$name/model.npz" --data "$RUNS/synth-test" --depth stereo \
     --out "$RUNS/eval-$name/synth-test" --json
+  $G evaluate --model "$RUNS/train-$name/model.npz" --data "$RUNS/synth-test" --depth stereo --no-mask \
+    --out "$RUNS/eval-$name/synth-test-nomask" --json
   if [ -d "$SHARED/jacquard" ]; then
     for d in perfect stereo; do
       $G evaluate --model "$RUNS/train-$name/model.npz" --data "$SHARED/jacquard" --depth $d \
@@ -85,6 +88,8 @@ for mode in plain reranked; do
   [ "$mode" = reranked ] && opt=(--rerank "$RUNS/train-$RR/model.npz")
   $G evaluate --model ggcnn2-synth-depth "${opt[@]}" --data "$RUNS/synth-test" --depth stereo \
     --out "$RUNS/eval-$RR/$mode/synth-test" --json
+  $G evaluate --model ggcnn2-synth-depth "${opt[@]}" --data "$RUNS/synth-test" --depth stereo --no-mask \
+    --out "$RUNS/eval-$RR/$mode/synth-test-nomask" --json
   if [ -d "$SHARED/jacquard" ]; then
     for d in perfect stereo; do
       $G evaluate --model ggcnn2-synth-depth "${opt[@]}" --data "$SHARED/jacquard" --depth $d \

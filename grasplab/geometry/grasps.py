@@ -30,6 +30,12 @@ def angle_difference_rad(a_rad, b_rad):
     return d
 
 
+def angle_from_double_rad(cos2, sin2):
+    """The grasp angle encoded as (cos 2θ, sin 2θ) (GG-CNN's angle maps: a grasp is the same grasp
+    turned by π): ½·atan2(sin 2θ, cos 2θ), in [−π/2, π/2]."""
+    return 0.5 * np.arctan2(sin2, cos2)
+
+
 def segment_angle_rad(p0_xy_px, p1_xy_px):
     """The grasp angle of the opening p0 → p1 in image coordinates (y down): atan2(−Δy, Δx),
     wrapped to [−π/2, π/2). Points (..., 2); the one place this convention is written."""

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.ndimage as ndi
 
 from ..datasets.ggcnn_targets import WIDTH_SCALE_PX
-from ..geometry import Grasp2D
+from ..geometry import Grasp2D, angle_from_double_rad
 
 
 @dataclass(frozen=True)
@@ -96,10 +96,10 @@ def grasps_at(points_rc: np.ndarray, cos2: np.ndarray, sin2: np.ndarray, width: 
     if config.smooth_angle == "vector":
         c = smoothed_at(cos2, points_rc, config.angle_sigma_px)
         s = smoothed_at(sin2, points_rc, config.angle_sigma_px)
-        angles = 0.5 * np.arctan2(s, c)
+        angles = angle_from_double_rad(c, s)
     else:                       # GG-CNN: the angle map itself blurred (angles only near the points)
         angles = smoothed_at(cos2, points_rc, config.angle_sigma_px, other=sin2,
-                             combine=lambda c, s: 0.5 * np.arctan2(s, c))
+                             combine=angle_from_double_rad)
     widths = smoothed_at(width, points_rc, config.width_sigma_px) * WIDTH_SCALE_PX
     grasps = []
     for (r, c), a, w in zip(points_rc, angles, widths):

@@ -160,6 +160,8 @@ def save_grasp_scenes(scenes: Sequence[dict], path: str | Path, title: str = "",
 def save_prediction_figure(panels: Sequence[dict], path: str | Path, title: str = "") -> Path:
     """Per scene: input with ground truth (green) and top prediction (red), quality, angle, width maps."""
     from matplotlib.patches import Polygon
+
+    from ..geometry import angle_from_double_rad
     n = len(panels)
     fig, axes = plt.subplots(n, 4, figsize=(12, 3.1 * n), dpi=80, squeeze=False)
     for row, p in zip(axes, panels):
@@ -171,7 +173,7 @@ def save_prediction_figure(panels: Sequence[dict], path: str | Path, title: str 
             row[0].add_patch(Polygon(r.corners_xy_px, closed=True, fill=False, edgecolor="red", linewidth=1.6))
         row[0].set_title(p["title"], fontsize=8)
         for ax, img, lab, kw in ((row[1], q, "quality", dict(cmap="jet", vmin=0, vmax=1)),
-                                 (row[2], 0.5 * np.arctan2(s, c), "angle [rad]", dict(cmap="hsv", vmin=-np.pi / 2, vmax=np.pi / 2)),
+                                 (row[2], angle_from_double_rad(c, s), "angle [rad]", dict(cmap="hsv", vmin=-np.pi / 2, vmax=np.pi / 2)),
                                  (row[3], w * 150, "width [px]", dict(cmap="jet", vmin=0, vmax=150))):
             im = ax.imshow(img, **kw)
             ax.set_title(lab, fontsize=8)
