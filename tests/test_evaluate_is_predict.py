@@ -2,7 +2,6 @@
 both go through ``Frame`` → ``policy.plan``; evaluation only adds the labels."""
 import json
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch", reason="torch is not installed")

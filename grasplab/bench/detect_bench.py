@@ -22,8 +22,14 @@ def render_frames(n: int, side_px: int = 300, px_per_m: float | None = None, see
     from dataclasses import replace
 
     from ..objects import FAMILIES, make_procedural_object
-    from ..scene import DepthNoiseConfig, apply_depth_noise, camera_preset, compute_stable_poses, make_renderer, \
-        sample_scene
+    from ..scene import (
+        DepthNoiseConfig,
+        apply_depth_noise,
+        camera_preset,
+        compute_stable_poses,
+        make_renderer,
+        sample_scene,
+    )
     base = camera_preset("jacquard")
     f = (px_per_m or 400.0) * float(np.mean(base.radius_m))
     cam = replace(base, width=side_px, height=side_px, focal_px=(0.97 * f, 1.03 * f),

@@ -6,8 +6,17 @@ from typing import Optional
 
 import typer
 
-from .common import ACCELERATOR_HELP, DEVICES_HELP, MODEL_HELP, POLICY_HELP, RERANK_HELP, STRATEGY_HELP, comma_list, \
-    console, table
+from .common import (
+    ACCELERATOR_HELP,
+    DEVICES_HELP,
+    MODEL_HELP,
+    POLICY_HELP,
+    RERANK_HELP,
+    STRATEGY_HELP,
+    comma_list,
+    console,
+    table,
+)
 
 group = typer.Typer(no_args_is_help=True, help="Experiments that compare methods on one split.")
 

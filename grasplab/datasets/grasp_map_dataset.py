@@ -69,10 +69,8 @@ class GraspMapDataset:
     """(input, target maps) pairs for a list of scenes; a torch ``Dataset`` by duck typing."""
 
     def __init__(self, scenes: Sequence[GraspScene], config: PreprocessConfig = PreprocessConfig(), seed: int = 0,
-                 cache_inputs: bool = False, angle_bins: int = 0):
-        """``cache_inputs`` keeps each unaugmented input once computed (for repeated evaluation);
-        ``angle_bins`` > 0 gives targets for a binned head (``binned_grasp_maps``)."""
-        self._input_cache: dict[int, np.ndarray] | None = {} if cache_inputs else None
+                 angle_bins: int = 0):
+        """``angle_bins`` > 0 gives targets for a binned head (``binned_grasp_maps``)."""
         self.scenes = list(scenes)
         self.config = config
         self.seed = seed
@@ -102,14 +100,9 @@ class GraspMapDataset:
         return network_input(self.frame(i), self.config)
 
     def inputs(self, i: int, win: Window | None = None) -> np.ndarray:
-        """The network input (C, S, S) float32 for scene i (no augmentation)."""
-        if win is not None:
-            return network_input(self.frame(i), self.config, window=win).x
-        if self._input_cache is None:
-            return self.prepared(i).x
-        if i not in self._input_cache:
-            self._input_cache[i] = self.prepared(i).x
-        return self._input_cache[i]
+        """The network input (C, S, S) float32 for scene i (no augmentation), in ``win`` (default:
+        the scene's own window)."""
+        return network_input(self.frame(i), self.config, window=win).x
 
     def rectangles(self, i: int, win: Window | None = None) -> list[GraspRectangle]:
         """Ground-truth rectangles in the network's output pixels (for evaluation)."""

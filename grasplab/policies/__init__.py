@@ -1,10 +1,11 @@
 """Policies: from a camera ``Frame`` to ranked grasps, every method behind ``GraspPolicy``."""
 from .base import Candidates, GraspPolicy, PlannedGrasp
+
 # the built-in policies: importing their modules registers them
 from .gqcnn_policy import GQCNNPolicy
 from .grasp_map_policy import GraspMapPolicy, load_detector
-from .random_antipodal import RandomAntipodalPolicy
 from .map_decoding import MapDecodingConfig, RankedGrasps, decode_grasp_maps, local_maxima
+from .random_antipodal import RandomAntipodalPolicy
 from .registry import POLICIES, load_policy, policy_names, policy_options, register_policy
 from .reranking import CropReranker, RerankConfig, load_reranker
 

@@ -13,11 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
+from ..datasets.gqcnn_arrays import GQCNNArrays, load_split, open_tensor_dataset
 from ..errors import ConfigError, GrasplabError
 from ..storage import atomic_write_json, check_or_write_run_config, run_metadata
-from ..datasets.gqcnn_arrays import GQCNNArrays, load_split, open_tensor_dataset
 from .gqcnn_data import AugmentConfig
 from .train import DEVICE_SETTINGS, TrainResult, check_devices, fit_resumable
 
@@ -79,8 +77,8 @@ def train_gqcnn(cfg: GQCNNTrainConfig, out_dir: str | Path, show_progress: bool 
     import lightning as L
 
     from ..evaluation.classification import classification_report
-    from ..models.gqcnn import GQCNN
     from ..evaluation.gqcnn_figures import save_gqcnn_report
+    from ..models.gqcnn import GQCNN
     from .gqcnn_module import GQCNNModule
 
     train, val, thr = load_split(cfg.data, cfg.split, cfg.threshold)
