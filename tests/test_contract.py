@@ -99,6 +99,22 @@ def test_every_registered_policy_keeps_its_contract(name, gqcnn_file, tmp_path):
     assert _same(pol.plan(box_frame(), seed=4), again.plan(box_frame(), seed=4)), name
 
 
+@pytest.mark.parametrize("arch", sorted(a for a, cls in MODELS.items() if cls.default_policy == "map"))
+def test_every_grasp_map_architecture_plans_through_the_map_policy(arch, tmp_path):
+    """GG-CNN, GG-CNN2, GR-ConvNet and the latent (VQ-VAE) grasp network alike: saved with their
+    preprocessing, loaded by file, planned with on a frame (untrained weights: every peak kept)."""
+    torch.manual_seed(0)
+    path = MODELS[arch](input_channels=1).save(tmp_path / f"{arch}.npz", metadata={
+        "preprocess": {"inputs": "depth", "output_px": 96, "crop": "center", "depth_reference": "table"}})
+    pol = load_policy(path, decoding={"threshold": -1e9, "min_distance_px": 4})
+    assert pol.name == "map"
+    grasps = pol.plan(box_frame(), max_grasps=5)
+    assert 1 <= len(grasps) <= 5
+    for g in grasps:
+        x, y = g.grasp.center_xy_px
+        assert box_frame().mask[int(round(y)), int(round(x))] and 0.0 <= g.score <= 1.0
+
+
 class _Scripted(GraspPolicy):
     """A policy that proposes exactly the given candidates (to test the gate every policy passes)."""
 
