@@ -155,6 +155,7 @@ def test_the_registry_refuses_what_it_does_not_know(gqcnn_file):
     assert load_policy("rank", model=str(gqcnn_file)).name == "gqcnn-rank"      # earlier --policy rank|cem
     assert load_policy(str(gqcnn_file)).name == "gqcnn-cem"                     # a GQ-CNN file's own policy
     assert load_policy().name == "map" and load_policy("map-rerank").name == "map-rerank"
+    assert load_policy(model=str(gqcnn_file)).name == "gqcnn-cem"
     with pytest.raises(ConfigError, match="no option views.*its options: model"):
         load_policy("gqcnn-rank", model=str(gqcnn_file), views=2)
     with pytest.raises(GrasplabError, match="nor a registered policy"):

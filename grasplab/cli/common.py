@@ -1,8 +1,6 @@
 """What every command module shares: the consoles, help texts, and turning options into calls."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from rich.console import Console
 from rich.table import Table
 
@@ -54,7 +52,3 @@ def table(title: str, columns: list[str], rows: list[list], left: tuple[str, ...
     for r in rows:
         t.add_row(*[str(v) for v in r])
     return t
-
-
-def paths(values: list[Path]) -> list[str]:
-    return [str(v) for v in values]

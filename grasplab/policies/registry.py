@@ -53,6 +53,8 @@ def policy_names() -> list[str]:
 def load_policy(name_or_file: str | Path | None = None, **options) -> GraspPolicy:
     """A policy from a registered name, a model (pretrained name or file), or a spec file; see
     the module's notes. Unknown options are refused with the ones the policy takes."""
+    if name_or_file is None and "model" in options:          # load_policy(model=...): the model's own policy
+        name_or_file = options.pop("model")
     key = None if name_or_file is None else str(name_or_file)
     key = ALIASES.get(key, key)
     if key in POLICIES:
