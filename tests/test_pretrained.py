@@ -79,6 +79,8 @@ def test_demo_runs_and_scores(tmp_path):
     assert rep["config"]["policy"]["policy"] == "map" and rep["config"]["synth_preset"] == "demo"
     for row in rep["scenes"]:                    # the robot's gripper bounds every planned width
         assert row["grasp"] is None or row["grasp"]["width_m"] <= 0.085 + 1e-9
+    other = run_demo(DemoConfig(objects=3, policy="random-antipodal"), tmp_path / "demo", show_progress=False)
+    assert other["config"]["policy"]["policy"] == "random-antipodal" and other["top1"]["total"] == rep["top1"]["total"]
     assert (tmp_path / "demo" / "grasps.png").stat().st_size > 10_000
     saved = json.loads((tmp_path / "demo" / "demo.json").read_text())
     assert saved["grasplab_version"] and saved["top1"]["total"] == rep["top1"]["total"]

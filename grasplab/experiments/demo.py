@@ -38,8 +38,9 @@ def run_demo(cfg: DemoConfig, out_dir: str | Path = "grasplab-demo", show_progre
 
     out = Path(out_dir)
     synth_cfg = SynthConfig.from_preset(PRESET, objects=None if cfg.objects is None else f"procedural:{cfg.objects}")
-    options = {"gripper": synth_cfg.gripper, **({"rerank": cfg.rerank} if cfg.rerank else {})}
-    policy = load_policy(cfg.policy, model=cfg.model, **options) if cfg.policy else load_policy(cfg.model, **options)
+    # the robot's gripper bounds the widths; options not given are left to the policy
+    options = {k: v for k, v in (("model", cfg.model), ("rerank", cfg.rerank)) if v is not None}
+    policy = load_policy(cfg.policy, gripper=synth_cfg.gripper, **options)
     run_synth(synth_cfg, out / "scenes", workers=cfg.workers, show_progress=show_progress)
     try:
         scenes = list_jacquard_scenes(out / "scenes", depth_kind="stereo")
