@@ -19,23 +19,26 @@ import numpy as np
 
 from ..errors import ConfigError, GrasplabError, NoGraspFoundError
 from ..geometry import CameraIntrinsics, Grasp2D, angle_difference_rad, segment_angle_rad
+from ..presets import published
 
+
+_DEXNET2 = published("policy", "sampler")     # the published values (grasplab/presets/dexnet2.json)
 
 @dataclass(frozen=True)
 class AntipodalDepthConfig:
     """Dex-Net 2.0's values (gqcnn's ``dex-net_2.0.yaml``)."""
 
-    friction_coef: float = 0.8
-    depth_grad_thresh: float = 0.0025       # m per (downsampled) pixel
-    depth_grad_sigma: float = 1.0
-    downsample: int = 2
-    max_rejection_samples: int = 4000
-    min_dist_from_boundary_px: int = 48     # a 96² crop's half side (its corners may reach past the image: edges repeat)
-    min_grasp_dist: float = 2.5             # pixels + angle_dist_weight × radians
-    angle_dist_weight: float = 5.0
-    min_depth_offset_m: float = 0.005
-    max_depth_offset_m: float = 0.04
-    depth_samples: int = 1
+    friction_coef: float = _DEXNET2["friction_coef"]
+    depth_grad_thresh: float = _DEXNET2["depth_grad_thresh"]       # m per (downsampled) pixel
+    depth_grad_sigma: float = _DEXNET2["depth_grad_sigma"]
+    downsample: int = _DEXNET2["downsample"]
+    max_rejection_samples: int = _DEXNET2["max_rejection_samples"]
+    min_dist_from_boundary_px: int = _DEXNET2["min_dist_from_boundary_px"]     # a 96² crop's half side (its corners may reach past the image: edges repeat)
+    min_grasp_dist: float = _DEXNET2["min_grasp_dist"]             # pixels + angle_dist_weight × radians
+    angle_dist_weight: float = _DEXNET2["angle_dist_weight"]
+    min_depth_offset_m: float = _DEXNET2["min_depth_offset_m"]
+    max_depth_offset_m: float = _DEXNET2["max_depth_offset_m"]
+    depth_samples: int = _DEXNET2["depth_samples"]
     max_edge_pixels: int = 2000             # a random subset of the edges when there are more
     mask_dilation_px: int = 6               # with a mask: only edges this close to it (contacts lie on its outline)
 

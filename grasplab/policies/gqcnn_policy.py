@@ -32,6 +32,7 @@ from ..errors import ConfigError, NoGraspFoundError
 from ..geometry import CameraIntrinsics, Grasp2D
 from ..imaging import Frame, above_table
 from ..imaging.crops import rotated_crops
+from ..presets import published
 from .antipodal_depth import AntipodalDepthConfig, sample_antipodal_grasps
 from .base import Candidates, GraspPolicy, gripper_width_m
 from .registry import register_policy
@@ -39,16 +40,18 @@ from .registry import register_policy
 METHODS = ("rank", "cem")
 
 
+_DEXNET2_CEM = published("policy", "cem")      # the published values (grasplab/presets/dexnet2.json)
+
 @dataclass(frozen=True)
 class CEMConfig:
     """gqcnn's ``dex-net_2.0.yaml`` values."""
 
-    seed_samples: int = 250
-    iterations: int = 3
-    gmm_samples: int = 50
-    refit_fraction: float = 0.25
-    component_fraction: float = 0.4
-    reg_covar: float = 0.01
+    seed_samples: int = _DEXNET2_CEM["seed_samples"]
+    iterations: int = _DEXNET2_CEM["iterations"]
+    gmm_samples: int = _DEXNET2_CEM["gmm_samples"]
+    refit_fraction: float = _DEXNET2_CEM["refit_fraction"]
+    component_fraction: float = _DEXNET2_CEM["component_fraction"]
+    reg_covar: float = _DEXNET2_CEM["reg_covar"]
 
     def __post_init__(self):
         if min(self.seed_samples, self.gmm_samples) < 1 or self.iterations < 0:

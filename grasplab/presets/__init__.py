@@ -1,14 +1,17 @@
 """Named recipes (JSON files beside this module), in the manner of gqcnn's replication configs.
 
-A preset holds overrides of grasplab's typed configs, by section (``synth``: ``SynthConfig``);
-``"extends"`` names a preset it builds on. The published Dex-Net 2.0 values are the typed
-configs' own defaults (``dexnet2`` names them); the others say where their values come from.
-The CLI (``--preset``), the demo, the semi-supervised runner and ``scripts/`` read them here.
+A preset holds values of grasplab's typed configs, by section (``synth``: ``SynthConfig``);
+``"extends"`` names a preset it builds on. ``dexnet2`` holds the published Dex-Net 2.0 values
+(the robust label parameters and threshold, the synthesis recipe, the GQ-CNN training schedule,
+the policies' sampler and cross-entropy settings) and is where the typed configs' defaults come
+from (``published``), so each published number is written once, here. The CLI (``--preset``),
+the demo, the semi-supervised runner and ``scripts/`` read the presets through ``configure``.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+from functools import lru_cache
 from pathlib import Path
 
 from ..errors import ConfigError
@@ -22,14 +25,27 @@ def preset_names() -> list[str]:
 
 def load_preset(name: str) -> dict:
     """The preset's sections with everything it extends merged in (its own values win)."""
+    return json.loads(json.dumps(_load(name)))               # a copy: callers may change it
+
+
+@lru_cache(maxsize=None)
+def _load(name: str) -> dict:
     path = HERE / f"{name}.json"
     if not path.is_file():
         raise ConfigError(f"unknown preset {name!r}; choose from {', '.join(preset_names())}")
     data = json.loads(path.read_text())
-    base = load_preset(data["extends"]) if "extends" in data else {}
+    base = _load(data["extends"]) if "extends" in data else {}
     merged = _merge(base, {k: v for k, v in data.items() if k != "extends"})
     merged["name"] = name
     return merged
+
+
+def published(*keys: str):
+    """A published Dex-Net 2.0 value (or section) from ``dexnet2.json``: the default of a typed config."""
+    value = _load("dexnet2")
+    for k in keys:
+        value = value[k]
+    return json.loads(json.dumps(value)) if isinstance(value, (dict, list)) else value
 
 
 def _merge(a: dict, b: dict) -> dict:

@@ -14,28 +14,31 @@ import trimesh
 from scipy.spatial.transform import Rotation
 
 from ..geometry import GraspSet
+from ..presets import published
 from .contacts import close_jaws
 from .ferrari_canny import ferrari_canny, ferrari_canny_reference
 from .wrenches import contact_wrenches
 
 
+_DEXNET2 = published("synth", "quality")      # the published values (grasplab/presets/dexnet2.json)
+
 @dataclass(frozen=True)
 class QualityConfig:
     """Defaults are Dex-Net 2.0's robust metric parameters (DESIGN B4)."""
 
-    friction_coef: float = 0.5
-    num_cone_edges: int = 8
-    soft_fingers: bool = True
-    finger_radius_m: float = 0.005
-    torque_scaling: float = 1000.0
-    num_samples: int = 25
-    grasp_trans_sigma_m: float = 0.005
-    grasp_rot_sigma_rad: float = 0.0
-    obj_trans_sigma_m: float = 0.01
-    obj_rot_sigma_rad: float = 0.01
-    friction_sigma: float = 0.1
-    min_friction_coef: float = 0.05      # the friction Gaussian is truncated below this
-    positive_threshold: float = 0.002    # robust ε above which a grasp is labelled positive
+    friction_coef: float = _DEXNET2["friction_coef"]
+    num_cone_edges: int = _DEXNET2["num_cone_edges"]
+    soft_fingers: bool = _DEXNET2["soft_fingers"]
+    finger_radius_m: float = _DEXNET2["finger_radius_m"]
+    torque_scaling: float = _DEXNET2["torque_scaling"]
+    num_samples: int = _DEXNET2["num_samples"]
+    grasp_trans_sigma_m: float = _DEXNET2["grasp_trans_sigma_m"]
+    grasp_rot_sigma_rad: float = _DEXNET2["grasp_rot_sigma_rad"]
+    obj_trans_sigma_m: float = _DEXNET2["obj_trans_sigma_m"]
+    obj_rot_sigma_rad: float = _DEXNET2["obj_rot_sigma_rad"]
+    friction_sigma: float = _DEXNET2["friction_sigma"]
+    min_friction_coef: float = _DEXNET2["min_friction_coef"]      # the friction Gaussian is truncated below this
+    positive_threshold: float = _DEXNET2["positive_threshold"]    # robust ε above which a grasp is labelled positive
 
 
 @dataclass

@@ -14,14 +14,17 @@ import numpy as np
 import scipy.ndimage as ndi
 
 from ..errors import ConfigError
+from ..presets import published
 
+
+_DEXNET2 = published("synth", "noise")        # the published values (grasplab/presets/dexnet2.json)
 
 @dataclass(frozen=True)
 class DepthNoiseConfig:
-    gamma_shape: float = 1000.0          # 0 disables; multiplier ~ Gamma(k, 1/k): mean 1, std 1/√k
+    gamma_shape: float = _DEXNET2["gamma_shape"]          # 0 disables; multiplier ~ Gamma(k, 1/k): mean 1, std 1/√k
     gamma_per_pixel: bool = False        # Dex-Net draws one multiplier for the whole image
-    gp_sigma_m: float = 0.005            # 0 disables the Gaussian-process noise
-    gp_scale_px: float = 4.0             # correlation grid spacing in pixels
+    gp_sigma_m: float = _DEXNET2["gp_sigma_m"]            # 0 disables the Gaussian-process noise
+    gp_scale_px: float = _DEXNET2["gp_scale_px"]             # correlation grid spacing in pixels
     dropout_rate: float = 0.0            # fraction of pixels lost at random
     edge_dropout_rate: float = 0.0       # probability of losing a pixel at a depth discontinuity
     edge_threshold_m: float = 0.01       # depth jump (to a 4-neighbour) that counts as an edge

@@ -23,6 +23,7 @@ from ..geometry import Grasp2D, segment_angle_rad
 from ..grasps import AntipodalConfig, CollisionChecker, CollisionConfig, load_gripper, sample_antipodal_grasps
 from ..imaging.crops import rotated_crops
 from ..objects import ObjectSpec
+from ..presets import published
 from ..quality import QualityConfig, robust_quality
 from ..scene import DepthNoiseConfig, apply_depth_noise, camera_preset, compute_stable_poses, sample_scene
 from ..seeding import derive_int_seed, derive_rng
@@ -30,6 +31,8 @@ from ..storage import atomic_write_bytes
 
 FORMATS = ("gqcnn", "jacquard")
 
+
+_DEXNET2 = published("synth")                 # the published recipe (grasplab/presets/dexnet2.json)
 
 @dataclass(frozen=True)
 class SynthConfig:
@@ -40,12 +43,12 @@ class SynthConfig:
     max_poses: int = 3                       # likeliest stable poses per object
     min_pose_probability: float = 0.02
     grasps_per_object: int = 100             # candidates per object, shared among its poses
-    gripper: str = "yumi"
-    camera: str = "dexnet2"
+    gripper: str = _DEXNET2["gripper"]
+    camera: str = _DEXNET2["camera"]
     renderer: str = "auto"
     mesh_scale: float = 1.0
-    crop_px: int = 96
-    crop_out_px: int = 32
+    crop_px: int = _DEXNET2["crop_px"]
+    crop_out_px: int = _DEXNET2["crop_out_px"]
     datapoints_per_file: int = 1000
     train_fraction: float = 0.8
     noise: DepthNoiseConfig = field(default_factory=DepthNoiseConfig)

@@ -12,18 +12,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ConfigError
+from ..presets import published
 from ..seeding import derive_rng
 
+
+_DEXNET2 = published("train_gqcnn", "augment")  # the published values (grasplab/presets/dexnet2.json)
 
 @dataclass(frozen=True)
 class AugmentConfig:
     """Dex-Net 2.0's published values; 0 / False turns a part off."""
 
-    symmetrize: bool = True          # mirror along and/or across the grasp axis (incl. 180° turns)
-    gamma_shape: float = 1000.0      # multiplicative depth noise ~ Gamma(k, 1/k) per image
-    gp_rate: float = 0.5             # fraction of images given Gaussian-process noise
-    gp_sigma_m: float = 0.005        # its standard deviation
-    gp_scale: int = 4                # noise drawn on a grid this many times coarser, upsampled
+    symmetrize: bool = _DEXNET2["symmetrize"]          # mirror along and/or across the grasp axis (incl. 180° turns)
+    gamma_shape: float = _DEXNET2["gamma_shape"]      # multiplicative depth noise ~ Gamma(k, 1/k) per image
+    gp_rate: float = _DEXNET2["gp_rate"]             # fraction of images given Gaussian-process noise
+    gp_sigma_m: float = _DEXNET2["gp_sigma_m"]        # its standard deviation
+    gp_scale: int = _DEXNET2["gp_scale"]                # noise drawn on a grid this many times coarser, upsampled
 
     def __post_init__(self):
         if self.gamma_shape < 0 or not 0 <= self.gp_rate <= 1 or self.gp_sigma_m < 0 or self.gp_scale < 1:

@@ -15,12 +15,15 @@ from pathlib import Path
 
 from ..datasets.gqcnn_arrays import GQCNNArrays, load_split, open_tensor_dataset
 from ..errors import ConfigError, GrasplabError
+from ..presets import published
 from ..storage import atomic_write_json, check_or_write_run_config, run_metadata
 from .gqcnn_data import AugmentConfig
 from .train import DEVICE_SETTINGS, TrainResult, check_devices, fit_resumable
 
 SPLITS = ("image_wise", "object_wise")
 
+
+_DEXNET2 = published("train_gqcnn")          # the published schedule (grasplab/presets/dexnet2.json)
 
 @dataclass(frozen=True)
 class GQCNNTrainConfig:
@@ -30,14 +33,14 @@ class GQCNNTrainConfig:
     split: str = "image_wise"
     threshold: float | None = None        # robust ε for a positive label (None: the dataset's)
     epochs: int = 5
-    batch_size: int = 64
-    lr: float = 0.01
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    decay_rate: float = 0.95
-    decay_epochs: float = 0.66
-    filters: int = 64                     # Dex-Net 2.0: 64 per conv layer
-    fc_size: int = 1024                   # Dex-Net 2.0: 1024
+    batch_size: int = _DEXNET2["batch_size"]
+    lr: float = _DEXNET2["lr"]
+    momentum: float = _DEXNET2["momentum"]
+    weight_decay: float = _DEXNET2["weight_decay"]
+    decay_rate: float = _DEXNET2["decay_rate"]
+    decay_epochs: float = _DEXNET2["decay_epochs"]
+    filters: int = _DEXNET2["filters"]                     # Dex-Net 2.0: 64 per conv layer
+    fc_size: int = _DEXNET2["fc_size"]                   # Dex-Net 2.0: 1024
     seed: int = 0
     num_workers: int = 0
     accelerator: str = "cpu"                # where to train (Lightning); not part of the result's identity
