@@ -22,16 +22,19 @@ def render(
     renderer: str = typer.Option("auto", help="auto (MuJoCo, else ray casting), mujoco or raycast."),
     camera: str = typer.Option("dexnet2", help="Camera preset: dexnet2 (600×600) or primesense (640×480)."),
     scale: float = typer.Option(1.0, help="Scale applied to mesh files (0.001 for millimetres)."),
-    gamma_shape: float = typer.Option(1000.0, help="Multiplicative Gamma noise shape (0 = off)."),
-    gp_sigma: float = typer.Option(0.005, help="Gaussian-process depth noise σ in metres (0 = off)."),
+    gamma_shape: Optional[float] = typer.Option(None, help="Multiplicative Gamma noise shape (0 = off; "
+                                                "default Dex-Net 2.0's, presets/dexnet2.json)."),
+    gp_sigma: Optional[float] = typer.Option(None, help="Gaussian-process depth noise σ in metres (0 = off; "
+                                             "default Dex-Net 2.0's)."),
     dropout: float = typer.Option(0.0, help="Fraction of depth pixels dropped at random."),
     edge_dropout: float = typer.Option(0.0, help="Probability of dropping a pixel at a depth edge."),
 ):
     """Render objects on a table: per view RGB, noisy + perfect depth (m), mask and camera JSON."""
     from ..scene import DepthNoiseConfig
     from ..synth import RenderJobConfig, run_render_job
-    noise = DepthNoiseConfig(gamma_shape=gamma_shape, gp_sigma_m=gp_sigma, dropout_rate=dropout,
-                             edge_dropout_rate=edge_dropout)
+    given = {"gamma_shape": gamma_shape, "gp_sigma_m": gp_sigma}
+    noise = DepthNoiseConfig(dropout_rate=dropout, edge_dropout_rate=edge_dropout,
+                             **{k: v for k, v in given.items() if v is not None})
     cfg = RenderJobConfig(objects=objects, views=views, seed=seed, renderer=renderer, camera=camera,
                           noise=noise, mesh_scale=scale)
     res = run_render_job(cfg, out)
