@@ -53,6 +53,11 @@ class RenderError(GrasplabError, RuntimeError):
     """No renderer could produce an image (no GL context, missing packages)."""
 
 
+class CheckpointError(GrasplabError, ValueError):
+    """A training checkpoint in a run folder cannot be read safely (corrupt, foreign, or holding
+    objects whose unpickling could run code)."""
+
+
 class NoGraspFoundError(GrasplabError):
     """A policy found no grasp in a frame (nothing graspable, nothing in view, or every
     candidate off the mask, outside the frame or wider than the gripper); the message says why."""

@@ -94,21 +94,31 @@ def _field_defaults(config: Any) -> dict:
 
 
 def check_or_write_run_config(out_dir: Path, filename: str, config: Any, what: str = "output",
-                              may_change: tuple[str, ...] = ()) -> None:
+                              may_change: tuple[str, ...] = (), data: dict | None = None) -> None:
     """Refuse to mix settings in one output folder; write the run metadata on first use.
 
     A folder that holds ``filename`` with the same configuration is resumed; with another
     configuration the caller gets a message naming the settings that differ. Settings named in
     ``may_change`` (e.g. a training run's epoch count) may differ on resume; the file is updated.
+    ``data`` describes what the run reads (e.g. which scenes train and validate) and must match
+    too, so that a resumed run cannot continue on other data or another fold.
     """
     from .errors import ConfigError
     path = Path(out_dir) / filename
     wanted = to_jsonable(config)
     if path.is_file():
         try:
-            existing = json.loads(path.read_text())["config"]
-        except (json.JSONDecodeError, KeyError, TypeError):
+            record = json.loads(path.read_text())
+            existing = record["config"]
+        except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError):
             raise ConfigError(f"{path} is unreadable; delete the folder or choose another --out") from None
+        if not isinstance(existing, dict):
+            raise ConfigError(f"{path} is unreadable (its config is not an object); delete the folder or choose "
+                              f"another --out")
+        if data is not None and record.get("data") not in (None, data):
+            raise ConfigError(f"{out_dir} holds a {what} on other data ({_describe(record['data'])} then, "
+                              f"{_describe(data)} now: --data, --split, --folds, --fold, --depth or --val-data "
+                              f"changed); give the same data, or choose another --out")
         defaults = _field_defaults(config)      # settings added since the folder was written
         existing = {**{k: v for k, v in defaults.items() if k not in existing and k in wanted}, **existing}
         diff = sorted(k for k in set(wanted) | set(existing)
@@ -116,7 +126,13 @@ def check_or_write_run_config(out_dir: Path, filename: str, config: Any, what: s
         if diff:
             raise ConfigError(f"{out_dir} holds a {what} made with other settings ({', '.join(diff)} differ); "
                               "choose another --out, or delete the folder to start again")
-        if existing != wanted:
-            atomic_write_json(path, run_metadata(config))
+        if existing != wanted or (data is not None and record.get("data") is None):
+            atomic_write_json(path, {**run_metadata(config), **({"data": data} if data is not None else {})})
         return
-    atomic_write_json(path, run_metadata(config))
+    atomic_write_json(path, {**run_metadata(config), **({"data": data} if data is not None else {})})
+
+
+def _describe(data: Any) -> str:
+    if isinstance(data, dict):
+        return ", ".join(f"{k} {v}" for k, v in data.items() if not str(k).endswith("sha256")) or "?"
+    return "?"

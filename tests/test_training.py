@@ -12,6 +12,7 @@ from grasplab.errors import ConfigError  # noqa: E402
 from grasplab.geometry import Grasp2D, GraspRectangle  # noqa: E402
 from grasplab.models import load_model  # noqa: E402
 from grasplab.training import TrainConfig, train_grasp_map_model  # noqa: E402
+from grasplab.training.checkpoints import read_checkpoint  # noqa: E402
 
 
 class BlockScene:
@@ -86,6 +87,11 @@ def test_training_resumes_and_refuses_other_settings(tmp_path):
                               show_progress=False)
     with pytest.raises(ConfigError, match="ground-truth"):
         train_grasp_map_model(data, [], cfg, tmp_path / "other", show_progress=False)
+    # other data, another fold (validation scenes swapped into training) or fewer scenes: refused
+    with pytest.raises(ConfigError, match="on other data.*train_scenes 4.*train_scenes 3.*--fold"):
+        train_grasp_map_model(data[:3], data, cfg, out, show_progress=False)
+    with pytest.raises(ConfigError, match="on other data"):
+        train_grasp_map_model(data, data[:2], cfg, out, show_progress=False)
     # a folder written before a setting existed resumes while the setting keeps its default
     written = json.loads((out / "train_config.json").read_text())
     del written["config"]["quality_pos_weight"]
@@ -95,6 +101,52 @@ def test_training_resumes_and_refuses_other_settings(tmp_path):
         train_grasp_map_model(data, data, replace(cfg, quality_pos_weight=10.0), out, show_progress=False)
     with pytest.raises(ConfigError, match="quality-pos-weight must be at least 1"):
         TrainConfig(quality_pos_weight=0.5)
+
+
+class _Touch:
+    """Unpickling this creates a file: what a crafted checkpoint could do."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_crafted_checkpoint_in_a_run_folder_is_refused_not_run(tmp_path):
+    import torch
+
+    from grasplab.errors import CheckpointError
+    out, marker = tmp_path / "downloaded-run", tmp_path / "pwned"
+    (out / "checkpoints").mkdir(parents=True)
+    torch.save({"epoch": 0, "state_dict": {}, "payload": _Touch(marker)}, out / "checkpoints" / "last.ckpt")
+    cfg = TrainConfig(epochs=2, output_px=72, crop="resize", batch_size=2, augment=False)
+    with pytest.raises(CheckpointError, match="last.ckpt: refused.*could run code.*new --out"):
+        train_grasp_map_model(scenes(4), scenes(4), cfg, out, show_progress=False)
+    assert not marker.exists()
+    (out / "checkpoints" / "last.ckpt").write_bytes(b"")                 # empty, or cut short
+    with pytest.raises(CheckpointError, match="last.ckpt: not a readable training checkpoint"):
+        train_grasp_map_model(scenes(4), scenes(4), cfg, out, show_progress=False)
+
+
+def test_a_moved_or_copied_run_resumes_from_its_own_checkpoints(tmp_path):
+    """Checkpoints name files relative to the run: a copy resumes with its own best checkpoint and
+    score even when the original folder's files are broken or gone."""
+    import shutil
+
+    data = scenes(4)
+    cfg = TrainConfig(epochs=1, output_px=72, crop="resize", batch_size=2, augment=False)
+    first = train_grasp_map_model(data, data, cfg, tmp_path / "a", show_progress=False)
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    (tmp_path / "a" / "checkpoints" / "best.ckpt").write_bytes(b"not a checkpoint")
+    state = read_checkpoint(tmp_path / "b" / "checkpoints" / "last.ckpt")
+    saved = next(v for k, v in state["callbacks"].items() if k.startswith("ModelCheckpoint"))
+    assert saved["best_model_path"] == "best.ckpt" and saved["dirpath"] == "."
+    again = train_grasp_map_model(data, data, replace(cfg, epochs=2), tmp_path / "b", show_progress=False)
+    assert again.epochs_run == 2 and again.best_val_accuracy >= first.best_val_accuracy
+    shutil.rmtree(tmp_path / "a")
+    assert train_grasp_map_model(data, data, replace(cfg, epochs=2), tmp_path / "b",
+                                 show_progress=False).epochs_run == 2
 
 
 def test_loader_workers_and_resuming_do_not_change_the_model(tmp_path):
@@ -109,7 +161,7 @@ def test_loader_workers_and_resuming_do_not_change_the_model(tmp_path):
     train_grasp_map_model(data, data, workers, tmp_path / "w", show_progress=False)
 
     def last(run):
-        ckpt = torch.load(tmp_path / run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+        ckpt = read_checkpoint(tmp_path / run / "checkpoints" / "last.ckpt")
         return ckpt["epoch"], ckpt["state_dict"]
     epoch, after_one = last("w")
     assert epoch == 0

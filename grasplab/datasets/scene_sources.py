@@ -67,3 +67,20 @@ def train_val_scenes(data: list[str | Path], fmt: str, depth_kind: str = "perfec
         return train, val, f"{len(train)} training and {len(val)} validation scenes from {where} ({split}-wise fold {fold}/{folds})"
     val = load_scenes(val_data, fmt, depth_kind)
     return scenes, val, f"{len(scenes)} training scenes from {where}, {len(val)} validation scenes from {val_data}"
+
+
+def scene_set_identity(train: list, val: list) -> dict:
+    """Which scenes train and which validate, as counts and content-free digests of their names
+    (``object/view`` and depth kind): a run folder records it, so a resumed run refuses other
+    data, another split or fold, or another depth image."""
+    import hashlib
+
+    def digest(scenes):
+        h = hashlib.sha256()
+        for i, s in enumerate(scenes):
+            stem = getattr(s, "stem", None)
+            key = f"{Path(stem).parent.name}/{Path(stem).name}" if stem is not None else f"{type(s).__name__}#{i}"
+            h.update(f"{key}|{getattr(s, 'depth_kind', '')}\n".encode())
+        return h.hexdigest()
+    return {"train_scenes": len(train), "val_scenes": len(val), "train_sha256": digest(train),
+            "val_sha256": digest(val)}

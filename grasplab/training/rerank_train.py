@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..datasets.grasp_map_dataset import GraspMapDataset, PreprocessConfig
+from ..datasets.scene_sources import scene_set_identity
 from ..errors import ConfigError
 from ..models.pretrained import DEFAULT
 from ..policies.map_decoding import MapDecodingConfig
@@ -144,7 +145,8 @@ def train_reranker(train_scenes, val_scenes, cfg: RerankTrainConfig, out_dir: st
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     check_or_write_run_config(out, "rerank_config.json", cfg, "re-ranker run",
-                              may_change=("epochs", *DEVICE_SETTINGS, "quality_floor", "quality_power"))
+                              may_change=("epochs", *DEVICE_SETTINGS, "quality_floor", "quality_power"),
+                              data=scene_set_identity(train_scenes, val_scenes))
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     train_s = _samples(out / "samples_train.npz", GraspMapDataset(train_scenes, pre), map_net, cfg, decoding,
                        "training")

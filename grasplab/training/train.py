@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..datasets.grasp_map_dataset import GraspMapDataset, PreprocessConfig
+from ..datasets.scene_sources import scene_set_identity
 from ..errors import ConfigError
 from ..models import MODELS, GraspMapModel
 from ..seeding import derive_rng
@@ -182,8 +183,9 @@ def fit_resumable(module, train_ds, val_ds, out: Path, epochs: int, seed: int, b
     (``trainer.is_global_zero``)."""
     import lightning as L
     import torch
-    from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
+
+    from .checkpoints import best_checkpoint_callback, read_checkpoint
 
     last = out / "checkpoints" / "last.ckpt"
 
@@ -191,7 +193,7 @@ def fit_resumable(module, train_ds, val_ds, out: Path, epochs: int, seed: int, b
         def on_train_epoch_start(self, trainer, pl_module):
             train_ds.epoch = trainer.current_epoch
 
-    ckpt = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val_accuracy", mode="max")
+    ckpt = best_checkpoint_callback(out / "checkpoints", monitor="val_accuracy")
     # the order shards itself across processes (``EpochShuffle``); validation runs whole in each
     # process, so every process computes the same metric and keeps the same checkpoint
     trainer = L.Trainer(max_epochs=epochs, accelerator=accelerator, devices=devices, strategy=strategy,
@@ -210,12 +212,13 @@ def fit_resumable(module, train_ds, val_ds, out: Path, epochs: int, seed: int, b
                                          num_workers=num_workers)
     if last.is_file():
         # resuming after a finished epoch, Lightning skips that epoch's start hooks (and may make
-        # the loader before it sets the sampler's epoch): set the next epoch here
-        train_ds.epoch = torch.load(last, map_location="cpu", weights_only=False)["epoch"] + 1
+        # the loader before it sets the sampler's epoch): set the next epoch here. The file is
+        # read with the weights-only unpickler first: a crafted checkpoint is refused, not run
+        train_ds.epoch = read_checkpoint(last)["epoch"] + 1
         order.set_epoch(train_ds.epoch)
-    trainer.fit(module, train_dl, val_dl, ckpt_path=str(last) if last.is_file() else None)
+    trainer.fit(module, train_dl, val_dl, ckpt_path=str(last) if last.is_file() else None, weights_only=True)
     best_path = ckpt.best_model_path or str(last)
-    state = torch.load(best_path, map_location="cpu", weights_only=False)["state_dict"]
+    state = read_checkpoint(best_path)["state_dict"]
     best = float(ckpt.best_model_score) if ckpt.best_model_score is not None else float("nan")
     return trainer, state, best
 
@@ -281,7 +284,8 @@ def train_grasp_map_model(train_scenes, val_scenes, cfg: TrainConfig, out_dir: s
     frozen = [] if teacher is None else _freeze_teachers_layers(model, teacher)
     out = Path(out_dir)                     # written only once the settings proved usable
     out.mkdir(parents=True, exist_ok=True)
-    check_or_write_run_config(out, "train_config.json", cfg, "training run", may_change=("epochs", *DEVICE_SETTINGS))
+    check_or_write_run_config(out, "train_config.json", cfg, "training run", may_change=("epochs", *DEVICE_SETTINGS),
+                              data=scene_set_identity(train_scenes, val_scenes))
     module = GraspMapModule(model, val_dataset=val_ds, lr=cfg.lr, quality_pos_weight=cfg.quality_pos_weight,
                             teacher=teacher, width_loss_weight=cfg.width_loss_weight)
     trainer, state, best = fit_resumable(module, train_ds, val_ds, out, epochs=cfg.epochs, seed=cfg.seed,
