@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Iterator
 
 from ..errors import ConfigError, GrasplabError
 from ..objects import ObjectSpec
+from ..ray_local import local_ray
 
 
 def _serial(units, cfg, out_dir: Path, stats: dict) -> Iterator:
@@ -52,17 +54,30 @@ def _ray(units, cfg, out_dir: Path, workers: int, address: str | None, stats: di
     if address:
         check_ray_address(address)
     t0 = time.perf_counter()
-    try:
-        if address:
-            ray.init(address=address, **init_kwargs)
-        else:
-            # workers inherit this process's environment (MUJOCO_GL, thread limits)
-            env = {k: v for k, v in os.environ.items() if k in ("MUJOCO_GL", "LP_NUM_THREADS", "OMP_NUM_THREADS",
-                                                                  "GRASPLAB_CACHE_DIR", "PYOPENGL_PLATFORM")}
-            ray.init(num_cpus=workers, runtime_env={"env_vars": env}, **init_kwargs)
-    except (ConnectionError, RuntimeError, ValueError) as e:
-        raise GrasplabError(f"cannot reach a Ray cluster at {address or 'a new local instance'} ({e}); "
-                            "check --address (e.g. ray://host:10001 or host:6379), or use --workers 0") from None
+    with ExitStack() as stack:
+        try:
+            if address:
+                ray.init(address=address, **init_kwargs)
+                stack.callback(ray.shutdown)
+            else:
+                # a private, loopback-only instance that is stopped and removed however this process
+                # ends; workers inherit this process's environment (MUJOCO_GL, thread limits)
+                env = {k: v for k, v in os.environ.items() if k in ("MUJOCO_GL", "LP_NUM_THREADS", "OMP_NUM_THREADS",
+                                                                      "GRASPLAB_CACHE_DIR", "PYOPENGL_PLATFORM")}
+                stack.enter_context(local_ray(workers, env, **init_kwargs))
+        except (ConnectionError, RuntimeError, ValueError) as e:
+            raise GrasplabError(f"cannot start or reach Ray at {address or 'a new local instance'} ({e}); "
+                                "check --address (e.g. ray://host:10001 or host:6379), or use --workers 0") from None
+        try:
+            yield from _run_on_pool(ray, units, cfg, out_dir, workers, stats, t0)
+        finally:
+            t1 = time.perf_counter()
+            stack.close()
+            stats["shutdown_s"] = time.perf_counter() - t1
+
+
+def _run_on_pool(ray, units, cfg, out_dir: Path, workers: int, stats: dict, t0: float) -> Iterator:
+    """One actor per worker (each keeps its renderer); units handed out as actors free up."""
 
     @ray.remote(num_cpus=1)
     class Worker:
@@ -78,28 +93,22 @@ def _ray(units, cfg, out_dir: Path, workers: int, address: str | None, stats: di
             from .units import process_unit
             return process_unit(spec, index, rank, cfg, Path(out_dir), self.renderer)
 
-    try:
-        n = workers if workers > 0 else int(ray.cluster_resources().get("CPU", 1))
-        pool = [Worker.remote(cfg.renderer) for _ in range(max(1, min(n, len(units))))]
-        ray.get([a.ready.remote() for a in pool])
-        stats["startup_s"] = time.perf_counter() - t0
-        pending = {}
-        queue = list(units)
-        idle = list(pool)
-        while queue or pending:
-            while queue and idle:
-                actor = idle.pop()
-                spec, index, rank = queue.pop(0)
-                pending[actor.run.remote(spec, index, rank, cfg, str(out_dir))] = actor
-            done, _ = ray.wait(list(pending), num_returns=1)
-            for ref in done:
-                idle.append(pending.pop(ref))
-                yield ray.get(ref)
-    finally:
-        t1 = time.perf_counter()
-        if not address:
-            ray.shutdown()
-        stats["shutdown_s"] = time.perf_counter() - t1
+    n = workers if workers > 0 else int(ray.cluster_resources().get("CPU", 1))
+    pool = [Worker.remote(cfg.renderer) for _ in range(max(1, min(n, len(units))))]
+    ray.get([a.ready.remote() for a in pool])
+    stats["startup_s"] = time.perf_counter() - t0
+    pending = {}
+    queue = list(units)
+    idle = list(pool)
+    while queue or pending:
+        while queue and idle:
+            actor = idle.pop()
+            spec, index, rank = queue.pop(0)
+            pending[actor.run.remote(spec, index, rank, cfg, str(out_dir))] = actor
+        done, _ = ray.wait(list(pending), num_returns=1)
+        for ref in done:
+            idle.append(pending.pop(ref))
+            yield ray.get(ref)
 
 
 def run_units(units: list[tuple[ObjectSpec, int, int]], cfg, out_dir: Path, workers: int = 0,
