@@ -34,8 +34,20 @@ def main(argv: Optional[list[str]] = None) -> None:
     try:
         app(args=argv, prog_name="grasplab")
     except GrasplabError as e:
-        err_console.print(f"[bold red]error:[/] {e}", highlight=False)
-        sys.exit(2)
+        _fail(str(e))
+    except OSError as e:                # a path that cannot be read or written (a file where a folder goes,
+        if e.filename is None:          # no permission, a full disk): the path and the reason, no traceback
+            raise
+        _fail(f"{e.filename}: {e.strerror or e}; check the path (a folder where one is expected, permissions, "
+              f"free space) or choose another")
+    except MemoryError:
+        _fail("out of memory: the input or the settings ask for more than this machine has; use smaller "
+              "frames or models (see the README's limits)")
+
+
+def _fail(message: str) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    sys.exit(2)
 
 
 __all__ = ["app", "main"]

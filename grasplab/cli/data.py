@@ -79,6 +79,10 @@ def synth(
                                   formats=None if format is None else comma_list(format, what="formats", option="--format"),
                                   views_per_pose=views_per_pose, max_poses=max_poses, grasps_per_object=grasps,
                                   gripper=gripper, camera=camera, quality=quality or None)
+    if workers < -1:
+        from ..errors import ConfigError
+        raise ConfigError(f"--workers {workers}: give -1 (one per CPU), 0 (serial, in this process) or a number of "
+                          f"Ray workers")
     n_workers = (os.cpu_count() or 1) if workers < 0 else workers
     res = run_synth(cfg, out, workers=n_workers, address=address, shard=parse_shard(shard))
     console.print(f"[green]synthesised[/] {res.datapoints} datapoints ({res.positive_fraction:.1%} positive) from "

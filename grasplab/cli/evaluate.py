@@ -37,6 +37,9 @@ def evaluate(
     from ..evaluation import evaluate_policy
     if format == "gqcnn":
         return _classifier(model, data, out, as_json)
+    if not 1 <= k <= 100:
+        from ..errors import ConfigError
+        raise ConfigError(f"--k {k}: top-k accuracy needs 1 ≤ k ≤ 100")
     pol = make_policy(policy, model, views=views, rerank=rerank, gripper=gripper)
     scenes = evaluation_scenes(data, format, depth, split, folds, fold, seed)
     rep = evaluate_policy(pol, scenes, k=k, out_dir=out, seed=seed, use_mask=not no_mask)

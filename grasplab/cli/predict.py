@@ -10,6 +10,9 @@ import typer
 from .common import GRIPPER_HELP, MODEL_HELP, POLICY_HELP, RERANK_HELP, VIEWS_HELP, console, make_policy
 
 
+MAX_GRASPS = 1000
+
+
 def predict(
     model: Optional[str] = typer.Option(None, help=MODEL_HELP),
     policy: Optional[str] = typer.Option(None, help=POLICY_HELP),
@@ -19,7 +22,7 @@ def predict(
                                               "metres, and the model's metric scale."),
     mask: Optional[Path] = typer.Option(None, help="Object mask PNG: every grasp is centred on it."),
     units: str = typer.Option("auto", help="Depth units: auto, m or mm."),
-    max_grasps: int = typer.Option(5),
+    max_grasps: int = typer.Option(5, help="How many grasps to return, best first (1–1000)."),
     gripper: Optional[str] = typer.Option(None, help=GRIPPER_HELP),
     views: Optional[int] = typer.Option(None, help=VIEWS_HELP),
     rerank: Optional[str] = typer.Option(None, help=RERANK_HELP),
@@ -31,7 +34,13 @@ def predict(
     from ..imaging import read_frame
     from ..storage import atomic_write_json, run_metadata
     from ..viz.figures import frame_picture, save_grasp_scenes
+    from ..errors import ConfigError
+    if not 1 <= max_grasps <= MAX_GRASPS:
+        raise ConfigError(f"--max-grasps {max_grasps}: give 1 to {MAX_GRASPS}")
     pol = make_policy(policy, model, views=views, rerank=rerank, gripper=gripper)   # a wrong model fails first
+    if rgb is not None and not pol.needs_rgb:
+        raise ConfigError(f"--rgb {rgb}: the {pol.name} policy{' (' + str(model) + ')' if model else ''} reads depth "
+                          f"only, so the colour image would be ignored; leave --rgb out, or use an rgb/rgbd model")
     frame = read_frame(depth, rgb, mask, intrinsics, units)
     try:
         grasps, why = pol.plan(frame, max_grasps=max_grasps, seed=seed), None

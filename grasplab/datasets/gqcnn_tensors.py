@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,8 +80,10 @@ class TensorDataset:
             raise GrasplabError(f"{root}: not a GQ-CNN tensor dataset (no config.json)")
         try:
             cfg = json.loads(cfg_path.read_text())
-        except json.JSONDecodeError as e:
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise GrasplabError(f"{cfg_path}: unreadable ({e})") from None
+        if not isinstance(cfg, dict):
+            raise GrasplabError(f"{cfg_path}: holds a JSON {type(cfg).__name__}, not a dataset config object")
         if not (root / "tensors").is_dir():
             raise GrasplabError(f"{root}: no tensors/ folder")
         return cls(root, cfg)
@@ -97,8 +100,9 @@ class TensorDataset:
         try:
             with np.load(path, allow_pickle=False) as z:
                 return z["arr_0"]
-        except (OSError, KeyError, ValueError) as e:
-            raise GrasplabError(f"{path}: cannot read tensor shard ({e})") from None
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as e:
+            raise GrasplabError(f"{path}: cannot read tensor shard ({type(e).__name__}: {e}); the file is corrupt or "
+                                f"truncated: rerun `grasplab synth` into this folder to rewrite it") from None
 
     def field(self, name: str) -> np.ndarray:
         k = self.num_files(name)

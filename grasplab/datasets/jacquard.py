@@ -65,6 +65,8 @@ class JacquardScene:
 
 def list_jacquard_scenes(root: str | Path, depth_kind: str = "perfect") -> list[JacquardScene]:
     """Every scene under ``root`` (a Jacquard folder or a grasplab synth output), sorted."""
+    if depth_kind not in ("perfect", "stereo"):
+        raise GrasplabError(f"--depth {depth_kind!r}: a Jacquard scene has perfect or stereo depth")
     root = Path(root)
     if (root / "jacquard").is_dir():
         root = root / "jacquard"

@@ -14,6 +14,9 @@ import numpy as np
 from ..errors import CameraError
 
 
+MIN_FOV_DEG, MAX_FOV_DEG = 1.0, 170.0      # plausible fields of view (telephoto to fisheye)
+
+
 @dataclass(frozen=True)
 class CameraIntrinsics:
     fx: float
@@ -35,6 +38,22 @@ class CameraIntrinsics:
             raise CameraError("principal point must be finite")
         object.__setattr__(self, "width", int(self.width))
         object.__setattr__(self, "height", int(self.height))
+        # plausible cameras only: a focal length off by orders of magnitude (metres or mm instead of
+        # pixels, a typo) would make every metric window absurd, or a filter run for hours
+        for name, f, side in (("fx", self.fx, self.width), ("fy", self.fy, self.height)):
+            fov_deg = float(np.degrees(2 * np.arctan(side / (2 * f))))
+            if not MIN_FOV_DEG <= fov_deg <= MAX_FOV_DEG:
+                raise CameraError(f"focal length {name}={f:g} px gives a {fov_deg:.3g}° field of view over "
+                                  f"{side} px; a camera has {MIN_FOV_DEG:g}–{MAX_FOV_DEG:g}° (e.g. fx≈{side:.0f} px "
+                                  f"for 53°): give the focal length in pixels, for this image size")
+        if not 0.5 <= self.fx / self.fy <= 2.0:
+            raise CameraError(f"fx={self.fx:g} and fy={self.fy:g} px differ by more than 2×; a camera's pixels "
+                              f"are nearly square: check the intrinsics")
+        for name, c, side in (("cx", self.cx, self.width), ("cy", self.cy, self.height)):
+            if not -side <= c <= 2 * side:
+                raise CameraError(f"principal point {name}={c:g} px lies far outside the {self.width}×{self.height} "
+                                  f"image (it is normally near the centre, {side / 2:g}): check the intrinsics and "
+                                  f"that they belong to this image size")
 
     @property
     def K(self) -> np.ndarray:
@@ -133,16 +152,19 @@ class CameraIntrinsics:
             raise CameraError(f"{path}: not a JSON intrinsics file ({e})") from None
         if isinstance(d, dict) and "intrinsics" in d and isinstance(d["intrinsics"], dict):
             d = d["intrinsics"]
+        if not isinstance(d, dict):
+            raise CameraError(f"{path}: holds a JSON {type(d).__name__}, not an object of intrinsics; expected "
+                              "_fx,_fy,_cx,_cy,_width,_height (autolab .intr) or fx,fy,cx,cy,width,height")
         try:
             if "_fx" in d:
                 if float(d.get("_skew", 0.0)) != 0.0:
-                    raise CameraError(f"{path}: skewed intrinsics (skew={d['_skew']}) are not supported")
+                    raise CameraError(f"skewed intrinsics (skew={d['_skew']}) are not supported")
                 return cls(float(d["_fx"]), float(d["_fy"]), float(d["_cx"]), float(d["_cy"]),
                            int(d["_width"]), int(d["_height"]), d.get("_frame", "camera"))
             return cls.from_dict(d)
-        except (KeyError, TypeError, ValueError) as e:
-            if isinstance(e, CameraError):
-                raise
+        except CameraError as e:
+            raise CameraError(f"{path}: {e}") from None
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise CameraError(f"{path}: missing or invalid intrinsics field {e}; expected "
                               "_fx,_fy,_cx,_cy,_width,_height (autolab .intr) or fx,fy,cx,cy,width,height") from None
 

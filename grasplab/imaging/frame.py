@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CameraError, DepthImageError, GrasplabError
+from ..errors import CameraError, DepthImageError, DepthShapeError, GrasplabError
 from ..geometry import CameraIntrinsics, RigidTransform
 from .depth_checks import DepthUnits, prepare_depth_m
 
@@ -91,7 +91,22 @@ def read_frame(depth: str | Path, rgb: str | Path | None = None, mask: str | Pat
     """A frame from files: depth (TIFF, NPY, 16-bit PNG), colour PNG/JPEG, mask PNG and
     intrinsics (``.intr`` or grasplab JSON)."""
     from .image_io import read_depth_raw, read_mask, read_rgb
-    return Frame.from_images(read_depth_raw(depth), rgb=read_rgb(rgb) if rgb else None,
-                             mask=read_mask(mask) if mask else None,
-                             intrinsics=CameraIntrinsics.from_file(intrinsics) if intrinsics else None,
-                             units=units, name=Path(depth).name)
+    raw = read_depth_raw(depth)
+    shape = raw.shape[:2]
+    rgb_image = read_rgb(rgb) if rgb else None
+    if rgb_image is not None and rgb_image.shape[:2] != shape:
+        raise DepthShapeError(f"{rgb}: a {rgb_image.shape[1]}×{rgb_image.shape[0]} colour image does not match the "
+                              f"{shape[1]}×{shape[0]} depth image {Path(depth).name}; pass both of the same camera")
+    mask_image = read_mask(mask) if mask else None
+    if mask_image is not None:
+        if mask_image.shape != shape:
+            raise DepthShapeError(f"{mask}: a {mask_image.shape[1]}×{mask_image.shape[0]} mask does not match the "
+                                  f"{shape[1]}×{shape[0]} depth image {Path(depth).name}; pass the mask of this frame")
+        if not mask_image.any():
+            raise DepthImageError(f"{mask}: the mask is empty (no pixel set), so no grasp could lie on it; pass a "
+                                  f"mask that covers the object, or leave --mask out")
+    cam = CameraIntrinsics.from_file(intrinsics) if intrinsics else None
+    if cam is not None and cam.shape != shape:
+        raise CameraError(f"{intrinsics}: intrinsics for {cam.width}×{cam.height} images, but {Path(depth).name} "
+                          f"is {shape[1]}×{shape[0]}; pass the intrinsics of this image size")
+    return Frame.from_images(raw, rgb=rgb_image, mask=mask_image, intrinsics=cam, units=units, name=Path(depth).name)

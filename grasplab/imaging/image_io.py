@@ -11,12 +11,43 @@ from ..storage import atomic_write
 from .depth_checks import DepthUnits, depth_to_metres, as_depth_array
 
 
+MAX_FRAME_PIXELS = 4096 * 4096        # larger frames are refused before anything is allocated (README: limits)
+
+
+def check_frame_size(path: Path, shape: tuple) -> None:
+    """Refuse an image whose pixel count exceeds ``MAX_FRAME_PIXELS``, before it is decoded."""
+    h, w = (tuple(shape) + (1, 1))[:2]
+    if h * w > MAX_FRAME_PIXELS:
+        raise DepthImageError(f"{path}: a {h}×{w} image has {h * w / 1e6:.0f} million pixels, more than the "
+                              f"{MAX_FRAME_PIXELS / 1e6:.1f} million grasplab reads; downscale it (depth cameras give "
+                              f"0.3–2 million) or crop it to the workspace")
+
+
+def _npy_header(path: Path) -> tuple[tuple, np.dtype]:
+    """The shape and dtype a ``.npy`` file declares, read without loading its data."""
+    try:
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, dtype = read(f)
+    except Exception as e:          # numpy raises ValueError, SyntaxError, TokenError... for a broken header
+        detail = f"{type(e).__name__}: {e}".splitlines()[0][:120] if str(e) else type(e).__name__
+        raise DepthImageError(f"{path}: not a readable .npy array ({detail}); is the file empty, corrupt or "
+                              f"truncated? Save depth with numpy.save") from None
+    return shape, dtype
+
+
 def _read_tiff(path: Path) -> np.ndarray:
     try:
         import tifffile
-        return np.asarray(tifffile.imread(path))
+        with tifffile.TiffFile(path) as tif:
+            check_frame_size(path, tif.pages[0].shape)
+            return np.asarray(tif.asarray())
+    except GrasplabError:
+        raise
     except Exception:  # e.g. LZW without imagecodecs: Pillow decodes it
         with Image.open(path) as im:
+            check_frame_size(path, im.size[::-1])
             return np.asarray(im)
 
 
@@ -28,11 +59,17 @@ def read_depth_raw(path: str | Path) -> np.ndarray:
     suffix = path.suffix.lower()
     try:
         if suffix == ".npy":
+            shape, dtype = _npy_header(path)
+            check_frame_size(path, shape)
+            if dtype.hasobject:
+                raise DepthImageError(f"{path}: holds Python objects (pickled), not a depth array; save a numeric "
+                                      f"array with numpy.save")
             arr = np.load(path, allow_pickle=False)
         elif suffix in (".tif", ".tiff"):
             arr = _read_tiff(path)
         elif suffix == ".png":
             with Image.open(path) as im:
+                check_frame_size(path, im.size[::-1])
                 if im.mode not in ("I;16", "I;16B", "I;16L", "I"):
                     raise DepthImageError(f"{path}: PNG mode {im.mode} holds no depth; depth PNGs must be "
                                           "16-bit single-channel (millimetres)")
@@ -41,8 +78,9 @@ def read_depth_raw(path: str | Path) -> np.ndarray:
             raise DepthImageError(f"{path}: unsupported depth format {suffix!r}; use .tiff, .npy or 16-bit .png")
     except GrasplabError:
         raise
-    except (OSError, ValueError, UnidentifiedImageError) as e:
-        raise DepthImageError(f"{path}: cannot read depth image ({e}); is the file corrupt or truncated?") from None
+    except (OSError, ValueError, EOFError, UnidentifiedImageError, Image.DecompressionBombError) as e:
+        raise DepthImageError(f"{path}: cannot read depth image ({type(e).__name__}: {e}); is the file corrupt or "
+                              f"truncated?") from None
     return as_depth_array(arr, name=str(path))
 
 
@@ -74,9 +112,13 @@ def _read_image(path: str | Path, what: str) -> Image.Image:
         raise GrasplabError(f"{path}: {what} image not found")
     try:
         with Image.open(path) as im:
+            h, w = im.size[::-1]
+            if h * w > MAX_FRAME_PIXELS:
+                raise GrasplabError(f"{path}: a {h}×{w} {what} image is larger than the {MAX_FRAME_PIXELS / 1e6:.1f} "
+                                    f"million pixels grasplab reads; downscale it with its depth image")
             im.load()
             return im
-    except (OSError, UnidentifiedImageError) as e:
+    except (OSError, ValueError, EOFError, UnidentifiedImageError, Image.DecompressionBombError) as e:
         raise GrasplabError(f"{path}: cannot read {what} image ({e}); is the file corrupt?") from None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from abc import ABCMeta, abstractmethod
 from pathlib import Path
 from typing import Any
@@ -114,10 +115,18 @@ def read_tensors(path: str | Path) -> dict[str, torch.Tensor]:
     pickled objects is refused without running them."""
     try:
         with np.load(path, allow_pickle=False) as z:
-            return {k: torch.from_numpy(z[k]) for k in z.files if k != "__grasplab__"}
+            tensors = {k: torch.from_numpy(z[k]) for k in z.files if k != "__grasplab__"}
     except ValueError as e:
         raise GrasplabError(f"{path}: holds arrays that only pickle could read ({e}); grasplab model files hold "
                             f"plain tensors — refusing to load it") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as e:
+        raise GrasplabError(f"{path}: its tensors cannot be read ({type(e).__name__}: {e}); the file is corrupt or "
+                            f"truncated: copy or export it again") from None
+    bad = [k for k, t in tensors.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+    if bad:
+        raise GrasplabError(f"{path}: holds NaN or infinite weights ({', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''}); "
+                            f"the training run diverged or the file is damaged: use another checkpoint or retrain")
+    return tensors
 
 
 def read_header(path: str | Path) -> dict:
@@ -126,9 +135,35 @@ def read_header(path: str | Path) -> dict:
         raise GrasplabError(f"{path}: model file not found")
     try:
         with np.load(path, allow_pickle=False) as z:
-            return json.loads(str(z["__grasplab__"]))
-    except (OSError, ValueError, KeyError) as e:
-        raise GrasplabError(f"{path}: not a grasplab model file ({e})") from None
+            header = json.loads(str(z["__grasplab__"]))
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        detail = f"{type(e).__name__}: {e}" if str(e) else f"{type(e).__name__}: empty or cut short"
+        raise GrasplabError(f"{path}: not a grasplab model file ({detail}); pass a model.npz written by grasplab "
+                            f"(`grasplab train`, `grasplab models`)") from None
+    if not isinstance(header, dict) or not isinstance(header.get("config", {}), dict):
+        raise GrasplabError(f"{path}: its header is not a JSON object with a config object; the file was not written "
+                            f"by grasplab or was edited: export it again")
+    return header
+
+
+MAX_MODEL_PARAMETERS = 50_000_000      # ~200 MB of float32: far above every grasplab model (README: limits)
+
+
+def build_from_header(path: Path, arch: str, config: dict) -> nn.Module:
+    """The architecture a header names, built only once its settings proved valid and its size
+    bounded (sized first on PyTorch's meta device, which allocates nothing)."""
+    try:
+        with torch.device("meta"):
+            sized = MODELS[arch](**config)
+    except (TypeError, ValueError, RuntimeError, GrasplabError) as e:
+        raise GrasplabError(f"{path}: its header's settings do not make a {arch} network "
+                            f"({type(e).__name__}: {str(e).splitlines()[0][:200]}); the file was written by another "
+                            f"version or edited: export it again") from None
+    n = sum(p.numel() for p in sized.parameters()) + sum(b.numel() for b in sized.buffers())
+    if n > MAX_MODEL_PARAMETERS:
+        raise GrasplabError(f"{path}: its header asks for a {arch} network of {n:,} parameters, more than the "
+                            f"{MAX_MODEL_PARAMETERS:,} grasplab loads; the file was edited or is not a grasp model")
+    return MODELS[arch](**config)
 
 
 def load_model(path: str | Path, expect: str | None = None) -> nn.Module:
@@ -144,8 +179,12 @@ def load_model(path: str | Path, expect: str | None = None) -> nn.Module:
         raise GrasplabError(f"{path}: holds a {arch!r} model, but a {expect!r} model was asked for")
     if arch not in MODELS:
         raise GrasplabError(f"{path}: unknown architecture {arch!r}; known: {', '.join(sorted(MODELS))}")
-    model = MODELS[arch](**header["config"])
-    missing, unexpected = model.load_state_dict(read_tensors(path), strict=False)
+    model = build_from_header(path, arch, header.get("config", {}))
+    try:
+        missing, unexpected = model.load_state_dict(read_tensors(path), strict=False)
+    except RuntimeError as e:
+        raise GrasplabError(f"{path}: its tensors do not fit the {arch} network its header describes "
+                            f"({str(e).splitlines()[-1].strip()[:200]}); the file is damaged or was edited") from None
     if missing or unexpected:
         raise GrasplabError(f"{path}: tensors do not fit the {arch} architecture "
                             f"(missing {missing[:3]}, unexpected {unexpected[:3]})")

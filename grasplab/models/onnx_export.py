@@ -23,7 +23,9 @@ def export_onnx(model_path: str | Path, out_path: str | Path, input_px: int | No
     model = load_map_model(model_path)
     header = read_header(model_path)
     pre = model.metadata.get("preprocess", {})
-    side = int(input_px or pre.get("output_px", 300))
+    side = int(pre.get("output_px", 300) if input_px is None else input_px)
+    if not 24 <= side <= 2048:
+        raise GrasplabError(f"--input-px {side}: the exported input side must be 24–2048 px")
     if side % model.size_multiple:
         raise GrasplabError(f"--input-px {side} is not a multiple of {model.size_multiple} ({model.architecture})")
     channels = int(model.config.get("input_channels", 1))

@@ -40,6 +40,22 @@ class QualityConfig:
     min_friction_coef: float = _DEXNET2["min_friction_coef"]      # the friction Gaussian is truncated below this
     positive_threshold: float = _DEXNET2["positive_threshold"]    # robust ε above which a grasp is labelled positive
 
+    def __post_init__(self):
+        from ..errors import ConfigError
+        if isinstance(self.num_samples, bool) or int(self.num_samples) != self.num_samples or self.num_samples < 1:
+            raise ConfigError(f"num_samples (--samples) {self.num_samples}: a robust label averages ≥ 1 Monte-Carlo "
+                              f"samples (Dex-Net 2.0: 25)")
+        if not (np.isfinite(self.positive_threshold) and self.positive_threshold >= 0):
+            raise ConfigError(f"positive_threshold (--threshold) {self.positive_threshold}: robust ε is ≥ 0, so the "
+                              f"threshold must be a number ≥ 0 (Dex-Net 2.0: 0.002)")
+        if not (np.isfinite(self.friction_coef) and self.friction_coef > 0) or self.num_cone_edges < 3:
+            raise ConfigError("the friction coefficient must be > 0 and the friction cone needs ≥ 3 edges")
+        for name in ("finger_radius_m", "grasp_trans_sigma_m", "grasp_rot_sigma_rad", "obj_trans_sigma_m",
+                     "obj_rot_sigma_rad", "friction_sigma", "min_friction_coef", "torque_scaling"):
+            v = getattr(self, name)
+            if not (np.isfinite(v) and v >= 0):
+                raise ConfigError(f"quality setting {name}={v} must be a finite number ≥ 0")
+
 
 @dataclass
 class QualityLabels:

@@ -87,6 +87,7 @@ def run_synth(cfg: SynthConfig, out_dir: str | Path, workers: int = 0, address: 
     specs = parse_object_source(cfg.objects, cfg.seed, cfg.mesh_scale)
     if address:
         check_ray_address(address)
+    fresh = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     check_or_write_run_config(out_dir, CONFIG_FILE, cfg, "dataset")
     (out_dir / "units").mkdir(exist_ok=True)
@@ -144,5 +145,13 @@ def run_synth(cfg: SynthConfig, out_dir: str | Path, workers: int = 0, address: 
     atomic_write_json(out_dir / "objects.json", {"ok": done_objects, "failures": result.failures,
                                                  "no_grasps": result.no_grasps})
     if result.units_run + result.units_skipped == 0 or not any(unit_path(out_dir, k).is_file() for k in keys):
-        raise GrasplabError(f"no object produced data ({len(result.failures)} failed); see {out_dir / 'objects.json'}")
+        first = next(iter(result.failures.items()), None)
+        why = f"; first: {first[0]}: {first[1]}" if first else ""
+        if fresh:                      # nothing was made: leave nothing behind
+            import shutil
+            shutil.rmtree(out_dir, ignore_errors=True)
+            where = ""
+        else:
+            where = f"; see {out_dir / 'objects.json'}"
+        raise GrasplabError(f"no object produced data ({len(result.failures)} failed{why}){where}")
     return result

@@ -41,6 +41,10 @@ class RenderJobConfig:
     def __post_init__(self):
         if self.views <= 0:
             raise ConfigError("--views must be a positive number of views per object")
+        if not (self.mesh_scale > 0 and self.mesh_scale < float("inf")):
+            raise ConfigError(f"--scale {self.mesh_scale}: mesh scale must be a positive number (0.001 for meshes in mm)")
+        if self.renderer not in ("auto", "mujoco", "raycast"):
+            raise ConfigError(f"unknown renderer {self.renderer!r}; choose auto, mujoco or raycast")
         camera_preset(self.camera)
 
 

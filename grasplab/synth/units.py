@@ -61,8 +61,14 @@ class SynthConfig:
         bad = [f for f in self.formats if f not in FORMATS]
         if bad or not self.formats:
             raise ConfigError(f"unknown dataset formats {bad}; choose from {', '.join(FORMATS)}")
-        if self.views_per_pose <= 0 or self.max_poses <= 0 or self.grasps_per_object <= 0:
-            raise ConfigError("--views-per-pose, max poses and grasps per object must be positive")
+        for option, v in (("--views-per-pose", self.views_per_pose), ("--max-poses", self.max_poses),
+                          ("--grasps", self.grasps_per_object)):
+            if v <= 0:
+                raise ConfigError(f"{option} {v}: must be a positive number")
+        if not (np.isfinite(self.mesh_scale) and self.mesh_scale > 0):
+            raise ConfigError(f"--scale {self.mesh_scale}: mesh scale must be a positive number (0.001 for meshes in mm)")
+        if self.renderer not in ("auto", "mujoco", "raycast"):
+            raise ConfigError(f"unknown renderer {self.renderer!r}; choose auto, mujoco or raycast")
         if not 0 < self.train_fraction < 1:
             raise ConfigError("train fraction must lie strictly between 0 and 1")
         load_gripper(self.gripper)

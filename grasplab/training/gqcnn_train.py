@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ..datasets.gqcnn_arrays import GQCNNArrays, load_split, open_tensor_dataset
 from ..errors import ConfigError, GrasplabError
 from ..presets import published
@@ -54,8 +56,14 @@ class GQCNNTrainConfig:
             raise ConfigError(f"--split must be one of {', '.join(SPLITS)}, got {self.split!r}")
         if self.epochs <= 0 or self.batch_size <= 0 or not self.lr > 0:
             raise ConfigError("epochs, batch size and learning rate must be positive")
-        if self.filters <= 0 or self.fc_size <= 0:
-            raise ConfigError("--filters and --fc-size must be positive")
+        if not 0 < self.filters <= 1024 or not 0 < self.fc_size <= 16384:
+            raise ConfigError(f"--filters {self.filters} / --fc-size {self.fc_size}: give 1–1024 filters and 1–16384 "
+                              f"units (Dex-Net 2.0: 64 and 1024)")
+        if self.threshold is not None and not (np.isfinite(self.threshold) and self.threshold >= 0):
+            raise ConfigError(f"--threshold {self.threshold}: robust ε is ≥ 0, so the threshold must be ≥ 0 "
+                              f"(Dex-Net 2.0: 0.002)")
+        if self.num_workers < 0:
+            raise ConfigError(f"--workers {self.num_workers}: data-loading processes must be ≥ 0")
         if not 0 < self.decay_rate <= 1 or not self.decay_epochs > 0:
             raise ConfigError("the decay rate must lie in (0, 1] and the decay period be positive")
 

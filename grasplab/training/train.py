@@ -15,6 +15,9 @@ from ..seeding import derive_rng
 from ..storage import atomic_write_json, check_or_write_run_config, run_metadata
 
 
+MAX_INPUT_PX = 1008       # the largest network input (px) training accepts: bounds memory
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     architecture: str = "ggcnn"
@@ -50,6 +53,12 @@ class TrainConfig:
             raise ConfigError(f"unknown architecture {self.architecture!r}; choose from {', '.join(map_architectures())}")
         if self.epochs <= 0 or self.batch_size <= 0:
             raise ConfigError("epochs and batch size must be positive")
+        if not (np.isfinite(self.lr) and self.lr >= 0):
+            raise ConfigError(f"--lr {self.lr}: the learning rate must be a number ≥ 0 (GG-CNN: 1e-3)")
+        if self.num_workers < 0:
+            raise ConfigError(f"--workers {self.num_workers}: data-loading processes must be ≥ 0")
+        if not 24 <= self.output_px <= MAX_INPUT_PX:
+            raise ConfigError(f"--size {self.output_px}: the network input must be 24–{MAX_INPUT_PX} px (GG-CNN: 300)")
         if not self.width_loss_weight > 0.0:
             raise ConfigError(f"--width-loss-weight must be positive, got {self.width_loss_weight}")
         if not self.quality_pos_weight >= 1.0:
