@@ -495,3 +495,48 @@ def _snapshot(folder: Path) -> set:
 def _current_vm_bytes() -> int:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+# --- the Python API: the same rule (a GrasplabError naming what was wrong) ----------------------------
+def _api_cases():
+    from grasplab.geometry import CameraIntrinsics
+    depth = np.full((120, 160), 0.7)
+    depth[40:80, 60:100] = 0.65
+    cam = CameraIntrinsics(140.0, 140.0, 79.5, 59.5, 160, 120)
+    return [
+        ("frame-depth-list-ragged", dict(depth=[[0.7, 0.7], [0.7]]), "depth"),
+        ("frame-depth-3-channels", dict(depth=np.full((120, 160, 3), 0.7)), "shape"),
+        ("frame-depth-huge", dict(depth=np.broadcast_to(np.float32(0.7), (10000, 10000))), "million pixels"),
+        ("frame-depth-all-nan", dict(depth=np.full((120, 160), np.nan)), "valid pixels"),
+        ("frame-mask-python-list-ragged", dict(depth=depth, mask=[[1, 2], [3]]), "mask"),
+        ("frame-mask-wrong-shape", dict(depth=depth, mask=np.ones((10, 10), bool)), "mask"),
+        ("frame-mask-empty", dict(depth=depth, mask=np.zeros((120, 160), bool)), "mask is empty"),
+        ("frame-mask-nan", dict(depth=depth, mask=np.full((120, 160), np.nan)), "nan"),
+        ("frame-mask-strings", dict(depth=depth, mask=np.full((120, 160), "x")), "mask"),
+        ("frame-rgb-wrong-shape", dict(depth=depth, rgb=np.zeros((10, 10, 3), np.uint8)), "rgb"),
+        ("frame-intrinsics-a-dict", dict(depth=depth, intrinsics={"fx": 140}), "CameraIntrinsics"),
+        ("frame-intrinsics-other-size", dict(depth=depth, intrinsics=CameraIntrinsics(525., 525., 319.5, 239.5,
+                                                                                      640, 480)), "640"),
+        ("plan-max-grasps-negative", dict(depth=depth, intrinsics=cam, max_grasps=-1), "max_grasps"),
+        ("plan-max-grasps-float", dict(depth=depth, intrinsics=cam, max_grasps=2.5), "max_grasps"),
+        ("plan-not-a-frame", dict(plan_on=np.zeros((120, 160))), "Frame"),
+        ("policy-negative-width", dict(policy_options={"max_width_m": -1}), "width"),
+        ("policy-unknown-option", dict(policy_options={"flux": 1}), "flux"),
+        ("policy-unknown-name", dict(policy_name="telepathy"), "telepathy"),
+    ]
+
+
+@pytest.mark.parametrize("name,kw,expect", _api_cases(), ids=[c[0] for c in _api_cases()])
+def test_python_api_refuses_bad_input_clearly(name, kw, expect):
+    from grasplab.errors import GrasplabError
+    from grasplab.imaging import Frame
+    from grasplab.policies import load_policy
+    kw = dict(kw)
+    with pytest.raises(GrasplabError) as exc:
+        policy = load_policy(kw.pop("policy_name", None), **kw.pop("policy_options", {}))
+        if "plan_on" in kw:
+            policy.plan(kw["plan_on"])
+        max_grasps = kw.pop("max_grasps", 3)
+        frame = Frame.from_images(kw.pop("depth"), **kw)
+        policy.plan(frame, max_grasps=max_grasps)
+    assert expect.lower() in str(exc.value).lower()

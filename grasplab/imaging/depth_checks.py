@@ -14,13 +14,30 @@ import scipy.ndimage as ndi
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ..errors import DepthHolesError, DepthShapeError, DepthUnitsError
+from ..errors import DepthHolesError, DepthImageError, DepthShapeError, DepthUnitsError
 
 DepthUnits = Literal["auto", "m", "mm"]
 
 #: Plausible working range of a grasping depth camera, in metres.
 MIN_PLAUSIBLE_DEPTH_M = 0.05
 MAX_PLAUSIBLE_DEPTH_M = 20.0
+
+MAX_FRAME_PIXELS = 4096 * 4096        # larger frames are refused before anything is allocated (README: limits)
+
+
+def check_frame_size(name, shape: tuple) -> None:
+    """Refuse an image whose pixel count exceeds ``MAX_FRAME_PIXELS`` (before it is decoded or copied);
+    ``shape`` may also be the image itself."""
+    if not isinstance(shape, tuple):
+        try:
+            shape = np.shape(shape)
+        except ValueError:
+            raise DepthShapeError(f"{name}: not an H×W array (ragged nested lists?); pass a numpy array") from None
+    h, w = (tuple(shape) + (1, 1))[:2]
+    if h * w > MAX_FRAME_PIXELS:
+        raise DepthImageError(f"{name}: a {h}×{w} image has {h * w / 1e6:.0f} million pixels, more than the "
+                              f"{MAX_FRAME_PIXELS / 1e6:.1f} million grasplab reads; downscale it (depth cameras give "
+                              f"0.3–2 million) or crop it to the workspace")
 
 
 def as_depth_array(depth, name: str = "depth image") -> np.ndarray:

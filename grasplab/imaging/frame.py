@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import CameraError, DepthImageError, DepthShapeError, GrasplabError
 from ..geometry import CameraIntrinsics, RigidTransform
-from .depth_checks import DepthUnits, prepare_depth_m
+from .depth_checks import DepthUnits, check_frame_size, prepare_depth_m
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,6 +31,7 @@ class Frame:
 
     def __post_init__(self):
         where = f"{self.name}: " if self.name else ""
+        check_frame_size(self.name or "depth image", self.depth_m)
         d = np.asarray(self.depth_m, dtype=np.float64)
         if d.ndim != 2:
             raise DepthImageError(f"{where}depth must be an H×W array in metres, got shape {d.shape}")
@@ -46,7 +47,15 @@ class Frame:
                                     f"depth image; pass an H×W×3 colour image of the same camera")
             object.__setattr__(self, "rgb", rgb)
         if self.mask is not None:
-            m = np.asarray(self.mask)
+            try:
+                m = np.asarray(self.mask)
+            except ValueError:
+                raise GrasplabError(f"{where}the mask is not an H×W array (ragged nested lists?); pass a numpy "
+                                    f"array of booleans of the depth image's shape") from None
+            if m.dtype.kind not in "biuf":
+                raise GrasplabError(f"{where}the mask holds {m.dtype} values; pass booleans (or 0/1 numbers)")
+            if m.dtype.kind == "f" and not np.isfinite(m).all():
+                raise GrasplabError(f"{where}the mask holds NaN or infinite values; pass booleans (or 0/1 numbers)")
             if m.shape != shape:
                 raise GrasplabError(f"{where}mask of shape {m.shape} does not match the depth image {shape}")
             m = m.astype(bool)
@@ -54,6 +63,9 @@ class Frame:
                 raise GrasplabError(f"{where}the object mask is empty (no pixel set): nothing could be grasped on it; "
                                     f"pass a mask that covers the object, or no mask")
             object.__setattr__(self, "mask", m)
+        if self.intrinsics is not None and not isinstance(self.intrinsics, CameraIntrinsics):
+            raise CameraError(f"{where}intrinsics must be a CameraIntrinsics (e.g. CameraIntrinsics.from_file(path) "
+                              f"or CameraIntrinsics(fx, fy, cx, cy, width, height)), got {type(self.intrinsics).__name__}")
         if self.intrinsics is not None and self.intrinsics.shape != shape:
             raise CameraError(f"{where}intrinsics are for {self.intrinsics.width}×{self.intrinsics.height} images, "
                               f"the depth image is {shape[1]}×{shape[0]}; pass the intrinsics of this camera")
@@ -73,6 +85,7 @@ class Frame:
                     units: DepthUnits = "auto", max_hole_fraction: float = 0.5, name: str = "") -> "Frame":
         """A frame from raw images: depth in metres or millimetres (``units="auto"`` tells them
         apart), holes (NaN, 0, negative) inpainted from their nearest valid pixel."""
+        check_frame_size(name or "depth image", depth)
         prep = prepare_depth_m(depth, units=units, inpaint="nearest", max_hole_fraction=max_hole_fraction,
                                name=name or "depth image")
         return cls(prep.depth_m, rgb, mask, intrinsics, T_world_camera, prep.holes, name)

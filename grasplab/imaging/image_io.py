@@ -8,19 +8,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ..errors import DepthImageError, GrasplabError
 from ..storage import atomic_write
-from .depth_checks import DepthUnits, depth_to_metres, as_depth_array
-
-
-MAX_FRAME_PIXELS = 4096 * 4096        # larger frames are refused before anything is allocated (README: limits)
-
-
-def check_frame_size(path: Path, shape: tuple) -> None:
-    """Refuse an image whose pixel count exceeds ``MAX_FRAME_PIXELS``, before it is decoded."""
-    h, w = (tuple(shape) + (1, 1))[:2]
-    if h * w > MAX_FRAME_PIXELS:
-        raise DepthImageError(f"{path}: a {h}×{w} image has {h * w / 1e6:.0f} million pixels, more than the "
-                              f"{MAX_FRAME_PIXELS / 1e6:.1f} million grasplab reads; downscale it (depth cameras give "
-                              f"0.3–2 million) or crop it to the workspace")
+from .depth_checks import MAX_FRAME_PIXELS, DepthUnits, as_depth_array, check_frame_size, depth_to_metres
 
 
 def _npy_header(path: Path) -> tuple[tuple, np.dtype]:
