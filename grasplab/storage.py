@@ -12,8 +12,9 @@ import platform
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -136,3 +137,33 @@ def _describe(data: Any) -> str:
     if isinstance(data, dict):
         return ", ".join(f"{k} {v}" for k, v in data.items() if not str(k).endswith("sha256")) or "?"
     return "?"
+
+
+@contextmanager
+def folder_lock(out_dir: Path, name: str = "job", what: str = "job", wait: bool = False) -> Iterator[None]:
+    """Hold ``out_dir/.<name>.lock`` for a job's whole run, so that two identical jobs into one
+    folder do not both do all the work (or race on its config). A second process is refused at
+    once with the holder's PID, host and start time (``wait=True``: wait for it instead, for short
+    critical sections such as a config check-and-write). The operating system drops the lock when
+    the holder exits, however it exits, so a killed job leaves no stale lock behind."""
+    from .errors import GrasplabError
+    try:
+        import fcntl
+    except ImportError:             # not POSIX: no lock (documented in the README)
+        yield
+        return
+    path = Path(out_dir) / f".{name}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 512, 0).decode(errors="replace").strip() or "another process"
+            raise GrasplabError(f"{out_dir} is being written by {holder}; wait for that {what} to finish (or stop "
+                                f"it), or choose another --out") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"process {os.getpid()} on {platform.node()} since "
+                      f"{time.strftime('%Y-%m-%d %H:%M:%S')}".encode(), 0)
+        yield
+    finally:
+        os.close(fd)                # releases the lock

@@ -211,3 +211,33 @@ def test_dataset_stats_and_show(small_dataset, tmp_path):
     assert len(pics) == 2 and all(p.stat().st_size > 5000 for p in pics)
     with pytest.raises(GrasplabError, match="neither"):
         dataset_stats(tmp_path)
+
+
+def test_a_second_job_into_the_same_folder_is_refused_while_the_first_runs(tmp_path):
+    """Two identical synth runs into one --out: the second is told who holds the folder instead
+    of doing all the work again; shards of one job take separate locks."""
+    import os
+    import subprocess
+    import sys
+
+    from grasplab.errors import GrasplabError
+    from grasplab.storage import folder_lock
+    out = tmp_path / "data"
+    out.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom pathlib import Path\n"
+                               "from grasplab.storage import folder_lock\n"
+                               "with folder_lock(Path(sys.argv[1]), 'synth', 'synthesis'):\n"
+                               "    print('held', flush=True)\n    time.sleep(60)\n", str(out)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(GrasplabError, match=f"being written by process {holder.pid} on .* since"):
+            run_synth(SynthConfig(**SMALL), out, workers=0, show_progress=False)
+        assert not (out / "units").exists()                 # it did no work
+        with folder_lock(out, "synth-shard-0-of-2"):        # a shard's lock is its own
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
+    with folder_lock(out, "synth"):                          # the lock went with the killed holder
+        assert os.path.exists(out / ".synth.lock")

@@ -19,7 +19,7 @@ from ..datasets.splits import grouped_holdout
 from ..errors import ConfigError, GrasplabError
 from ..objects import parse_object_source
 from ..seeding import derive_rng
-from ..storage import atomic_write_json, check_or_write_run_config, run_metadata
+from ..storage import atomic_write_json, check_or_write_run_config, folder_lock, run_metadata
 from .execution import check_ray_address, run_units
 from .units import SynthConfig, load_unit, unit_key, unit_path, unit_summary
 
@@ -89,7 +89,15 @@ def run_synth(cfg: SynthConfig, out_dir: str | Path, workers: int = 0, address: 
         check_ray_address(address)
     fresh = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
-    check_or_write_run_config(out_dir, CONFIG_FILE, cfg, "dataset")
+    lock = "synth" if shard is None else f"synth-shard-{shard[0]}-of-{shard[1]}"
+    with folder_lock(out_dir, lock, "synthesis"):
+        return _run_synth_locked(cfg, out_dir, workers, address, show_progress, shard, specs, fresh)
+
+
+def _run_synth_locked(cfg: SynthConfig, out_dir: Path, workers: int, address: str | None, show_progress: bool,
+                      shard: tuple[int, int] | None, specs: list, fresh: bool) -> SynthResult:
+    with folder_lock(out_dir, "config", "synthesis", wait=True):           # shards share the folder: check-and-write at once
+        check_or_write_run_config(out_dir, CONFIG_FILE, cfg, "dataset")
     (out_dir / "units").mkdir(exist_ok=True)
     result = SynthResult(out_dir)
     todo = []
