@@ -77,6 +77,9 @@ def test_demo_runs_and_scores(tmp_path):
     rep = run_demo(DemoConfig(objects=3), tmp_path / "demo", show_progress=False)
     assert rep["scenes"] and {"top1", "top5"} <= set(rep)
     assert rep["config"]["policy"]["policy"] == "map" and rep["config"]["synth_preset"] == "demo"
+    # objects the synthesis left out and views without an analytic positive are reported, not dropped silently
+    assert set(rep["objects_without_scenes"]) >= {"box_00000"} and "gripper" in rep["objects_without_scenes"]["box_00000"]
+    assert len(rep["unscored_scenes"]) == rep["scenes_without_labels"]
     for row in rep["scenes"]:                    # the robot's gripper bounds every planned width
         assert row["grasp"] is None or row["grasp"]["width_m"] <= 0.085 + 1e-9
     other = run_demo(DemoConfig(objects=3, policy="random-antipodal"), tmp_path / "demo", show_progress=False)

@@ -44,11 +44,14 @@ def comma_list(text: str, kind=str, what: str = "values", option: str = "") -> t
 
 
 def table(title: str, columns: list[str], rows: list[list], left: tuple[str, ...] = ()) -> Table:
-    """A rich table; the columns named in ``left`` are left-aligned, the others right-aligned; the
-    first column (the name people copy into commands) is never cut short."""
+    """A rich table; the columns named in ``left`` are left-aligned, the others right-aligned. Only
+    the last column wraps (a description); names people copy into commands, numbers and headers are
+    never cut short."""
     t = Table(title=title)
+    last = len(columns) - 1
     for i, c in enumerate(columns):
-        t.add_column(c, justify="left" if c in left else "right", no_wrap=i == 0, min_width=None)
+        t.add_column(c, justify="left" if c in left else "right", no_wrap=i < last,
+                     min_width=len(c) if i < last else None)
     for r in rows:
         t.add_row(*[str(v) for v in r])
     return t

@@ -11,6 +11,8 @@ import typer
 
 from .common import comma_list, console, table
 
+MIN_USEFUL_POSITIVE_FRACTION = 0.005      # below this a synthesised dataset is reported as unusable (exit 2)
+
 dataset_group = typer.Typer(no_args_is_help=True, help="Inspect synthesised datasets.")
 
 
@@ -86,12 +88,21 @@ def synth(
     n_workers = (os.cpu_count() or 1) if workers < 0 else workers
     res = run_synth(cfg, out, workers=n_workers, address=address, shard=parse_shard(shard))
     console.print(f"[green]synthesised[/] {res.datapoints} datapoints ({res.positive_fraction:.1%} positive) from "
-                  f"{res.units_run} objects ({res.units_skipped} already done) into {out}")
+                  f"{res.objects} objects: {res.units_run} object poses made now, {res.units_skipped} already done, "
+                  f"into {out}", soft_wrap=True)
     if res.failures:
-        console.print(f"[yellow]{len(res.failures)} objects skipped[/] (see {out / 'objects.json'})")
+        console.print(f"[yellow]{len(res.failures)} objects skipped[/] (see {out / 'objects.json'})", soft_wrap=True)
+    wider = ("a wider gripper (--gripper robotiq_2f85, or --preset jacquard-like: the pretrained models' recipe)"
+             if cfg.gripper != "robotiq_2f85" else "smaller objects (--scale) or a wider gripper (a JSON file)")
     if res.no_grasps:
-        console.print(f"[yellow]{len(res.no_grasps)} objects gave no grasp candidate[/] (too wide for the "
-                      f"gripper in every pose? see {out / 'objects.json'}; try --gripper robotiq_2f85)")
+        console.print(f"[yellow]{len(res.no_grasps)} of {res.objects} objects gave no grasp candidate[/] (too wide "
+                      f"for the {cfg.gripper} gripper in every pose; see {out / 'objects.json'}); try {wider}",
+                      soft_wrap=True)
+    if shard is None and res.datapoints and res.positive_fraction < MIN_USEFUL_POSITIVE_FRACTION:
+        from ..errors import GrasplabError
+        raise GrasplabError(f"{out}: only {res.positives} of {res.datapoints} datapoints are positive (robust ε > "
+                            f"{cfg.quality.positive_threshold:g}): too few to train on. Try {wider}, or a lower "
+                            f"--threshold; the data is kept, and the same command resumes it")
 
 
 @dataset_group.command("stats")

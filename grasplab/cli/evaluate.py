@@ -47,11 +47,17 @@ def evaluate(
         print(json.dumps({k_: v for k_, v in rep.to_dict().items() if k_ != "per_scene"}, indent=2))
         return
     console.print(f"{pol.name}: top-1 {rep.top1}")
-    console.print(f"top-{rep.k}: {rep.topk}")
+    got = rep.grasps_returned
+    note = (f" ({pol.name} returned {got['mean']:.1f} grasps per scene, {rep.k} in {got['scenes_with_k']} of "
+            f"{got['scenes']} scenes: top-{rep.k} counts only the grasps returned)"
+            if got["scenes_with_k"] < got["scenes"] else "")
+    console.print(f"top-{rep.k}: {rep.topk}{note}", soft_wrap=True)
     if rep.misses:
-        console.print("top-1 misses: " + ", ".join(f"{n} {kind}" for kind, n in rep.misses.items())
-                      + " (labelled negative: the labels tried a matching grasp and rejected it; untried: no "
-                        "candidate matches it)")
+        meaning = {"labelled negative": "the labels tried a matching grasp and rejected it",
+                   "untried": "no labelled candidate matches it", "no grasp": "the policy returned none",
+                   "unknown": "the scene lists no rejected candidates"}
+        console.print("top-1 misses: " + ", ".join(f"{n} {kind}" for kind, n in rep.misses.items()) + " ("
+                      + "; ".join(f"{kind}: {meaning.get(kind, '')}" for kind in rep.misses) + ")", soft_wrap=True)
     if rep.skipped_no_truth:
         console.print(f"{rep.skipped_no_truth} scenes without ground-truth grasps were not scored")
     console.print(f"report and figures in {out}")

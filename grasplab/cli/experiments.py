@@ -45,9 +45,14 @@ def demo(
                         left=("object", "view")))
     a1, a5 = rep["top1"], rep["top5"]
     console.print(f"top-1 {a1['accuracy']:.1%} ({a1['correct']}/{a1['total']}, 95 % CI {a1['ci95'][0]:.0%}–"
-                  f"{a1['ci95'][1]:.0%}); top-5 {a5['accuracy']:.1%}"
-                  + (f"; {rep['scenes_without_labels']} scenes had no analytic positive and were not scored"
-                     if rep["scenes_without_labels"] else ""))
+                  f"{a1['ci95'][1]:.0%}); top-5 {a5['accuracy']:.1%}", soft_wrap=True)
+    for name, why in rep.get("objects_without_scenes", {}).items():
+        console.print(f"[yellow]left out[/] {name}: {why}", soft_wrap=True)
+    for u in rep.get("unscored_scenes", []):
+        top = (f"its top grasp: score {u['score']:.2f}" + (f", {u['width_m'] * 100:.1f} cm wide" if u["width_m"] else "")
+               if u["score"] is not None else "no grasp found")
+        console.print(f"[yellow]not scored[/] {Path(u['scene']).name}: no analytic positive in this view ({top})",
+                      soft_wrap=True)
     console.print(f"figures: {out / 'grasps.png'}; report: {out / 'demo.json'}")
 
 

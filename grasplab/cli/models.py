@@ -18,22 +18,27 @@ def models_list(name: Optional[str] = typer.Argument(None, help="Show this model
         resolve_model(name)
         console.print(model_card(name) or f"{name}: no model card")
         return
+    found = describe_pretrained()
     rows = [[r["name"] + (" (default)" if r["default"] else ""), r["architecture"], r["policy"] or "--rerank",
-             r["inputs"], r["parameters"], r["summary"]] for r in describe_pretrained()]
+             r["inputs"], f"{r['parameters']:,}"] for r in found]
     if not rows:
         console.print("no pretrained models installed")
         return
     console.print(table("pretrained models (--model NAME; crop re-rankers: --rerank NAME)",
-                        ["name", "architecture", "policy", "inputs", "parameters", "summary"], rows,
-                        left=("name", "architecture", "policy", "inputs", "summary")))
+                        ["name", "architecture", "policy", "inputs", "parameters"], rows,
+                        left=("name", "architecture", "policy", "inputs")))
+    for r in found:                   # whole sentences, below the table: they do not fit a narrow column
+        console.print(f"[bold]{r['name']}[/]: {r['summary']}", soft_wrap=True)
+    console.print("grasplab models NAME prints a model's card (data, training, measured accuracy).")
 
 
 def policies_list():
     """List the registered grasp policies (--policy NAME; `grasplab.load_policy(NAME, ...)` in Python)."""
     from ..policies import POLICIES, policy_names, policy_options
-    rows = [[n, POLICIES[n].summary, POLICIES[n].models, ", ".join(policy_options(n))] for n in policy_names()]
-    console.print(table("grasp policies", ["policy", "what it does", "plans with", "options"], rows,
-                        left=("policy", "what it does", "plans with", "options")))
+    rows = [[n, ", ".join(policy_options(n))] for n in policy_names()]
+    console.print(table("grasp policies (--policy NAME)", ["policy", "options"], rows, left=("policy", "options")))
+    for n in policy_names():          # whole sentences, below the table
+        console.print(f"[bold]{n}[/]: {POLICIES[n].summary}; plans with {POLICIES[n].models}", soft_wrap=True)
 
 
 @export_group.command("onnx")

@@ -33,7 +33,7 @@ def predict(
     from ..errors import NoGraspFoundError
     from ..imaging import read_frame
     from ..storage import atomic_write_json, run_metadata
-    from ..viz.figures import frame_picture, save_grasp_scenes
+    from ..viz.figures import frame_picture, plural, save_grasp_scenes
     from ..errors import ConfigError
     if not 1 <= max_grasps <= MAX_GRASPS:
         raise ConfigError(f"--max-grasps {max_grasps}: give 1 to {MAX_GRASPS}")
@@ -50,11 +50,11 @@ def predict(
                                "mask": str(mask) if mask else None, "units": units, "seed": seed}),
                "grasps": [g.to_dict() for g in grasps], **({"no_grasp": why} if why else {})}
     atomic_write_json(out / "grasps.json", payload)
-    save_grasp_scenes([{"title": f"{depth.name}: {len(grasps)} grasps ({pol.name})", "image": frame_picture(frame),
-                        "mask": frame.mask, "positives": [g.grasp for g in grasps[:1]],
-                        "negatives": [g.grasp for g in grasps[1:]],
-                        "legend": "best (green, thick), the others ranked below it (red)"}],
-                      out / "overlay.png", cols=1)
+    save_grasp_scenes([{"title": f"{depth.name}: {plural(len(grasps), 'grasp')} ({pol.name})",
+                        "image": frame_picture(frame), "mask": frame.mask, "positives": [],
+                        "predicted": [g.grasp for g in grasps[:1]], "predicted_others": [g.grasp for g in grasps[1:]],
+                        "legend": "best grasp (blue, thick), the next ones (blue, thin)" if grasps else why}],
+                      out / "overlay.png", cols=1, full_frame=True)
     if why:
         raise NoGraspFoundError(f"{why} (wrote {out / 'grasps.json'} and {out / 'overlay.png'})")
     for i, g in enumerate(grasps):

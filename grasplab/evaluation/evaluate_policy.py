@@ -35,11 +35,19 @@ class EvaluationReport:
         kinds = [r["miss"] for r in self.per_scene if "miss" in r]
         return {kind: kinds.count(kind) for kind in sorted(set(kinds))}
 
+    @property
+    def grasps_returned(self) -> dict:
+        """How many grasps the policy returned per scored scene: top-k only differs from top-1
+        where it returned more than one (a map decoder often returns one per object)."""
+        n = [int(r.get("grasps", 0)) for r in self.per_scene]
+        return {"mean": float(np.mean(n)) if n else 0.0, "scenes_with_k": int(sum(v >= self.k for v in n)),
+                "scenes": len(n)}
+
     def to_dict(self) -> dict:
         def acc(a: Accuracy) -> dict:
             return {"accuracy": a.value, "correct": a.correct, "total": a.total, "ci95": [a.low, a.high]}
-        return {"top1": acc(self.top1), f"top{self.k}": acc(self.topk), "skipped_no_truth": self.skipped_no_truth,
-                "top1_misses": self.misses, "per_scene": self.per_scene}
+        return {"top1": acc(self.top1), f"top{self.k}": acc(self.topk), "grasps_returned": self.grasps_returned,
+                "skipped_no_truth": self.skipped_no_truth, "top1_misses": self.misses, "per_scene": self.per_scene}
 
 
 def miss_kind(top: list, negatives: list | None, metric: RectangleMetric) -> str:

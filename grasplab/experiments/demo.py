@@ -57,7 +57,9 @@ def run_demo(cfg: DemoConfig, out_dir: str | Path = "grasplab-demo", show_progre
     rows = rep.per_scene
     report = {**run_metadata({"demo": asdict(cfg), "synth_preset": PRESET, "policy": policy.describe()}),
               **{k: v for k, v in rep.to_dict().items() if k != "per_scene"},
-              "scenes_without_labels": rep.skipped_no_truth, "scenes": rows}
+              "scenes_without_labels": rep.skipped_no_truth, "scenes": rows,
+              "objects_without_scenes": _objects_without_scenes(out / "scenes"),
+              "unscored_scenes": _unscored(policy, scenes)}
     atomic_write_json(out / "demo.json", report)
     by_stem = {str(s.stem): s for s in scenes}
     panels = []
@@ -73,3 +75,31 @@ def run_demo(cfg: DemoConfig, out_dir: str | Path = "grasplab-demo", show_progre
                           title=f"{policy.name} ({Path(policy.spec()['options'].get('model') or '').stem}): top grasp "
                                 f"(blue) vs analytic positives (green); top-1 {rep.top1.correct}/{rep.top1.total}")
     return report
+
+
+def _objects_without_scenes(folder: Path) -> dict[str, str]:
+    """Objects the synthesis left out (no antipodal grasp fits the gripper, or a failure), and why."""
+    import json
+    try:
+        rec = json.loads((folder / "objects.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return {**rec.get("no_grasps", {}), **rec.get("failures", {})}
+
+
+def _unscored(policy, scenes) -> list[dict]:
+    """Scenes without an analytic positive (they cannot be scored), with the policy's top grasp:
+    a confident grasp there is either a label gap or a mistake, and worth a look."""
+    from ..errors import NoGraspFoundError
+    from ..evaluation.evaluate_policy import policy_frame
+    out = []
+    for sc in scenes:
+        if sc.rectangles():
+            continue
+        try:
+            top = policy.plan(policy_frame(sc, policy, use_mask=False), max_grasps=1)[0]
+            out.append({"scene": str(sc.stem), "score": top.score,
+                        "width_m": None if top.pose is None else top.pose.width_m})
+        except NoGraspFoundError as e:
+            out.append({"scene": str(sc.stem), "score": None, "width_m": None, "no_grasp": str(e)})
+    return out

@@ -29,8 +29,9 @@ CONFIG_FILE = "synth_config.json"
 @dataclass
 class SynthResult:
     out_dir: Path
-    units_run: int = 0
-    units_skipped: int = 0
+    units_run: int = 0             # (object, stable pose) units made by this run
+    units_skipped: int = 0         # ... found done by an earlier run
+    objects: int = 0               # objects this run covers (its shard's, with --shard)
     datapoints: int = 0
     positives: int = 0
     failures: dict[str, str] = field(default_factory=dict)
@@ -105,6 +106,7 @@ def _run_synth_locked(cfg: SynthConfig, out_dir: Path, workers: int, address: st
     for i, spec in enumerate(specs):       # objects that failed before are tried again (the mesh may be fixed)
         if shard is not None and i % shard[1] != shard[0]:
             continue
+        result.objects += 1
         for rank in range(cfg.max_poses):
             keys.append(unit_key(spec.key, rank))
             if unit_path(out_dir, keys[-1]).is_file():

@@ -135,20 +135,40 @@ def draw_grasp_rectangles(ax, grasps, color: str, linewidth: float = 1.2) -> Non
         ax.plot(*corners[[3, 0]].T, color=color, linewidth=linewidth * 1.8)   # jaw 1
 
 
-def save_grasp_scenes(scenes: Sequence[dict], path: str | Path, title: str = "", cols: int = 3) -> Path:
+#: One colour convention in every figure: labelled positives green, labelled negatives red, the
+#: grasps a policy returned blue (the best thick, the others thin).
+LABEL_POSITIVE, LABEL_NEGATIVE, PREDICTED = "lime", "red", "deepskyblue"
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def save_grasp_scenes(scenes: Sequence[dict], path: str | Path, title: str = "", cols: int = 3,
+                      full_frame: bool = False) -> Path:
     """Scenes with grasps: each dict has ``title``, ``image`` (RGB), ``mask`` (optional, for the
-    crop), ``positives`` and ``negatives`` (lists of Grasp2D), optionally ``predicted`` (blue) and
-    ``legend`` (the line under the title; by default the counts of labelled grasps)."""
+    crop), ``positives`` and ``negatives`` (labelled grasps, Grasp2D), optionally ``predicted``
+    (the policy's best, thick blue), ``predicted_others`` (its next grasps, thin blue) and
+    ``legend`` (the line under the title; by default the counts of labelled grasps).
+    ``full_frame``: show whole frames at their own resolution (up to 1600 px wide) instead of
+    crops around the mask."""
     if not scenes:
         raise ValueError("no scenes to draw")
-    fig, axes = _axes_grid(len(scenes), cols, 4.0, 4.2)
+    if full_frame:
+        h, w = scenes[0]["image"].shape[:2]
+        width_in = min(max(w, 400), 1600) / 90
+        fig, axes = _axes_grid(len(scenes), cols, width_in, width_in * h / w + 0.5)
+    else:
+        fig, axes = _axes_grid(len(scenes), cols, 4.0, 4.2)
     for ax, sc in zip(axes, scenes):
         img = sc["image"]
-        ys, xs = object_crop(sc.get("mask"), img.shape[:2], margin=2.2, min_size_px=160)
+        ys, xs = (slice(0, img.shape[0]), slice(0, img.shape[1])) if full_frame else \
+            object_crop(sc.get("mask"), img.shape[:2], margin=2.2, min_size_px=160)
         ax.imshow(img)
-        draw_grasp_rectangles(ax, sc.get("negatives", []), "red", 0.8)
-        draw_grasp_rectangles(ax, sc["positives"], "lime", 1.2)
-        draw_grasp_rectangles(ax, sc.get("predicted", []), "deepskyblue", 2.0)
+        draw_grasp_rectangles(ax, sc.get("negatives", []), LABEL_NEGATIVE, 0.8)
+        draw_grasp_rectangles(ax, sc["positives"], LABEL_POSITIVE, 1.2)
+        draw_grasp_rectangles(ax, sc.get("predicted_others", []), PREDICTED, 0.9)
+        draw_grasp_rectangles(ax, sc.get("predicted", []), PREDICTED, 2.0)
         ax.set_xlim(xs.start, xs.stop)
         ax.set_ylim(ys.stop, ys.start)
         counts = f"{len(sc['positives'])} positive (green)"
