@@ -62,3 +62,12 @@ def test_evaluate_says_how_many_grasps_topk_had(tmp_path, shared_data, capsys):
     assert f"5 in {got['scenes_with_k']} of 25 scenes" in text
     for kind in ("labelled negative", "untried", "no grasp", "unknown"):    # only misses that occur are explained
         assert (f"{kind}:" in text) == (kind in rep["top1_misses"])
+
+
+def test_no_grasp_without_intrinsics_says_the_metric_scale_was_not_used():
+    from grasplab.errors import NoGraspFoundError
+    from grasplab.imaging import Frame
+    from grasplab.policies import load_policy
+    flat = Frame.from_images(np.full((300, 300), 0.7))          # an empty table: nothing to grasp
+    with pytest.raises(NoGraspFoundError, match="without intrinsics .* metric scale .* --intrinsics"):
+        load_policy(None).plan(flat)

@@ -111,6 +111,10 @@ class GraspMapPolicy(GraspPolicy):
             where = "on the mask" if frame.mask is not None else "in the frame"
             reason = (f"no pixel of the quality map {where} passes the decoding threshold {dec.threshold:g} "
                       f"(highest there: {q.max():.3g})" if allowed.any() else f"no input pixel lies {where}")
+            if self.px_per_m and frame.intrinsics is None:
+                reason += (f"; without intrinsics the frame is cropped as the model's dataset was, not at its metric "
+                           f"scale ({self.px_per_m:.0f} px per metre of the network input): objects may look too "
+                           f"large or small to it — pass the camera intrinsics (--intrinsics)")
         return Candidates([inp.window.grasp_to_frame(g, float("nan")) for g in ranked.grasps], ranked.qualities,
                           reason)
 
