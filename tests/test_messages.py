@@ -69,5 +69,5 @@ def test_no_grasp_without_intrinsics_says_the_metric_scale_was_not_used():
     from grasplab.imaging import Frame
     from grasplab.policies import load_policy
     flat = Frame.from_images(np.full((300, 300), 0.7))          # an empty table: nothing to grasp
-    with pytest.raises(NoGraspFoundError, match="without intrinsics .* metric scale .* --intrinsics"):
+    with pytest.raises(NoGraspFoundError, match="without intrinsics .* metric scale .* pass the camera intrinsics"):
         load_policy(None).plan(flat)
