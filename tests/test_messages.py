@@ -71,3 +71,19 @@ def test_no_grasp_without_intrinsics_says_the_metric_scale_was_not_used():
     flat = Frame.from_images(np.full((300, 300), 0.7))          # an empty table: nothing to grasp
     with pytest.raises(NoGraspFoundError, match="without intrinsics .* metric scale .* pass the camera intrinsics"):
         load_policy(None).plan(flat)
+
+
+def test_repaired_meshes_are_named_in_the_summary_and_objects_json(tmp_path, capsys):
+    import trimesh
+    sphere = trimesh.creation.icosphere(subdivisions=3, radius=0.04)
+    a, b = sphere.edges_unique[0]
+    tip = (sphere.vertices[a] + sphere.vertices[b]) / 2 * 1.002           # a sliver: an edge with three faces
+    scanned = trimesh.Trimesh(np.vstack([sphere.vertices, tip]),
+                              np.vstack([sphere.faces, [a, b, len(sphere.vertices)]]), process=False)
+    (tmp_path / "meshes").mkdir()
+    scanned.export(tmp_path / "meshes" / "scan.obj")
+    code, text = run(["render", "--objects", f"meshes:{tmp_path / 'meshes'}", "--views", "1", "--renderer", "raycast",
+                      "--out", str(tmp_path / "r")], capsys)
+    assert code == 0 and "1 meshes repaired" in text and "MeshFix" in text
+    rec = json.loads((tmp_path / "r" / "objects.json").read_text())
+    assert any("MeshFix" in n for notes in rec["repaired"].values() for n in notes)

@@ -44,8 +44,17 @@ def render(
                   f"{len(res.objects_ok)} objects with the {res.renderer} renderer into {out}")
     if res.failures:
         console.print(f"[yellow]{len(res.failures)} objects skipped[/] (see {out / 'objects.json'})")
+    _print_repairs(res.repaired, out)
     if res.contact_sheet:
         console.print(f"contact sheet: {res.contact_sheet}")
+
+
+def _print_repairs(repaired: dict, out: Path) -> None:
+    """Which meshes were repaired on loading, and how (also in objects.json)."""
+    if repaired:
+        console.print(f"{len(repaired)} meshes repaired on loading (see {out / 'objects.json'}):", soft_wrap=True)
+        for key, notes in list(repaired.items())[:10]:
+            console.print(f"  {key}: {'; '.join(notes)}", soft_wrap=True)
 
 
 def synth(
@@ -92,6 +101,7 @@ def synth(
                   f"into {out}", soft_wrap=True)
     if res.failures:
         console.print(f"[yellow]{len(res.failures)} objects skipped[/] (see {out / 'objects.json'})", soft_wrap=True)
+    _print_repairs(res.repaired, out)
     wider = ("a wider gripper (--gripper robotiq_2f85, or --preset jacquard-like: the pretrained models' recipe)"
              if cfg.gripper != "robotiq_2f85" else "smaller objects (--scale) or a wider gripper (a JSON file)")
     if res.no_grasps:

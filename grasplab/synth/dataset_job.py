@@ -36,6 +36,7 @@ class SynthResult:
     positives: int = 0
     failures: dict[str, str] = field(default_factory=dict)
     no_grasps: dict[str, str] = field(default_factory=dict)    # objects without any candidate
+    repaired: dict[str, list] = field(default_factory=dict)    # meshes repaired on loading, and how
     timing: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -135,6 +136,8 @@ def _run_synth_locked(cfg: SynthConfig, out_dir: Path, workers: int, address: st
                 if res.key not in result.failures:
                     progress.console.print(f"[yellow]skipped[/] {res.key}: {res.error}")
                 result.failures[res.key] = res.error
+            if res.repairs:
+                result.repaired[res.key] = res.repairs
             points += res.datapoints
             pos += res.positives
             progress.update(task, advance=1, points=points, pos=pos)
@@ -153,7 +156,7 @@ def _run_synth_locked(cfg: SynthConfig, out_dir: Path, workers: int, address: st
     done_objects = sorted({k.rsplit("__p", 1)[0] for k in keys if unit_path(out_dir, k).is_file()})
     result.no_grasps = {k: n for k, n in notes.items() if not had_views.get(k) and k not in result.failures}
     atomic_write_json(out_dir / "objects.json", {"ok": done_objects, "failures": result.failures,
-                                                 "no_grasps": result.no_grasps})
+                                                 "no_grasps": result.no_grasps, "repaired": result.repaired})
     if result.units_run + result.units_skipped == 0 or not any(unit_path(out_dir, k).is_file() for k in keys):
         first = next(iter(result.failures.items()), None)
         why = f"; first: {first[0]}: {first[1]}" if first else ""

@@ -53,6 +53,7 @@ class RenderJobResult:
     out_dir: Path
     views_written: int = 0
     views_skipped: int = 0
+    repaired: dict = field(default_factory=dict)        # meshes repaired on loading, and how
     objects_ok: list[str] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
     contact_sheet: Path | None = None
@@ -134,12 +135,15 @@ def run_render_job(config: RenderJobConfig, out_dir: str | Path, show_progress: 
                 progress.console.print(f"[yellow]skipped[/] {spec.key}: {e}")
                 progress.advance(task, len(todo))
                 continue
+            if obj.notes:
+                result.repaired[spec.key] = list(obj.notes)
             for view in todo:
                 _render_view(renderer, obj, poses, spec, view, config, view_stem(out_dir, spec.key, view))
                 result.views_written += 1
                 progress.advance(task)
             result.objects_ok.append(spec.key)
-    atomic_write_json(out_dir / "objects.json", {"ok": result.objects_ok, "failures": result.failures})
+    atomic_write_json(out_dir / "objects.json", {"ok": result.objects_ok, "failures": result.failures,
+                                                 "repaired": result.repaired})
     result.contact_sheet = _contact_sheet(out_dir, result.objects_ok, config)
     if not result.objects_ok:
         raise GrasplabError(f"no object could be rendered ({len(result.failures)} failed); see {out_dir / 'objects.json'}")

@@ -92,6 +92,7 @@ class UnitResult:
     views: int = 0
     error: str = ""
     note: str = ""           # e.g. no antipodal grasp fits the gripper in this pose
+    repairs: list = field(default_factory=list)     # what loading the mesh repaired (``GraspObject.notes``)
 
 
 def unit_key(object_key: str, pose_rank: int) -> str:
@@ -132,6 +133,7 @@ def process_unit(spec: ObjectSpec, obj_index: int, pose_rank: int, cfg: SynthCon
     res = UnitResult(spec.key, pose_rank)
     try:
         obj = spec.build()
+        res.repairs = list(obj.notes)
         all_poses = compute_stable_poses(obj, cfg.min_pose_probability)[:cfg.max_poses]
     except (MeshError, StablePoseError) as e:
         res.error = str(e)
