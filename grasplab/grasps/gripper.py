@@ -25,12 +25,13 @@ class ParallelJawGripper:
     palm_height_m: float = 0.03        # palm size along the approach
     tip_below_center_m: float = 0.005  # fingertips reach this far past the grasp centre
     open_margin_m: float = 0.005       # fingers open this much wider than the object during approach
+    grip_force_n: float = 20.0         # the most each finger presses with when closed (simulated trials)
 
     def __post_init__(self):
         for f in fields(self):
             v = getattr(self, f.name)
             if f.name != "name" and (not isinstance(v, (int, float)) or v < 0):
-                raise ConfigError(f"gripper {self.name}: {f.name}={v} must be a non-negative number of metres")
+                raise ConfigError(f"gripper {self.name}: {f.name}={v} must be a non-negative number (metres; newtons for the force)")
         if self.max_width_m <= self.min_width_m:
             raise ConfigError(f"gripper {self.name}: max_width_m must exceed min_width_m")
         if self.max_width_m > 0.5:
@@ -44,11 +45,13 @@ GRIPPER_PRESETS: dict[str, ParallelJawGripper] = {
     # ABB YuMi smart gripper as used by Dex-Net 2.0: 5 cm opening (DESIGN B4); finger
     # dimensions approximate the stock YuMi fingers.
     "yumi": ParallelJawGripper("yumi", max_width_m=0.05, finger_width_m=0.02, finger_length_m=0.03,
-                               finger_thickness_m=0.008, palm_width_m=0.03, palm_height_m=0.03),
-    # Robotiq 2F-85: 85 mm stroke, ~22 mm wide pads, fingers ~ 4.5 cm long below the knuckles.
+                               finger_thickness_m=0.008, palm_width_m=0.03, palm_height_m=0.03,
+                               grip_force_n=20.0),
+    # Robotiq 2F-85: 85 mm stroke, ~22 mm wide pads, fingers ~ 4.5 cm long below the knuckles; its
+    # grip force is adjustable from 20 to 235 N: trials use a gentle 40 N.
     "robotiq_2f85": ParallelJawGripper("robotiq_2f85", max_width_m=0.085, finger_width_m=0.022,
                                        finger_length_m=0.045, finger_thickness_m=0.01, palm_width_m=0.07,
-                                       palm_height_m=0.04),
+                                       palm_height_m=0.04, grip_force_n=40.0),
 }
 
 

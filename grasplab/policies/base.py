@@ -88,6 +88,7 @@ class GraspPolicy(abc.ABC):
     name: ClassVar[str] = ""                       # the registry name (``load_policy``)
     score_meaning: ClassVar[str] = ""              # what ``PlannedGrasp.score`` estimates
     requires_intrinsics: ClassVar[bool] = False    # metric planning: the frame must carry intrinsics
+    plans_depth: ClassVar[bool] = False            # the grasp's depth_m is where the jaws close (else the surface)
     max_width_m: float | None = None               # drop grasps wider than the gripper opens (needs intrinsics)
     needs_rgb: bool = False                        # the policy reads the frame's RGB image
 

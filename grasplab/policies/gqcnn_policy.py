@@ -83,6 +83,7 @@ class GQCNNPolicy(GraspPolicy):
     """A trained GQ-CNN with Dex-Net 2.0's sampling (``rank``) or cross-entropy (``cem``) policy."""
 
     requires_intrinsics = True
+    plans_depth = True                 # the sampler's gripper depth below the surface
     score_meaning = "the GQ-CNN's probability that the grasp succeeds (robust quality above its training threshold)"
 
     def __init__(self, model_path: str | Path, config: GQCNNPolicyConfig = GQCNNPolicyConfig(),

@@ -21,6 +21,7 @@ from .registry import register_policy
 class RandomAntipodalPolicy(GraspPolicy):
     name = "random-antipodal"
     requires_intrinsics = True
+    plans_depth = True                 # the sampler's gripper depth below the surface
     score_meaning = "a uniform random number (the order is random: a floor for comparisons)"
 
     def __init__(self, gripper: str | None = "robotiq_2f85", max_width_m: float | None = None,

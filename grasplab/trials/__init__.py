@@ -1,0 +1,1 @@
+"""Simulated grasp trials in MuJoCo: the physical benchmark every policy runs through."""

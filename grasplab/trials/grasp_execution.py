@@ -1,0 +1,170 @@
+"""Executing one planned grasp in a ``SimWorld``: approach top-down, close, lift, hold, shake.
+
+The protocol (times in simulated seconds): the hand starts ``approach_height_m`` above the grasp
+with the fingers open to the planned width plus the gripper's margin (at most its stroke), moves
+straight along its approach axis to the grasp, closes with the grip force, lifts 20 cm, holds 1 s
+and shakes (horizontal sinusoids). Success: at the end the object's lowest point is ≥ 10 cm above
+the table and it touches both pads. A failure records the first phase that went wrong:
+
+- ``collision on approach``: the palm or a finger touched an object (or the table) before closing;
+- ``empty grasp``: the fingers closed without holding the object between both pads;
+- ``slipped during lift``: the object was not ≥ 10 cm up after the lift and hold;
+- ``dropped during shake``: it was up after the hold and not at the end.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ..geometry import Grasp3D, RigidTransform
+from .sim_world import TIMESTEP_S, SimWorld
+
+SUCCESS = "success"
+FAILURES = ("no grasp", "collision on approach", "empty grasp", "slipped during lift", "dropped during shake")
+
+
+@dataclass(frozen=True)
+class ExecutionConfig:
+    approach_height_m: float = 0.10      # start of the straight approach above the grasp
+    approach_speed_m_s: float = 0.25
+    close_time_s: float = 0.4
+    lift_height_m: float = 0.20
+    lift_speed_m_s: float = 0.25
+    hold_time_s: float = 1.0
+    shake_time_s: float = 1.0
+    shake_amplitude_m: float = 0.02      # ±2 cm at 2 Hz: peaks of 0.32 g sideways
+    shake_frequency_hz: float = 2.0
+    success_height_m: float = 0.10       # lowest point of the object above the table at the end
+    tip_clearance_m: float = 0.003       # fingertips stop this far above the table
+    surface_grasp_depth_m: float = 0.015  # for planners that give the surface: close this far below it
+    collision_tolerance_m: float = 0.001  # a touch deeper than this during the approach is a collision
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class ExecutionResult:
+    outcome: str                            # "success" or one of FAILURES
+    lifted_m: float = 0.0                   # lowest point of the object above the table at the end
+    closed_opening_m: float = float("nan")  # the fingers' opening once closed
+    sim_time_s: float = 0.0
+    steps: int = 0
+    frames: list = field(default_factory=list, repr=False)   # hand/object states for videos
+
+    @property
+    def success(self) -> bool:
+        return self.outcome == SUCCESS
+
+
+def grasp_hand_pose(grasp_world: Grasp3D, approach_world=(0.0, 0.0, -1.0)) -> RigidTransform:
+    """``T_world_hand`` for a grasp: origin at the grasp centre, x the jaw axis, z the approach."""
+    return grasp_world.pose(approach=approach_world)
+
+
+def execution_target(grasp_world: Grasp3D, *, depth_is_surface: bool, gripper_tip_m: float,
+                     config: ExecutionConfig) -> Grasp3D:
+    """Where the jaws close: the planned centre (or, for planners that give the surface at the
+    centre, ``surface_grasp_depth_m`` below it), raised so the fingertips stay above the table."""
+    c = np.array(grasp_world.center_m, dtype=np.float64)
+    if depth_is_surface:
+        c[2] -= config.surface_grasp_depth_m
+    c[2] = max(c[2], config.tip_clearance_m + gripper_tip_m)
+    return Grasp3D(c, grasp_world.axis, grasp_world.width_m, grasp_world.frame)
+
+
+class _Recorder:
+    def __init__(self, world: SimWorld, every: int):
+        self.world, self.every, self.frames, self.n = world, every, [], 0
+
+    def __call__(self):
+        if self.every and self.n % self.every == 0:
+            d = self.world.data
+            self.frames.append((d.qpos.copy(), d.mocap_pos.copy(), d.mocap_quat.copy()))
+        self.n += 1
+
+
+def execute_grasp(world: SimWorld, grasp_world: Grasp3D, target_index: int, hull_vertices: np.ndarray,
+                  config: ExecutionConfig = ExecutionConfig(), *, depth_is_surface: bool = False,
+                  record_every: int = 0) -> ExecutionResult:
+    """Run the protocol on ``world`` for the object ``target_index`` (``hull_vertices`` in its
+    frame, for its height). ``record_every`` > 0 keeps every n-th state for a video."""
+    g = world.gripper
+    rec = _Recorder(world, record_every)
+    target = execution_target(grasp_world, depth_is_surface=depth_is_surface,
+                              gripper_tip_m=g.tip_below_center_m, config=config)
+    T_grasp = grasp_hand_pose(target)
+    approach = T_grasp.rotation[:, 2]
+    opening = min(target.width_m + 2 * g.open_margin_m, g.max_width_m)
+    hand_geoms = world.hand_geoms
+    others = np.concatenate([world.object_geoms(i) for i in range(world.n_objects)] + [[world._id("GEOM", "table")]])
+    steps = 0
+    origin = T_grasp.translation_m
+    up = np.array([0.0, 0.0, 1.0])
+
+    def run(positions: np.ndarray | None, n: int = 0) -> None:
+        """Step with the wrist target at each of ``positions`` (the orientation never changes),
+        or ``n`` steps where it is."""
+        nonlocal steps
+        mocap = world.data.mocap_pos
+        for k in range(len(positions) if positions is not None else n):
+            if positions is not None:
+                mocap[0] = positions[k]
+            world.step()
+            rec()
+        steps += len(positions) if positions is not None else n
+
+    def result(outcome: str) -> ExecutionResult:
+        return ExecutionResult(outcome, world.object_lowest_z(target_index, hull_vertices), world.opening_m(),
+                               steps * TIMESTEP_S, steps, rec.frames)
+
+    def n_of(duration_s: float) -> int:
+        return max(1, int(round(duration_s / TIMESTEP_S)))
+
+    # approach: from above, straight along the approach axis; any touch is a collision
+    world.set_opening(opening)
+    world.set_hand(RigidTransform(T_grasp.rotation, origin - config.approach_height_m * approach, "hand", "world"),
+                   teleport=True)
+    world.forward()
+    n_approach = n_of(config.approach_height_m / config.approach_speed_m_s)
+    s = config.approach_height_m * (1 - np.arange(1, n_approach + 1) / n_approach)
+    path = origin - s[:, None] * approach
+    for k in range(n_approach):
+        run(path[k:k + 1])
+        if _penetration(world, hand_geoms, others) > config.collision_tolerance_m:
+            return result("collision on approach")
+    # close with the grip force
+    world.close_fingers()
+    run(None, n_of(config.close_time_s))
+    left, right = world.pad_geoms
+    held = world.object_geoms(target_index)
+    if not (world.contacts([left], held) and world.contacts([right], held)):
+        return result("empty grasp")
+    # lift, then hold
+    n_lift = n_of(config.lift_height_m / config.lift_speed_m_s)
+    run(origin + config.lift_height_m * (np.arange(1, n_lift + 1) / n_lift)[:, None] * up)
+    top = origin + config.lift_height_m * up
+    run(None, n_of(config.hold_time_s))
+    if world.object_lowest_z(target_index, hull_vertices) < config.success_height_m or \
+            not (world.contacts([left], held) and world.contacts([right], held)):
+        return result("slipped during lift")
+    # shake: sideways sinusoids in x and y, a quarter period apart, then come to rest
+    t = np.arange(1, n_of(config.shake_time_s) + 1) * TIMESTEP_S
+    w = 2 * np.pi * config.shake_frequency_hz
+    a = config.shake_amplitude_m
+    run(top + np.stack([a * np.sin(w * t), a * (np.cos(w * t) - 1), np.zeros_like(t)], 1))
+    run(np.repeat(top[None], n_of(0.25), 0))
+    up_now = world.object_lowest_z(target_index, hull_vertices) >= config.success_height_m
+    touching = world.contacts([left], held) and world.contacts([right], held)
+    return result(SUCCESS if up_now and touching else "dropped during shake")
+
+
+def _penetration(world: SimWorld, geoms_a, geoms_b) -> float:
+    """Deepest penetration (m) among contacts between the two geom sets (0 if none)."""
+    g1, g2, dist = world.contact_arrays()
+    if not len(dist):
+        return 0.0
+    a, b = np.isin(g1, geoms_a), np.isin(g2, geoms_b)
+    hit = (a & b) | (np.isin(g1, geoms_b) & np.isin(g2, geoms_a))
+    return float(max(0.0, -dist[hit].min())) if hit.any() else 0.0

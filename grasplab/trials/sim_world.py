@@ -1,0 +1,221 @@
+"""The MuJoCo world of a grasp trial: a table, one or more objects as their convex parts, and a
+parallel-jaw gripper on a 6-DoF wrist.
+
+The object bodies carry the exact mass and inertia of their mesh (uniform density, centre of mass
+at the body origin); they collide through their coacd convex parts (``objects.decomposition``,
+cached). The gripper follows ``grasps.gripper``'s geometry (the collision checker's boxes): a palm
+and two fingers with pads, in the grasp frame (x the closing axis, z the approach, fingertips
+``tip_below_center_m`` past the grasp centre). The wrist is a mocap body — driven in 6-DoF,
+stiff as a robot arm — and each finger a slide joint with a position servo whose force is capped
+at the gripper's ``grip_force_n``, so a closed finger presses with at most that force.
+
+Friction: the pads have contact priority, so a finger–object contact uses the pads' coefficient
+(the trial's draw from Dex-Net's truncated Gaussian) with soft-finger torsional friction
+(``condim`` 4); object–table contacts use the larger of the table's and the object's.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..geometry import RigidTransform
+from ..grasps import ParallelJawGripper
+from ..objects import GraspObject
+from ..objects.decomposition import convex_decomposition
+
+TIMESTEP_S = 0.002
+TABLE_FRICTION = 0.5
+FINGER_MASS_KG = 0.05
+FINGER_KP_N_PER_M = 3000.0         # servo stiffness: 20 N needs ~7 mm of squeeze, reached in ~20 ms
+FINGER_DAMPING_NS_PER_M = 40.0
+TORSIONAL_FRICTION_M = 0.005       # soft-finger torsion: torque ≤ this × normal force (Dex-Net's 5 mm finger radius)
+PARKED_HAND_M = (0.0, 0.0, 2.0)
+HAND_MASS_KG = 1.0
+WRIST_SOLREF_S = 0.005             # the weld's time constant: an arm that follows within milliseconds    # where the hand waits while objects settle
+
+
+def _floats(values) -> str:
+    return " ".join(f"{float(v):.9g}" for v in np.ravel(values))
+
+
+def _object_xml(index: int, obj: GraspObject, T_world_obj: RigidTransform) -> tuple[str, str]:
+    """(assets, body) for one object: its convex parts as meshes, exact mass and inertia."""
+    parts = convex_decomposition(obj.mesh)
+    assets = "".join(f'<mesh name="o{index}p{k}" vertex="{_floats(p.vertices)}" face="{" ".join(str(int(i)) for i in np.ravel(p.faces))}"/>'
+                     for k, p in enumerate(parts))
+    inertia = obj.inertia_kg_m2
+    full = (inertia[0, 0], inertia[1, 1], inertia[2, 2], inertia[0, 1], inertia[0, 2], inertia[1, 2])
+    geoms = "".join(f'<geom name="o{index}g{k}" type="mesh" mesh="o{index}p{k}" group="1"/>' for k in range(len(parts)))
+    body = (f'<body name="object{index}" pos="{_floats(T_world_obj.translation_m)}" '
+            f'quat="{_floats(T_world_obj.quaternion_wxyz)}"><freejoint name="object{index}"/>'
+            f'<inertial pos="0 0 0" mass="{obj.mass_kg:.9g}" fullinertia="{_floats(full)}"/>{geoms}</body>')
+    return assets, body
+
+
+def _gripper_xml(gripper: ParallelJawGripper) -> tuple[str, str]:
+    """(body, actuators) of the hand, in the grasp frame; the fingers start fully open."""
+    g = gripper
+    half_max = g.max_width_m / 2
+    t, fw, fl, tip = g.finger_thickness_m, g.finger_width_m, g.finger_length_m, g.tip_below_center_m
+    z_finger = tip - fl / 2                                     # finger box centre along the approach
+    z_palm = tip - fl - g.palm_height_m / 2
+    palm_half_x = half_max + t
+    stroke = half_max                                           # each finger travels from open to the centre
+    fingers = ""
+    for side, sign in (("left", -1.0), ("right", 1.0)):
+        # the finger body sits at the open position; its slide joint moves it towards the centre
+        fingers += (f'<body name="finger_{side}" pos="{sign * (half_max + t / 2):.9g} 0 {z_finger:.9g}">'
+                    f'<joint name="finger_{side}" type="slide" axis="{-sign:g} 0 0" range="0 {stroke:.9g}" '
+                    f'damping="{FINGER_DAMPING_NS_PER_M}" armature="0.01"/>'
+                    f'<geom name="pad_{side}" type="box" size="{t / 2:.9g} {fw / 2:.9g} {fl / 2:.9g}" '
+                    f'mass="{FINGER_MASS_KG}" priority="1" condim="4" rgba="0.2 0.2 0.25 1"/></body>')
+    # the hand is a free body welded to a mocap target: the arm's stiffness, with smooth velocities
+    body = (f'<body name="hand_target" mocap="true" pos="{_floats(PARKED_HAND_M)}"/>'
+            f'<body name="hand" pos="{_floats(PARKED_HAND_M)}" gravcomp="1"><freejoint name="hand"/>'
+            f'<geom name="palm" type="box" size="{palm_half_x:.9g} {g.palm_width_m / 2:.9g} {g.palm_height_m / 2:.9g}" '
+            f'pos="0 0 {z_palm:.9g}" mass="{HAND_MASS_KG}" rgba="0.3 0.3 0.35 1"/>{fingers}</body>')
+    force = g.grip_force_n
+    actuators = "".join(f'<position name="finger_{s}" joint="finger_{s}" kp="{FINGER_KP_N_PER_M}" '
+                        f'forcerange="{-force:.9g} {force:.9g}" ctrlrange="-0.05 {stroke + 0.05:.9g}"/>'
+                        for s in ("left", "right"))
+    return body, actuators
+
+
+def world_xml(objects: list[tuple[GraspObject, RigidTransform]], gripper: ParallelJawGripper) -> str:
+    """The MJCF of a trial world: table, ``objects`` at their poses, the gripper parked above."""
+    assets, bodies = zip(*[_object_xml(i, o, T) for i, (o, T) in enumerate(objects)]) if objects else ((), ())
+    hand, actuators = _gripper_xml(gripper)
+    return f"""<mujoco model="grasplab_trial">
+  <compiler boundmass="1e-6" boundinertia="1e-12" autolimits="true"/>
+  <option timestep="{TIMESTEP_S}" integrator="implicitfast" cone="elliptic" impratio="10"/>
+  <default><geom solref="0.004 1" solimp="0.95 0.99 0.001"/></default>
+  <asset>{"".join(assets)}</asset>
+  <worldbody>
+    <geom name="table" type="plane" size="0 0 0.05" friction="{TABLE_FRICTION} 0.005 0.0001"/>
+    {"".join(bodies)}
+    {hand}
+  </worldbody>
+  <equality><weld body1="hand" body2="hand_target" solref="{WRIST_SOLREF_S} 1"/></equality>
+  <actuator>{actuators}</actuator>
+</mujoco>"""
+
+
+@dataclass
+class SimWorld:
+    """A compiled trial world and handles to its parts."""
+
+    model: object
+    data: object
+    gripper: ParallelJawGripper
+    n_objects: int
+
+    @classmethod
+    def build(cls, objects: list[tuple[GraspObject, RigidTransform]], gripper: ParallelJawGripper,
+              friction: float) -> "SimWorld":
+        import mujoco
+        model = mujoco.MjModel.from_xml_string(world_xml(objects, gripper))
+        world = cls(model, mujoco.MjData(model), gripper, len(objects))
+        world.set_friction(friction)
+        mujoco.mj_forward(model, world.data)
+        return world
+
+    # --- ids ---------------------------------------------------------------------------------
+    def _id(self, kind: str, name: str) -> int:
+        import mujoco
+        i = mujoco.mj_name2id(self.model, getattr(mujoco.mjtObj, f"mjOBJ_{kind}"), name)
+        if i < 0:
+            raise KeyError(name)
+        return i
+
+    def object_geoms(self, index: int) -> np.ndarray:
+        body = self._id("BODY", f"object{index}")
+        return np.flatnonzero(self.model.geom_bodyid == body)
+
+    @property
+    def pad_geoms(self) -> tuple[int, int]:
+        return self._id("GEOM", "pad_left"), self._id("GEOM", "pad_right")
+
+    @property
+    def hand_geoms(self) -> np.ndarray:
+        return np.array([self._id("GEOM", "palm"), *self.pad_geoms])
+
+    def set_friction(self, mu: float) -> None:
+        """The trial's finger–object friction coefficient (the pads win every contact they make)."""
+        for pad in self.pad_geoms:
+            self.model.geom_friction[pad] = (mu, TORSIONAL_FRICTION_M, 0.0001)
+        for i in range(self.n_objects):
+            self.model.geom_friction[self.object_geoms(i)] = (mu, TORSIONAL_FRICTION_M, 0.0001)
+
+    # --- state -------------------------------------------------------------------------------
+    def object_pose(self, index: int = 0) -> RigidTransform:
+        body = self._id("BODY", f"object{index}")
+        return RigidTransform.from_quaternion_wxyz(self.data.xquat[body].copy(), self.data.xpos[body].copy())
+
+    def object_speed(self, index: int = 0) -> tuple[float, float]:
+        """(linear m/s, angular rad/s) of an object's free joint."""
+        adr = self.model.jnt_dofadr[self._id("JOINT", f"object{index}")]
+        v = self.data.qvel[adr:adr + 6]
+        return float(np.linalg.norm(v[:3])), float(np.linalg.norm(v[3:]))
+
+    def object_lowest_z(self, index: int, hull_vertices: np.ndarray) -> float:
+        """Lowest point of the object (its hull's vertices, object frame) above the table."""
+        return float(self.object_pose(index).apply(hull_vertices)[:, 2].min())
+
+    def remove_object(self, index: int) -> None:
+        """Take an object off the table (clutter clearing): park it far away, out of collisions."""
+        adr = self.model.jnt_qposadr[self._id("JOINT", f"object{index}")]
+        dof = self.model.jnt_dofadr[self._id("JOINT", f"object{index}")]
+        self.data.qpos[adr:adr + 3] = (10.0 + 2.0 * index, 10.0, 1.0)
+        self.data.qvel[dof:dof + 6] = 0.0
+        self.model.geom_contype[self.object_geoms(index)] = 0
+        self.model.geom_conaffinity[self.object_geoms(index)] = 0
+        self.model.body_gravcomp[self._id("BODY", f"object{index}")] = 1.0
+
+    def set_hand(self, T_world_hand: RigidTransform, *, teleport: bool = False) -> None:
+        """Move the wrist's target (the hand follows through the weld); ``teleport`` also puts the
+        hand there at rest (before an approach)."""
+        self.data.mocap_pos[0] = T_world_hand.translation_m
+        self.data.mocap_quat[0] = T_world_hand.quaternion_wxyz
+        if teleport:
+            adr = self.model.jnt_qposadr[self._id("JOINT", "hand")]
+            dof = self.model.jnt_dofadr[self._id("JOINT", "hand")]
+            self.data.qpos[adr:adr + 3] = T_world_hand.translation_m
+            self.data.qpos[adr + 3:adr + 7] = T_world_hand.quaternion_wxyz
+            self.data.qvel[dof:dof + 6] = 0.0
+
+    def set_opening(self, opening_m: float, *, hold: bool = True) -> None:
+        """Place both fingers at ``opening_m`` apart (clipped to the stroke) and hold them there."""
+        q = float(np.clip((self.gripper.max_width_m - opening_m) / 2, 0.0, self.gripper.max_width_m / 2))
+        for side in ("left", "right"):
+            self.data.qpos[self.model.jnt_qposadr[self._id("JOINT", f"finger_{side}")]] = q
+            self.data.qvel[self.model.jnt_dofadr[self._id("JOINT", f"finger_{side}")]] = 0.0
+            if hold:
+                self.data.ctrl[self._id("ACTUATOR", f"finger_{side}")] = q
+
+    def close_fingers(self) -> None:
+        """Command both fingers past the centre: each presses with at most the grip force."""
+        for side in ("left", "right"):
+            self.data.ctrl[self._id("ACTUATOR", f"finger_{side}")] = self.gripper.max_width_m / 2 + 0.05
+
+    def opening_m(self) -> float:
+        q = [self.data.qpos[self.model.jnt_qposadr[self._id("JOINT", f"finger_{s}")]] for s in ("left", "right")]
+        return float(self.gripper.max_width_m - sum(q))
+
+    def contact_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(geom1, geom2, signed distance) of the active contacts."""
+        c, n = self.data.contact, self.data.ncon
+        return c.geom1[:n], c.geom2[:n], c.dist[:n]
+
+    def contacts(self, geoms_a, geoms_b) -> int:
+        """Number of active contacts between any geom of ``geoms_a`` and any of ``geoms_b``."""
+        g1, g2, _ = self.contact_arrays()
+        return int(((np.isin(g1, geoms_a) & np.isin(g2, geoms_b)) | (np.isin(g1, geoms_b) & np.isin(g2, geoms_a))).sum())
+
+    def step(self, n: int = 1) -> None:
+        import mujoco
+        mujoco.mj_step(self.model, self.data, nstep=n)
+
+    def forward(self) -> None:
+        import mujoco
+        mujoco.mj_forward(self.model, self.data)

@@ -1,0 +1,182 @@
+"""One singulated grasp trial: settle an object in a random stable pose, render what the camera
+sees, plan with the policy under test through ``GraspPolicy.plan``, execute the top grasp in
+MuJoCo, and record what happened.
+
+A trial's randomness comes only from (seed, object key, trial index): the stable pose (drawn by
+its probability), the yaw, the camera, the depth noise, the friction coefficient (Dex-Net's
+truncated Gaussian) and the policy's seed. The same trial gives the same record on any worker.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+
+from ..errors import GrasplabError, MeshError, NoGraspFoundError, StablePoseError
+from ..geometry import Grasp3D, RigidTransform
+from ..grasps import load_gripper
+from ..imaging import Frame
+from ..objects import GraspObject, ObjectSpec
+from ..quality import QualityConfig
+from ..scene import DepthNoiseConfig, Scene, apply_depth_noise, camera_preset, compute_stable_poses, sample_appearance, \
+    sample_camera
+from ..seeding import derive_int_seed, derive_rng
+from .grasp_execution import SUCCESS, ExecutionConfig, execute_grasp
+from .mesh_labels import label_object_in_place
+from .sim_world import TIMESTEP_S, SimWorld
+
+SETTLE_MAX_S = 1.5
+SETTLE_SPEED_M_S = 2e-3          # at rest: slower than this (and the angular speed below) for 0.1 s
+SETTLE_SPIN_RAD_S = 2e-2
+
+
+@dataclass(frozen=True)
+class TrialConfig:
+    """What a trial holds fixed; ``from_preset`` takes the gripper, camera, noise and friction
+    model from a synthesis preset so trials match the data a policy was trained on."""
+
+    gripper: str = "robotiq_2f85"
+    camera: str = "jacquard"
+    noise: DepthNoiseConfig = field(default_factory=DepthNoiseConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)     # friction model; the oracle's labels
+    execution: ExecutionConfig = field(default_factory=ExecutionConfig)
+    use_mask: bool = True                 # hand the object mask to the policy (a segmented object)
+    max_poses: int = 5                    # stable poses to draw from (by probability)
+    min_pose_probability: float = 0.02
+    oracle_candidates: int = 100          # mesh candidates the oracle labels per trial
+
+    @classmethod
+    def from_preset(cls, preset: str = "jacquard-like", **overrides) -> "TrialConfig":
+        from ..synth import SynthConfig
+        s = SynthConfig.from_preset(preset)
+        base = cls(gripper=s.gripper, camera=s.camera, noise=s.noise, quality=s.quality)
+        return replace(base, **{k: v for k, v in overrides.items() if v is not None})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def draw_friction(self, rng: np.random.Generator) -> float:
+        """Dex-Net's friction model: N(μ, σ) truncated below at the minimum (redrawn, not clipped)."""
+        q = self.quality
+        for _ in range(1000):
+            mu = rng.normal(q.friction_coef, q.friction_sigma)
+            if mu >= q.min_friction_coef:
+                return float(mu)
+        return float(q.min_friction_coef)
+
+
+def trial_seed(seed: int, object_key: str, trial: int) -> int:
+    return derive_int_seed(seed, "trial", object_key, trial)
+
+
+def settle(world: SimWorld, index: int = 0, max_s: float = SETTLE_MAX_S) -> float:
+    """Simulate until the object rests (or ``max_s``); returns the simulated time."""
+    calm_needed = int(0.1 / TIMESTEP_S)
+    calm, steps = 0, 0
+    while steps * TIMESTEP_S < max_s:
+        world.step(10)
+        steps += 10
+        v, w = world.object_speed(index)
+        calm = calm + 10 if (v < SETTLE_SPEED_M_S and w < SETTLE_SPIN_RAD_S) else 0
+        if calm >= calm_needed:
+            break
+    return steps * TIMESTEP_S
+
+
+@dataclass
+class Setup:
+    """A settled object, what the camera saw, and the world to grasp in."""
+
+    obj: GraspObject
+    world: SimWorld
+    T_world_obj: RigidTransform
+    frame: Frame
+    scene: Scene
+    friction: float
+    pose_index: int
+    hull_vertices: np.ndarray
+    rgb: np.ndarray | None = None
+
+
+def set_up_trial(obj: GraspObject, config: TrialConfig, rng: np.random.Generator, renderer) -> Setup:
+    """Drop ``obj`` in a random stable pose, let it settle, render noisy depth (+RGB, mask)."""
+    poses = compute_stable_poses(obj, config.min_pose_probability)[:config.max_poses]
+    p = np.array([ps.probability for ps in poses])
+    pose = poses[int(rng.choice(len(poses), p=p / p.sum()))]
+    T_world_obj = pose.placed(0.0, 0.0, rng.uniform(0, 2 * np.pi))
+    T_world_obj = RigidTransform(T_world_obj.rotation, T_world_obj.translation_m + np.array([0, 0, 0.002]), "obj", "world")
+    gripper = load_gripper(config.gripper)
+    friction = config.draw_friction(rng)
+    world = SimWorld.build([(obj, T_world_obj)], gripper, friction)
+    settle(world)
+    T_settled = world.object_pose(0)
+    com = T_settled.apply(np.zeros(3))
+    intr, T_wc = sample_camera(rng, camera_preset(config.camera), target_m=(com[0], com[1], 0.0))
+    scene = Scene(obj, RigidTransform(T_settled.rotation, T_settled.translation_m, "obj", "world"), intr, T_wc,
+                  sample_appearance(rng), pose.index)
+    obs = renderer.render(scene)
+    depth = apply_depth_noise(obs.depth_m, config.noise, rng)
+    mask = obs.mask if config.use_mask and obs.mask is not None and obs.mask.any() else None
+    frame = Frame.from_images(depth, rgb=obs.rgb, mask=mask, intrinsics=intr, T_world_camera=T_wc)
+    return Setup(obj, world, scene.T_world_obj, frame, scene, friction, pose.index,
+                 np.asarray(obj.mesh.convex_hull.vertices), obs.rgb)
+
+
+def oracle_grasp(setup: Setup, config: TrialConfig, rng: np.random.Generator) -> tuple[Grasp3D, float] | None:
+    """The analytic model's best grasp: the most robust collision-free mesh candidate, with its ε."""
+    labels = label_object_in_place(setup.obj, setup.T_world_obj, load_gripper(config.gripper), rng,
+                                   num_grasps=config.oracle_candidates, quality=config.quality)
+    if not len(labels) or not labels.collision_free.any():
+        return None
+    q = labels.robust_quality
+    i = int(np.argmax(q))
+    g = labels.grasps
+    return Grasp3D(g.centers_m[i], g.axes[i], float(g.widths_m[i]), "world"), float(labels.robust_epsilon[i])
+
+
+def run_trial(spec: ObjectSpec, trial: int, seed: int, config: TrialConfig, policy, renderer,
+              *, record_every: int = 0) -> dict:
+    """One trial of ``policy`` (a ``GraspPolicy``, or ``"oracle"``) on the object of ``spec``:
+    a JSON-ready record. Objects that cannot be simulated give a record with ``error``."""
+    rec = {"object": spec.key, "family": spec.family, "trial": int(trial), "seed": trial_seed(seed, spec.key, trial)}
+    rng = derive_rng(seed, "trial", spec.key, trial)
+    try:
+        obj = spec.build()
+        t0 = time.perf_counter()
+        setup = set_up_trial(obj, config, rng, renderer)
+    except (MeshError, StablePoseError, GrasplabError) as e:
+        return {**rec, "outcome": "error", "error": str(e)}
+    rec.update(pose_index=setup.pose_index, friction=round(setup.friction, 4), mass_kg=round(obj.mass_kg, 4),
+               setup_ms=round(1e3 * (time.perf_counter() - t0), 1))
+    t0 = time.perf_counter()
+    grasp_world, depth_is_surface = None, False
+    if policy == "oracle":
+        best = oracle_grasp(setup, config, derive_rng(rec["seed"], "oracle"))
+        if best is None:
+            rec["no_grasp_reason"] = "no collision-free antipodal grasp on the mesh"
+        else:
+            grasp_world, eps = best
+            rec["score"] = eps
+    else:
+        try:
+            planned = policy.plan(setup.frame, max_grasps=1, seed=rec["seed"])[0]
+            grasp_world, depth_is_surface = planned.pose_world, not policy.plans_depth
+            rec["score"] = float(planned.score)
+            rec["grasp_px"] = planned.to_dict()
+        except NoGraspFoundError as e:
+            rec["no_grasp_reason"] = str(e)
+    rec["planning_ms"] = round(1e3 * (time.perf_counter() - t0), 2)
+    if grasp_world is None:
+        return {**rec, "outcome": "no grasp", "sim_ms": 0.0}
+    rec["grasp_world"] = {"center_m": grasp_world.center_m.round(5).tolist(),
+                          "axis": grasp_world.axis.round(5).tolist(), "width_m": round(grasp_world.width_m, 5)}
+    t0 = time.perf_counter()
+    result = execute_grasp(setup.world, grasp_world, 0, setup.hull_vertices, config.execution,
+                           depth_is_surface=depth_is_surface, record_every=record_every)
+    rec.update(outcome=result.outcome, success=result.outcome == SUCCESS, lifted_m=round(result.lifted_m, 4),
+               sim_s=round(result.sim_time_s, 3), sim_ms=round(1e3 * (time.perf_counter() - t0), 2))
+    if record_every:
+        rec["_frames"] = result.frames
+        rec["_setup"] = setup
+    return rec
