@@ -37,7 +37,8 @@ class ExecutionConfig:
     shake_frequency_hz: float = 2.0
     success_height_m: float = 0.10       # lowest point of the object above the table at the end
     tip_clearance_m: float = 0.003       # fingertips stop this far above the table
-    surface_grasp_depth_m: float = 0.015  # for planners that give the surface: close this far below it
+    surface_grasp_depth_m: float | None = None   # planners that give the surface: close this far below
+                                                 # it (default: the finger length less 1 cm, as deep as the palm allows)
     collision_tolerance_m: float = 0.001  # a touch deeper than this during the approach is a collision
 
     def to_dict(self) -> dict:
@@ -63,14 +64,16 @@ def grasp_hand_pose(grasp_world: Grasp3D, approach_world=(0.0, 0.0, -1.0)) -> Ri
     return grasp_world.pose(approach=approach_world)
 
 
-def execution_target(grasp_world: Grasp3D, *, depth_is_surface: bool, gripper_tip_m: float,
-                     config: ExecutionConfig) -> Grasp3D:
-    """Where the jaws close: the planned centre (or, for planners that give the surface at the
-    centre, ``surface_grasp_depth_m`` below it), raised so the fingertips stay above the table."""
+def execution_target(grasp_world: Grasp3D, *, depth_is_surface: bool, gripper, config: ExecutionConfig) -> Grasp3D:
+    """Where the jaws close: the planned centre or, for planners that give the surface at the
+    centre (grasp-map models), ``surface_grasp_depth_m`` below it — by default as deep as the
+    fingers reach with the palm clear of the surface, so flat pads meet curved sides at their
+    widest — raised so the fingertips stay above the table."""
     c = np.array(grasp_world.center_m, dtype=np.float64)
     if depth_is_surface:
-        c[2] -= config.surface_grasp_depth_m
-    c[2] = max(c[2], config.tip_clearance_m + gripper_tip_m)
+        below = config.surface_grasp_depth_m
+        c[2] -= max(0.0, gripper.finger_length_m - 0.01) if below is None else below
+    c[2] = max(c[2], config.tip_clearance_m + gripper.tip_below_center_m)
     return Grasp3D(c, grasp_world.axis, grasp_world.width_m, grasp_world.frame)
 
 
@@ -92,8 +95,7 @@ def execute_grasp(world: SimWorld, grasp_world: Grasp3D, target_index: int, hull
     frame, for its height). ``record_every`` > 0 keeps every n-th state for a video."""
     g = world.gripper
     rec = _Recorder(world, record_every)
-    target = execution_target(grasp_world, depth_is_surface=depth_is_surface,
-                              gripper_tip_m=g.tip_below_center_m, config=config)
+    target = execution_target(grasp_world, depth_is_surface=depth_is_surface, gripper=g, config=config)
     T_grasp = grasp_hand_pose(target)
     approach = T_grasp.rotation[:, 2]
     opening = min(target.width_m + 2 * g.open_margin_m, g.max_width_m)
