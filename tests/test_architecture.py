@@ -14,6 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "grasplab"
 # datasets → models → policies → evaluation → experiments → cli)
 LAYERS = {
     "errors": 0, "seeding": 0, "_version": 0, "_gl": 0, "storage": 0.5, "presets": 0.5, "ray_local": 0.5,
+    "parallel": 0.75,
     "geometry": 1,
     "imaging": 2, "objects": 2, "quality": 2,
     "scene": 3, "grasps": 3, "viz": 3,
@@ -22,6 +23,7 @@ LAYERS = {
     "models": 5,
     "policies": 6,
     "evaluation": 7,
+    "trials": 7.5,
     "training": 8,
     "experiments": 9, "bench": 9,
     "cli": 10, "__main__": 11,

@@ -12,7 +12,7 @@ from typing import Optional
 import typer
 
 from ..errors import GrasplabError
-from . import bench, data, evaluate, experiments, models, objects, predict, train
+from . import bench, data, evaluate, experiments, models, objects, predict, train, trial
 from .common import console, err_console
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -26,7 +26,7 @@ def version():
     console.print(__version__)
 
 
-for module in (objects, data, train, predict, evaluate, models, bench, experiments):
+for module in (objects, data, train, predict, evaluate, trial, models, bench, experiments):
     module.register(app)
 
 

@@ -46,7 +46,7 @@ def _object_xml(index: int, obj: GraspObject, T_world_obj: RigidTransform) -> tu
                      for k, p in enumerate(parts))
     inertia = obj.inertia_kg_m2
     full = (inertia[0, 0], inertia[1, 1], inertia[2, 2], inertia[0, 1], inertia[0, 2], inertia[1, 2])
-    geoms = "".join(f'<geom name="o{index}g{k}" type="mesh" mesh="o{index}p{k}" group="1"/>' for k in range(len(parts)))
+    geoms = "".join(f'<geom name="o{index}g{k}" type="mesh" mesh="o{index}p{k}" group="1" rgba="0.85 0.35 0.2 1"/>' for k in range(len(parts)))
     body = (f'<body name="object{index}" pos="{_floats(T_world_obj.translation_m)}" '
             f'quat="{_floats(T_world_obj.quaternion_wxyz)}"><freejoint name="object{index}"/>'
             f'<inertial pos="0 0 0" mass="{obj.mass_kg:.9g}" fullinertia="{_floats(full)}"/>{geoms}</body>')
@@ -89,10 +89,12 @@ def world_xml(objects: list[tuple[GraspObject, RigidTransform]], gripper: Parall
     return f"""<mujoco model="grasplab_trial">
   <compiler boundmass="1e-6" boundinertia="1e-12" autolimits="true"/>
   <option timestep="{TIMESTEP_S}" integrator="implicitfast" cone="elliptic" impratio="10"/>
+  <visual><headlight ambient="0.35 0.35 0.35" diffuse="0.5 0.5 0.5"/></visual>
   <default><geom solref="0.004 1" solimp="0.95 0.99 0.001"/></default>
   <asset>{"".join(assets)}</asset>
   <worldbody>
-    <geom name="table" type="plane" size="0 0 0.05" friction="{TABLE_FRICTION} 0.005 0.0001"/>
+    <light directional="true" dir="0.3 0.2 -1" diffuse="0.6 0.6 0.6" castshadow="false"/>
+    <geom name="table" type="plane" size="0 0 0.05" friction="{TABLE_FRICTION} 0.005 0.0001" rgba="0.75 0.72 0.65 1"/>
     {"".join(bodies)}
     {hand}
   </worldbody>
@@ -211,6 +213,19 @@ class SimWorld:
         """Number of active contacts between any geom of ``geoms_a`` and any of ``geoms_b``."""
         g1, g2, _ = self.contact_arrays()
         return int(((np.isin(g1, geoms_a) & np.isin(g2, geoms_b)) | (np.isin(g1, geoms_b) & np.isin(g2, geoms_a))).sum())
+
+    def snapshot(self) -> np.ndarray:
+        """The full simulation state (to run several grasps from one settled scene)."""
+        import mujoco
+        spec = mujoco.mjtState.mjSTATE_INTEGRATION
+        state = np.empty(mujoco.mj_stateSize(self.model, spec))
+        mujoco.mj_getState(self.model, self.data, state, spec)
+        return state
+
+    def restore(self, state: np.ndarray) -> None:
+        import mujoco
+        mujoco.mj_setState(self.model, self.data, state, mujoco.mjtState.mjSTATE_INTEGRATION)
+        mujoco.mj_forward(self.model, self.data)
 
     def step(self, n: int = 1) -> None:
         import mujoco

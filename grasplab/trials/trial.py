@@ -94,16 +94,18 @@ class Setup:
     obj: GraspObject
     world: SimWorld
     T_world_obj: RigidTransform
-    frame: Frame
-    scene: Scene
+    frame: Frame | None
+    scene: Scene | None
     friction: float
     pose_index: int
     hull_vertices: np.ndarray
-    rgb: np.ndarray | None = None
+    object_mask: np.ndarray | None = None          # the rendered mask (given to the policy only with use_mask)
 
 
-def set_up_trial(obj: GraspObject, config: TrialConfig, rng: np.random.Generator, renderer) -> Setup:
-    """Drop ``obj`` in a random stable pose, let it settle, render noisy depth (+RGB, mask)."""
+def set_up_trial(obj: GraspObject, config: TrialConfig, rng: np.random.Generator, renderer,
+                 render: bool = True) -> Setup:
+    """Drop ``obj`` in a random stable pose, let it settle, render noisy depth (+RGB, mask);
+    ``render=False`` skips the camera (the frame is then ``None``)."""
     poses = compute_stable_poses(obj, config.min_pose_probability)[:config.max_poses]
     p = np.array([ps.probability for ps in poses])
     pose = poses[int(rng.choice(len(poses), p=p / p.sum()))]
@@ -115,6 +117,9 @@ def set_up_trial(obj: GraspObject, config: TrialConfig, rng: np.random.Generator
     settle(world)
     T_settled = world.object_pose(0)
     com = T_settled.apply(np.zeros(3))
+    hull = np.asarray(obj.mesh.convex_hull.vertices)
+    if not render:
+        return Setup(obj, world, T_settled, None, None, friction, pose.index, hull)
     intr, T_wc = sample_camera(rng, camera_preset(config.camera), target_m=(com[0], com[1], 0.0))
     scene = Scene(obj, RigidTransform(T_settled.rotation, T_settled.translation_m, "obj", "world"), intr, T_wc,
                   sample_appearance(rng), pose.index)
@@ -122,8 +127,7 @@ def set_up_trial(obj: GraspObject, config: TrialConfig, rng: np.random.Generator
     depth = apply_depth_noise(obs.depth_m, config.noise, rng)
     mask = obs.mask if config.use_mask and obs.mask is not None and obs.mask.any() else None
     frame = Frame.from_images(depth, rgb=obs.rgb, mask=mask, intrinsics=intr, T_world_camera=T_wc)
-    return Setup(obj, world, scene.T_world_obj, frame, scene, friction, pose.index,
-                 np.asarray(obj.mesh.convex_hull.vertices), obs.rgb)
+    return Setup(obj, world, scene.T_world_obj, frame, scene, friction, pose.index, hull, obs.mask)
 
 
 def oracle_grasp(setup: Setup, config: TrialConfig, rng: np.random.Generator) -> tuple[Grasp3D, float] | None:
@@ -141,7 +145,9 @@ def oracle_grasp(setup: Setup, config: TrialConfig, rng: np.random.Generator) ->
 def run_trial(spec: ObjectSpec, trial: int, seed: int, config: TrialConfig, policy, renderer,
               *, record_every: int = 0) -> dict:
     """One trial of ``policy`` (a ``GraspPolicy``, or ``"oracle"``) on the object of ``spec``:
-    a JSON-ready record. Objects that cannot be simulated give a record with ``error``."""
+    a JSON-ready record. Objects that cannot be simulated give a record with ``error``. The
+    record also holds ``_setup`` (the settled world and frame) and, with ``record_every``,
+    ``_frames`` (simulation states for a video): pop them before saving."""
     rec = {"object": spec.key, "family": spec.family, "trial": int(trial), "seed": trial_seed(seed, spec.key, trial)}
     rng = derive_rng(seed, "trial", spec.key, trial)
     try:
@@ -171,7 +177,7 @@ def run_trial(spec: ObjectSpec, trial: int, seed: int, config: TrialConfig, poli
             rec["no_grasp_reason"] = str(e)
     rec["planning_ms"] = round(1e3 * (time.perf_counter() - t0), 2)
     if grasp_world is None:
-        return {**rec, "outcome": "no grasp", "sim_ms": 0.0}
+        return {**rec, "outcome": "no grasp", "sim_ms": 0.0, "_setup": setup}
     rec["grasp_world"] = {"center_m": grasp_world.center_m.round(5).tolist(),
                           "axis": grasp_world.axis.round(5).tolist(), "width_m": round(grasp_world.width_m, 5)}
     t0 = time.perf_counter()
@@ -179,7 +185,7 @@ def run_trial(spec: ObjectSpec, trial: int, seed: int, config: TrialConfig, poli
                            depth_is_surface=depth_is_surface, record_every=record_every)
     rec.update(outcome=result.outcome, success=result.outcome == SUCCESS, lifted_m=round(result.lifted_m, 4),
                sim_s=round(result.sim_time_s, 3), sim_ms=round(1e3 * (time.perf_counter() - t0), 2))
+    rec["_setup"] = setup
     if record_every:
         rec["_frames"] = result.frames
-        rec["_setup"] = setup
     return rec

@@ -1,0 +1,75 @@
+"""What people look at from a trial job: a thumbnail of each failed trial (the frame the policy
+saw, cropped to the object, with the planned grasp drawn) and GIF videos of recorded trials."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..geometry import Grasp2D, Grasp3D
+from ..storage import atomic_write
+
+VIDEO_SIZE_PX = (320, 240)
+VIDEO_FPS = 50                      # states recorded every 10 steps of 2 ms: real time
+
+
+def planned_grasp_2d(rec: dict, setup) -> Grasp2D | None:
+    """The executed grasp in the frame's pixels (the policy's own, or the oracle's projected)."""
+    g = rec.get("grasp_px")
+    if g is not None:
+        return Grasp2D(tuple(g["center_xy_px"]), g["angle_rad"], g["width_px"], g["jaw_px"], g["depth_m"])
+    gw = rec.get("grasp_world")
+    if gw is None:
+        return None
+    frame = setup.frame
+    grasp = Grasp3D(gw["center_m"], gw["axis"], gw["width_m"], "world")
+    return grasp.to_2d(frame.intrinsics, frame.T_world_camera.inverse())
+
+
+def write_failure_thumb(rec: dict, setup, path: Path) -> Path:
+    """The frame around the object with the executed grasp (blue) and the outcome as title."""
+    from ..viz.figures import PREDICTED, _axes_grid, draw_grasp_rectangles, finish_figure, frame_picture, object_crop
+    frame = setup.frame
+    img = frame_picture(frame)
+    ys, xs = object_crop(setup.object_mask, img.shape[:2], margin=2.2,
+                         min_size_px=120)
+    fig, axes = _axes_grid(1, 1, 3.0, 3.2)
+    ax = axes[0]
+    ax.imshow(img)
+    g = planned_grasp_2d(rec, setup)
+    if g is not None:
+        draw_grasp_rectangles(ax, [g], PREDICTED, 2.0)
+    ax.set_xlim(xs.start, xs.stop)
+    ax.set_ylim(ys.stop, ys.start)
+    ax.set_title(f"{rec['object']} t{rec['trial']}: {rec['outcome']}", fontsize=8)
+    return finish_figure(fig, path)
+
+
+def write_trial_video(setup, frames: list, path: Path) -> Path:
+    """A GIF of a recorded trial from an oblique camera (every recorded simulation state)."""
+    import mujoco
+    from PIL import Image
+    world = setup.world
+    m, d = world.model, world.data
+    w, h = VIDEO_SIZE_PX
+    renderer = mujoco.Renderer(m, height=h, width=w)
+    cam = mujoco.MjvCamera()
+    cam.type = mujoco.mjtCamera.mjCAMERA_FREE
+    cam.lookat[:] = (*setup.T_world_obj.translation_m[:2], 0.12)
+    cam.distance, cam.azimuth, cam.elevation = 0.75, 135.0, -20.0
+    images = []
+    try:
+        for qpos, mocap_pos, mocap_quat in frames:
+            d.qpos[:] = qpos
+            d.mocap_pos[:] = mocap_pos
+            d.mocap_quat[:] = mocap_quat
+            mujoco.mj_forward(m, d)
+            renderer.update_scene(d, camera=cam)
+            images.append(Image.fromarray(renderer.render()))
+    finally:
+        renderer.close()
+    if not images:
+        raise ValueError("no recorded states to make a video of")
+    step_ms = int(round(1000 / VIDEO_FPS))
+    return atomic_write(path, lambda p: images[0].save(p, format="GIF", save_all=True, append_images=images[1:],
+                                                       duration=step_ms, loop=0))

@@ -1,0 +1,130 @@
+"""The report of a trial job: success rates with Wilson 95 % intervals overall, per family and
+per object, failure reasons, timings; ``results.json``, ``results.md`` and figures (failures
+contact sheet, success against the policy's score)."""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from ..evaluation.rectangle_metric import accuracy_with_ci
+from ..storage import atomic_write, atomic_write_json, run_metadata
+from .grasp_execution import FAILURES, SUCCESS
+
+
+def _rate(recs: list[dict]) -> dict:
+    n = len(recs)
+    k = sum(r.get("outcome") == SUCCESS for r in recs)
+    acc = accuracy_with_ci(k, n)
+    return {"trials": n, "successes": k, "success_rate": acc.value, "ci95": [acc.low, acc.high]}
+
+
+def summarise(records: list[dict]) -> dict:
+    """Numbers of a singulated job (objects that could not be simulated are listed apart)."""
+    errors = [r for r in records if r.get("outcome") == "error"]
+    recs = [r for r in records if r.get("outcome") != "error"]
+    out = {"overall": _rate(recs), "failures": {f: 0 for f in FAILURES}}
+    out["failures"].update(Counter(r["outcome"] for r in recs if r["outcome"] != SUCCESS))
+    by_family, by_object = defaultdict(list), defaultdict(list)
+    for r in recs:
+        by_family[r["family"]].append(r)
+        by_object[r["object"]].append(r)
+    out["per_family"] = {f: _rate(v) for f, v in sorted(by_family.items())}
+    out["per_object"] = {o: {**_rate(v), "family": v[0]["family"]} for o, v in sorted(by_object.items())}
+    planned = [r["planning_ms"] for r in recs if "planning_ms" in r]
+    simulated = [r["sim_ms"] for r in recs if r.get("sim_ms")]
+    out["timing"] = {"planning_ms_median": float(np.median(planned)) if planned else None,
+                     "sim_ms_median": float(np.median(simulated)) if simulated else None,
+                     "sim_s_per_trial_mean": float(np.mean([r["sim_s"] for r in recs if "sim_s" in r] or [0.0]))}
+    out["errors"] = [{"object": r["object"], "error": r.get("error", "")} for r in errors]
+    return out
+
+
+def _pct(x: dict) -> str:
+    lo, hi = x["ci95"]
+    return f"{100 * x['success_rate']:.1f} % ({x['successes']}/{x['trials']}, CI {100 * lo:.1f}–{100 * hi:.1f})"
+
+
+def results_markdown(summary: dict, meta: dict) -> str:
+    cfg = meta["config"]
+    lines = [f"# Grasp trials: {cfg['policy'].get('policy')} — {cfg['protocol']}", "",
+             f"Objects `{cfg['objects']}`, {cfg['trials']} trials each, seed {cfg['seed']}, gripper "
+             f"`{cfg['trial']['gripper']}`, camera `{cfg['trial']['camera']}`; command: `{' '.join(meta['command'])}`; "
+             f"grasplab {meta['grasplab_version']}.", "",
+             f"**Success: {_pct(summary['overall'])}** (Wilson 95 % interval).", "",
+             "| failure | trials |", "|---|---:|"]
+    lines += [f"| {k} | {v} |" for k, v in summary["failures"].items()]
+    t = summary["timing"]
+    if t["planning_ms_median"] is not None:
+        lines += ["", f"Planning {t['planning_ms_median']:.1f} ms median per frame; simulation "
+                      f"{(t['sim_ms_median'] or 0):.1f} ms median wall per executed grasp "
+                      f"({t['sim_s_per_trial_mean']:.2f} s simulated)."]
+    lines += ["", "| family | success |", "|---|---:|"]
+    lines += [f"| {f} | {_pct(v)} |" for f, v in summary["per_family"].items()]
+    lines += ["", "| object | family | success |", "|---|---|---:|"]
+    lines += [f"| {o} | {v['family']} | {_pct(v)} |" for o, v in summary["per_object"].items()]
+    if summary["errors"]:
+        lines += ["", "Objects that could not be simulated:", ""]
+        lines += [f"- {e['object']}: {e['error']}" for e in summary["errors"]]
+    return "\n".join(lines) + "\n"
+
+
+def save_score_curve(records: list[dict], path: Path, bins: int = 5) -> Path | None:
+    """Success rate against the policy's score (quantile bins): does a higher score mean a grasp
+    that holds?"""
+    from ..viz.figures import finish_figure, plt
+    pts = [(r["score"], r["outcome"] == SUCCESS) for r in records if "score" in r and r.get("outcome") != "error"]
+    if len(pts) < 2 * bins:
+        return None
+    s, ok = np.array(pts, dtype=float).T
+    edges = np.unique(np.quantile(s, np.linspace(0, 1, bins + 1)))
+    idx = np.clip(np.searchsorted(edges, s, side="right") - 1, 0, len(edges) - 2)
+    xs, ys, lo, hi = [], [], [], []
+    for b in range(len(edges) - 1):
+        sel = idx == b
+        if sel.any():
+            a = accuracy_with_ci(int(ok[sel].sum()), int(sel.sum()))
+            xs.append(s[sel].mean()), ys.append(a.value), lo.append(a.value - a.low), hi.append(a.high - a.value)
+    fig, ax = plt.subplots(figsize=(4.5, 3.4), dpi=90)
+    ax.errorbar(xs, ys, yerr=[lo, hi], marker="o", capsize=3)
+    ax.set_xlabel("policy score of the executed grasp")
+    ax.set_ylabel("success rate (Wilson 95 %)")
+    ax.set_ylim(-0.02, 1.02)
+    return finish_figure(fig, path, "success against score")
+
+
+def save_failure_sheet(out_dir: Path, records: list[dict], path: Path, limit: int = 24) -> Path | None:
+    from PIL import Image
+    from ..viz.figures import save_image_grid
+    thumbs = []
+    for r in records:
+        p = out_dir / "thumbs" / f"{r['object']}__t{r['trial']:03d}.png"
+        if r.get("outcome") not in (SUCCESS, "error") and p.is_file():
+            thumbs.append(("", np.asarray(Image.open(p).convert("RGB"))))
+        if len(thumbs) == limit:
+            break
+    if not thumbs:
+        return None
+    return save_image_grid(thumbs, path, cols=6, title=f"failed trials (first {len(thumbs)}): planned grasp in blue")
+
+
+def write_report(out_dir: Path, records: list[dict]) -> dict:
+    """Write ``results.json``, ``results.md`` and the figures; return the summary."""
+    import json
+    out_dir = Path(out_dir)
+    meta = json.loads((out_dir / "trial_config.json").read_text())
+    meta = {**run_metadata(meta["config"]), "config": meta["config"]}
+    if meta["config"]["protocol"] == "labels":
+        from .label_study import summarise_labels, labels_markdown, save_reliability_curve
+        summary = summarise_labels(records)
+        md = labels_markdown(summary, meta)
+        save_reliability_curve(records, out_dir / "figures" / "reliability.png")
+    else:
+        summary = summarise(records)
+        md = results_markdown(summary, meta)
+        save_failure_sheet(out_dir, records, out_dir / "figures" / "failures.png")
+        save_score_curve(records, out_dir / "figures" / "score-vs-success.png")
+    atomic_write_json(out_dir / "results.json", {**meta, "summary": summary})
+    atomic_write(out_dir / "results.md", lambda p: p.write_text(md))
+    return summary
