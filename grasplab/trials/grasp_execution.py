@@ -28,7 +28,7 @@ FAILURES = ("no grasp", "collision on approach", "empty grasp", "slipped during 
 class ExecutionConfig:
     approach_height_m: float = 0.10      # start of the straight approach above the grasp
     approach_speed_m_s: float = 0.25
-    close_time_s: float = 0.4
+    close_time_s: float = 1.0            # at most; closing ends once both fingers stop (after 0.1 s)
     lift_height_m: float = 0.20
     lift_speed_m_s: float = 0.25
     hold_time_s: float = 1.0
@@ -136,9 +136,13 @@ def execute_grasp(world: SimWorld, grasp_world: Grasp3D, target_index: int, hull
         run(path[k:k + 1])
         if _penetration(world, hand_geoms, others) > config.collision_tolerance_m:
             return result("collision on approach")
-    # close with the grip force
+    # close with the grip force until the fingers stop
     world.close_fingers()
-    run(None, n_of(config.close_time_s))
+    run(None, n_of(0.1))
+    for _ in range(n_of(config.close_time_s - 0.1) // 10):
+        if world.finger_speed_m_s() < 1e-3:
+            break
+        run(None, 10)
     left, right = world.pad_geoms
     held = world.object_geoms(target_index)
     if not (world.contacts([left], held) and world.contacts([right], held)):

@@ -28,7 +28,7 @@ TIMESTEP_S = 0.002
 TABLE_FRICTION = 0.5
 FINGER_MASS_KG = 0.05
 FINGER_KP_N_PER_M = 3000.0         # servo stiffness: 20 N needs ~7 mm of squeeze, reached in ~20 ms
-FINGER_DAMPING_NS_PER_M = 40.0
+FINGER_DAMPING_NS_PER_M = 10.0
 TORSIONAL_FRICTION_M = 0.005       # soft-finger torsion: torque ≤ this × normal force (Dex-Net's 5 mm finger radius)
 PARKED_HAND_M = (0.0, 0.0, 2.0)
 HAND_MASS_KG = 1.0
@@ -199,6 +199,11 @@ class SimWorld:
         """Command both fingers past the centre: each presses with at most the grip force."""
         for side in ("left", "right"):
             self.data.ctrl[self._id("ACTUATOR", f"finger_{side}")] = self.gripper.max_width_m / 2 + 0.05
+
+    def finger_speed_m_s(self) -> float:
+        """The faster finger's speed along its slide."""
+        return float(max(abs(self.data.qvel[self.model.jnt_dofadr[self._id("JOINT", f"finger_{s}")]])
+                         for s in ("left", "right")))
 
     def opening_m(self) -> float:
         q = [self.data.qpos[self.model.jnt_qposadr[self._id("JOINT", f"finger_{s}")]] for s in ("left", "right")]

@@ -1,0 +1,165 @@
+"""Simulated grasp trials: physics with known answers, determinism, the job and its report."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import trimesh
+
+from grasplab.geometry import Grasp3D, RigidTransform
+from grasplab.grasps import load_gripper
+from grasplab.objects import GraspObject
+
+ROBOTIQ = load_gripper("robotiq_2f85")          # 85 mm opening
+
+
+def _world(mesh: trimesh.Trimesh, gripper=ROBOTIQ, friction: float = 0.5, density: float = 1000.0):
+    from grasplab.trials.sim_world import SimWorld
+    from grasplab.trials.trial import settle
+    obj = GraspObject.from_mesh("thing", mesh, density_kg_m3=density)
+    z = -obj.mesh.bounds[0, 2] + 0.001
+    world = SimWorld.build([(obj, RigidTransform(np.eye(3), (0, 0, z), "obj", "world"))], gripper, friction)
+    settle(world)
+    return obj, world
+
+
+def _grasp(world, obj, axis, width_m, height_m):
+    """A top-down grasp of the object's centre at ``height_m`` above the table."""
+    from grasplab.trials.grasp_execution import execute_grasp
+    c = world.object_pose(0).translation_m
+    g = Grasp3D((c[0], c[1], height_m), np.asarray(axis, float), width_m, "world")
+    return execute_grasp(world, g, 0, np.asarray(obj.mesh.convex_hull.vertices))
+
+
+BOX = (0.05, 0.07, 0.10)                       # lying on its 5 × 7 cm face: 10 cm tall
+
+
+@pytest.mark.parametrize("axis,width", [((1, 0, 0), 0.05), ((0, 1, 0), 0.07)])
+def test_a_box_grasped_across_its_faces_is_lifted(axis, width):
+    obj, world = _world(trimesh.creation.box(BOX))
+    r = _grasp(world, obj, axis, width, 0.06)
+    assert r.outcome == "success", r.outcome
+    assert r.lifted_m > 0.19                      # lifted 20 cm with the hand
+    assert abs(r.closed_opening_m - width) < 0.003   # the fingers stopped on the faces
+
+
+def test_a_box_grasped_across_its_diagonal_or_wider_than_the_gripper_fails():
+    # 6.5 cm square: its faces fit the 85 mm opening, its 9.2 cm diagonal does not
+    obj, world = _world(trimesh.creation.box((0.065, 0.065, 0.08)))
+    r = _grasp(world, obj, (1, 1, 0), 0.092, 0.05)
+    assert r.outcome == "collision on approach"
+    obj, world = _world(trimesh.creation.box((0.065, 0.065, 0.08)))
+    assert _grasp(world, obj, (1, 0, 0), 0.065, 0.05).outcome == "success"     # across its faces it holds
+    obj, world = _world(trimesh.creation.box((0.10, 0.06, 0.05)))
+    assert _grasp(world, obj, (1, 0, 0), 0.10, 0.03).outcome == "collision on approach"
+
+
+def test_a_sphere_slips_under_a_weak_grip_and_holds_under_a_firm_one():
+    ball = trimesh.creation.icosphere(subdivisions=3, radius=0.03)      # 0.11 kg at 1000 kg/m³: 1.1 N
+    weak = dataclasses.replace(ROBOTIQ, grip_force_n=0.5)              # friction 2 × 0.5 × 0.5 = 0.5 N < 1.1 N
+    obj, world = _world(ball, weak)
+    assert _grasp(world, obj, (1, 0, 0), 0.06, 0.03).outcome == "slipped during lift"
+    obj, world = _world(ball, ROBOTIQ)                                 # 40 N: 40 N of friction
+    assert _grasp(world, obj, (1, 0, 0), 0.06, 0.03).outcome == "success"
+
+
+def test_low_friction_drops_a_heavy_box():
+    # 0.35 kg × 5 (density 5000): 17 N; friction 2 × 40 N × 0.1 = 8 N cannot hold it, 2 × 40 × 0.5 = 40 N can
+    obj, world = _world(trimesh.creation.box(BOX), friction=0.1, density=5000.0)
+    assert _grasp(world, obj, (1, 0, 0), 0.05, 0.06).outcome == "slipped during lift"
+    obj, world = _world(trimesh.creation.box(BOX), friction=0.5, density=5000.0)
+    assert _grasp(world, obj, (1, 0, 0), 0.05, 0.06).outcome == "success"
+
+
+def test_fingers_closing_on_nothing_is_an_empty_grasp():
+    obj, world = _world(trimesh.creation.box(BOX))
+    c = world.object_pose(0).translation_m
+    from grasplab.trials.grasp_execution import execute_grasp
+    g = Grasp3D((c[0] + 0.2, c[1], 0.05), np.array([1.0, 0, 0]), 0.05, "world")       # 20 cm beside the box
+    assert execute_grasp(world, g, 0, np.asarray(obj.mesh.convex_hull.vertices)).outcome == "empty grasp"
+
+
+def test_friction_follows_dexnets_truncated_gaussian():
+    from grasplab.trials.trial import TrialConfig
+    cfg = TrialConfig.from_preset("jacquard-like")
+    rng = np.random.default_rng(0)
+    mu = np.array([cfg.draw_friction(rng) for _ in range(4000)])
+    q = cfg.quality
+    assert mu.min() >= q.min_friction_coef
+    assert abs(mu.mean() - q.friction_coef) < 0.01 and abs(mu.std() - q.friction_sigma) < 0.01
+
+
+@pytest.fixture(scope="module")
+def renderer():
+    from grasplab.scene import make_renderer
+    with make_renderer("auto") as r:
+        yield r
+
+
+def test_a_trial_is_deterministic_for_its_seed_and_the_oracle_lifts(renderer):
+    from grasplab.objects import parse_object_source
+    from grasplab.trials.trial import TrialConfig, run_trial
+    spec = parse_object_source("procedural:3:cylinder", seed=5)[0]
+    cfg = TrialConfig.from_preset("jacquard-like")
+    a, b = (run_trial(spec, 1, 7, cfg, "oracle", renderer) for _ in range(2))
+    timing = ("setup_ms", "planning_ms", "sim_ms", "_setup")
+    strip = lambda r: {k: v for k, v in r.items() if k not in timing}     # noqa: E731
+    assert strip(a) == strip(b)
+    assert a["outcome"] == "success" and a["lifted_m"] >= 0.1
+    c = run_trial(spec, 2, 7, cfg, "oracle", renderer)                    # another trial: another draw
+    assert (c["friction"], c["grasp_world"]) != (a["friction"], a["grasp_world"])
+
+
+def test_the_job_writes_records_resumes_and_reports(tmp_path):
+    from grasplab.trials.job import TrialJobConfig, load_records, record_path, run_trial_job
+    from grasplab.trials.report import write_report
+    from grasplab.trials.trial import TrialConfig
+    cfg = TrialJobConfig(policy={"policy": "random-antipodal", "options": {"gripper": "robotiq_2f85"}},
+                         objects="procedural:2:box,cylinder", trials=2, seed=3, videos=1,
+                         trial=TrialConfig.from_preset("jacquard-like"))
+    recs = run_trial_job(cfg, tmp_path)
+    assert len(recs) == 4 and all(r["outcome"] in ("success", "no grasp", "collision on approach", "empty grasp",
+                                                   "slipped during lift", "dropped during shake") for r in recs)
+    assert len(list((tmp_path / "videos").glob("*.gif"))) >= 1
+    first = record_path(tmp_path, recs[0]["object"], 0)
+    before = json.loads(first.read_text())
+    first.unlink()                                                          # as if killed before it finished
+    run_trial_job(cfg, tmp_path)
+    after = json.loads(first.read_text())
+    timing = ("setup_ms", "planning_ms", "sim_ms")
+    assert {k: v for k, v in after.items() if k not in timing} == {k: v for k, v in before.items() if k not in timing}
+    summary = write_report(tmp_path, load_records(tmp_path))
+    assert summary["overall"]["trials"] == 4
+    assert "Success:" in (tmp_path / "results.md").read_text() and (tmp_path / "results.json").is_file()
+    from grasplab.errors import ConfigError
+    with pytest.raises(ConfigError, match="other settings"):
+        run_trial_job(dataclasses.replace(cfg, seed=4), tmp_path)
+
+
+def test_label_study_relates_labels_to_outcomes():
+    from grasplab.trials.label_study import summarise_labels
+    g = ([{"robust_epsilon": 0.004, "p_force_closure": 0.9, "collision_free": True, "outcome": "success"}] * 30
+         + [{"robust_epsilon": 0.0, "p_force_closure": 0.1, "collision_free": True, "outcome": "slipped during lift"}] * 20
+         + [{"robust_epsilon": 0.003, "p_force_closure": 0.8, "collision_free": False, "outcome": "collision on approach"}] * 10)
+    s = summarise_labels([{"object": "a", "grasps": g}])
+    assert s["grasps"] == 60 and s["roc_auc"]["robust_label"] == pytest.approx(1.0)
+    assert s["best_threshold"] == 0.0                 # label > 0 separates perfectly here
+    top = [b for b in s["by_label"] if b["label_from"] == 0.003][0]
+    assert top["success_rate"] == 1.0 and top["n"] == 30
+
+
+def test_the_trial_command_reports_and_refuses_bad_settings(tmp_path, capsys):
+    from grasplab.cli import main
+    with pytest.raises(SystemExit) as e:
+        main(["trial", "--policy", "oracle", "--objects", "procedural:1:cylinder", "--trials", "1",
+              "--out", str(tmp_path / "t")])
+    assert e.value.code in (0, None)
+    assert "Success:" in capsys.readouterr().out
+    for bad, says in ((["--trials", "0"], "--trials"), (["--protocol", "clutter"], "protocol"),
+                      (["--workers", "-5"], "--workers"), (["--policy", "nope"], "nope")):
+        with pytest.raises(SystemExit) as e:
+            main(["trial", "--objects", "procedural:1", "--out", str(tmp_path / "bad")] + bad)
+        assert e.value.code == 2
+        assert says in capsys.readouterr().err
