@@ -143,5 +143,27 @@ def bench_synth(
         console.print(f"{k.replace('_', ' ')}: {v:.2f}×")
 
 
+@group.command("trial")
+def bench_trial(
+    trials: int = typer.Option(5, help="Trials per procedural family."),
+    cores: int = typer.Option(1, help="CPU cores to pin to (0 = all)."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+):
+    """Milliseconds of simulation per singulated grasp trial (build, settle, execute; planning excluded)."""
+    from ..bench.trial_bench import run_trial_bench
+    res = run_trial_bench(trials=trials, cores=cores or None)
+    if as_json:
+        print(json.dumps(res, indent=2))
+        return
+    rows = [[f, r["trials"], f"{r['median_setup_ms']:.1f}", f"{r['median_execute_ms']:.1f}", f"{r['median_total_ms']:.1f}",
+             r["successes"]] for f, r in res["per_family"].items()]
+    console.print(table(f"grasp trial simulation, CPUs {res['cpus']}, {res['date_utc']} UTC",
+                        ["family", "trials", "build+settle ms", "execute ms", "total ms", "lifted"], rows,
+                        left=("family",)))
+    console.print(f"median {res['median_total_ms']:.1f} ms per trial (p90 {res['p90_total_ms']:.1f}), "
+                  f"target ≤ {res['target_ms']:.0f} ms: {res['target_ms'] / res['median_total_ms']:.2f}× under it; "
+                  f"{res['real_time_factor']:.0f}× faster than real time")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(group, name="bench")
