@@ -60,8 +60,14 @@ class ExecutionResult:
 
 
 def grasp_hand_pose(grasp_world: Grasp3D, approach_world=(0.0, 0.0, -1.0)) -> RigidTransform:
-    """``T_world_hand`` for a grasp: origin at the grasp centre, x the jaw axis, z the approach."""
-    return grasp_world.pose(approach=approach_world)
+    """``T_world_hand`` for a top-down grasp: origin at the grasp centre, z exactly the approach
+    and x the jaw axis made perpendicular to it (as the labels' collision check places the
+    gripper); a slightly tilted planned axis does not tilt the hand."""
+    z = np.asarray(approach_world, dtype=np.float64)
+    x = grasp_world.axis - np.dot(grasp_world.axis, z) * z
+    if np.linalg.norm(x) < 1e-6:
+        raise ValueError("the grasp axis is parallel to the approach: not a top-down grasp")
+    return Grasp3D(grasp_world.center_m, x, grasp_world.width_m, grasp_world.frame).pose(approach=z)
 
 
 def execution_target(grasp_world: Grasp3D, *, depth_is_surface: bool, gripper, config: ExecutionConfig) -> Grasp3D:

@@ -11,7 +11,8 @@ at the gripper's ``grip_force_n``, so a closed finger presses with at most that 
 
 Friction: the pads have contact priority, so a finger–object contact uses the pads' coefficient
 (the trial's draw from Dex-Net's truncated Gaussian) with soft-finger torsional friction
-(``condim`` 4); object–table contacts use the larger of the table's and the object's.
+(``condim`` 4); object–table contacts use the larger of the table's and the object's, with rolling resistance so
+that round objects come to rest as they do on a real table.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from ..objects.decomposition import convex_decomposition
 
 TIMESTEP_S = 0.002
 TABLE_FRICTION = 0.5
+TABLE_ROLLING_FRICTION_M = 0.001   # rolling resistance (torque ≤ this × normal force): a round object comes to rest
 FINGER_MASS_KG = 0.05
 FINGER_KP_N_PER_M = 3000.0         # servo stiffness: 20 N needs ~7 mm of squeeze, reached in ~20 ms
 FINGER_DAMPING_NS_PER_M = 10.0
@@ -94,7 +96,8 @@ def world_xml(objects: list[tuple[GraspObject, RigidTransform]], gripper: Parall
   <asset>{"".join(assets)}</asset>
   <worldbody>
     <light directional="true" dir="0.3 0.2 -1" diffuse="0.6 0.6 0.6" castshadow="false"/>
-    <geom name="table" type="plane" size="0 0 0.05" friction="{TABLE_FRICTION} 0.005 0.0001" rgba="0.75 0.72 0.65 1"/>
+    <geom name="table" type="plane" size="0 0 0.05" condim="6" friction="{TABLE_FRICTION} 0.005 {TABLE_ROLLING_FRICTION_M}"
+          rgba="0.75 0.72 0.65 1"/>
     {"".join(bodies)}
     {hand}
   </worldbody>

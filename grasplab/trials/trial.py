@@ -26,7 +26,7 @@ from .grasp_execution import SUCCESS, ExecutionConfig, execute_grasp
 from .mesh_labels import label_object_in_place
 from .sim_world import TIMESTEP_S, SimWorld
 
-SETTLE_MAX_S = 1.5
+SETTLE_MAX_S = 3.0
 SETTLE_SPEED_M_S = 2e-3          # at rest: slower than this (and the angular speed below) for 0.1 s
 SETTLE_SPIN_RAD_S = 2e-2
 
