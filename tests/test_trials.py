@@ -163,3 +163,27 @@ def test_the_trial_command_reports_and_refuses_bad_settings(tmp_path, capsys):
             main(["trial", "--objects", "procedural:1", "--out", str(tmp_path / "bad")] + bad)
         assert e.value.code == 2
         assert says in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_trials_give_the_same_records_on_ray_workers_as_in_process(tmp_path):
+    from grasplab.trials.job import TrialJobConfig, run_trial_job
+    from grasplab.trials.trial import TrialConfig
+    cfg = TrialJobConfig(policy={"policy": "map", "options": {}}, objects="procedural:3", trials=2, seed=9,
+                         trial=TrialConfig.from_preset("jacquard-like"))
+    timing = ("setup_ms", "planning_ms", "sim_ms")
+    strip = lambda recs: [{k: v for k, v in r.items() if k not in timing} for r in recs]   # noqa: E731
+    serial = run_trial_job(cfg, tmp_path / "serial", workers=0)
+    on_ray = run_trial_job(cfg, tmp_path / "ray", workers=2)
+    assert len(serial) == 6 and strip(serial) == strip(on_ray)
+
+
+def test_real_meshes_go_through_a_trial(shared_data, tmp_path):
+    from grasplab.trials.job import TrialJobConfig, run_trial_job
+    from grasplab.trials.trial import TrialConfig
+    cfg = TrialJobConfig(policy={"policy": "oracle"}, objects=f"meshes:{shared_data / 'meshes'}", trials=1, seed=0,
+                         trial=TrialConfig.from_preset("jacquard-like"))
+    recs = run_trial_job(cfg, tmp_path)
+    assert len(recs) == len(list((shared_data / "meshes").glob("*.obj")))
+    assert all(r["outcome"] != "error" for r in recs), recs
+    assert any(r["outcome"] == "success" for r in recs)

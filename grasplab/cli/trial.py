@@ -26,6 +26,8 @@ def trial(
     gripper: Optional[str] = typer.Option(None, help=GRIPPER_HELP + " Default: the preset's."),
     camera: Optional[str] = typer.Option(None, help="Camera preset (dexnet2, primesense, jacquard). Default: the preset's."),
     no_mask: bool = typer.Option(False, "--no-mask", help="Do not give the policy the object mask."),
+    open_fully: bool = typer.Option(False, "--open-fully", help="Approach with the gripper fully open (default: the "
+                                    "planned width plus the gripper's margin)."),
     scale: float = typer.Option(1.0, help="Mesh scale (0.001 for meshes in millimetres)."),
     seed: int = typer.Option(0, help="Seed: the same seed gives the same trials for any --workers."),
     out: Path = typer.Option(Path("grasplab-trials"), help="Output folder (resumed when run again)."),
@@ -41,7 +43,9 @@ def trial(
     from ..trials.trial import TrialConfig
     if workers < -1:
         raise ConfigError(f"--workers {workers}: give -1 (one per CPU), 0 (serial) or a number of Ray workers")
+    from dataclasses import replace
     tcfg = TrialConfig.from_preset(preset, gripper=gripper, camera=camera, use_mask=not no_mask)
+    tcfg = replace(tcfg, execution=replace(tcfg.execution, open_fully=open_fully))
     if policy == ORACLE:
         if model or rerank:
             raise ConfigError("the oracle reads the mesh labels: it takes no --model or --rerank")
@@ -66,8 +70,23 @@ def trial(
     if json_out:
         console.print_json(json.dumps(summary))
         return
-    console.print((out / "results.md").read_text(), highlight=False, markup=False)
+    console.print((out / "results.md").read_text(), highlight=False, markup=False, soft_wrap=True)
     console.print(f"written to {out}/ (results.md, results.json, figures/)")
+
+
+def trial_table(
+    runs: list[Path] = typer.Argument(..., help="Trial output folders (`grasplab trial --out`), one per policy."),
+    oracle: Optional[Path] = typer.Option(None, help="An oracle run on the same objects and seed: adds each policy's "
+                                          "success on the trials the oracle could grasp."),
+    out: Optional[Path] = typer.Option(None, help="Also write the table as Markdown to this file."),
+):
+    """Policies side by side on the same trials: success, Wilson interval, failures, planning time."""
+    from ..trials.report import compare_runs
+    md = compare_runs(runs, oracle)
+    if out is not None:
+        from ..storage import atomic_write
+        atomic_write(out, lambda p: p.write_text(md))
+    console.print(md, highlight=False, markup=False, soft_wrap=True)
 
 
 def _policy_gripper(policy: str, model: Optional[str], gripper: str) -> Optional[str]:
@@ -82,3 +101,4 @@ def _policy_gripper(policy: str, model: Optional[str], gripper: str) -> Optional
 
 def register(app: typer.Typer) -> None:
     app.command()(trial)
+    app.command("trial-table")(trial_table)

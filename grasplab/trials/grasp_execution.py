@@ -28,6 +28,7 @@ FAILURES = ("no grasp", "collision on approach", "empty grasp", "slipped during 
 class ExecutionConfig:
     approach_height_m: float = 0.10      # start of the straight approach above the grasp
     approach_speed_m_s: float = 0.25
+    open_fully: bool = False             # approach with the gripper fully open instead of the planned width + margin
     close_time_s: float = 1.0            # at most; closing ends once both fingers stop (after 0.1 s)
     lift_height_m: float = 0.20
     lift_speed_m_s: float = 0.25
@@ -52,6 +53,7 @@ class ExecutionResult:
     closed_opening_m: float = float("nan")  # the fingers' opening once closed
     sim_time_s: float = 0.0
     steps: int = 0
+    detail: str = ""                        # e.g. which part of the hand hit what
     frames: list = field(default_factory=list, repr=False)   # hand/object states for videos
 
     @property
@@ -104,7 +106,7 @@ def execute_grasp(world: SimWorld, grasp_world: Grasp3D, target_index: int, hull
     target = execution_target(grasp_world, depth_is_surface=depth_is_surface, gripper=g, config=config)
     T_grasp = grasp_hand_pose(target)
     approach = T_grasp.rotation[:, 2]
-    opening = min(target.width_m + 2 * g.open_margin_m, g.max_width_m)
+    opening = g.max_width_m if config.open_fully else min(target.width_m + 2 * g.open_margin_m, g.max_width_m)
     hand_geoms = world.hand_geoms
     others = np.concatenate([world.object_geoms(i) for i in range(world.n_objects)] + [[world._id("GEOM", "table")]])
     steps = 0
@@ -123,9 +125,9 @@ def execute_grasp(world: SimWorld, grasp_world: Grasp3D, target_index: int, hull
             rec()
         steps += len(positions) if positions is not None else n
 
-    def result(outcome: str) -> ExecutionResult:
+    def result(outcome: str, detail: str = "") -> ExecutionResult:
         return ExecutionResult(outcome, world.object_lowest_z(target_index, hull_vertices), world.opening_m(),
-                               steps * TIMESTEP_S, steps, rec.frames)
+                               steps * TIMESTEP_S, steps, detail, rec.frames)
 
     def n_of(duration_s: float) -> int:
         return max(1, int(round(duration_s / TIMESTEP_S)))
@@ -141,7 +143,7 @@ def execute_grasp(world: SimWorld, grasp_world: Grasp3D, target_index: int, hull
     for k in range(n_approach):
         run(path[k:k + 1])
         if _penetration(world, hand_geoms, others) > config.collision_tolerance_m:
-            return result("collision on approach")
+            return result("collision on approach", _what_hit(world, hand_geoms, others))
     # close with the grip force until the fingers stop
     world.close_fingers()
     run(None, n_of(0.1))
@@ -170,6 +172,21 @@ def execute_grasp(world: SimWorld, grasp_world: Grasp3D, target_index: int, hull
     up_now = world.object_lowest_z(target_index, hull_vertices) >= config.success_height_m
     touching = world.contacts([left], held) and world.contacts([right], held)
     return result(SUCCESS if up_now and touching else "dropped during shake")
+
+
+def _what_hit(world: SimWorld, hand_geoms, others) -> str:
+    """'palm hit object0' and the like, for the deepest hand contact."""
+    import mujoco
+    g1, g2, dist = world.contact_arrays()
+    hit = (np.isin(g1, hand_geoms) & np.isin(g2, others)) | (np.isin(g2, hand_geoms) & np.isin(g1, others))
+    if not hit.any():
+        return ""
+    k = np.flatnonzero(hit)[np.argmin(dist[hit])]
+    a, b = (g1[k], g2[k]) if np.isin(g1[k], hand_geoms) else (g2[k], g1[k])
+    hand = mujoco.mj_id2name(world.model, mujoco.mjtObj.mjOBJ_GEOM, int(a))
+    other = "the table" if b == world._id("GEOM", "table") else \
+        mujoco.mj_id2name(world.model, mujoco.mjtObj.mjOBJ_BODY, int(world.model.geom_bodyid[b]))
+    return f"{hand.replace('pad_', '').replace('left', 'left finger').replace('right', 'right finger')} hit {other}"
 
 
 def _penetration(world: SimWorld, geoms_a, geoms_b) -> float:

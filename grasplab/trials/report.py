@@ -128,3 +128,42 @@ def write_report(out_dir: Path, records: list[dict]) -> dict:
     atomic_write_json(out_dir / "results.json", {**meta, "summary": summary})
     atomic_write(out_dir / "results.md", lambda p: p.write_text(md))
     return summary
+
+
+def compare_runs(runs: list[Path], oracle: Path | None = None) -> str:
+    """A Markdown table of several runs on the same trials (the same objects, trials and seed)."""
+    import json
+    from ..errors import ConfigError
+    from .job import load_records
+
+    def load(d: Path) -> tuple[dict, dict]:
+        d = Path(d)
+        if not (d / "trial_config.json").is_file():
+            raise ConfigError(f"{d} is not a trial output folder (no trial_config.json); give `grasplab trial --out` folders")
+        cfg = json.loads((d / "trial_config.json").read_text())["config"]
+        return cfg, {(r["object"], r["trial"]): r for r in load_records(d) if r.get("outcome") != "error"}
+
+    graspable = None
+    if oracle is not None:
+        ocfg, orecs = load(oracle)
+        graspable = {k for k, r in orecs.items() if r["outcome"] != "no grasp"}
+    rows = ["| policy | trials | success (Wilson 95 %) | on trials the oracle grasps | failures | planning ms (median) |",
+            "|---|---:|---:|---:|---|---:|"]
+    keys = None
+    for d in runs:
+        cfg, recs = load(d)
+        if keys is not None and set(recs) != keys:
+            raise ConfigError(f"{d} holds other trials than {runs[0]}: compare runs of the same --objects, --trials "
+                              f"and --seed")
+        keys = set(recs)
+        name = cfg["policy"].get("policy", "?") + (" (open fully)" if cfg["trial"]["execution"].get("open_fully") else "")
+        s = summarise(list(recs.values()))
+        fails = ", ".join(f"{k} {v}" for k, v in s["failures"].items() if v) or "—"
+        on = "—"
+        if graspable is not None:
+            sub = [r for k, r in recs.items() if k in graspable]
+            on = _pct(_rate(sub))
+        t = s["timing"]["planning_ms_median"]
+        rows.append(f"| {name} | {s['overall']['trials']} | {_pct(s['overall'])} | {on} | {fails} | "
+                    f"{'—' if t is None else f'{t:.0f}'} |")
+    return "\n".join(rows) + "\n"

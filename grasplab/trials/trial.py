@@ -185,6 +185,8 @@ def run_trial(spec: ObjectSpec, trial: int, seed: int, config: TrialConfig, poli
                            depth_is_surface=depth_is_surface, record_every=record_every)
     rec.update(outcome=result.outcome, success=result.outcome == SUCCESS, lifted_m=round(result.lifted_m, 4),
                sim_s=round(result.sim_time_s, 3), sim_ms=round(1e3 * (time.perf_counter() - t0), 2))
+    if result.detail:
+        rec["detail"] = result.detail
     rec["_setup"] = setup
     if record_every:
         rec["_frames"] = result.frames
