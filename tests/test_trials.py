@@ -187,3 +187,45 @@ def test_real_meshes_go_through_a_trial(shared_data, tmp_path):
     assert len(recs) == len(list((shared_data / "meshes").glob("*.obj")))
     assert all(r["outcome"] != "error" for r in recs), recs
     assert any(r["outcome"] == "success" for r in recs)
+
+
+def test_the_oracle_clears_a_small_heap_and_the_heap_is_deterministic():
+    from grasplab.objects import parse_object_source
+    from grasplab.trials.clutter import run_heap
+    from grasplab.trials.trial import TrialConfig
+    specs = parse_object_source("procedural:6:box,cylinder,prism", seed=2)
+    cfg = TrialConfig.from_preset("jacquard-like")
+    a = run_heap(specs, 3, 0, 4, cfg, "oracle")
+    assert a["outcome"] == "done" and a["n_objects"] == 3 and len(set(a["objects"])) == 3
+    picked = [x["object"] for x in a["attempts"] if x["outcome"] == "success"]
+    assert len(picked) == len(set(picked)) == a["cleared"] >= 2           # each object lifted once, taken away
+    strip = lambda r: [{k: v for k, v in x.items() if k != "planning_ms"} for x in r["attempts"]]   # noqa: E731
+    assert strip(run_heap(specs, 3, 0, 4, cfg, "oracle")) == strip(a)
+
+
+def test_the_world_camera_sees_what_the_scene_renderer_sees(renderer):
+    from grasplab.scene import Scene, camera_preset, sample_camera
+    from grasplab.scene.scene import Appearance
+    from grasplab.trials.sim_world import SimWorld
+    obj = GraspObject.from_mesh("box", trimesh.creation.box(BOX))
+    T = RigidTransform(np.eye(3), (0.01, 0.02, 0.05), "obj", "world")
+    world = SimWorld.build([(obj, T)], ROBOTIQ, 0.5)
+    intr, T_wc = sample_camera(np.random.default_rng(0), camera_preset("jacquard"), target_m=(0, 0, 0))
+    depth, rgb, index = world.render(intr, T_wc)
+    obs = renderer.render(Scene(obj, T, intr, T_wc, Appearance()))
+    if obs.mask is None:
+        pytest.skip("the fallback renderer gives no mask")
+    assert np.abs(depth - obs.depth_m).max() < 1e-4 and ((index == 0) == obs.mask).all() and obs.mask.sum() > 500
+    world.close()
+
+
+def test_clutter_job_reports_clearing(tmp_path):
+    from grasplab.trials.job import TrialJobConfig, load_records, run_trial_job
+    from grasplab.trials.report import write_report
+    from grasplab.trials.trial import TrialConfig
+    cfg = TrialJobConfig(policy={"policy": "map", "options": {}}, objects="procedural:8", protocol="clutter",
+                         trials=1, heap_sizes=(3,), seed=1, trial=TrialConfig.from_preset("jacquard-like"))
+    run_trial_job(cfg, tmp_path)
+    s = write_report(tmp_path, load_records(tmp_path))
+    assert s["3"]["heaps"] == 1 and 0 <= s["3"]["cleared_fraction"] <= 1
+    assert "objects cleared" in (tmp_path / "results.md").read_text()

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from .common import GRIPPER_HELP, MODEL_HELP, RERANK_HELP, console, make_policy
+from .common import GRIPPER_HELP, MODEL_HELP, RERANK_HELP, comma_list, console, make_policy
 
 
 def trial(
@@ -17,9 +17,11 @@ def trial(
     model: Optional[str] = typer.Option(None, help=MODEL_HELP),
     rerank: Optional[str] = typer.Option(None, help=RERANK_HELP),
     objects: str = typer.Option("procedural:20", help="procedural:N[:families], or meshes:DIR (OBJ/STL/PLY)."),
-    protocol: str = typer.Option("singulated", help="singulated (K trials per object) or labels (execute labelled "
-                                 "mesh grasps: do the analytic labels predict success?)."),
-    trials: int = typer.Option(5, help="Trials per object (settled poses, for --protocol labels)."),
+    protocol: str = typer.Option("singulated", help="singulated (K trials per object), clutter (clear heaps of "
+                                 "objects dropped by physics) or labels (execute labelled mesh grasps: do the analytic "
+                                 "labels predict success?)."),
+    trials: int = typer.Option(5, help="Trials per object (clutter: heaps per size; labels: settled poses per object)."),
+    heap_sizes: str = typer.Option("5,10", help="--protocol clutter: objects per heap, comma-separated."),
     grasps: int = typer.Option(40, help="--protocol labels: labelled mesh grasps executed per settled pose."),
     preset: str = typer.Option("jacquard-like", help="Synthesis preset whose gripper, camera, depth noise and friction "
                                "model the trials use (the recipe the policy was trained on)."),
@@ -53,7 +55,8 @@ def trial(
     else:
         spec = make_policy(policy, model, rerank=rerank, gripper=_policy_gripper(policy, model, tcfg.gripper)).spec()
     cfg = TrialJobConfig(policy=spec, objects=objects, protocol=protocol, trials=trials, seed=seed, mesh_scale=scale,
-                         videos=video, grasps_per_trial=grasps, trial=tcfg)
+                         videos=video, grasps_per_trial=grasps, trial=tcfg,
+                         heap_sizes=comma_list(heap_sizes, int, "whole numbers", "--heap-sizes"))
     n_workers = (os.cpu_count() or 1) if workers < 0 else workers
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
     with Progress(TextColumn("[bold]trials"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),

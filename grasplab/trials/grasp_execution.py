@@ -54,6 +54,7 @@ class ExecutionResult:
     sim_time_s: float = 0.0
     steps: int = 0
     detail: str = ""                        # e.g. which part of the hand hit what
+    object_index: int | None = None         # the object grasped (clutter: found after closing)
     frames: list = field(default_factory=list, repr=False)   # hand/object states for videos
 
     @property
@@ -96,11 +97,13 @@ class _Recorder:
         self.n += 1
 
 
-def execute_grasp(world: SimWorld, grasp_world: Grasp3D, target_index: int, hull_vertices: np.ndarray,
+def execute_grasp(world: SimWorld, grasp_world: Grasp3D, target_index: int | None, hull_vertices,
                   config: ExecutionConfig = ExecutionConfig(), *, depth_is_surface: bool = False,
                   record_every: int = 0) -> ExecutionResult:
-    """Run the protocol on ``world`` for the object ``target_index`` (``hull_vertices`` in its
-    frame, for its height). ``record_every`` > 0 keeps every n-th state for a video."""
+    """Run the protocol on ``world`` for the object ``target_index`` (``hull_vertices``: its
+    hull's vertices in its frame, for its height) or, with ``target_index=None`` (clutter),
+    whichever object ends up between both pads (``hull_vertices``: a list, one per object).
+    ``record_every`` > 0 keeps every n-th state for a video."""
     g = world.gripper
     rec = _Recorder(world, record_every)
     target = execution_target(grasp_world, depth_is_surface=depth_is_surface, gripper=g, config=config)
@@ -125,9 +128,15 @@ def execute_grasp(world: SimWorld, grasp_world: Grasp3D, target_index: int, hull
             rec()
         steps += len(positions) if positions is not None else n
 
+    def hull(i: int) -> np.ndarray:
+        return hull_vertices if isinstance(hull_vertices, np.ndarray) else hull_vertices[i]
+
     def result(outcome: str, detail: str = "") -> ExecutionResult:
-        return ExecutionResult(outcome, world.object_lowest_z(target_index, hull_vertices), world.opening_m(),
-                               steps * TIMESTEP_S, steps, detail, rec.frames)
+        lifted = world.object_lowest_z(target, hull(target)) if target is not None else 0.0
+        return ExecutionResult(outcome, lifted, world.opening_m(), steps * TIMESTEP_S, steps, detail, target,
+                               rec.frames)
+
+    target = target_index
 
     def n_of(duration_s: float) -> int:
         return max(1, int(round(duration_s / TIMESTEP_S)))
@@ -152,15 +161,18 @@ def execute_grasp(world: SimWorld, grasp_world: Grasp3D, target_index: int, hull
             break
         run(None, 10)
     left, right = world.pad_geoms
-    held = world.object_geoms(target_index)
-    if not (world.contacts([left], held) and world.contacts([right], held)):
+    between = [i for i in ([target] if target is not None else world.active_objects())
+               if world.contacts([left], world.object_geoms(i)) and world.contacts([right], world.object_geoms(i))]
+    if not between:
         return result("empty grasp")
+    target = between[0]
+    held = world.object_geoms(target)
     # lift, then hold
     n_lift = n_of(config.lift_height_m / config.lift_speed_m_s)
     run(origin + config.lift_height_m * (np.arange(1, n_lift + 1) / n_lift)[:, None] * up)
     top = origin + config.lift_height_m * up
     run(None, n_of(config.hold_time_s))
-    if world.object_lowest_z(target_index, hull_vertices) < config.success_height_m or \
+    if world.object_lowest_z(target, hull(target)) < config.success_height_m or \
             not (world.contacts([left], held) and world.contacts([right], held)):
         return result("slipped during lift")
     # shake: sideways sinusoids in x and y, a quarter period apart, then come to rest
@@ -169,7 +181,7 @@ def execute_grasp(world: SimWorld, grasp_world: Grasp3D, target_index: int, hull
     a = config.shake_amplitude_m
     run(top + np.stack([a * np.sin(w * t), a * (np.cos(w * t) - 1), np.zeros_like(t)], 1))
     run(np.repeat(top[None], n_of(0.25), 0))
-    up_now = world.object_lowest_z(target_index, hull_vertices) >= config.success_height_m
+    up_now = world.object_lowest_z(target, hull(target)) >= config.success_height_m
     touching = world.contacts([left], held) and world.contacts([right], held)
     return result(SUCCESS if up_now and touching else "dropped during shake")
 

@@ -20,7 +20,7 @@ from ..objects import ObjectSpec, parse_object_source
 from ..storage import atomic_write_json, check_or_write_run_config, folder_lock
 from .trial import TrialConfig, run_trial
 
-PROTOCOLS = ("singulated", "labels")
+PROTOCOLS = ("singulated", "clutter", "labels")
 ORACLE = "oracle"
 
 
@@ -34,12 +34,15 @@ class TrialJobConfig:
     mesh_scale: float = 1.0
     videos: int = 0                       # trials recorded as video (the first ones in order)
     grasps_per_trial: int = 40            # the label study: labelled mesh grasps executed per trial
+    heap_sizes: tuple[int, ...] = (5, 10)  # clutter: objects per heap (``trials`` heaps of each size)
     trial: TrialConfig = field(default_factory=TrialConfig)
 
     def __post_init__(self):
         if self.protocol not in PROTOCOLS:
-            raise ConfigError(f"unknown protocol {self.protocol!r}; choose {' or '.join(PROTOCOLS)} "
-                              f"(clutter clearing is not built yet)")
+            raise ConfigError(f"unknown protocol {self.protocol!r}; choose {', '.join(PROTOCOLS)}")
+        if not self.heap_sizes or any(isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 20
+                                      for n in self.heap_sizes):
+            raise ConfigError(f"--heap-sizes {self.heap_sizes}: give whole numbers of objects from 1 to 20")
         for name, v, lo in (("--trials", self.trials, 1), ("--video", self.videos, 0),
                             ("--grasps", self.grasps_per_trial, 1)):
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
@@ -53,6 +56,10 @@ class TrialJobConfig:
 
 def record_path(out_dir: Path, key: str, trial: int) -> Path:
     return Path(out_dir) / "trials" / f"{key}__t{trial:03d}.json"
+
+
+def heap_key(n_objects: int) -> str:
+    return f"heap{n_objects:02d}"
 
 
 def build_policy(spec: dict):
@@ -72,9 +79,16 @@ class TrialWorker:
         self.renderer = make_renderer("auto")
         self.policy = build_policy(config.policy)
 
-    def run(self, task: tuple[ObjectSpec, int]) -> dict:
+    def run(self, task: tuple) -> dict:
         spec, k = task
         cfg = self.config
+        if cfg.protocol == "clutter":
+            from .clutter import run_heap
+            specs = parse_object_source(cfg.objects, seed=cfg.seed, scale=cfg.mesh_scale)
+            rec = run_heap(specs, spec, k, cfg.seed, cfg.trial, self.policy)
+            rec.update(object=heap_key(spec), trial=k)
+            atomic_write_json(record_path(self.out_dir, heap_key(spec), k), rec)
+            return rec
         if cfg.protocol == "labels":
             from .label_study import run_label_trial
             rec = run_label_trial(spec, k, cfg.seed, cfg.trial, self.renderer, cfg.grasps_per_trial)
@@ -124,10 +138,14 @@ def run_trial_job(config: TrialJobConfig, out_dir: Path, *, workers: int = 0, ad
     build_policy(config.policy)               # a bad policy or model fails here, before any work
     with folder_lock(out_dir, "trial", "trial job"):
         check_or_write_run_config(out_dir, "trial_config.json", config, what="trial job")
-        todo = [(s, k) for s in specs for k in range(config.trials) if not record_path(out_dir, s.key, k).is_file()]
+        if config.protocol == "clutter":
+            todo = [(n, k) for n in config.heap_sizes for k in range(config.trials)
+                    if not record_path(out_dir, heap_key(n), k).is_file()]
+        else:
+            todo = [(s, k) for s in specs for k in range(config.trials) if not record_path(out_dir, s.key, k).is_file()]
         stats: dict = {}
         for rec in run_tasks(todo, TrialWorker, (config, str(out_dir)), workers, address, stats):
             if progress is not None:
                 progress(rec)
-    keys = {s.key for s in specs}
+    keys = {heap_key(n) for n in config.heap_sizes} if config.protocol == "clutter" else {s.key for s in specs}
     return [r for r in load_records(out_dir) if r["object"] in keys and r["trial"] < config.trials]

@@ -34,6 +34,7 @@ FINGER_DAMPING_NS_PER_M = 10.0
 TORSIONAL_FRICTION_M = 0.005       # soft-finger torsion: torque ≤ this × normal force (Dex-Net's 5 mm finger radius)
 PARKED_HAND_M = (0.0, 0.0, 2.0)
 HAND_MASS_KG = 1.0
+MAX_IMAGE_PX = (1280, 1024)        # the largest camera image a trial world renders
 WRIST_SOLREF_S = 0.005             # the weld's time constant: an arm that follows within milliseconds    # where the hand waits while objects settle
 
 
@@ -91,13 +92,17 @@ def world_xml(objects: list[tuple[GraspObject, RigidTransform]], gripper: Parall
     return f"""<mujoco model="grasplab_trial">
   <compiler boundmass="1e-6" boundinertia="1e-12" autolimits="true"/>
   <option timestep="{TIMESTEP_S}" integrator="implicitfast" cone="elliptic" impratio="10"/>
-  <visual><headlight ambient="0.35 0.35 0.35" diffuse="0.5 0.5 0.5"/></visual>
+  <visual><headlight ambient="0.35 0.35 0.35" diffuse="0.5 0.5 0.5"/>
+    <global offwidth="{MAX_IMAGE_PX[0]}" offheight="{MAX_IMAGE_PX[1]}"/>
+    <map znear="0.01" zfar="20"/><quality shadowsize="0" offsamples="0"/></visual>
+  <statistic extent="1" center="0 0 0"/>
   <default><geom solref="0.004 1" solimp="0.95 0.99 0.001"/></default>
   <asset>{"".join(assets)}</asset>
   <worldbody>
     <light directional="true" dir="0.3 0.2 -1" diffuse="0.6 0.6 0.6" castshadow="false"/>
     <geom name="table" type="plane" size="0 0 0.05" condim="6" friction="{TABLE_FRICTION} 0.005 {TABLE_ROLLING_FRICTION_M}"
           rgba="0.75 0.72 0.65 1"/>
+    <camera name="cam" pos="0 0 1" resolution="64 64" focalpixel="64 64" principalpixel="0 0" sensorsize="0.00064 0.00064"/>
     {"".join(bodies)}
     {hand}
   </worldbody>
@@ -114,13 +119,14 @@ class SimWorld:
     data: object
     gripper: ParallelJawGripper
     n_objects: int
+    removed: set                      # objects taken off the table (clutter clearing)
 
     @classmethod
     def build(cls, objects: list[tuple[GraspObject, RigidTransform]], gripper: ParallelJawGripper,
               friction: float) -> "SimWorld":
         import mujoco
         model = mujoco.MjModel.from_xml_string(world_xml(objects, gripper))
-        world = cls(model, mujoco.MjData(model), gripper, len(objects))
+        world = cls(model, mujoco.MjData(model), gripper, len(objects), set())
         world.set_friction(friction)
         mujoco.mj_forward(model, world.data)
         return world
@@ -167,8 +173,13 @@ class SimWorld:
         """Lowest point of the object (its hull's vertices, object frame) above the table."""
         return float(self.object_pose(index).apply(hull_vertices)[:, 2].min())
 
+    def active_objects(self) -> list[int]:
+        """The objects still on the table."""
+        return [i for i in range(self.n_objects) if i not in self.removed]
+
     def remove_object(self, index: int) -> None:
         """Take an object off the table (clutter clearing): park it far away, out of collisions."""
+        self.removed.add(index)
         adr = self.model.jnt_qposadr[self._id("JOINT", f"object{index}")]
         dof = self.model.jnt_dofadr[self._id("JOINT", f"object{index}")]
         self.data.qpos[adr:adr + 3] = (10.0 + 2.0 * index, 10.0, 1.0)
@@ -176,6 +187,53 @@ class SimWorld:
         self.model.geom_contype[self.object_geoms(index)] = 0
         self.model.geom_conaffinity[self.object_geoms(index)] = 0
         self.model.body_gravcomp[self._id("BODY", f"object{index}")] = 1.0
+
+    def render(self, intrinsics, T_world_camera, rgb: bool = True):
+        """What a camera sees in this world now: planar depth (m), RGB (or None) and, per pixel,
+        the index of the object seen (−1: table or nothing). The parked hand is out of view."""
+        import mujoco
+        from ..scene.rendering.mujoco_renderer import configure_camera
+        h, w = intrinsics.shape
+        if w > MAX_IMAGE_PX[0] or h > MAX_IMAGE_PX[1]:
+            raise ValueError(f"image {w}×{h} exceeds the trial world's {MAX_IMAGE_PX[0]}×{MAX_IMAGE_PX[1]}")
+        cam = self._id("CAMERA", "cam")
+        configure_camera(self.model, cam, intrinsics, T_world_camera)
+        if getattr(self, "_renderer", None) is None or self._renderer.height != h or self._renderer.width != w:
+            if getattr(self, "_renderer", None) is not None:
+                self._renderer.close()
+            self._renderer = mujoco.Renderer(self.model, height=h, width=w)
+        r = self._renderer
+        mujoco.mj_forward(self.model, self.data)
+        r.enable_depth_rendering()
+        r.update_scene(self.data, camera=cam)
+        depth = r.render().astype(np.float32)
+        r.disable_depth_rendering()
+        r.enable_segmentation_rendering()
+        r.update_scene(self.data, camera=cam)
+        seg = r.render()
+        r.disable_segmentation_rendering()
+        body_of_geom = np.r_[self.model.geom_bodyid, -1]
+        geom = np.where(seg[..., 1] == int(mujoco.mjtObj.mjOBJ_GEOM), seg[..., 0], -1)
+        bodies = body_of_geom[geom]
+        index = np.full(bodies.shape, -1, dtype=np.int32)
+        for i in range(self.n_objects):
+            index[bodies == self._id("BODY", f"object{i}")] = i
+        image = None
+        if rgb:
+            r.update_scene(self.data, camera=cam)
+            image = r.render().copy()
+        return depth, image, index
+
+    def close(self) -> None:
+        if getattr(self, "_renderer", None) is not None:
+            self._renderer.close()
+            self._renderer = None
+
+    def park_hand(self) -> None:
+        """Open the fingers and put the hand back out of the way (between clutter attempts)."""
+        self.set_opening(self.gripper.max_width_m)
+        self.set_hand(RigidTransform(np.eye(3), np.array(PARKED_HAND_M), "hand", "world"), teleport=True)
+        self.forward()
 
     def set_hand(self, T_world_hand: RigidTransform, *, teleport: bool = False) -> None:
         """Move the wrist's target (the hand follows through the weld); ``teleport`` also puts the

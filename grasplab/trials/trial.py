@@ -73,15 +73,18 @@ def trial_seed(seed: int, object_key: str, trial: int) -> int:
     return derive_int_seed(seed, "trial", object_key, trial)
 
 
-def settle(world: SimWorld, index: int = 0, max_s: float = SETTLE_MAX_S) -> float:
-    """Simulate until the object rests (or ``max_s``); returns the simulated time."""
+def settle(world: SimWorld, index: int | None = 0, max_s: float = SETTLE_MAX_S) -> float:
+    """Simulate until the object ``index`` (``None``: every object on the table) rests, or
+    ``max_s``; returns the simulated time."""
     calm_needed = int(0.1 / TIMESTEP_S)
     calm, steps = 0, 0
+    indices = world.active_objects() if index is None else [index]
     while steps * TIMESTEP_S < max_s:
         world.step(10)
         steps += 10
-        v, w = world.object_speed(index)
-        calm = calm + 10 if (v < SETTLE_SPEED_M_S and w < SETTLE_SPIN_RAD_S) else 0
+        speeds = [world.object_speed(i) for i in indices]
+        still = all(v < SETTLE_SPEED_M_S and w < SETTLE_SPIN_RAD_S for v, w in speeds)
+        calm = calm + 10 if still else 0
         if calm >= calm_needed:
             break
     return steps * TIMESTEP_S

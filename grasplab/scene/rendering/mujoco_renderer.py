@@ -27,6 +27,20 @@ _PIXEL_PITCH_M = 1e-5            # any sensor pitch works: only ratios enter the
 _ZNEAR_M, _ZFAR_M = 0.01, 20.0
 
 
+def configure_camera(model, cam_id: int, intr, T_world_camera) -> None:
+    """Point a MuJoCo camera of ``model`` like an OpenCV pinhole camera (intrinsics in pixels,
+    pose ``T_world_camera``); MuJoCo then renders planar depth as grasplab uses it."""
+    model.cam_pos[cam_id] = T_world_camera.translation_m
+    model.cam_quat[cam_id] = Rotation.from_matrix(T_world_camera.rotation @ _CV_TO_MJ).as_quat(scalar_first=True)
+    p = _PIXEL_PITCH_M
+    model.cam_resolution[cam_id] = (intr.width, intr.height)
+    model.cam_sensorsize[cam_id] = (intr.width * p, intr.height * p)
+    # MuJoCo's principal offset is measured from the image centre, opposite to OpenCV's axes
+    ppx = (intr.width - 1) / 2.0 - intr.cx
+    ppy = (intr.height - 1) / 2.0 - intr.cy
+    model.cam_intrinsic[cam_id] = (intr.fx * p, intr.fy * p, ppx * p, ppy * p)
+
+
 def _mesh_xml(vertices: np.ndarray, faces: np.ndarray) -> str:
     v = " ".join(f"{x:.9g}" for x in np.asarray(vertices, dtype=np.float64).ravel())
     f = " ".join(str(int(i)) for i in np.asarray(faces).ravel())
@@ -130,16 +144,7 @@ class MujocoRenderer(Renderer):
                               f"{self.max_w}×{self.max_h}; create MujocoRenderer(max_width=..., max_height=...)")
         m.body_pos[comp.body_id] = scene.T_world_obj.translation_m
         m.body_quat[comp.body_id] = scene.T_world_obj.quaternion_wxyz
-        m.cam_pos[comp.cam_id] = scene.T_world_camera.translation_m
-        m.cam_quat[comp.cam_id] = Rotation.from_matrix(scene.T_world_camera.rotation @ _CV_TO_MJ).as_quat(
-            scalar_first=True)
-        p = _PIXEL_PITCH_M
-        m.cam_resolution[comp.cam_id] = (intr.width, intr.height)
-        m.cam_sensorsize[comp.cam_id] = (intr.width * p, intr.height * p)
-        # MuJoCo's principal offset is measured from the image centre, opposite to OpenCV's axes
-        ppx = (intr.width - 1) / 2.0 - intr.cx
-        ppy = (intr.height - 1) / 2.0 - intr.cy
-        m.cam_intrinsic[comp.cam_id] = (intr.fx * p, intr.fy * p, ppx * p, ppy * p)
+        configure_camera(m, comp.cam_id, intr, scene.T_world_camera)
         a = scene.appearance
         m.geom_rgba[comp.geom_id] = (*a.object_rgb, 1.0)
         m.geom_rgba[comp.table_id] = (*a.table_rgb, 1.0)

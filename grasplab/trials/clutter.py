@@ -1,0 +1,156 @@
+"""Clutter clearing (as VGN and Dex-Net 4.0 report it): N objects dropped into a heap by physics;
+plan on what the camera sees → execute → take the lifted object away → re-plan, until the table
+is clear, two attempts in a row fail, or the policy finds no grasp.
+
+A heap's randomness comes from (seed, "heap", N, heap index): which objects, their drop poses,
+the friction, each view's camera and noise, and the policy's seeds. Reported per heap: every
+attempt (outcome, object, planning and simulated time), objects cleared.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from ..errors import GrasplabError, MeshError, NoGraspFoundError, StablePoseError
+from ..geometry import RigidTransform
+from ..grasps import load_gripper
+from ..imaging import Frame
+from ..objects import ObjectSpec
+from ..scene import apply_depth_noise, camera_preset, sample_camera
+from ..seeding import derive_int_seed, derive_rng
+from .grasp_execution import SUCCESS, execute_grasp
+from .sim_world import SimWorld
+from .trial import TrialConfig, settle
+
+DROP_AREA_M = 0.12                # objects fall from above a square this wide around the table origin
+MAX_FAILURES_IN_A_ROW = 2
+HEAP_SETTLE_S = 4.0
+
+
+def heap_seed(seed: int, n_objects: int, heap: int) -> int:
+    return derive_int_seed(seed, "heap", n_objects, heap)
+
+
+def drop_heap(objects: list, gripper, friction: float, rng: np.random.Generator) -> SimWorld:
+    """Drop ``objects`` one above another in random orientations over a small square and let
+    them settle into a heap."""
+    poses, z = [], 0.0
+    for obj in objects:
+        radius = float(np.linalg.norm(obj.mesh.vertices, axis=1).max())
+        z += radius + 0.005
+        xy = rng.uniform(-DROP_AREA_M / 2, DROP_AREA_M / 2, 2)
+        R = Rotation.random(random_state=np.random.RandomState(int(rng.integers(2 ** 31)))).as_matrix()
+        poses.append((obj, RigidTransform(R, (xy[0], xy[1], z), "obj", "world")))
+        z += radius
+    world = SimWorld.build(poses, gripper, friction)
+    for i in range(len(objects)):                       # colours, so RGB views tell the objects apart
+        world.model.geom_rgba[world.object_geoms(i)] = (*rng.uniform(0.1, 0.95, 3), 1.0)
+    settle(world, None, HEAP_SETTLE_S)
+    return world
+
+
+def _view(world: SimWorld, config: TrialConfig, rng: np.random.Generator) -> Frame:
+    """The camera aimed at the remaining heap: noisy depth, RGB and (with use_mask) the
+    objects' union as the mask."""
+    active = world.active_objects()
+    centre = np.mean([world.object_pose(i).translation_m for i in active], axis=0)
+    intr, T_wc = sample_camera(rng, camera_preset(config.camera), target_m=(centre[0], centre[1], 0.0))
+    depth, rgb, index = world.render(intr, T_wc)
+    depth = apply_depth_noise(depth, config.noise, rng)
+    mask = index >= 0
+    return Frame.from_images(depth, rgb=rgb, mask=mask if config.use_mask and mask.any() else None,
+                             intrinsics=intr, T_world_camera=T_wc)
+
+
+def clutter_oracle_grasp(world: SimWorld, objects: list, config: TrialConfig, rng: np.random.Generator):
+    """The analytic model's best grasp in the heap: the most robust mesh candidate of any object on
+    the table whose gripper sweep is clear of the table and every object (None if there is none)."""
+    import trimesh
+    from ..geometry import Grasp3D
+    from ..grasps import CollisionChecker, CollisionConfig
+    from .mesh_labels import label_object_in_place
+    gripper = load_gripper(config.gripper)
+    active = world.active_objects()
+    placed = []
+    for i in active:
+        m = objects[i].mesh.copy()
+        m.apply_transform(world.object_pose(i).matrix)
+        placed.append(m)
+    checker = CollisionChecker(trimesh.util.concatenate(placed), gripper, CollisionConfig(),
+                               seed=int(rng.integers(2 ** 31)))
+    best, best_q = None, -1.0
+    for i in active:
+        labels = label_object_in_place(objects[i], world.object_pose(i), gripper, rng,
+                                       num_grasps=config.oracle_candidates // 2, quality=config.quality)
+        if not len(labels):
+            continue
+        free = labels.collision_free & ~checker.collides(labels.grasps)
+        q = labels.robust_epsilon * free
+        j = int(np.argmax(q))
+        if free[j] and q[j] > best_q:
+            g = labels.grasps
+            best, best_q = Grasp3D(g.centers_m[j], g.axes[j], float(g.widths_m[j]), "world"), float(q[j])
+    return None if best is None else (best, best_q)
+
+
+def run_heap(specs: list[ObjectSpec], n_objects: int, heap: int, seed: int, config: TrialConfig, policy) -> dict:
+    """Clear one heap of ``n_objects`` drawn from ``specs`` with ``policy`` (a ``GraspPolicy``,
+    or ``"oracle"``)."""
+    hs = heap_seed(seed, n_objects, heap)
+    rng = derive_rng(seed, "heap", n_objects, heap)
+    chosen = [specs[i] for i in rng.choice(len(specs), size=min(n_objects, len(specs)), replace=False)]
+    rec = {"heap": int(heap), "n_objects": len(chosen), "objects": [s.key for s in chosen], "seed": hs}
+    try:
+        objects = [s.build() for s in chosen]
+    except (MeshError, StablePoseError, GrasplabError) as e:
+        return {**rec, "outcome": "error", "error": str(e)}
+    gripper = load_gripper(config.gripper)
+    friction = config.draw_friction(rng)
+    t0 = time.perf_counter()
+    world = drop_heap(objects, gripper, friction, rng)
+    hulls = [np.asarray(o.mesh.convex_hull.vertices) for o in objects]
+    rec.update(friction=round(friction, 4), setup_ms=round(1e3 * (time.perf_counter() - t0), 1))
+    attempts, failures_in_a_row = [], 0
+    try:
+        while world.active_objects() and failures_in_a_row < MAX_FAILURES_IN_A_ROW and \
+                len(attempts) < len(chosen) + MAX_FAILURES_IN_A_ROW * len(chosen):
+            k = len(attempts)
+            frame = _view(world, config, derive_rng(hs, "view", k))
+            t1 = time.perf_counter()
+            try:
+                if policy == "oracle":
+                    best = clutter_oracle_grasp(world, objects, config, derive_rng(hs, "oracle", k))
+                    if best is None:
+                        raise NoGraspFoundError("no collision-free antipodal mesh grasp on any object in the heap")
+                    grasp_world, score, depth_is_surface = best[0], best[1], False
+                else:
+                    planned = policy.plan(frame, max_grasps=1, seed=derive_int_seed(hs, "plan", k))[0]
+                    grasp_world, score, depth_is_surface = planned.pose_world, planned.score, not policy.plans_depth
+            except NoGraspFoundError as e:
+                attempts.append({"outcome": "no grasp", "reason": str(e),
+                                 "planning_ms": round(1e3 * (time.perf_counter() - t1), 2), "sim_s": 0.0})
+                break
+            planning_ms = 1e3 * (time.perf_counter() - t1)
+            result = execute_grasp(world, grasp_world, None, hulls, config.execution, depth_is_surface=depth_is_surface)
+            a = {"outcome": result.outcome, "planning_ms": round(planning_ms, 2), "sim_s": round(result.sim_time_s, 3),
+                 "score": float(score)}
+            if result.object_index is not None:
+                a["object"] = chosen[result.object_index].key
+            if result.detail:
+                a["detail"] = result.detail
+            attempts.append(a)
+            if result.outcome == SUCCESS:
+                world.remove_object(result.object_index)
+                failures_in_a_row = 0
+            else:
+                failures_in_a_row += 1
+            world.park_hand()
+            if world.active_objects():
+                settle(world, None, HEAP_SETTLE_S)
+    finally:
+        world.close()
+    cleared = sum(a["outcome"] == SUCCESS for a in attempts)
+    return {**rec, "outcome": "done", "attempts": attempts, "cleared": cleared,
+            "cleared_fraction": cleared / len(chosen)}
