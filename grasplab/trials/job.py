@@ -142,7 +142,8 @@ def run_trial_job(config: TrialJobConfig, out_dir: Path, *, workers: int = 0, ad
             todo = [(n, k) for n in config.heap_sizes for k in range(config.trials)
                     if not record_path(out_dir, heap_key(n), k).is_file()]
         else:
-            todo = [(s, k) for s in specs for k in range(config.trials) if not record_path(out_dir, s.key, k).is_file()]
+            # trial-major order: two workers never build the same new object (its convex parts) at once
+            todo = [(s, k) for k in range(config.trials) for s in specs if not record_path(out_dir, s.key, k).is_file()]
         stats: dict = {}
         for rec in run_tasks(todo, TrialWorker, (config, str(out_dir)), workers, address, stats):
             if progress is not None:
