@@ -229,3 +229,24 @@ def test_clutter_job_reports_clearing(tmp_path):
     s = write_report(tmp_path, load_records(tmp_path))
     assert s["3"]["heaps"] == 1 and 0 <= s["3"]["cleared_fraction"] <= 1
     assert "objects cleared" in (tmp_path / "results.md").read_text()
+
+
+def test_trial_table_puts_runs_side_by_side_on_the_same_trials(tmp_path):
+    from grasplab.errors import ConfigError
+    from grasplab.storage import atomic_write_json
+    from grasplab.trials.report import compare_runs
+
+    def run(name, policy, outcomes):
+        d = tmp_path / name
+        atomic_write_json(d / "trial_config.json", {"config": {"policy": {"policy": policy},
+                                                               "trial": {"execution": {"open_fully": False}}}})
+        for k, o in enumerate(outcomes):
+            atomic_write_json(d / "trials" / f"obj__t{k:03d}.json", {"object": "obj", "family": "box", "trial": k,
+                                                                      "outcome": o, "planning_ms": 10.0})
+        return d
+    oracle = run("oracle", "oracle", ["success", "success", "no grasp", "success"])
+    mine = run("mine", "map", ["success", "collision on approach", "collision on approach", "success"])
+    md = compare_runs([oracle, mine], oracle)
+    assert "| map | 4 | 50.0 % (2/4" in md and "66.7 % (2/3" in md          # 2 of the 3 trials the oracle grasps
+    with pytest.raises(ConfigError, match="other trials"):
+        compare_runs([oracle, run("short", "map", ["success"])])
