@@ -55,8 +55,8 @@ def write_trial_video(setup, frames: list, path: Path) -> Path:
     renderer = mujoco.Renderer(m, height=h, width=w)
     cam = mujoco.MjvCamera()
     cam.type = mujoco.mjtCamera.mjCAMERA_FREE
-    cam.lookat[:] = (*setup.T_world_obj.translation_m[:2], 0.12)
-    cam.distance, cam.azimuth, cam.elevation = 0.75, 135.0, -20.0
+    cam.lookat[:] = (*setup.T_world_obj.translation_m[:2], 0.13)
+    cam.distance, cam.azimuth, cam.elevation = 0.6, 135.0, -15.0
     images = []
     try:
         for qpos, mocap_pos, mocap_quat in frames:
