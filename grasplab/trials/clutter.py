@@ -20,7 +20,7 @@ from ..imaging import Frame
 from ..objects import ObjectSpec
 from ..scene import apply_depth_noise, camera_preset, sample_camera
 from ..seeding import derive_int_seed, derive_rng
-from .grasp_execution import SUCCESS, execute_grasp
+from .grasp_execution import SUCCESS, execute_grasp, seen_top_under_palm
 from .sim_world import SimWorld
 from .trial import TrialConfig, settle
 
@@ -133,7 +133,9 @@ def run_heap(specs: list[ObjectSpec], n_objects: int, heap: int, seed: int, conf
                                  "planning_ms": round(1e3 * (time.perf_counter() - t1), 2), "sim_s": 0.0})
                 break
             planning_ms = 1e3 * (time.perf_counter() - t1)
-            result = execute_grasp(world, grasp_world, None, hulls, config.execution, depth_is_surface=depth_is_surface)
+            top = seen_top_under_palm(frame, grasp_world, gripper) if depth_is_surface else None
+            result = execute_grasp(world, grasp_world, None, hulls, config.execution, depth_is_surface=depth_is_surface,
+                                   seen_top_under_palm_m=top)
             a = {"outcome": result.outcome, "planning_ms": round(planning_ms, 2), "sim_s": round(result.sim_time_s, 3),
                  "score": float(score)}
             if result.object_index is not None:

@@ -73,17 +73,35 @@ def grasp_hand_pose(grasp_world: Grasp3D, approach_world=(0.0, 0.0, -1.0)) -> Ri
     return Grasp3D(grasp_world.center_m, x, grasp_world.width_m, grasp_world.frame).pose(approach=z)
 
 
-def execution_target(grasp_world: Grasp3D, *, depth_is_surface: bool, gripper, config: ExecutionConfig) -> Grasp3D:
+def execution_target(grasp_world: Grasp3D, *, depth_is_surface: bool, gripper, config: ExecutionConfig,
+                     seen_top_under_palm_m: float | None = None) -> Grasp3D:
     """Where the jaws close: the planned centre or, for planners that give the surface at the
     centre (grasp-map models), ``surface_grasp_depth_m`` below it — by default as deep as the
-    fingers reach with the palm clear of the surface, so flat pads meet curved sides at their
-    widest — raised so the fingertips stay above the table."""
+    fingers reach (finger length − 1 cm), but no deeper than keeps the palm 5 mm above the highest
+    point the camera saw under it (``seen_top_under_palm_m``), so flat pads meet curved sides at
+    their widest without the palm landing on the object — and raised so the fingertips stay
+    above the table."""
     c = np.array(grasp_world.center_m, dtype=np.float64)
     if depth_is_surface:
         below = config.surface_grasp_depth_m
         c[2] -= max(0.0, gripper.finger_length_m - 0.01) if below is None else below
+        if seen_top_under_palm_m is not None and below is None:
+            c[2] = max(c[2], seen_top_under_palm_m + 0.005 - gripper.finger_length_m + gripper.tip_below_center_m)
     c[2] = max(c[2], config.tip_clearance_m + gripper.tip_below_center_m)
     return Grasp3D(c, grasp_world.axis, grasp_world.width_m, grasp_world.frame)
+
+
+def seen_top_under_palm(frame, grasp_world: Grasp3D, gripper) -> float | None:
+    """The highest point (world z) of the frame's point cloud under the palm's footprint for this
+    grasp (what a robot can know before it moves), or None without intrinsics and camera pose."""
+    if frame.intrinsics is None or frame.T_world_camera is None:
+        return None
+    T = grasp_hand_pose(grasp_world)
+    pts = frame.T_world_camera.apply(frame.intrinsics.deproject(frame.depth_m).reshape(-1, 3))
+    local = (pts - T.translation_m) @ T.rotation
+    half_x = gripper.max_width_m / 2 + gripper.finger_thickness_m
+    under = (np.abs(local[:, 0]) <= half_x) & (np.abs(local[:, 1]) <= gripper.palm_width_m / 2)
+    return float(pts[under, 2].max()) if under.any() else None
 
 
 class _Recorder:
@@ -99,14 +117,15 @@ class _Recorder:
 
 def execute_grasp(world: SimWorld, grasp_world: Grasp3D, target_index: int | None, hull_vertices,
                   config: ExecutionConfig = ExecutionConfig(), *, depth_is_surface: bool = False,
-                  record_every: int = 0) -> ExecutionResult:
+                  seen_top_under_palm_m: float | None = None, record_every: int = 0) -> ExecutionResult:
     """Run the protocol on ``world`` for the object ``target_index`` (``hull_vertices``: its
     hull's vertices in its frame, for its height) or, with ``target_index=None`` (clutter),
     whichever object ends up between both pads (``hull_vertices``: a list, one per object).
     ``record_every`` > 0 keeps every n-th state for a video."""
     g = world.gripper
     rec = _Recorder(world, record_every)
-    target = execution_target(grasp_world, depth_is_surface=depth_is_surface, gripper=g, config=config)
+    target = execution_target(grasp_world, depth_is_surface=depth_is_surface, gripper=g, config=config,
+                              seen_top_under_palm_m=seen_top_under_palm_m)
     T_grasp = grasp_hand_pose(target)
     approach = T_grasp.rotation[:, 2]
     opening = g.max_width_m if config.open_fully else min(target.width_m + 2 * g.open_margin_m, g.max_width_m)

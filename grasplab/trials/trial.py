@@ -22,7 +22,7 @@ from ..quality import QualityConfig
 from ..scene import DepthNoiseConfig, Scene, apply_depth_noise, camera_preset, compute_stable_poses, sample_appearance, \
     sample_camera
 from ..seeding import derive_int_seed, derive_rng
-from .grasp_execution import SUCCESS, ExecutionConfig, execute_grasp
+from .grasp_execution import SUCCESS, ExecutionConfig, execute_grasp, seen_top_under_palm
 from .mesh_labels import label_object_in_place
 from .sim_world import TIMESTEP_S, SimWorld
 
@@ -184,8 +184,9 @@ def run_trial(spec: ObjectSpec, trial: int, seed: int, config: TrialConfig, poli
     rec["grasp_world"] = {"center_m": grasp_world.center_m.round(5).tolist(),
                           "axis": grasp_world.axis.round(5).tolist(), "width_m": round(grasp_world.width_m, 5)}
     t0 = time.perf_counter()
+    top = seen_top_under_palm(setup.frame, grasp_world, load_gripper(config.gripper)) if depth_is_surface else None
     result = execute_grasp(setup.world, grasp_world, 0, setup.hull_vertices, config.execution,
-                           depth_is_surface=depth_is_surface, record_every=record_every)
+                           depth_is_surface=depth_is_surface, seen_top_under_palm_m=top, record_every=record_every)
     rec.update(outcome=result.outcome, success=result.outcome == SUCCESS, lifted_m=round(result.lifted_m, 4),
                sim_s=round(result.sim_time_s, 3), sim_ms=round(1e3 * (time.perf_counter() - t0), 2))
     if result.detail:
