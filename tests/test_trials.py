@@ -157,7 +157,8 @@ def test_the_trial_command_reports_and_refuses_bad_settings(tmp_path, capsys):
               "--out", str(tmp_path / "t")])
     assert e.value.code in (0, None)
     assert "Success:" in capsys.readouterr().out
-    for bad, says in ((["--trials", "0"], "--trials"), (["--protocol", "clutter"], "protocol"),
+    for bad, says in ((["--trials", "0"], "--trials"), (["--protocol", "bin"], "protocol"),
+                      (["--protocol", "clutter", "--heap-sizes", "5"], "heap"),
                       (["--workers", "-5"], "--workers"), (["--policy", "nope"], "nope")):
         with pytest.raises(SystemExit) as e:
             main(["trial", "--objects", "procedural:1", "--out", str(tmp_path / "bad")] + bad)

@@ -135,6 +135,9 @@ def run_trial_job(config: TrialJobConfig, out_dir: Path, *, workers: int = 0, ad
     specs = parse_object_source(config.objects, seed=config.seed, scale=config.mesh_scale)
     if not specs:
         raise GrasplabError(f"{config.objects}: no objects found")
+    if config.protocol == "clutter" and max(config.heap_sizes) > len(specs):
+        raise ConfigError(f"--heap-sizes {max(config.heap_sizes)} needs at least that many objects; {config.objects} "
+                          f"gives {len(specs)}: give more objects or smaller heaps")
     build_policy(config.policy)               # a bad policy or model fails here, before any work
     with folder_lock(out_dir, "trial", "trial job"):
         check_or_write_run_config(out_dir, "trial_config.json", config, what="trial job")
