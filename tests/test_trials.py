@@ -230,6 +230,8 @@ def test_clutter_job_reports_clearing(tmp_path):
     s = write_report(tmp_path, load_records(tmp_path))
     assert s["3"]["heaps"] == 1 and 0 <= s["3"]["cleared_fraction"] <= 1
     assert "objects cleared" in (tmp_path / "results.md").read_text()
+    from grasplab.trials.report import compare_runs
+    assert "| map | 3 | 1 |" in compare_runs([tmp_path])
 
 
 def test_trial_table_puts_runs_side_by_side_on_the_same_trials(tmp_path):

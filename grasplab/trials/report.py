@@ -191,6 +191,9 @@ def compare_runs(runs: list[Path], oracle: Path | None = None) -> str:
         cfg = json.loads((d / "trial_config.json").read_text())["config"]
         return cfg, {(r["object"], r["trial"]): r for r in load_records(d) if r.get("outcome") != "error"}
 
+    configs = [load(d)[0] for d in runs]
+    if any(c.get("protocol") == "clutter" for c in configs):
+        return _compare_clutter(runs, configs)
     graspable = None
     if oracle is not None:
         ocfg, orecs = load(oracle)
@@ -214,4 +217,24 @@ def compare_runs(runs: list[Path], oracle: Path | None = None) -> str:
         t = s["timing"]["planning_ms_median"]
         rows.append(f"| {name} | {s['overall']['trials']} | {_pct(s['overall'])} | {on} | {fails} | "
                     f"{'—' if t is None else f'{t:.0f}'} |")
+    return "\n".join(rows) + "\n"
+
+
+def _compare_clutter(runs: list[Path], configs: list[dict]) -> str:
+    from ..errors import ConfigError
+    from .job import load_records
+    if any(c.get("protocol") != "clutter" for c in configs) or \
+            len({(c["objects"], c["seed"], c["trials"], tuple(c["heap_sizes"])) for c in configs}) > 1:
+        raise ConfigError("compare clutter runs only with clutter runs of the same --objects, --seed, --trials and "
+                          "--heap-sizes")
+    rows = ["| policy | objects per heap | heaps | pick success (Wilson 95 %) | objects cleared | heaps cleared | "
+            "picks per hour | failures | planning ms (median) |", "|---|---:|---:|---:|---:|---:|---:|---|---:|"]
+    for d, cfg in zip(runs, configs):
+        s = summarise_clutter(load_records(Path(d)))
+        for n, v in s.items():
+            fails = ", ".join(f"{k} {c}" for k, c in v["failures"].items()) or "—"
+            t = v["planning_ms_median"]
+            rows.append(f"| {cfg['policy'].get('policy')} | {n} | {v['heaps']} | {_pct(v)} | "
+                        f"{100 * v['cleared_fraction']:.1f} % | {v['heaps_cleared']} | {v['picks_per_hour']:.0f} | "
+                        f"{fails} | {'—' if t is None else f'{t:.0f}'} |")
     return "\n".join(rows) + "\n"
