@@ -74,7 +74,11 @@ class TrialWorker:
     """One worker's renderer and policy; ``run`` does one (object spec, trial) and writes its record."""
 
     def __init__(self, config: TrialJobConfig, out_dir: str):
+        import torch
         from ..scene import make_renderer
+        # one thread per worker, in this process as on Ray: the same float sums, the same records
+        self._threads = torch.get_num_threads()
+        torch.set_num_threads(1)
         self.config, self.out_dir = config, Path(out_dir)
         self.renderer = make_renderer("auto")
         self.policy = build_policy(config.policy)
@@ -107,7 +111,9 @@ class TrialWorker:
         return rec
 
     def close(self) -> None:
+        import torch
         self.renderer.close()
+        torch.set_num_threads(self._threads)
 
 
 def load_records(out_dir: Path) -> list[dict]:
