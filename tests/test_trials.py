@@ -230,6 +230,9 @@ def test_clutter_job_reports_clearing(tmp_path):
     s = write_report(tmp_path, load_records(tmp_path))
     assert s["3"]["heaps"] == 1 and 0 <= s["3"]["cleared_fraction"] <= 1
     assert "objects cleared" in (tmp_path / "results.md").read_text()
+    failed = [a for r in load_records(tmp_path) for a in r["attempts"] if a["outcome"] not in ("success", "no grasp")]
+    assert len(list((tmp_path / "thumbs").glob("*.png"))) == len(failed)
+    assert (tmp_path / "figures" / "failures.png").is_file() == bool(failed)
     from grasplab.trials.report import compare_runs
     assert "| map | 3 | 1 |" in compare_runs([tmp_path])
 

@@ -112,7 +112,7 @@ def run_heap(specs: list[ObjectSpec], n_objects: int, heap: int, seed: int, conf
     world = drop_heap(objects, gripper, friction, rng)
     hulls = [np.asarray(o.mesh.convex_hull.vertices) for o in objects]
     rec.update(friction=round(friction, 4), setup_ms=round(1e3 * (time.perf_counter() - t0), 1))
-    attempts, failures_in_a_row = [], 0
+    attempts, failures_in_a_row, thumbs = [], 0, []
     try:
         while world.active_objects() and failures_in_a_row < MAX_FAILURES_IN_A_ROW and \
                 len(attempts) < len(chosen) + MAX_FAILURES_IN_A_ROW * len(chosen):
@@ -140,6 +140,9 @@ def run_heap(specs: list[ObjectSpec], n_objects: int, heap: int, seed: int, conf
                  "score": float(score)}
             if result.object_index is not None:
                 a["object"] = chosen[result.object_index].key
+            if result.outcome != SUCCESS:          # for the failure sheet (the job draws and drops it)
+                thumbs.append((k, frame, grasp_world.to_2d(frame.intrinsics, frame.T_world_camera.inverse()),
+                               result.outcome))
             if result.detail:
                 a["detail"] = result.detail
             attempts.append(a)
@@ -155,4 +158,4 @@ def run_heap(specs: list[ObjectSpec], n_objects: int, heap: int, seed: int, conf
         world.close()
     cleared = sum(a["outcome"] == SUCCESS for a in attempts)
     return {**rec, "outcome": "done", "attempts": attempts, "cleared": cleared,
-            "cleared_fraction": cleared / len(chosen)}
+            "cleared_fraction": cleared / len(chosen), "_thumbs": thumbs}

@@ -91,6 +91,10 @@ class TrialWorker:
             specs = parse_object_source(cfg.objects, seed=cfg.seed, scale=cfg.mesh_scale)
             rec = run_heap(specs, spec, k, cfg.seed, cfg.trial, self.policy)
             rec.update(object=heap_key(spec), trial=k)
+            from .media import write_frame_thumb
+            for j, frame, grasp, outcome in rec.pop("_thumbs", []):
+                write_frame_thumb(frame, None, grasp, f"{heap_key(spec)} h{k} attempt {j + 1}: {outcome}",
+                                  self.out_dir / "thumbs" / f"{heap_key(spec)}__t{k:03d}_a{j:02d}.png")
             atomic_write_json(record_path(self.out_dir, heap_key(spec), k), rec)
             return rec
         if cfg.protocol == "labels":

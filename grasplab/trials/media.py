@@ -28,20 +28,28 @@ def planned_grasp_2d(rec: dict, setup) -> Grasp2D | None:
 
 def write_failure_thumb(rec: dict, setup, path: Path) -> Path:
     """The frame around the object with the executed grasp (blue) and the outcome as title."""
+    return write_frame_thumb(setup.frame, setup.object_mask, planned_grasp_2d(rec, setup),
+                             f"{rec['object']} t{rec['trial']}: {rec['outcome']}", path)
+
+
+def write_frame_thumb(frame, mask, grasp: Grasp2D | None, title: str, path: Path) -> Path:
+    """A frame cropped around ``mask`` (without one: around the grasp) with ``grasp`` drawn in blue."""
     from ..viz.figures import PREDICTED, _axes_grid, draw_grasp_rectangles, finish_figure, frame_picture, object_crop
-    frame = setup.frame
     img = frame_picture(frame)
-    ys, xs = object_crop(setup.object_mask, img.shape[:2], margin=2.2,
-                         min_size_px=120)
+    if mask is None and grasp is not None:
+        mask = np.zeros(img.shape[:2], dtype=bool)
+        c, r = (int(round(v)) for v in grasp.center_xy_px)
+        half = int(max(grasp.width_px, 40))
+        mask[max(r - half, 0):r + half, max(c - half, 0):c + half] = True
+    ys, xs = object_crop(mask, img.shape[:2], margin=2.2 if grasp is None else 1.6, min_size_px=120)
     fig, axes = _axes_grid(1, 1, 3.0, 3.2)
     ax = axes[0]
     ax.imshow(img)
-    g = planned_grasp_2d(rec, setup)
-    if g is not None:
-        draw_grasp_rectangles(ax, [g], PREDICTED, 2.0)
+    if grasp is not None:
+        draw_grasp_rectangles(ax, [grasp], PREDICTED, 2.0)
     ax.set_xlim(xs.start, xs.stop)
     ax.set_ylim(ys.stop, ys.start)
-    ax.set_title(f"{rec['object']} t{rec['trial']}: {rec['outcome']}", fontsize=8)
+    ax.set_title(title, fontsize=8)
     return finish_figure(fig, path)
 
 

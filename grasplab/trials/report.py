@@ -139,19 +139,15 @@ def save_score_curve(records: list[dict], path: Path, bins: int = 5) -> Path | N
     return finish_figure(fig, path, "success against score")
 
 
-def save_failure_sheet(out_dir: Path, records: list[dict], path: Path, limit: int = 24) -> Path | None:
+def save_failure_sheet(out_dir: Path, path: Path, limit: int = 24) -> Path | None:
+    """A grid of the first failed trials' (clutter: attempts') frames with the executed grasp."""
     from PIL import Image
     from ..viz.figures import save_image_grid
-    thumbs = []
-    for r in records:
-        p = out_dir / "thumbs" / f"{r['object']}__t{r['trial']:03d}.png"
-        if r.get("outcome") not in (SUCCESS, "error") and p.is_file():
-            thumbs.append(("", np.asarray(Image.open(p).convert("RGB"))))
-        if len(thumbs) == limit:
-            break
-    if not thumbs:
+    files = sorted((Path(out_dir) / "thumbs").glob("*.png"))[:limit]
+    if not files:
         return None
-    return save_image_grid(thumbs, path, cols=6, title=f"failed trials (first {len(thumbs)}): planned grasp in blue")
+    thumbs = [("", np.asarray(Image.open(p).convert("RGB"))) for p in files]
+    return save_image_grid(thumbs, path, cols=6, title=f"failures (first {len(thumbs)}): executed grasp in blue")
 
 
 def write_report(out_dir: Path, records: list[dict]) -> dict:
@@ -163,6 +159,7 @@ def write_report(out_dir: Path, records: list[dict]) -> dict:
     if meta["config"]["protocol"] == "clutter":
         summary = summarise_clutter(records)
         md = clutter_markdown(summary, meta)
+        save_failure_sheet(out_dir, out_dir / "figures" / "failures.png")
     elif meta["config"]["protocol"] == "labels":
         from .label_study import summarise_labels, labels_markdown, save_reliability_curve
         summary = summarise_labels(records)
@@ -171,7 +168,7 @@ def write_report(out_dir: Path, records: list[dict]) -> dict:
     else:
         summary = summarise(records)
         md = results_markdown(summary, meta)
-        save_failure_sheet(out_dir, records, out_dir / "figures" / "failures.png")
+        save_failure_sheet(out_dir, out_dir / "figures" / "failures.png")
         save_score_curve(records, out_dir / "figures" / "score-vs-success.png")
     atomic_write_json(out_dir / "results.json", {**meta, "summary": summary})
     atomic_write(out_dir / "results.md", lambda p: p.write_text(md))
