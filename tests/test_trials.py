@@ -172,11 +172,16 @@ def test_trials_give_the_same_records_on_ray_workers_as_in_process(tmp_path):
     from grasplab.trials.trial import TrialConfig
     cfg = TrialJobConfig(policy={"policy": "map", "options": {}}, objects="procedural:3", trials=2, seed=9,
                          trial=TrialConfig.from_preset("jacquard-like"))
-    timing = ("setup_ms", "planning_ms", "sim_ms")
-    strip = lambda recs: [{k: v for k, v in r.items() if k not in timing} for r in recs]   # noqa: E731
     serial = run_trial_job(cfg, tmp_path / "serial", workers=0)
     on_ray = run_trial_job(cfg, tmp_path / "ray", workers=2)
-    assert len(serial) == 6 and strip(serial) == strip(on_ray)
+    assert len(serial) == len(on_ray) == 6
+    exact = ("object", "trial", "seed", "pose_index", "friction", "mass_kg", "outcome")
+    for a, b in zip(serial, on_ray):
+        assert {k: a.get(k) for k in exact} == {k: b.get(k) for k in exact}
+        # the network's float sums may differ in the last digits between processes; nothing else does
+        assert a["score"] == pytest.approx(b["score"], abs=1e-6)
+        assert a["grasp_world"]["center_m"] == pytest.approx(b["grasp_world"]["center_m"], abs=1e-5)
+        assert a["lifted_m"] == pytest.approx(b["lifted_m"], abs=2e-3)
 
 
 def test_real_meshes_go_through_a_trial(shared_data, tmp_path):
