@@ -179,9 +179,11 @@ def test_trials_give_the_same_records_on_ray_workers_as_in_process(tmp_path):
     for a, b in zip(serial, on_ray):
         assert {k: a.get(k) for k in exact} == {k: b.get(k) for k in exact}
         # the network's float sums may differ in the last digits between processes; nothing else does
-        assert a["score"] == pytest.approx(b["score"], abs=1e-6)
-        assert a["grasp_world"]["center_m"] == pytest.approx(b["grasp_world"]["center_m"], abs=1e-5)
-        assert a["lifted_m"] == pytest.approx(b["lifted_m"], abs=2e-3)
+        assert ("score" in a) == ("score" in b) and ("grasp_world" in a) == ("grasp_world" in b)
+        if "grasp_world" in a:
+            assert a["score"] == pytest.approx(b["score"], abs=1e-6)
+            assert a["grasp_world"]["center_m"] == pytest.approx(b["grasp_world"]["center_m"], abs=1e-5)
+            assert a["lifted_m"] == pytest.approx(b["lifted_m"], abs=2e-3)
 
 
 def test_real_meshes_go_through_a_trial(shared_data, tmp_path):
