@@ -76,7 +76,7 @@ def test_a_metric_window_larger_than_the_frame_never_returns_grasps_outside_it(t
     assert win.side == pytest.approx(480.0) and win.top < 0 and win.top + win.side > 386
     # row 3 of the input maps to frame row 3.5 × 5 − 0.5 − 47 ≈ −30: above the image
     assert win.to_frame([48.0, 3.0])[1] < -0.5
-    with pytest.raises(NoGraspFoundError, match="no pixel of the quality map in the frame"):
+    with pytest.raises(NoGraspFoundError, match="no pixel of the smoothed quality map in the frame"):
         pol.plan(frame)
     # a peak inside the frame comes back, inside it
     (g, *_) = GraspMapPolicy(_metric_oracle(tmp_path, row=48, col=48, px_per_m=160.0)).plan(frame)

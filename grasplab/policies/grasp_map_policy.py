@@ -18,7 +18,7 @@ from ..errors import ConfigError, GrasplabError
 from ..imaging import Frame, NetworkInput, PreprocessConfig, network_input
 from .base import Candidates, GraspPolicy, gripper_width_m
 from .map_augmentation import augmented_grasp_maps, check_views
-from .map_decoding import MapDecodingConfig, decode_grasp_maps
+from .map_decoding import MapDecodingConfig, decode_grasp_maps, smoothed_quality
 from .registry import register_policy
 
 
@@ -107,9 +107,11 @@ class GraspMapPolicy(GraspPolicy):
                   else self.reranker.rerank(inp.x[0], maps, dec, allowed_arg))
         reason = ""
         if not len(ranked):
-            q = np.where(allowed, maps[0], -np.inf)
+            # the decoder thresholds the smoothed map away from the border: report that map's best
+            smooth = smoothed_quality(maps[0], dec.quality_sigma_px, -np.inf, dec.min_distance_px)
+            q = np.where(allowed & np.isfinite(smooth), smooth, -np.inf)
             where = "on the mask" if frame.mask is not None else "in the frame"
-            reason = (f"no pixel of the quality map {where} passes the decoding threshold {dec.threshold:g} "
+            reason = (f"no pixel of the smoothed quality map {where} passes the decoding threshold {dec.threshold:g} "
                       f"(highest there: {q.max():.3g})" if allowed.any() else f"no input pixel lies {where}")
             if self.px_per_m and frame.intrinsics is None:
                 reason += (f"; without intrinsics the frame is cropped as the model's dataset was, not at its metric "
