@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from .common import GRIPPER_HELP, MODEL_HELP, RERANK_HELP, comma_list, console, make_policy
+from .common import MODEL_HELP, RERANK_HELP, comma_list, console, make_policy
 
 
 def trial(
@@ -25,7 +25,9 @@ def trial(
     grasps: int = typer.Option(40, help="--protocol labels: labelled mesh grasps executed per settled pose."),
     preset: str = typer.Option("jacquard-like", help="Synthesis preset whose gripper, camera, depth noise and friction "
                                "model the trials use (the recipe the policy was trained on)."),
-    gripper: Optional[str] = typer.Option(None, help=GRIPPER_HELP + " Default: the preset's."),
+    gripper: Optional[str] = typer.Option(None, help="The simulated gripper, whose opening the policy's grasps must "
+                                          "fit: yumi, robotiq_2f85 or a gripper JSON (with grip_force_n). Default: "
+                                          "the preset's."),
     camera: Optional[str] = typer.Option(None, help="Camera preset (dexnet2, primesense, jacquard). Default: the preset's."),
     no_mask: bool = typer.Option(False, "--no-mask", help="Do not give the policy the object mask."),
     open_fully: bool = typer.Option(False, "--open-fully", help="Approach with the gripper fully open (default: the "
