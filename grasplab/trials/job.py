@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, GrasplabError
-from ..objects import ObjectSpec, parse_object_source
+from ..objects import parse_object_source
 from ..storage import atomic_write_json, check_or_write_run_config, folder_lock
 from .trial import TrialConfig, run_trial
 
