@@ -33,7 +33,7 @@ def register_model(name: str):
     return deco
 
 
-class SavedModule:
+class SavedModule(metaclass=ABCMeta):
     """For registered modules with ``architecture`` and ``config``: their size and pickle-free saving.
     ``default_policy`` names the registered policy that plans grasps with such a model
     (``grasplab.load_policy(model_file)``); ``None`` with ``policy_hint`` for parts of a policy."""
@@ -41,10 +41,10 @@ class SavedModule:
     default_policy: str | None = None
     policy_hint: str = "it is part of another policy"
 
+    @abstractmethod
     def example_inputs(self, batch: int = 2, seed: int = 0) -> tuple[torch.Tensor, ...]:
         """Inputs of the shapes ``forward`` takes (random, seeded): what contract tests and
         exporters feed every registered model."""
-        raise NotImplementedError(f"{type(self).__name__} does not say what its inputs look like")
 
     @property
     def num_parameters(self) -> int:
@@ -55,7 +55,7 @@ class SavedModule:
                                          "metadata": metadata or {}})
 
 
-class GraspMapModel(SavedModule, nn.Module, metaclass=ABCMeta):
+class GraspMapModel(SavedModule, nn.Module):
     """A network that maps (B, C, H, W) images to grasp maps; remembers its constructor config."""
 
     architecture = "base"
