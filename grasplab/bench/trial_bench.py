@@ -36,15 +36,11 @@ def run_trial_bench(trials: int = 5, cores: int | None = 1, seed: int = 0, prese
             t0 = time.perf_counter()
             setup = set_up_trial(obj, cfg, rng, None, render=False)
             t_setup = time.perf_counter() - t0
-            labels = label_object_in_place(obj, setup.T_world_obj, gripper, rng, num_grasps=30)
-            if not len(labels) or not labels.collision_free.any():
+            best = label_object_in_place(obj, setup.T_world_obj, gripper, rng, num_grasps=30).best()
+            if best is None:
                 continue
-            from ..geometry import Grasp3D
-            j = int(np.argmax(labels.robust_quality))
-            g = labels.grasps
-            grasp = Grasp3D(g.centers_m[j], g.axes[j], float(g.widths_m[j]), "world")
             t0 = time.perf_counter()
-            res = execute_grasp(setup.world, grasp, 0, setup.hull_vertices, cfg.execution)
+            res = execute_grasp(setup.world, best[0], 0, setup.hull_vertices, cfg.execution)
             t_exec = time.perf_counter() - t0
             rows.append({"family": fam, "setup_ms": 1e3 * t_setup, "execute_ms": 1e3 * t_exec,
                          "total_ms": 1e3 * (t_setup + t_exec), "sim_s": res.sim_time_s, "outcome": res.outcome})

@@ -68,7 +68,6 @@ def clutter_oracle_grasp(world: SimWorld, objects: list, config: TrialConfig, rn
     """The analytic model's best grasp in the heap: the most robust mesh candidate of any object on
     the table whose gripper sweep is clear of the table and every object (None if there is none)."""
     import trimesh
-    from ..geometry import Grasp3D
     from ..grasps import CollisionChecker, CollisionConfig
     from .mesh_labels import label_object_in_place
     gripper = load_gripper(config.gripper)
@@ -80,19 +79,14 @@ def clutter_oracle_grasp(world: SimWorld, objects: list, config: TrialConfig, rn
         placed.append(m)
     checker = CollisionChecker(trimesh.util.concatenate(placed), gripper, CollisionConfig(),
                                seed=int(rng.integers(2 ** 31)))
-    best, best_q = None, -1.0
+    best = None
     for i in active:
         labels = label_object_in_place(objects[i], world.object_pose(i), gripper, rng,
                                        num_grasps=config.oracle_candidates // 2, quality=config.quality)
-        if not len(labels):
-            continue
-        free = labels.collision_free & ~checker.collides(labels.grasps)
-        q = labels.robust_epsilon * free
-        j = int(np.argmax(q))
-        if free[j] and q[j] > best_q:
-            g = labels.grasps
-            best, best_q = Grasp3D(g.centers_m[j], g.axes[j], float(g.widths_m[j]), "world"), float(q[j])
-    return None if best is None else (best, best_q)
+        found = labels.best(checker.collides(labels.grasps)) if len(labels) else None
+        if found is not None and (best is None or found[1] > best[1]):
+            best = found
+    return best
 
 
 def run_heap(specs: list[ObjectSpec], n_objects: int, heap: int, seed: int, config: TrialConfig, policy) -> dict:

@@ -13,7 +13,7 @@ the table and it touches both pads. A failure records the first phase that went 
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -42,9 +42,6 @@ class ExecutionConfig:
                                                  # it (default: the finger length less 1 cm, as deep as the palm allows)
     collision_tolerance_m: float = 0.001  # a touch deeper than this during the approach is a collision
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
 
 @dataclass
 class ExecutionResult:
@@ -56,10 +53,6 @@ class ExecutionResult:
     detail: str = ""                        # e.g. which part of the hand hit what
     object_index: int | None = None         # the object grasped (clutter: found after closing)
     frames: list = field(default_factory=list, repr=False)   # hand/object states for videos
-
-    @property
-    def success(self) -> bool:
-        return self.outcome == SUCCESS
 
 
 def grasp_hand_pose(grasp_world: Grasp3D, approach_world=(0.0, 0.0, -1.0)) -> RigidTransform:
@@ -129,6 +122,7 @@ def execute_grasp(world: SimWorld, grasp_world: Grasp3D, target_index: int | Non
     T_grasp = grasp_hand_pose(target)
     approach = T_grasp.rotation[:, 2]
     opening = g.max_width_m if config.open_fully else min(target.width_m + 2 * g.open_margin_m, g.max_width_m)
+    target = target_index                      # clutter: found once the fingers close
     hand_geoms = world.hand_geoms
     others = np.concatenate([world.object_geoms(i) for i in range(world.n_objects)] + [[world._id("GEOM", "table")]])
     steps = 0
@@ -154,8 +148,6 @@ def execute_grasp(world: SimWorld, grasp_world: Grasp3D, target_index: int | Non
         lifted = world.object_lowest_z(target, hull(target)) if target is not None else 0.0
         return ExecutionResult(outcome, lifted, world.opening_m(), steps * TIMESTEP_S, steps, detail, target,
                                rec.frames)
-
-    target = target_index
 
     def n_of(duration_s: float) -> int:
         return max(1, int(round(duration_s / TIMESTEP_S)))
@@ -209,7 +201,7 @@ def _what_hit(world: SimWorld, hand_geoms, others) -> str:
     """'palm hit object0' and the like, for the deepest hand contact."""
     import mujoco
     g1, g2, dist = world.contact_arrays()
-    hit = (np.isin(g1, hand_geoms) & np.isin(g2, others)) | (np.isin(g2, hand_geoms) & np.isin(g1, others))
+    hit = world.contacts_between(hand_geoms, others)
     if not hit.any():
         return ""
     k = np.flatnonzero(hit)[np.argmin(dist[hit])]
@@ -222,9 +214,5 @@ def _what_hit(world: SimWorld, hand_geoms, others) -> str:
 
 def _penetration(world: SimWorld, geoms_a, geoms_b) -> float:
     """Deepest penetration (m) among contacts between the two geom sets (0 if none)."""
-    g1, g2, dist = world.contact_arrays()
-    if not len(dist):
-        return 0.0
-    a, b = np.isin(g1, geoms_a), np.isin(g2, geoms_b)
-    hit = (a & b) | (np.isin(g1, geoms_b) & np.isin(g2, geoms_a))
-    return float(max(0.0, -dist[hit].min())) if hit.any() else 0.0
+    hit = world.contacts_between(geoms_a, geoms_b)
+    return float(max(0.0, -world.contact_arrays()[2][hit].min())) if hit.any() else 0.0

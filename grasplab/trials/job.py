@@ -10,7 +10,7 @@ refused), ``trials/<object>__t<k>.json`` (one record per trial; present = finish
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -50,10 +50,6 @@ class TrialJobConfig:
         if not (np.isfinite(self.mesh_scale) and self.mesh_scale > 0):
             raise ConfigError(f"--scale {self.mesh_scale}: must be a positive number (0.001 for meshes in mm)")
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
 def record_path(out_dir: Path, key: str, trial: int) -> Path:
     return Path(out_dir) / "trials" / f"{key}__t{trial:03d}.json"
 
@@ -76,20 +72,21 @@ class TrialWorker:
     def __init__(self, config: TrialJobConfig, out_dir: str):
         import torch
         from ..scene import make_renderer
-        # one thread per worker, in this process as on Ray: the same float sums, the same records
+        # one thread per worker, in this process as on Ray (the same outcomes; a network's scores
+        # may still differ in their last float digits between processes)
         self._threads = torch.get_num_threads()
         torch.set_num_threads(1)
         self.config, self.out_dir = config, Path(out_dir)
         self.renderer = make_renderer("auto")
         self.policy = build_policy(config.policy)
+        self.specs = parse_object_source(config.objects, seed=config.seed, scale=config.mesh_scale)
 
     def run(self, task: tuple) -> dict:
         spec, k = task
         cfg = self.config
         if cfg.protocol == "clutter":
             from .clutter import run_heap
-            specs = parse_object_source(cfg.objects, seed=cfg.seed, scale=cfg.mesh_scale)
-            rec = run_heap(specs, spec, k, cfg.seed, cfg.trial, self.policy)
+            rec = run_heap(self.specs, spec, k, cfg.seed, cfg.trial, self.policy)
             rec.update(object=heap_key(spec), trial=k)
             from .media import write_frame_thumb
             for j, frame, grasp, outcome in rec.pop("_thumbs", []):

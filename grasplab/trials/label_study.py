@@ -11,7 +11,6 @@ import numpy as np
 from ..errors import GrasplabError, MeshError, StablePoseError
 from ..evaluation.classification import classification_report
 from ..evaluation.rectangle_metric import accuracy_with_ci
-from ..geometry import Grasp3D
 from ..grasps import load_gripper
 from ..objects import ObjectSpec
 from ..seeding import derive_rng
@@ -40,9 +39,7 @@ def run_label_trial(spec: ObjectSpec, trial: int, seed: int, config: TrialConfig
     t0 = time.perf_counter()
     for i in range(len(labels)):
         world.restore(start)
-        g = labels.grasps
-        grasp = Grasp3D(g.centers_m[i], g.axes[i], float(g.widths_m[i]), "world")
-        result = execute_grasp(world, grasp, 0, setup.hull_vertices, config.execution)
+        result = execute_grasp(world, labels.grasp(i), 0, setup.hull_vertices, config.execution)
         grasps.append({"robust_epsilon": float(labels.robust_epsilon[i]), "p_force_closure": float(labels.p_force_closure[i]),
                        "collision_free": bool(labels.collision_free[i]), "outcome": result.outcome})
     return {**rec, "outcome": "done" if grasps else "no grasp", "pose_index": setup.pose_index,

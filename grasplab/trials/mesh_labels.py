@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..geometry import GraspSet, RigidTransform
+from ..geometry import Grasp3D, GraspSet, RigidTransform
 from ..grasps import AntipodalConfig, CollisionChecker, CollisionConfig, ParallelJawGripper, sample_antipodal_grasps
 from ..objects import GraspObject
 from ..quality import QualityConfig, robust_quality
@@ -31,6 +31,19 @@ class LabelledGrasps:
     def robust_quality(self) -> np.ndarray:
         """What a dataset labels with: robust ε where collision-free, else 0."""
         return self.robust_epsilon * self.collision_free
+
+    def grasp(self, i: int) -> Grasp3D:
+        g = self.grasps
+        return Grasp3D(g.centers_m[i], g.axes[i], float(g.widths_m[i]), "world")
+
+    def best(self, also_collides: np.ndarray | None = None) -> tuple[Grasp3D, float] | None:
+        """The most robust collision-free candidate and its ε (``also_collides``: more collisions,
+        e.g. with neighbours in clutter); None when every candidate collides."""
+        free = self.collision_free if also_collides is None else self.collision_free & ~also_collides
+        if not len(self) or not free.any():
+            return None
+        i = int(np.argmax(self.robust_epsilon * free))
+        return self.grasp(i), float(self.robust_epsilon[i])
 
 
 def label_object_in_place(obj: GraspObject, T_world_obj: RigidTransform, gripper: ParallelJawGripper,

@@ -275,10 +275,14 @@ class SimWorld:
         c, n = self.data.contact, self.data.ncon
         return c.geom1[:n], c.geom2[:n], c.dist[:n]
 
+    def contacts_between(self, geoms_a, geoms_b) -> np.ndarray:
+        """Which active contacts join a geom of ``geoms_a`` and one of ``geoms_b`` (boolean, per contact)."""
+        g1, g2, _ = self.contact_arrays()
+        return (np.isin(g1, geoms_a) & np.isin(g2, geoms_b)) | (np.isin(g1, geoms_b) & np.isin(g2, geoms_a))
+
     def contacts(self, geoms_a, geoms_b) -> int:
         """Number of active contacts between any geom of ``geoms_a`` and any of ``geoms_b``."""
-        g1, g2, _ = self.contact_arrays()
-        return int(((np.isin(g1, geoms_a) & np.isin(g2, geoms_b)) | (np.isin(g1, geoms_b) & np.isin(g2, geoms_a))).sum())
+        return int(self.contacts_between(geoms_a, geoms_b).sum())
 
     def snapshot(self) -> np.ndarray:
         """The full simulation state (to run several grasps from one settled scene)."""

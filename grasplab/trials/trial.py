@@ -9,7 +9,7 @@ truncated Gaussian) and the policy's seed. The same trial gives the same record 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -55,9 +55,6 @@ class TrialConfig:
         # robot is calibrated, so its grasps land where the camera saw the object
         base = cls(gripper=s.gripper, camera=s.camera, noise=replace(s.noise, gamma_shape=0.0), quality=s.quality)
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
     def draw_friction(self, rng: np.random.Generator) -> float:
         """Dex-Net's friction model: N(μ, σ) truncated below at the minimum (redrawn, not clipped)."""
@@ -124,8 +121,7 @@ def set_up_trial(obj: GraspObject, config: TrialConfig, rng: np.random.Generator
     if not render:
         return Setup(obj, world, T_settled, None, None, friction, pose.index, hull)
     intr, T_wc = sample_camera(rng, camera_preset(config.camera), target_m=(com[0], com[1], 0.0))
-    scene = Scene(obj, RigidTransform(T_settled.rotation, T_settled.translation_m, "obj", "world"), intr, T_wc,
-                  sample_appearance(rng), pose.index)
+    scene = Scene(obj, T_settled, intr, T_wc, sample_appearance(rng), pose.index)
     obs = renderer.render(scene)
     depth = apply_depth_noise(obs.depth_m, config.noise, rng)
     mask = obs.mask if config.use_mask and obs.mask is not None and obs.mask.any() else None
@@ -135,14 +131,8 @@ def set_up_trial(obj: GraspObject, config: TrialConfig, rng: np.random.Generator
 
 def oracle_grasp(setup: Setup, config: TrialConfig, rng: np.random.Generator) -> tuple[Grasp3D, float] | None:
     """The analytic model's best grasp: the most robust collision-free mesh candidate, with its ε."""
-    labels = label_object_in_place(setup.obj, setup.T_world_obj, load_gripper(config.gripper), rng,
-                                   num_grasps=config.oracle_candidates, quality=config.quality)
-    if not len(labels) or not labels.collision_free.any():
-        return None
-    q = labels.robust_quality
-    i = int(np.argmax(q))
-    g = labels.grasps
-    return Grasp3D(g.centers_m[i], g.axes[i], float(g.widths_m[i]), "world"), float(labels.robust_epsilon[i])
+    return label_object_in_place(setup.obj, setup.T_world_obj, load_gripper(config.gripper), rng,
+                                 num_grasps=config.oracle_candidates, quality=config.quality).best()
 
 
 def run_trial(spec: ObjectSpec, trial: int, seed: int, config: TrialConfig, policy, renderer,
