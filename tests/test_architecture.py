@@ -18,6 +18,7 @@ LAYERS = {
     "geometry": 1,
     "imaging": 2, "objects": 2, "quality": 2,
     "scene": 3, "grasps": 3, "viz": 3,
+    "sim": 3.5,
     "datasets": 4,
     "synth": 4.5,
     "models": 5,

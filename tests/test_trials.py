@@ -16,8 +16,8 @@ ROBOTIQ = load_gripper("robotiq_2f85")          # 85 mm opening
 
 
 def _world(mesh: trimesh.Trimesh, gripper=ROBOTIQ, friction: float = 0.5, density: float = 1000.0):
-    from grasplab.trials.sim_world import SimWorld
-    from grasplab.trials.trial import settle
+    from grasplab.sim import SimWorld
+    from grasplab.sim import settle
     obj = GraspObject.from_mesh("thing", mesh, density_kg_m3=density)
     z = -obj.mesh.bounds[0, 2] + 0.001
     world = SimWorld.build([(obj, RigidTransform(np.eye(3), (0, 0, z), "obj", "world"))], gripper, friction)
@@ -214,7 +214,7 @@ def test_the_oracle_clears_a_small_heap_and_the_heap_is_deterministic():
 def test_the_world_camera_sees_what_the_scene_renderer_sees(renderer):
     from grasplab.scene import Scene, camera_preset, sample_camera
     from grasplab.scene.scene import Appearance
-    from grasplab.trials.sim_world import SimWorld
+    from grasplab.sim import SimWorld
     obj = GraspObject.from_mesh("box", trimesh.creation.box(BOX))
     T = RigidTransform(np.eye(3), (0.01, 0.02, 0.05), "obj", "world")
     world = SimWorld.build([(obj, T)], ROBOTIQ, 0.5)

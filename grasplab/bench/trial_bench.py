@@ -23,7 +23,7 @@ def run_trial_bench(trials: int = 5, cores: int | None = 1, seed: int = 0, prese
     from ..objects.decomposition import convex_decomposition
     from ..seeding import derive_rng
     from ..trials.grasp_execution import execute_grasp
-    from ..trials.mesh_labels import label_object_in_place
+    from ..grasps.labelled import label_object_in_place
     from ..trials.trial import TrialConfig, set_up_trial
     cfg = TrialConfig.from_preset(preset)
     gripper = load_gripper(cfg.gripper)

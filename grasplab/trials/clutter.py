@@ -11,44 +11,22 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from ..errors import GrasplabError, MeshError, NoGraspFoundError, StablePoseError
-from ..geometry import RigidTransform
 from ..grasps import load_gripper
 from ..imaging import Frame
 from ..objects import ObjectSpec
 from ..scene import apply_depth_noise, camera_preset, sample_camera
 from ..seeding import derive_int_seed, derive_rng
 from .grasp_execution import SUCCESS, execute_grasp, seen_top_under_palm
-from .sim_world import SimWorld
-from .trial import TrialConfig, settle
+from ..sim import HEAP_SETTLE_S, SimWorld, drop_heap, settle
+from .trial import TrialConfig
 
-DROP_AREA_M = 0.12                # objects fall from above a square this wide around the table origin
 MAX_FAILURES_IN_A_ROW = 2
-HEAP_SETTLE_S = 4.0
 
 
 def heap_seed(seed: int, n_objects: int, heap: int) -> int:
     return derive_int_seed(seed, "heap", n_objects, heap)
-
-
-def drop_heap(objects: list, gripper, friction: float, rng: np.random.Generator) -> SimWorld:
-    """Drop ``objects`` one above another in random orientations over a small square and let
-    them settle into a heap."""
-    poses, z = [], 0.0
-    for obj in objects:
-        radius = float(np.linalg.norm(obj.mesh.vertices, axis=1).max())
-        z += radius + 0.005
-        xy = rng.uniform(-DROP_AREA_M / 2, DROP_AREA_M / 2, 2)
-        R = Rotation.random(random_state=np.random.RandomState(int(rng.integers(2 ** 31)))).as_matrix()
-        poses.append((obj, RigidTransform(R, (xy[0], xy[1], z), "obj", "world")))
-        z += radius
-    world = SimWorld.build(poses, gripper, friction)
-    for i in range(len(objects)):                       # colours, so RGB views tell the objects apart
-        world.model.geom_rgba[world.object_geoms(i)] = (*rng.uniform(0.1, 0.95, 3), 1.0)
-    settle(world, None, HEAP_SETTLE_S)
-    return world
 
 
 def _view(world: SimWorld, config: TrialConfig, rng: np.random.Generator) -> Frame:
@@ -69,7 +47,7 @@ def clutter_oracle_grasp(world: SimWorld, objects: list, config: TrialConfig, rn
     the table whose gripper sweep is clear of the table and every object (None if there is none)."""
     import trimesh
     from ..grasps import CollisionChecker, CollisionConfig
-    from .mesh_labels import label_object_in_place
+    from ..grasps.labelled import label_object_in_place
     gripper = load_gripper(config.gripper)
     active = world.active_objects()
     placed = []

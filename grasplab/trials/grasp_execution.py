@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..geometry import Grasp3D, RigidTransform
-from .sim_world import TIMESTEP_S, SimWorld
+from ..sim import TIMESTEP_S, SimWorld
 
 SUCCESS = "success"
 FAILURES = ("no grasp", "collision on approach", "empty grasp", "slipped during lift", "dropped during shake")

@@ -15,7 +15,7 @@ from ..grasps import load_gripper
 from ..objects import ObjectSpec
 from ..seeding import derive_rng
 from .grasp_execution import SUCCESS, execute_grasp
-from .mesh_labels import label_object_in_place
+from ..grasps.labelled import label_object_in_place
 from .trial import TrialConfig, set_up_trial, trial_seed
 
 THRESHOLDS = (0.0, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.01)

@@ -23,13 +23,8 @@ from ..scene import DepthNoiseConfig, Scene, apply_depth_noise, camera_preset, c
     sample_camera
 from ..seeding import derive_int_seed, derive_rng
 from .grasp_execution import SUCCESS, ExecutionConfig, execute_grasp, seen_top_under_palm
-from .mesh_labels import label_object_in_place
-from .sim_world import TIMESTEP_S, SimWorld
-
-SETTLE_MAX_S = 3.0
-SETTLE_SPEED_M_S = 2e-3          # at rest: slower than this (and the angular speed below) for 0.1 s
-SETTLE_SPIN_RAD_S = 2e-2
-
+from ..grasps.labelled import label_object_in_place
+from ..sim import SimWorld, settle
 
 @dataclass(frozen=True)
 class TrialConfig:
@@ -68,23 +63,6 @@ class TrialConfig:
 
 def trial_seed(seed: int, object_key: str, trial: int) -> int:
     return derive_int_seed(seed, "trial", object_key, trial)
-
-
-def settle(world: SimWorld, index: int | None = 0, max_s: float = SETTLE_MAX_S) -> float:
-    """Simulate until the object ``index`` (``None``: every object on the table) rests, or
-    ``max_s``; returns the simulated time."""
-    calm_needed = int(0.1 / TIMESTEP_S)
-    calm, steps = 0, 0
-    indices = world.active_objects() if index is None else [index]
-    while steps * TIMESTEP_S < max_s:
-        world.step(10)
-        steps += 10
-        speeds = [world.object_speed(i) for i in indices]
-        still = all(v < SETTLE_SPEED_M_S and w < SETTLE_SPIN_RAD_S for v, w in speeds)
-        calm = calm + 10 if still else 0
-        if calm >= calm_needed:
-            break
-    return steps * TIMESTEP_S
 
 
 @dataclass
