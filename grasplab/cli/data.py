@@ -81,15 +81,22 @@ def synth(
     address: Optional[str] = typer.Option(None, help="Address of an existing Ray cluster."),
     shard: Optional[str] = typer.Option(None, help="K/N: only objects i % N == K (N processes or machines share "
                                         "--out; a last run without --shard writes the tensors and splits)."),
+    heaps: int = typer.Option(0, help="Clutter heaps: objects dropped by physics onto the table, every object's "
+                              "grasps labelled against its neighbours too (a later run may add heaps)."),
+    heap_objects: str = typer.Option("1-10", help="Objects per heap: N, or MIN-MAX drawn uniformly."),
+    singles: bool = typer.Option(True, "--singles/--no-singles", help="Also make single objects in their stable "
+                                 "poses (the default), or heaps only."),
 ):
-    """Synthesise labelled grasp datasets (GQ-CNN tensors, Jacquard-layout scenes) from objects."""
+    """Synthesise labelled grasp datasets (GQ-CNN tensors, Jacquard-layout scenes) from objects,
+    singly or in clutter heaps."""
     from ..synth import SynthConfig, run_synth
     from ..synth.dataset_job import parse_shard
     quality = {k: v for k, v in (("positive_threshold", threshold), ("num_samples", samples)) if v is not None}
     cfg = SynthConfig.from_preset(preset, objects=objects, seed=seed, renderer=renderer, mesh_scale=scale,
                                   formats=None if format is None else comma_list(format, what="formats", option="--format"),
                                   views_per_pose=views_per_pose, max_poses=max_poses, grasps_per_object=grasps,
-                                  gripper=gripper, camera=camera, quality=quality or None)
+                                  gripper=gripper, camera=camera, quality=quality or None, heaps=heaps,
+                                  heap_objects=parse_count_range(heap_objects, "--heap-objects"), singles=singles)
     if workers < -1:
         from ..errors import ConfigError
         raise ConfigError(f"--workers {workers}: give -1 (one per CPU), 0 (serial, in this process) or a number of "
@@ -97,7 +104,7 @@ def synth(
     n_workers = (os.cpu_count() or 1) if workers < 0 else workers
     res = run_synth(cfg, out, workers=n_workers, address=address, shard=parse_shard(shard))
     console.print(f"[green]synthesised[/] {res.datapoints} datapoints ({res.positive_fraction:.1%} positive) from "
-                  f"{res.objects} objects: {res.units_run} object poses made now, {res.units_skipped} already done, "
+                  f"{res.objects} objects: {res.units_run} units (object poses{' and heaps' if heaps else ''}) made now, {res.units_skipped} already done, "
                   f"into {out}", soft_wrap=True)
     if res.failures:
         console.print(f"[yellow]{len(res.failures)} objects skipped[/] (see {out / 'objects.json'})", soft_wrap=True)
@@ -113,6 +120,17 @@ def synth(
         raise GrasplabError(f"{out}: only {res.positives} of {res.datapoints} datapoints are positive (robust ε > "
                             f"{cfg.quality.positive_threshold:g}): too few to train on. Try {wider}, or a lower "
                             f"--threshold; the data is kept, and the same command resumes it")
+
+
+def parse_count_range(text: str, option: str) -> tuple[int, int]:
+    """``"5"`` → (5, 5); ``"2-8"`` → (2, 8)."""
+    lo, sep, hi = text.partition("-")
+    try:
+        a, b = int(lo), int(hi) if sep else int(lo)
+    except ValueError:
+        from ..errors import ConfigError
+        raise ConfigError(f"{option} {text!r}: give a count N or a range MIN-MAX (e.g. 5 or 1-10)") from None
+    return a, b
 
 
 @dataset_group.command("stats")

@@ -63,9 +63,13 @@ def jacquard_stem(folder: str | Path, view: int, key: str) -> Path:
 
 def write_jacquard_view(folder: str | Path, view: int, key: str, rgb: np.ndarray, perfect_depth_m: np.ndarray,
                         stereo_depth_m: np.ndarray, mask: np.ndarray, positives: list[Grasp2D],
-                        sidecar: dict) -> Path:
-    """Write one view; the sidecar JSON is written last (its presence marks the view complete)."""
+                        sidecar: dict, object_index: np.ndarray | None = None) -> Path:
+    """Write one view; the sidecar JSON is written last (its presence marks the view complete).
+    ``object_index`` (clutter: which object each pixel shows, −1 for none) becomes
+    ``<view>_<id>_objects.png`` holding index + 1 (0: table)."""
     stem = jacquard_stem(folder, view, key)
+    if object_index is not None:
+        write_png(f"{stem}_objects.png", (np.asarray(object_index) + 1).astype(np.uint8))
     write_png(f"{stem}_RGB.png", rgb)
     write_depth_tiff(f"{stem}_perfect_depth.tiff", perfect_depth_m)
     write_depth_tiff(f"{stem}_stereo_depth.tiff", stereo_depth_m)

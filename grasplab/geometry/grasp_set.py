@@ -31,6 +31,16 @@ class GraspSet:
     def empty(cls, frame: str = "obj") -> "GraspSet":
         return cls(np.zeros((0, 3)), np.zeros((0, 3)), np.zeros(0), np.zeros((0, 2, 3)), np.zeros((0, 2, 3)), frame)
 
+    @classmethod
+    def concatenate(cls, sets: list["GraspSet"], frame: str | None = None) -> "GraspSet":
+        """One set of all grasps in ``sets`` (in one frame: ``frame`` relabels it)."""
+        if not sets:
+            return cls.empty(frame or "obj")
+        if frame is None and len({s.frame for s in sets}) > 1:
+            raise ValueError(f"grasp sets in different frames: {sorted({s.frame for s in sets})}")
+        return cls(*(np.concatenate([getattr(s, k) for s in sets]) for k in
+                     ("centers_m", "axes", "widths_m", "contacts_m", "normals")), frame or sets[0].frame)
+
     def subset(self, idx) -> "GraspSet":
         return GraspSet(self.centers_m[idx], self.axes[idx], self.widths_m[idx], self.contacts_m[idx],
                         self.normals[idx], self.frame)

@@ -20,6 +20,7 @@ class LabelledGrasps:
     """Candidates in the world (= table) frame with their labels."""
 
     grasps: GraspSet
+    epsilon: np.ndarray              # Ferrari–Canny ε at the nominal pose and friction
     robust_epsilon: np.ndarray
     p_force_closure: np.ndarray
     collision_free: np.ndarray
@@ -58,8 +59,8 @@ def label_object_in_place(obj: GraspObject, T_world_obj: RigidTransform, gripper
     cfg = AntipodalConfig(**{**antipodal.__dict__, "max_grasps": int(num_grasps)})
     grasps = sample_antipodal_grasps(mesh, gripper, cfg, rng)
     if len(grasps) == 0:
-        return LabelledGrasps(grasps, np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool))
+        return LabelledGrasps(grasps, np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool))
     collides = CollisionChecker(mesh, gripper, collision, seed=derive_int_seed(int(rng.integers(2 ** 31)))).collides(grasps)
     labels = robust_quality(mesh, com, grasps, gripper.max_width_m, quality, rng)
-    return LabelledGrasps(grasps, np.asarray(labels.robust_ferrari_canny, float),
+    return LabelledGrasps(grasps, np.asarray(labels.ferrari_canny, float), np.asarray(labels.robust_ferrari_canny, float),
                           np.asarray(labels.p_force_closure, float), ~collides)

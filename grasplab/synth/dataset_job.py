@@ -21,6 +21,7 @@ from ..objects import parse_object_source
 from ..seeding import derive_rng
 from ..storage import atomic_write_json, check_or_write_run_config, folder_lock, run_metadata
 from .execution import check_ray_address, run_units
+from .heap_units import choose_heap_objects, heap_key, object_sides
 from .units import SynthConfig, load_unit, unit_key, unit_path, unit_summary
 
 CONFIG_FILE = "synth_config.json"
@@ -31,6 +32,7 @@ class SynthResult:
     out_dir: Path
     units_run: int = 0             # (object, stable pose) units made by this run
     units_skipped: int = 0         # ... found done by an earlier run
+    heaps: int = 0                 # clutter heaps in the dataset
     objects: int = 0               # objects this run covers (its shard's, with --shard)
     datapoints: int = 0
     positives: int = 0
@@ -44,23 +46,31 @@ class SynthResult:
         return self.positives / self.datapoints if self.datapoints else 0.0
 
 
-def make_splits(obj_labels: np.ndarray, image_labels: np.ndarray, train_fraction: float, seed: int) -> dict:
-    """Image-wise (no view in both) and object-wise (no object in both) train/val index splits."""
+def make_splits(obj_labels: np.ndarray, image_labels: np.ndarray, train_fraction: float, seed: int,
+                object_train_side: np.ndarray | None = None) -> dict:
+    """Image-wise (no view in both) and object-wise (no object in both) train/val index splits.
+    With heaps, the object-wise split follows ``object_train_side`` (the sides heaps drew their
+    objects from), so no validation object appears in a training image."""
     splits = {}
     for name, groups in (("image_wise", image_labels), ("object_wise", obj_labels)):
-        train, val = grouped_holdout(groups, train_fraction, derive_rng(seed, "split", name))
+        if name == "object_wise" and object_train_side is not None:
+            in_train = object_train_side[obj_labels]
+            train, val = np.flatnonzero(in_train), np.flatnonzero(~in_train)
+        else:
+            train, val = grouped_holdout(groups, train_fraction, derive_rng(seed, "split", name))
         splits[name] = {"train": train, "val": val}
     return splits
 
 
-def consolidate(out_dir: Path, cfg: SynthConfig, keys: list[str]) -> tuple[int, int]:
-    """Rewrite the GQ-CNN tensors and splits from the unit files (in object order)."""
+def consolidate(out_dir: Path, cfg: SynthConfig, keys: list[str], n_objects: int) -> tuple[int, int]:
+    """Rewrite the GQ-CNN tensors and splits from the unit files (in object order, then heaps)."""
     parts = [load_unit(out_dir, k) for k in keys if unit_path(out_dir, k).is_file()]
     parts = [p for p in parts if p["hand_poses"].size]
     if not parts:
         return 0, 0
     fields = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
-    splits = make_splits(fields["obj_labels"], fields["image_labels"], cfg.train_fraction, cfg.seed)
+    sides = object_sides(n_objects, cfg.train_fraction, cfg.seed) if cfg.heaps else None
+    splits = make_splits(fields["obj_labels"], fields["image_labels"], cfg.train_fraction, cfg.seed, sides)
     meta = run_metadata(cfg)
     meta["positive_threshold"] = cfg.quality.positive_threshold
     n = len(fields["hand_poses"])
@@ -99,7 +109,7 @@ def run_synth(cfg: SynthConfig, out_dir: str | Path, workers: int = 0, address: 
 def _run_synth_locked(cfg: SynthConfig, out_dir: Path, workers: int, address: str | None, show_progress: bool,
                       shard: tuple[int, int] | None, specs: list, fresh: bool) -> SynthResult:
     with folder_lock(out_dir, "config", "synthesis", wait=True):           # shards share the folder: check-and-write at once
-        check_or_write_run_config(out_dir, CONFIG_FILE, cfg, "dataset")
+        check_or_write_run_config(out_dir, CONFIG_FILE, cfg, "dataset", may_change=("heaps",))
     (out_dir / "units").mkdir(exist_ok=True)
     result = SynthResult(out_dir)
     todo = []
@@ -108,7 +118,7 @@ def _run_synth_locked(cfg: SynthConfig, out_dir: Path, workers: int, address: st
         if shard is not None and i % shard[1] != shard[0]:
             continue
         result.objects += 1
-        for rank in range(cfg.max_poses):
+        for rank in range(cfg.max_poses if cfg.singles else 0):
             keys.append(unit_key(spec.key, rank))
             if unit_path(out_dir, keys[-1]).is_file():
                 result.units_skipped += 1
@@ -117,8 +127,19 @@ def _run_synth_locked(cfg: SynthConfig, out_dir: Path, workers: int, address: st
     # run every object's likeliest pose first: each object's stable-pose analysis is then done
     # once (later poses read it from the disk cache) and the larger units start early
     todo.sort(key=lambda unit: (unit[2], unit[1]))
+    heaps = []                             # heaps first: the largest units
+    for h in range(cfg.heaps):
+        if shard is not None and h % shard[1] != shard[0]:
+            continue
+        keys.append(heap_key(h))
+        if unit_path(out_dir, keys[-1]).is_file():
+            result.units_skipped += 1
+        else:
+            idx, _ = choose_heap_objects(len(specs), h, cfg)
+            heaps.append(("heap", h, [specs[i] for i in idx], idx))
+    todo = heaps + todo
     total = len(keys)
-    columns = [TextColumn("[bold]synth[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("object poses"),
+    columns = [TextColumn("[bold]synth[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("units"),
                TextColumn("{task.fields[points]} datapoints, {task.fields[pos]} positive"), TimeElapsedColumn(),
                TimeRemainingColumn()]
     t_start = time.perf_counter()
@@ -145,7 +166,7 @@ def _run_synth_locked(cfg: SynthConfig, out_dir: Path, workers: int, address: st
     keys = [k for k in keys if k.rsplit("__p", 1)[0] not in result.failures]
     t_cons = time.perf_counter()
     if shard is None and "gqcnn" in cfg.formats:
-        result.datapoints, result.positives = consolidate(out_dir, cfg, keys)
+        result.datapoints, result.positives = consolidate(out_dir, cfg, keys, len(specs))
     else:                              # shards: the whole dataset is consolidated by a run without --shard
         summaries = [unit_summary(out_dir, k) for k in keys if unit_path(out_dir, k).is_file()]
         result.datapoints = sum(s.datapoints for s in summaries)
@@ -153,9 +174,11 @@ def _run_synth_locked(cfg: SynthConfig, out_dir: Path, workers: int, address: st
     result.timing["consolidate_s"] = time.perf_counter() - t_cons
     if shard is not None:              # objects.json too is written by the final run
         return result
-    done_objects = sorted({k.rsplit("__p", 1)[0] for k in keys if unit_path(out_dir, k).is_file()})
+    done = [k for k in keys if unit_path(out_dir, k).is_file()]
+    done_objects = sorted({k.rsplit("__p", 1)[0] for k in done if "__p" in k})
+    result.heaps = sum("__p" not in k for k in done)
     result.no_grasps = {k: n for k, n in notes.items() if not had_views.get(k) and k not in result.failures}
-    atomic_write_json(out_dir / "objects.json", {"ok": done_objects, "failures": result.failures,
+    atomic_write_json(out_dir / "objects.json", {"ok": done_objects, "heaps": result.heaps, "failures": result.failures,
                                                  "no_grasps": result.no_grasps, "repaired": result.repaired})
     if result.units_run + result.units_skipped == 0 or not any(unit_path(out_dir, k).is_file() for k in keys):
         first = next(iter(result.failures.items()), None)

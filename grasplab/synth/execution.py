@@ -23,6 +23,9 @@ class UnitWorker:
         self.renderer = make_renderer(cfg.renderer)
 
     def run(self, unit):
+        if unit[0] == "heap":                        # ("heap", heap index, its object specs, their indices)
+            from .heap_units import process_heap
+            return process_heap(unit[2], unit[3], unit[1], self.cfg, self.out_dir)
         from .units import process_unit
         spec, index, rank = unit
         return process_unit(spec, index, rank, self.cfg, self.out_dir, self.renderer)
@@ -33,7 +36,7 @@ class UnitWorker:
 
 def run_units(units: list[tuple[ObjectSpec, int, int]], cfg, out_dir: Path, workers: int = 0,
               address: str | None = None, stats: dict | None = None) -> Iterator:
-    """Yield unit results as units (object spec, object index, pose rank) finish.
+    """Yield unit results as units (object spec, object index, pose rank; or a heap) finish.
 
     ``workers=0``: in this process (debugging, tests). ``stats`` receives ``startup_s`` (until
     the workers are ready) and ``shutdown_s``.

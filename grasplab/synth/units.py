@@ -30,6 +30,7 @@ from ..seeding import derive_int_seed, derive_rng
 from ..storage import atomic_write_bytes
 
 FORMATS = ("gqcnn", "jacquard")
+MAX_HEAP_OBJECTS = 20
 
 
 _DEXNET2 = published("synth")                 # the published recipe (grasplab/presets/dexnet2.json)
@@ -51,6 +52,9 @@ class SynthConfig:
     crop_out_px: int = _DEXNET2["crop_out_px"]
     datapoints_per_file: int = 1000
     train_fraction: float = 0.8
+    heaps: int = 0                           # clutter heaps (``heap_units``), besides or instead of singles
+    heap_objects: tuple[int, int] = (1, 10)  # objects per heap, drawn uniformly from this range
+    singles: bool = True                     # single objects in their stable poses
     noise: DepthNoiseConfig = field(default_factory=DepthNoiseConfig)
     antipodal: AntipodalConfig = field(default_factory=AntipodalConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
@@ -71,6 +75,12 @@ class SynthConfig:
             raise ConfigError(f"unknown renderer {self.renderer!r}; choose auto, mujoco or raycast")
         if not 0 < self.train_fraction < 1:
             raise ConfigError("train fraction must lie strictly between 0 and 1")
+        lo, hi = self.heap_objects
+        if self.heaps < 0 or not 1 <= lo <= hi <= MAX_HEAP_OBJECTS:
+            raise ConfigError(f"--heaps {self.heaps} --heap-objects {lo}-{hi}: give a number of heaps ≥ 0 and 1 ≤ "
+                              f"min ≤ max ≤ {MAX_HEAP_OBJECTS} objects per heap")
+        if not self.singles and not self.heaps:
+            raise ConfigError("nothing to make: --no-singles needs --heaps N (N > 0)")
         load_gripper(self.gripper)
         camera_preset(self.camera)
 
@@ -121,7 +131,7 @@ def project_grasps(grasps_world, intrinsics, T_camera_world, jaw_m: float):
     return c_px, angle, width_px, z, jaw_px, inside
 
 
-def _empty_fields() -> dict[str, list]:
+def empty_fields() -> dict[str, list]:
     return {k: [] for k in ("depth_ims_tf_table", "hand_poses", "robust_ferrari_canny", "ferrari_canny",
                             "force_closure", "collision_free", "obj_labels", "pose_labels", "image_labels",
                             "camera_intrs", "camera_poses")}
@@ -143,7 +153,7 @@ def process_unit(spec: ObjectSpec, obj_index: int, pose_rank: int, cfg: SynthCon
     camera = camera_preset(cfg.camera)
     per_pose = max(1, math.ceil(cfg.grasps_per_object / len(all_poses)))
     antipodal = AntipodalConfig(**{**cfg.antipodal.__dict__, "max_grasps": per_pose})
-    fields = _empty_fields()
+    fields = empty_fields()
     thr = cfg.quality.positive_threshold
     for pose in poses:
         mesh_t = obj.mesh.copy()
@@ -214,11 +224,16 @@ def process_unit(spec: ObjectSpec, obj_index: int, pose_rank: int, cfg: SynthCon
                                                       (idx.size, 1)))
             res.positives += int(np.sum(robust[idx] > thr))
             res.datapoints += int(idx.size)
+    write_unit(out_dir, res, fields, unit_key(spec.key, pose_rank))
+    return res
+
+
+def write_unit(out_dir: Path, res: UnitResult, fields: dict[str, list], key: str | None = None) -> None:
+    """Write a unit's datapoints and summary atomically (the file marks the unit finished)."""
     arrays = {k: (np.concatenate(v) if v else np.zeros((0,))) for k, v in fields.items()}
     buf = io.BytesIO()
     np.savez(buf, **arrays, summary=np.array(json.dumps(res.__dict__)))   # transient: speed over size
-    atomic_write_bytes(unit_path(out_dir, unit_key(spec.key, pose_rank)), buf.getvalue())
-    return res
+    atomic_write_bytes(unit_path(out_dir, key or res.key), buf.getvalue())
 
 
 def load_unit(out_dir: Path, key: str) -> dict[str, np.ndarray]:
