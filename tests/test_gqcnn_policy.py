@@ -96,7 +96,7 @@ def policy_model(tmp_path):
 
 def _target_scorer(target_xy):
     """A stand-in GQ-CNN that likes grasps centred on ``target_xy`` (a known optimum)."""
-    def score(depth_m, grasps):
+    def score(depth_m, grasps, fx_px=None, depth_offset_m=0.0):
         c = np.array([g.center_xy_px for g in grasps]).reshape(-1, 2)
         return np.exp(-np.sum((c - target_xy) ** 2, 1) / (2 * 6.0 ** 2))
     return score
@@ -163,18 +163,20 @@ def test_evaluate_policy_scores_with_the_rectangle_metric(tmp_path, policy_model
     pol = GQCNNPolicy(policy_model, GQCNNPolicyConfig(method="rank", num_candidates=200))
     for sc in scenes:
         truth = sc.rectangles()
-        pol.score = lambda depth, grasps: np.array([float(metric.matches(g, truth)) for g in grasps])
+        pol.score = lambda depth, grasps, *fit: np.array([float(metric.matches(g, truth)) for g in grasps])
         good = evaluate_policy(pol, [sc], k=1, show_progress=False, out_dir=tmp_path / "e")
-        pol.score = lambda depth, grasps: np.array([1.0 - float(metric.matches(g, truth)) for g in grasps])
+        pol.score = lambda depth, grasps, *fit: np.array([1.0 - float(metric.matches(g, truth)) for g in grasps])
         bad = evaluate_policy(pol, [sc], k=1, show_progress=False)
         assert good.top1.correct == 1 and bad.top1.correct == 0
     ev = (tmp_path / "e" / "evaluation.json").read_text()
     assert '"top1"' in ev and (tmp_path / "e" / "worst.png").is_file()
     from grasplab.bench.policy_bench import run_policy_bench
     res = run_policy_bench(str(policy_model), scenes, frames=2, threads=2)
-    rank, cem = res["results"]
-    assert rank["policy"] == "rank" and cem["policy"] == "cem" and rank["median_ms"] > rank["sampling_median_ms"] > 0
+    fc, rank, cem = res["results"]
+    assert [fc["policy"], rank["policy"], cem["policy"]] == ["fc-gqcnn", "gqcnn-rank", "gqcnn-cem"]
+    assert rank["median_ms"] > rank["sampling_median_ms"] > 0 and fc["sampling_median_ms"] == 0
     assert cem["grasps_scored"] > rank["grasps_scored"] > 0        # CEM scores its seeds and three rounds of draws
+    assert set(res["ratios_to_rank"]) == {"fc-gqcnn", "gqcnn-rank", "gqcnn-cem"} and rank["target_ms"] == 100
 
 
 def test_predict_cli_with_a_gqcnn_on_a_real_frame(policy_model, shared_data, tmp_path, capsys):
@@ -208,7 +210,7 @@ def test_policy_without_mask_keeps_to_objects_above_the_table(policy_model):
         d[200:240, x:x + 30] -= 0.006
     assert np.array_equal(above_table(d, 0.01), mask)
     pol = GQCNNPolicy(policy_model, GQCNNPolicyConfig(method="rank", num_candidates=80))
-    pol.score = lambda depth, grasps: np.ones(len(grasps))
+    pol.score = lambda depth, grasps, *fit: np.ones(len(grasps))
     on_box = [mask[int(round(g.grasp.center_xy_px[1])), int(round(g.grasp.center_xy_px[0]))]
               for g in pol.plan(Frame(d, intrinsics=INTR), max_grasps=80)]
     assert all(on_box)

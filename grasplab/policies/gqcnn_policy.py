@@ -13,8 +13,11 @@ Without a mask, grasps are kept on the pixels standing ≥ 1 cm above the fitted
 (``object_min_height_m``; 0 turns it off): on noisy depth, Dex-Net's edge threshold also fires
 on the table, and a GQ-CNN never trained on empty table crops cannot reject those grasps.
 
-Crops follow the model's training data (``crop_px`` → ``out_px``, recorded in its metadata),
-so a policy needs the same camera scale as the data the GQ-CNN was trained on. The gripper's
+Crops follow the model's training data (``crop_px`` → ``out_px``, recorded in its metadata).
+Any camera: a model that records its ``training_camera`` (``imaging.camera_match``) gets each
+crop stretched so its metric side lies in the training range (``crop_px`` × depth / fx), and the
+frame's depths shifted so its table lies at a training distance; frames like the training data
+are read unchanged. Older models without that record crop ``crop_px`` raw pixels. The gripper's
 opening bounds the contacts' separation at their own depth (Dex-Net's sampler); the 3-D width
 reported is taken at the planned gripper depth. Scores are the GQ-CNN's probability of success.
 """
@@ -31,6 +34,7 @@ import numpy as np
 from ..errors import ConfigError, NoGraspFoundError
 from ..geometry import CameraIntrinsics, Grasp2D
 from ..imaging import Frame, above_table
+from ..imaging.camera_match import TrainingCamera, frame_table_depth_m
 from ..imaging.crops import rotated_crops
 from ..presets import published
 from .antipodal_depth import AntipodalDepthConfig, sample_antipodal_grasps
@@ -106,15 +110,30 @@ class GQCNNPolicy(GraspPolicy):
             width = load_gripper(data.get("gripper", "yumi")).max_width_m
         # the sampler bounds the contacts' separation; the gate's bound (at the gripper depth) is off
         self.gripper_max_width_m = float(width)
+        self.training_camera = TrainingCamera.from_dict(data.get("training_camera"))
         self.last_stats: dict = {}      # the last plan's time spent sampling and number of grasps scored
 
-    def score(self, depth_m: np.ndarray, grasps: list[Grasp2D]) -> np.ndarray:
-        """GQ-CNN success probabilities of grasps in a hole-free depth image (metres)."""
+    def camera_fit(self, depth_m: np.ndarray, intrinsics: CameraIntrinsics | None) -> tuple[float | None, float]:
+        """(focal length for metric crops or None, depth offset in m) that bring this frame to the
+        training camera (``imaging.camera_match``); (None, 0) for models without that record."""
+        if self.training_camera is None or intrinsics is None:
+            return None, 0.0
+        return intrinsics.fx, self.training_camera.depth_offset_m(frame_table_depth_m(depth_m, intrinsics))
+
+    def score(self, depth_m: np.ndarray, grasps: list[Grasp2D], fx_px: float | None = None,
+              depth_offset_m: float = 0.0) -> np.ndarray:
+        """GQ-CNN success probabilities of grasps in a hole-free depth image (metres); ``fx_px``
+        and ``depth_offset_m`` (``camera_fit``) adapt the crops to another camera."""
         if not grasps:
             return np.zeros(0)
         c = np.array([g.center_xy_px for g in grasps])
-        crops = rotated_crops(depth_m, c, np.array([g.angle_rad for g in grasps]), self.crop_px, self.out_px)
         depth = np.array([g.depth_m for g in grasps], dtype=np.float32)
+        scale = 1.0 if fx_px is None else self.training_camera.crop_scale(self.crop_px, fx_px, depth)
+        crops = rotated_crops(depth_m, c, np.array([g.angle_rad for g in grasps]), self.crop_px, self.out_px,
+                              crop_scale=scale)
+        if depth_offset_m:
+            crops += np.float32(depth_offset_m)
+            depth = depth + np.float32(depth_offset_m)
         t = self._torch
         with t.no_grad():
             return self.model.predict_proba(t.from_numpy(crops[:, None]), t.from_numpy(depth)).numpy().astype(np.float64)
@@ -128,6 +147,7 @@ class GQCNNPolicy(GraspPolicy):
                 raise NoGraspFoundError(f"nothing stands {self.config.object_min_height_m * 100:g} cm above the table "
                                         f"in this depth image; pass an object mask, or lower the height threshold")
         stats = {"sampling_s": 0.0, "grasps_scored": 0}
+        self._fit = self.camera_fit(d, intr)
         if self.config.method == "rank":
             grasps = self._sample(d, intr, self.config.num_candidates, rng, mask, stats)
             q = self._score(d, grasps, stats)
@@ -169,7 +189,7 @@ class GQCNNPolicy(GraspPolicy):
 
     def _score(self, d, grasps: list[Grasp2D], stats) -> np.ndarray:
         stats["grasps_scored"] += len(grasps)
-        return self.score(d, grasps)
+        return self.score(d, grasps, *self._fit)
 
     def _usable(self, g: Grasp2D, d: np.ndarray, intr: CameraIntrinsics, mask) -> bool:
         h, w = d.shape

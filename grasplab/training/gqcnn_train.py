@@ -78,8 +78,16 @@ def _stats(train: GQCNNArrays) -> dict:
 def _dataset_facts(data: str, threshold: float) -> dict:
     """What a policy needs to crop and filter like the training data: crop sizes, gripper, camera
     (from a grasplab dataset's config; gqcnn's own datasets do not record them)."""
-    synth = open_tensor_dataset(data).config.get("config", {})
+    ds = open_tensor_dataset(data)
+    synth = ds.config.get("config", {})
     facts = {k: synth[k] for k in ("crop_px", "crop_out_px", "gripper", "camera") if k in synth}
+    if {"hand_poses", "camera_intrs", "camera_poses"} <= set(ds.field_names):
+        from ..imaging.camera_match import TrainingCamera
+        n = len(ds.field("hand_poses"))
+        idx = np.arange(0, n, max(1, n // 50_000))
+        facts["training_camera"] = TrainingCamera.from_training_data(
+            int(synth.get("crop_px", 96)), ds.field("hand_poses")[idx, 2], ds.field("camera_intrs")[idx, 0],
+            ds.field("camera_poses")[idx]).to_dict()
     return {"path": str(data), "positive_threshold": threshold, **facts}
 
 

@@ -2,7 +2,8 @@
 
 Each was trained by grasplab's own commands on grasplab's synthetic data; ``scripts/
 train_pretrained.sh`` reproduces them. ``DEFAULT`` is what commands use when ``--model`` is
-left out; ``FAST`` is the GG-CNN that ``grasplab bench detect`` times; ``DEFAULT_RERANKER`` re-ranks ``DEFAULT``'s grasps.
+left out; ``FAST`` is the GG-CNN that ``grasplab bench detect`` times; ``DEFAULT_RERANKER`` re-ranks ``DEFAULT``'s grasps;
+``DEFAULT_GQCNN`` is the GQ-CNN of the Dex-Net policies (``gqcnn-rank``, ``gqcnn-cem``, ``fc-gqcnn``).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ HERE = Path(__file__).parent
 DEFAULT = "ggcnn2-synth-depth"       # the most accurate
 FAST = "ggcnn-synth-depth"           # GG-CNN: what `grasplab bench detect` times against the paper's pipeline
 DEFAULT_RERANKER = "rerank-ggcnn2-synth-depth"   # the crop re-ranker trained for DEFAULT
+DEFAULT_GQCNN = "gqcnn-synth-clutter"             # Dex-Net 2.0's GQ-CNN (reduced): gqcnn-rank, gqcnn-cem, fc-gqcnn
 
 
 def available() -> list[str]:

@@ -1,0 +1,71 @@
+"""FC-GQ-CNN: a trained GQ-CNN evaluated densely over a whole depth image (Dex-Net 4.0's fully
+convolutional GQ-CNN, Satish et al. 2019), with the crop network's own weights.
+
+The GQ-CNN's first dense layer over the pooled ``filters × (S/4)²`` feature map is the same as a
+``S/4 × S/4`` convolution over the pooled feature map of the whole image; its later dense layers
+are 1×1 convolutions. One pass over an image that has been rotated by θ and block-averaged like
+the crops (``crop_px / out_px``) therefore scores, at every 4th pooled position, the grasp at
+angle θ centred there — the crop GQ-CNN's score, up to the crops' zero padding at their borders
+(the dense pass sees the real neighbours there). The gripper depth enters only through a bias of
+the merge layer, so D depths cost D cheap 1×1 heads, not D passes.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .gqcnn import GQCNN
+
+STRIDE = 4                     # two 2× max-pools: one output per 4 input pixels of the block-averaged image
+
+
+class DenseGQCNN(nn.Module):
+    """(B, 1, H, W) block-averaged, rotated depth images (m) and (D,) or (B, D, H', W') gripper
+    depths (m) → (B, D, H', W') success logits, H' = (H // 4) − S/4 + 1."""
+
+    def __init__(self, gqcnn: GQCNN):
+        super().__init__()
+        c = gqcnn.config
+        self.config = dict(c)
+        self.im_px = int(c["im_px"])
+        self.features = nn.Sequential(*list(gqcnn.image_stream)[:-3])           # the convolutions and pools
+        fc3: nn.Linear = gqcnn.image_stream[-2]
+        f, k = int(c["filters"]), self.im_px // STRIDE
+        self.fc3 = nn.Conv2d(f, fc3.out_features, k)
+        self.merge = nn.Conv2d(fc3.out_features, fc3.out_features, 1)
+        self.out = nn.Conv2d(fc3.out_features, 1, 1)
+        with torch.no_grad():
+            self.fc3.weight.copy_(fc3.weight.reshape(fc3.out_features, f, k, k))  # Flatten order: (C, H, W)
+            self.fc3.bias.copy_(fc3.bias)
+            self.merge.weight.copy_(gqcnn.merge_image.weight[:, :, None, None])
+            self.merge.bias.copy_(gqcnn.merge_image.bias)
+            self.out.weight.copy_(gqcnn.out.weight[:, :, None, None])
+            self.out.bias.copy_(gqcnn.out.bias)
+        self.pose_stream = gqcnn.pose_stream
+        self.merge_pose = gqcnn.merge_pose
+        self.eval()
+
+    def image_features(self, images_m: torch.Tensor) -> torch.Tensor:
+        """(B, 1, H, W) → (B, fc, H', W'): the merge layer's image part at every position."""
+        c = self.config
+        x = self.features((images_m - c["im_mean"]) / c["im_std"])
+        return self.merge(torch.relu(self.fc3(x)))
+
+    def pose_features(self, depth_m: torch.Tensor) -> torch.Tensor:
+        """(...,) gripper depths → (..., fc): the merge layer's depth part."""
+        c = self.config
+        return self.merge_pose(self.pose_stream(((depth_m - c["depth_mean"]) / c["depth_std"])[..., None]))
+
+    def forward(self, images_m: torch.Tensor, depth_m: torch.Tensor) -> torch.Tensor:
+        im = self.image_features(images_m)                                   # (B, fc, H', W')
+        if depth_m.ndim == 1:                                                # the same depths everywhere
+            pose = self.pose_features(depth_m)[None, :, :, None, None]       # (1, D, fc, 1, 1)
+        else:                                                                # (B, D, H', W') per position
+            pose = self.pose_features(depth_m).permute(0, 1, 4, 2, 3)        # (B, D, fc, H', W')
+        hidden = torch.relu(im[:, None] + pose)                              # (B, D, fc, H', W')
+        b, d, fc, h, w = hidden.shape
+        return self.out(hidden.reshape(b * d, fc, h, w)).reshape(b, d, h, w)
+
+    def centre_offset_px(self) -> float:
+        """Where output (i, j)'s crop centre lies in the block-averaged image: (4j + off, 4i + off)."""
+        return (self.im_px - 1) / 2.0

@@ -1,0 +1,214 @@
+"""The fully convolutional GQ-CNN policy (FC-GQ-CNN, Satish et al. 2019; Dex-Net 4.0's parallel-jaw
+policy): score every position, angle and gripper depth of a depth image in one dense pass of a
+trained GQ-CNN (``models.fc_gqcnn``), instead of sampling grasps and scoring crops one by one.
+
+The plan: the region of interest is the object mask's box (or what stands ≥ 1 cm above the
+fitted table) plus half a crop; it is rotated to ``angle_bins`` angles in [−90°, 90°) and
+block-averaged like the training crops (metric, with the model's ``training_camera``, like the
+crop policies); one pass scores the grasp centred at every 4th block-averaged pixel at each
+angle, for ``depth_bins`` gripper depths from 0.5 to 4 cm below the highest point between the
+jaws (Dex-Net's sampler's range). Positions off the mask score nothing. Non-maximum suppression
+keeps the best grasp per neighbourhood; the ``refine`` best are re-scored by the crop GQ-CNN at
+their exact centre (cheap, and the crops' borders are what it was trained on). A grasp's width is
+the object's extent across the jaws at its depth (the opening when it is wider than that).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ..errors import ConfigError, NoGraspFoundError
+from ..geometry import Grasp2D
+from ..imaging import Frame, above_table
+from ..presets import published
+from .base import Candidates
+from .gqcnn_policy import GQCNNPolicy, GQCNNPolicyConfig
+from .registry import register_policy
+
+_SAMPLER = published("policy", "sampler")
+
+
+@dataclass(frozen=True)
+class FCGQCNNConfig:
+    angle_bins: int = 16                       # Dex-Net 4.0's FC-GQ-CNN: 16 angular bins
+    depth_bins: int = 4
+    min_depth_offset_m: float = _SAMPLER["min_depth_offset_m"]
+    max_depth_offset_m: float = _SAMPLER["max_depth_offset_m"]
+    nms_radius_m: float = 0.02                 # one grasp per this neighbourhood (metres at the grasp's depth)
+    refine: int = 10                           # best grasps re-scored by the crop GQ-CNN (0: the dense scores)
+    object_min_height_m: float = 0.01          # without a mask: positions this far above the fitted table
+
+    def __post_init__(self):
+        if self.angle_bins < 1 or self.depth_bins < 1:
+            raise ConfigError("the FC-GQ-CNN needs at least one angle bin and one depth bin")
+        if not 0 <= self.min_depth_offset_m <= self.max_depth_offset_m:
+            raise ConfigError("gripper depth offsets must satisfy 0 ≤ min ≤ max")
+        if self.nms_radius_m < 0 or self.refine < 0 or self.object_min_height_m < 0:
+            raise ConfigError("nms_radius_m, refine and object_min_height_m must be ≥ 0")
+
+
+class FCGQCNNPolicy(GQCNNPolicy):
+    """A trained GQ-CNN evaluated densely (rotated images × positions × gripper depths)."""
+
+    score_meaning = "the GQ-CNN's probability that the grasp succeeds, scored densely (the best re-scored on crops)"
+
+    def __init__(self, model_path, config: FCGQCNNConfig = FCGQCNNConfig(), max_width_m: float | None = None,
+                 gripper: str | None = None):
+        from ..models.fc_gqcnn import DenseGQCNN
+        super().__init__(model_path, GQCNNPolicyConfig(method="rank", object_min_height_m=config.object_min_height_m),
+                         max_width_m, gripper)
+        self.name = "fc-gqcnn"
+        self.fc_config = config
+        self.dense = DenseGQCNN(self.model)
+        self.block = self.crop_px // self.out_px          # image pixels per block-averaged pixel at scale 1
+        from ..grasps import load_gripper
+        self.jaw_m = load_gripper(gripper or self.model.metadata.get("dataset", {}).get("gripper", "robotiq_2f85")).finger_width_m
+
+    def _candidates(self, frame: Frame, max_grasps: int, rng: np.random.Generator) -> Candidates:
+        t = self._torch
+        c = self.fc_config
+        d, intr = frame.depth_m, frame.intrinsics
+        t0 = time.perf_counter()
+        mask = frame.mask
+        if mask is None:
+            mask = above_table(d, c.object_min_height_m) if c.object_min_height_m > 0 else np.ones(d.shape, bool)
+            if not mask.any():
+                raise NoGraspFoundError(f"nothing stands {c.object_min_height_m * 100:g} cm above the table in this "
+                                        f"depth image; pass an object mask, or lower the height threshold")
+        self._fit = fx_fit, offset = self.camera_fit(d, intr)
+        ys, xs = np.nonzero(mask)
+        z_ref = float(np.median(d[ys, xs]))
+        scale = 1.0 if fx_fit is None else float(self.training_camera.crop_scale(self.crop_px, fx_fit, z_ref))
+        step = self.block * scale                                 # image px per block-averaged px
+        # the region: every mask pixel as a centre, plus half a crop around it, in any rotation
+        cx, cy = (xs.min() + xs.max()) / 2.0, (ys.min() + ys.max()) / 2.0
+        half = math.hypot(xs.max() - xs.min(), ys.max() - ys.min()) / 2.0 + self.crop_px * scale / 2.0 + step
+        n = 4 * math.ceil(2.0 * half / step / 4)                  # block-averaged side, a multiple of the stride
+        angles = -np.pi / 2 + np.pi * (np.arange(c.angle_bins) + 0.5) / c.angle_bins
+        images = self._rotated(d + offset, (cx, cy), angles, n, step)           # (K, 1, n, n)
+        top = -t.nn.functional.max_pool2d(-images, (3, self._jaw_blocks(intr, z_ref, step)), stride=1,
+                                          padding=(1, self._jaw_blocks(intr, z_ref, step) // 2))[..., :n, :n]
+        off = self.dense.centre_offset_px()
+        with t.inference_mode():
+            feats = self.dense.image_features(images)                            # (K, fc, h, w)
+            h, w = feats.shape[-2:]
+            rows = (4 * np.arange(h) + off).round().astype(int).clip(0, n - 1)
+            cols = (4 * np.arange(w) + off).round().astype(int).clip(0, n - 1)
+            surface = top[:, 0][:, t.from_numpy(rows)][:, :, t.from_numpy(cols)]   # (K, h, w) top between the jaws
+            depths = np.linspace(c.min_depth_offset_m, c.max_depth_offset_m, c.depth_bins)
+            q = t.stack([self.dense.out(t.relu(feats + self.dense.pose_features(surface + float(dd)).permute(0, 3, 1, 2)))[:, 0]
+                         for dd in depths], 1).sigmoid().numpy()                 # (K, D, h, w)
+        best_d = q.argmax(1)
+        q = q.max(1)                                                             # (K, h, w)
+        # each output's centre in the frame
+        u = (4 * np.arange(w) + off + 0.5) * step - n * step / 2.0               # along the grasp axis
+        v = (4 * np.arange(h) + off + 0.5) * step - n * step / 2.0
+        cos, sin = np.cos(angles)[:, None, None], np.sin(angles)[:, None, None]
+        x = cx + u[None, None, :] * cos + v[None, :, None] * sin
+        y = cy - u[None, None, :] * sin + v[None, :, None] * cos
+        hh, ww = d.shape
+        inside = (x >= 0) & (x <= ww - 1) & (y >= 0) & (y <= hh - 1)
+        on = np.zeros_like(inside)
+        on[inside] = mask[np.rint(y[inside]).astype(int), np.rint(x[inside]).astype(int)]
+        q = np.where(on, q, -1.0)
+        dense_s = time.perf_counter() - t0
+        order = np.argsort(-q, axis=None, kind="stable")
+        keep = _nms(order, q.ravel(), x.ravel(), y.ravel(), c.nms_radius_m * intr.fx / z_ref,
+                    max(max_grasps, c.refine, 1))
+        grasps, scores = [], []
+        for flat in keep:
+            k, i, j = np.unravel_index(flat, q.shape)
+            depth = float(surface[k, i, j]) + depths[best_d[k, i, j]] - offset
+            width_px = self._width_px(images[k, 0].numpy(), rows[i], cols[j], depth + offset, step, intr)
+            jaw_px = self.jaw_m * intr.fx / depth
+            grasps.append(Grasp2D((float(x[k, i, j]), float(y[k, i, j])), float(angles[k]), width_px, jaw_px, depth))
+            scores.append(float(q[k, i, j]))
+        scores = np.array(scores)
+        if c.refine and grasps:
+            scores[:c.refine] = self._score(d, grasps[:c.refine], {"grasps_scored": 0})
+            grasps, scores = grasps[:max(c.refine, max_grasps)], scores[:max(c.refine, max_grasps)]
+        stats = {"dense_s": dense_s, "positions": int(on.sum()), "grid": f"{c.angle_bins}×{h}×{w}×{c.depth_bins}",
+                 "sampling_s": 0.0, "grasps_scored": int(c.refine)}
+        reason = "" if grasps else "no position of the dense grid lies on the object mask"
+        return Candidates(grasps, scores, reason=reason, stats=stats)
+
+    def _rotated(self, depth_m: np.ndarray, centre, angles: np.ndarray, n: int, step: float):
+        """(K, 1, n, n) block-averaged views of the frame rotated to ``angles`` around ``centre``
+        (the crops' sampling: ``block`` bilinear samples per block side, border pixels repeated)."""
+        t = self._torch
+        F = t.nn.functional
+        b = self.block
+        img = t.from_numpy(np.ascontiguousarray(depth_m, dtype=np.float32))
+        hh, ww = img.shape
+        s = (t.arange(n * b, dtype=t.float32) - (n * b - 1) / 2.0) * (step / b)
+        du, dv = s[None, None, :], s[None, :, None]
+        a = t.from_numpy(angles.astype(np.float32))
+        cos, sin = t.cos(a)[:, None, None], t.sin(a)[:, None, None]
+        x = centre[0] + du * cos + dv * sin
+        y = centre[1] - du * sin + dv * cos
+        grid = t.stack([x * (2.0 / max(ww - 1, 1)) - 1.0, y * (2.0 / max(hh - 1, 1)) - 1.0], -1)
+        out = F.grid_sample(img[None, None].expand(len(angles), 1, hh, ww), grid, mode="bilinear",
+                            padding_mode="border", align_corners=True)
+        return F.avg_pool2d(out, b)
+
+    def _jaw_blocks(self, intr, z_ref: float, step: float) -> int:
+        """The gripper's opening in block-averaged pixels (odd), where the jaws' highest point is sought."""
+        return 2 * int(self.gripper_max_width_m * intr.fx / z_ref / step / 2) + 1
+
+    def _width_px(self, row_img: np.ndarray, r: int, col: int, depth_m: float, step: float, intr) -> float:
+        """The object's extent across the jaws through the centre at the grasp depth (image px),
+        the opening where it is wider or the centre is not on it."""
+        opening = self.gripper_max_width_m * intr.fx / depth_m
+        line = row_img[r]
+        above = line < depth_m
+        if not above[col]:
+            return opening
+        lo = col
+        while lo > 0 and above[lo - 1]:
+            lo -= 1
+        hi = col
+        while hi < len(line) - 1 and above[hi + 1]:
+            hi += 1
+        return float(min(opening, (hi - lo + 1) * step + 2 * step))
+
+    def spec(self) -> dict:
+        return {"policy": self.name, "options": {
+            "model": str(self.path), **({"gripper": self._gripper} if self._gripper
+                                        else {"max_width_m": self.gripper_max_width_m}),
+            **asdict(self.fc_config)}}
+
+
+def _nms(order: np.ndarray, q: np.ndarray, x: np.ndarray, y: np.ndarray, radius_px: float, limit: int) -> list[int]:
+    """Greedy non-maximum suppression over candidates sorted best first (valid scores ≥ 0)."""
+    keep: list[int] = []
+    kx, ky = [], []
+    r2 = radius_px ** 2
+    for f in order:
+        if q[f] < 0 or len(keep) >= limit:
+            break
+        if kx and np.min((np.asarray(kx) - x[f]) ** 2 + (np.asarray(ky) - y[f]) ** 2) < r2:
+            continue
+        keep.append(int(f))
+        kx.append(x[f])
+        ky.append(y[f])
+    return keep
+
+
+def _fc_gqcnn_policy(model=None, gripper: str | None = None, max_width_m: float | None = None,
+                     angle_bins: int = FCGQCNNConfig.angle_bins, depth_bins: int = FCGQCNNConfig.depth_bins,
+                     min_depth_offset_m: float = FCGQCNNConfig.min_depth_offset_m,
+                     max_depth_offset_m: float = FCGQCNNConfig.max_depth_offset_m,
+                     nms_radius_m: float = FCGQCNNConfig.nms_radius_m, refine: int = FCGQCNNConfig.refine,
+                     object_min_height_m: float = FCGQCNNConfig.object_min_height_m) -> FCGQCNNPolicy:
+    """A registered FC-GQ-CNN policy from its options (``FCGQCNNConfig``'s fields)."""
+    from ..models.pretrained import DEFAULT_GQCNN, resolve_model
+    cfg = FCGQCNNConfig(angle_bins, depth_bins, min_depth_offset_m, max_depth_offset_m, nms_radius_m, refine,
+                        object_min_height_m)
+    return FCGQCNNPolicy(resolve_model(model or DEFAULT_GQCNN), cfg, max_width_m, gripper)
+
+
+register_policy("fc-gqcnn", "FC-GQ-CNN (Dex-Net 4.0): a GQ-CNN scored densely over positions, 16 angles and "
+                "gripper depths in one pass", "a GQ-CNN (default: the shipped one); needs intrinsics")(_fc_gqcnn_policy)
