@@ -97,6 +97,19 @@ def test_rotated_crops_known_answer():
         np.testing.assert_allclose(crops[k], 0.5 + 0.001 * xs + 0.002 * ys, atol=1e-6)
 
 
+def test_rotated_crops_stretch_to_a_metric_side():
+    """A crop stretched by k on a linear ramp: its block centres lie k times further out."""
+    h, w = 200, 200
+    y, x = np.indices((h, w), dtype=float)
+    image = 0.5 + 0.001 * x + 0.002 * y
+    c, a = np.array([[100.0, 100.0], [100.0, 100.0]]), np.array([0.3, 0.3])
+    crops = rotated_crops(image, c, a, crop_px=12, out_px=4, crop_scale=np.array([1.0, 2.5]))
+    np.testing.assert_allclose(crops[1] - crops[1].mean(), 2.5 * (crops[0] - crops[0].mean()), atol=1e-6)
+    np.testing.assert_allclose(rotated_crops(image, c, a, 12, 4, crop_scale=1.0), rotated_crops(image, c, a, 12, 4))
+    with pytest.raises(ConfigError, match="positive"):
+        rotated_crops(image, c, a, 12, 4, crop_scale=np.array([1.0, 0.0]))
+
+
 def test_rotated_crops_equal_scipy_bilinear_with_edge_repeat():
     """The documented contract: map_coordinates(order=1, mode="nearest") then block averaging,
     also past the image edge, on a non-square image and across chunks."""
@@ -241,3 +254,51 @@ def test_a_second_job_into_the_same_folder_is_refused_while_the_first_runs(tmp_p
         holder.wait()
     with folder_lock(out, "synth"):                          # the lock went with the killed holder
         assert os.path.exists(out / ".synth.lock")
+
+
+HEAPS = dict(objects="procedural:8:box,prism,cylinder,capsule", views_per_pose=1, max_poses=1, grasps_per_object=30,
+             gripper="robotiq_2f85", camera="jacquard", quality=QualityConfig(num_samples=5), heaps=2,
+             heap_objects=(3, 3), singles=False)
+
+
+def test_clutter_heaps_label_neighbours_and_keep_objects_on_one_side(tmp_path):
+    from grasplab.synth.heap_units import object_sides
+    out = tmp_path / "heaps"
+    res = run_synth(SynthConfig(**HEAPS), out, workers=0, show_progress=False)
+    assert res.heaps == 2 and res.datapoints > 0 and 0 < res.positives < res.datapoints
+    f = fields_of(out)
+    ds = TensorDataset.open(out / "gqcnn")
+    sides = object_sides(8, 0.8, 0)
+    for part, want in (("train", True), ("val", False)):           # object-wise: every heap on one side
+        idx = ds.split("object_wise")[0 if part == "train" else 1]
+        assert np.all(sides[f["obj_labels"][idx]] == want)
+    for heap in (0, 1):                                             # every heap's images on one side too
+        views = f["image_labels"] == 1_000_000_000 + heap * 1000
+        assert len(set(sides[f["obj_labels"][views]])) == 1
+    # a positive is collision-free: with the neighbours and the table as well as its own object
+    pos = f["robust_ferrari_canny"] > 0.001
+    assert np.all(f["collision_free"][pos] == 1)
+    scene = sorted((out / "jacquard").glob("heap*/*_grasps.json"))[0]
+    side = json.loads(scene.read_text())
+    index = read_mask(str(scene).replace("_grasps.json", "_objects.png"))
+    assert 2 <= len(side["heap"]["objects"]) <= 3 and index.any()      # the validation side holds 2 of 8
+    again = run_synth(SynthConfig(**{**HEAPS, "heaps": 3}), out, workers=0, show_progress=False)   # more heaps: resumes
+    assert again.units_skipped == 2 and again.units_run == 1 and again.heaps == 3
+
+
+def test_a_grasp_into_a_neighbour_collides():
+    """Two boxes 1 cm apart: grasping box A across the gap puts a finger (0.5 cm margin, 0.8 cm thick)
+    into box B."""
+    from grasplab.geometry import GraspSet
+    from grasplab.grasps import CollisionChecker, load_gripper
+    gripper = load_gripper("robotiq_2f85")
+    a = trimesh.creation.box((0.04, 0.04, 0.06))
+    a.apply_translation((0, 0, 0.03))
+    b = a.copy()
+    b.apply_translation((0.05, 0, 0))                              # faces 1 cm apart along x
+    grasps = GraspSet(np.array([[0, 0, 0.04], [0, 0, 0.04]]), np.array([[1.0, 0, 0], [0, 1.0, 0]]),
+                      np.array([0.04, 0.04]), np.zeros((2, 2, 3)), np.zeros((2, 2, 3)), "world")
+    alone = CollisionChecker(a, gripper).collides(grasps)
+    heap = CollisionChecker(trimesh.util.concatenate([a, b]), gripper).collides(grasps)
+    assert not alone.any()                                          # both fine on box A alone
+    assert heap.tolist() == [True, False]                           # across the gap: hits B; along it: clear

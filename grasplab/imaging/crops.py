@@ -40,7 +40,7 @@ def rotated_crops(image: np.ndarray, centers_xy_px: np.ndarray, angles_rad: np.n
     sx, sy = 2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)                # pixels → grid_sample's [-1, 1]
     for s in range(0, len(c), chunk):
         cc, aa = torch.from_numpy(c[s:s + chunk]), torch.from_numpy(a[s:s + chunk])
-        kk = torch.from_numpy(np.ascontiguousarray(k[s:s + chunk]))[:, None, None]
+        kk = torch.from_numpy(np.array(k[s:s + chunk]))[:, None, None]
         cos, sin = torch.cos(aa)[:, None, None] * kk, torch.sin(aa)[:, None, None] * kk
         x = cc[:, 0, None, None] + dx * cos + dy * sin
         y = cc[:, 1, None, None] - dx * sin + dy * cos

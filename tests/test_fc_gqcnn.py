@@ -1,0 +1,122 @@
+"""The FC-GQ-CNN (a GQ-CNN evaluated densely), the channel LRN it made fast, and metric crops that
+bring frames from other cameras to the training camera."""
+import numpy as np
+import pytest
+import torch
+
+from grasplab.errors import ConfigError
+from grasplab.geometry import CameraIntrinsics
+from grasplab.imaging import Frame
+from grasplab.imaging.camera_match import TrainingCamera, table_depth_at_centre
+from grasplab.imaging.crops import rotated_crops
+from grasplab.models import GQCNN
+from grasplab.models.fc_gqcnn import DenseGQCNN
+from grasplab.models.gqcnn import LRN_ALPHA, ChannelLRN
+from grasplab.policies import load_policy
+
+from test_gqcnn_policy import INTR, box_scene
+
+
+def _net(seed=0, **kw):
+    torch.manual_seed(seed)
+    return GQCNN(filters=6, fc_size=16, im_mean=0.69, im_std=0.01, depth_mean=0.7, depth_std=0.01, **kw).eval()
+
+
+def test_channel_lrn_equals_torch_lrn():
+    x = torch.randn(3, 7, 9, 9) * 40
+    for beta in (0.75, 0.5):
+        ref = torch.nn.LocalResponseNorm(5, alpha=LRN_ALPHA * 5, beta=beta, k=1.0)(x)
+        torch.testing.assert_close(ChannelLRN(beta=beta)(x), ref, atol=1e-4, rtol=1e-5)
+
+
+def test_dense_pass_on_a_crop_sized_image_is_the_crop_network():
+    net = _net()
+    crops = 0.69 + 0.01 * torch.randn(4, 1, 32, 32)
+    depth = torch.tensor([0.68, 0.70, 0.71, 0.72])
+    dense = DenseGQCNN(net)
+    with torch.no_grad():
+        want = net(crops, depth)
+        got = torch.stack([dense(crops[i:i + 1], depth[i:i + 1])[0, 0, 0, 0] for i in range(4)])
+        per_position = dense(crops, depth[:, None, None, None])[:, 0, 0, 0]       # depths per position
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(per_position, want, atol=1e-5, rtol=1e-5)
+
+
+def test_dense_scores_are_the_crop_scores_of_the_grasps_they_name(tmp_path):
+    """Each dense output, mapped back to a centre and angle in the frame, scores what the crop
+    network scores on that grasp's crop (up to the crops' padded borders): a wrong position or
+    angle mapping would decorrelate them."""
+    d, mask, _, _ = box_scene(short_m=0.05, long_m=0.09)
+    d = d + 0.002 * np.random.default_rng(0).standard_normal(d.shape)       # texture for the net to read
+    path = _net(3).save(tmp_path / "gq.npz", metadata={"dataset": {"crop_px": 96, "gripper": "robotiq_2f85"}})
+    pol = load_policy("fc-gqcnn", model=path, refine=0, nms_radius_m=0.0)
+    cands = pol._candidates(Frame(d, mask=mask, intrinsics=INTR), 60, np.random.default_rng(0))
+    assert len(cands.grasps) == 60 and cands.stats["positions"] > 60
+    from grasplab.geometry import Grasp2D
+
+    def corr(moved):
+        return np.corrcoef(cands.scores, pol._score(d, moved, {"grasps_scored": 0}))[0, 1]
+    right = corr(cands.grasps)
+    mirrored = corr([Grasp2D(g.center_xy_px, -g.angle_rad, g.width_px, g.jaw_px, g.depth_m) for g in cands.grasps])
+    shifted = corr([Grasp2D((g.center_xy_px[0] + 6, g.center_xy_px[1] + 6), g.angle_rad, g.width_px, g.jaw_px,
+                            g.depth_m) for g in cands.grasps])
+    assert right > 0.6 and right > max(mirrored, shifted) + 0.25      # measured 0.67 vs 0.04 / 0.32
+    for g in cands.grasps:                                               # every centre on the object
+        assert mask[int(round(g.center_xy_px[1])), int(round(g.center_xy_px[0]))]
+        assert -np.pi / 2 <= g.angle_rad < np.pi / 2
+
+
+def test_fc_policy_plans_through_the_gate_and_refuses_empty_frames(tmp_path):
+    d, mask, _, _ = box_scene()
+    path = _net().save(tmp_path / "gq.npz", metadata={"dataset": {"crop_px": 96, "gripper": "robotiq_2f85"}})
+    pol = load_policy("fc-gqcnn", model=path)
+    out = pol.plan(Frame(d, mask=mask, intrinsics=INTR), max_grasps=3)
+    assert 1 <= len(out) <= 3 and out[0].width_m <= 0.085 + 1e-9
+    assert [g.score for g in out] == sorted((g.score for g in out), reverse=True)
+    assert pol.spec()["options"]["angle_bins"] == 16 and pol.last_stats["grid"].startswith("16×")
+    from grasplab.errors import NoGraspFoundError
+    with pytest.raises(NoGraspFoundError, match="above the table"):
+        pol.plan(Frame(np.full((480, 640), 0.7), intrinsics=INTR))
+    with pytest.raises(ConfigError, match="angle bin"):
+        load_policy("fc-gqcnn", model=path, angle_bins=0)
+
+
+def test_training_camera_leaves_training_frames_alone_and_rescales_others():
+    cam = TrainingCamera(crop_side_m=(0.129, 0.141, 0.153), table_depth_m=(1.41, 1.50, 1.59))
+    # a Jacquard-like frame (f 1000 px, 1.45 m): inside both ranges, nothing changes
+    assert cam.crop_scale(96, 1000.0, np.array([1.45]))[0] == pytest.approx(1.0)
+    assert cam.depth_offset_m(1.45) == 0.0
+    # a PhoXi-like frame (f 1100 px, 0.8 m): 96 px span 7 cm; stretched to the 12.9 cm minimum
+    s = cam.crop_scale(96, 1100.0, np.array([0.8]))[0]
+    assert 96 * s * 0.8 / 1100 == pytest.approx(0.129)
+    assert cam.depth_offset_m(0.7) == pytest.approx(0.71)          # a Primesense table at 0.7 m moves to 1.41 m
+    assert TrainingCamera.from_dict(cam.to_dict()) == cam and TrainingCamera.from_dict(None) is None
+    with pytest.raises(ConfigError, match="percentiles"):
+        TrainingCamera((0.2, 0.1, 0.3), (1, 1, 1))
+
+
+def test_table_depth_of_a_tilted_camera():
+    from scipy.spatial.transform import Rotation
+    q = Rotation.from_euler("x", 180 + 30, degrees=True).as_quat()   # looking down, tilted 30°
+    pose = np.r_[0, 0, 1.0, q[3], q[0], q[1], q[2]]
+    assert table_depth_at_centre(pose)[0] == pytest.approx(1.0 / np.cos(np.radians(30)))
+
+
+def test_metric_crops_see_the_same_object_from_another_camera():
+    """The same box seen with twice the focal length: metric crops of the same grasp agree."""
+    cam = TrainingCamera(crop_side_m=(0.12, 0.122, 0.124), table_depth_m=(0.69, 0.70, 0.71))
+    near = CameraIntrinsics(fx=1050.0, fy=1050.0, cx=639.5, cy=479.5, width=1280, height=960)
+    table, top = 0.70, 0.67
+    images = []
+    for intr in (INTR, near):
+        d = np.full((intr.height, intr.width), table)
+        px = intr.fx / top
+        y, x = np.indices(d.shape)
+        d[(np.abs(x - intr.cx) < 0.02 * px) & (np.abs(y - intr.cy) < 0.05 * px)] = top
+        images.append(d)
+    crops = [rotated_crops(img, np.array([[intr.cx, intr.cy]]), np.array([0.0]), 96, 32,
+                           crop_scale=cam.crop_scale(96, intr.fx, np.array([top + 0.01])))[0]
+             for img, intr in zip(images, (INTR, near))]
+    assert np.mean(np.abs(crops[0] - crops[1]) > 0.005) < 0.05      # the same box, the same pixels (edges aside)
+    raw = rotated_crops(images[1], np.array([[near.cx, near.cy]]), np.array([0.0]), 96, 32)[0]
+    assert np.mean(np.abs(crops[0] - raw) > 0.005) > 0.2            # raw 96-px crops would not agree
