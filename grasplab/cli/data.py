@@ -71,7 +71,7 @@ def synth(
                                          "(default: the preset's; dexnet2: 100)."),
     seed: int = typer.Option(0, help="Global seed: the same seed gives the same dataset for any --workers."),
     gripper: Optional[str] = typer.Option(None, help="Gripper preset (yumi, robotiq_2f85) or JSON file (default: the preset's)."),
-    camera: Optional[str] = typer.Option(None, help="Camera preset: dexnet2, primesense or jacquard (default: the preset's)."),
+    camera: Optional[str] = typer.Option(None, help="Camera preset: dexnet2, primesense, jacquard, phoxi or phoxi-full (default: the preset's)."),
     renderer: str = typer.Option("auto", help="auto, mujoco or raycast."),
     threshold: Optional[float] = typer.Option(None, help="Robust ε above which a grasp is positive (default: the "
                                               "preset's; Dex-Net 2.0: 0.002)."),

@@ -43,7 +43,8 @@ class ChannelLRN(nn.Module):
         cs = nn.functional.pad(x * x, (0, 0, 0, 0, r + 1, r)).cumsum(1)     # window sums as differences
         y = (cs[:, 2 * r + 1:] - cs[:, :-(2 * r + 1)]).mul_(self.alpha).add_(self.bias)
         if self.beta == 0.75:                                                  # y^-0.75 = 1 / (√y · y^¼): no pow
-            return x * y.sqrt().mul_(y.sqrt_().sqrt_()).reciprocal_()
+            s = y.sqrt()
+            return x / (s * s.sqrt())
         return x * y.pow_(-self.beta)
 
 

@@ -225,16 +225,14 @@ def _gqcnn_policy(method: str, model: str | Path | None = None, gripper: str | N
                   cem: dict | None = None) -> GQCNNPolicy:
     """A registered GQ-CNN policy from its options (``sampler``/``cem``: ``AntipodalDepthConfig`` /
     ``CEMConfig`` values as dicts)."""
-    from ..models.pretrained import resolve_model
-    if model is None:
-        raise ConfigError(f"the gqcnn-{method} policy needs a trained GQ-CNN (no pretrained one ships yet): train one "
-                          f"with `grasplab train gqcnn` and pass model= (--model)")
+    from ..models.pretrained import DEFAULT_GQCNN, resolve_model
+    model = DEFAULT_GQCNN if model is None else model
     cfg = GQCNNPolicyConfig(method, num_candidates, object_min_height_m, AntipodalDepthConfig(**(sampler or {})),
                             CEMConfig(**(cem or {})))
     return GQCNNPolicy(resolve_model(model), cfg, max_width_m, gripper)
 
 
 register_policy("gqcnn-rank", "Dex-Net 2.0: antipodal grasps sampled from the depth image, ranked by a GQ-CNN",
-                "a GQ-CNN (`grasplab train gqcnn`); needs intrinsics")(partial(_gqcnn_policy, "rank"))
+                "a GQ-CNN (default: the shipped one; `grasplab train gqcnn`); needs intrinsics")(partial(_gqcnn_policy, "rank"))
 register_policy("gqcnn-cem", "Dex-Net 2.0: the cross-entropy method over antipodal grasps with a GQ-CNN",
-                "a GQ-CNN (`grasplab train gqcnn`); needs intrinsics")(partial(_gqcnn_policy, "cem"))
+                "a GQ-CNN (default: the shipped one; `grasplab train gqcnn`); needs intrinsics")(partial(_gqcnn_policy, "cem"))

@@ -44,6 +44,12 @@ CAMERA_PRESETS: dict[str, CameraSamplerConfig] = {
     # of ~10° from vertical. Here 512² with f = 1000 px covers the same field of view.
     "jacquard": CameraSamplerConfig(width=512, height=512, focal_px=(950.0, 1050.0), cx=255.5, cy=255.5,
                                     radius_m=(1.4, 1.6), polar_deg=(0.0, 12.0), target_jitter_m=0.02),
+    # Photoneo PhoXi S as in gqcnn's examples (its phoxi.intr: 516×386, f 552.5 px, and the full
+    # 1032×772 resolution at f 1105 px); the 0.75–0.85 m working distance is assumed, not published
+    "phoxi": CameraSamplerConfig(width=516, height=386, focal_px=(552.5, 552.5), cx=255.5, cy=191.75,
+                                 radius_m=(0.75, 0.85)),
+    "phoxi-full": CameraSamplerConfig(width=1032, height=772, focal_px=(1105.0, 1105.0), cx=515.5, cy=385.5,
+                                      radius_m=(0.75, 0.85)),
 }
 
 
