@@ -66,6 +66,8 @@ def _options(name, gqcnn_file):
     if name.startswith("gqcnn"):
         return {"model": str(gqcnn_file), "num_candidates": 30} if name == "gqcnn-rank" else \
             {"model": str(gqcnn_file), "cem": {"seed_samples": 30, "gmm_samples": 10, "iterations": 1}}
+    if name == "fc-gqcnn":
+        return {"model": str(gqcnn_file)}
     return {}
 
 
@@ -160,7 +162,7 @@ def test_the_registry_refuses_what_it_does_not_know(gqcnn_file):
         load_policy("gqcnn-rank", model=str(gqcnn_file), views=2)
     with pytest.raises(GrasplabError, match="nor a registered policy"):
         load_policy("no-such-thing")
-    with pytest.raises(ConfigError, match="needs a trained GQ-CNN"):
-        load_policy("gqcnn-cem")
+    assert load_policy("gqcnn-cem").path.name == "gqcnn-synth-clutter.npz"      # the shipped GQ-CNN by default
+    assert load_policy("fc-gqcnn").path.name == "gqcnn-synth-clutter.npz"
     with pytest.raises(GrasplabError, match="not a policy name"):
         load_policy("ggcnn2-synth-depth", model="ggcnn2-synth-depth")
