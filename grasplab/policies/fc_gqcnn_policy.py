@@ -89,15 +89,13 @@ class FCGQCNNPolicy(GQCNNPolicy):
         n = 4 * math.ceil(2.0 * half / step / 4)                  # block-averaged side, a multiple of the stride
         angles = -np.pi / 2 + np.pi * (np.arange(c.angle_bins) + 0.5) / c.angle_bins
         images = self._rotated(d + offset, (cx, cy), angles, n, step)           # (K, 1, n, n)
-        top = -t.nn.functional.max_pool2d(-images, (3, self._jaw_blocks(intr, z_ref, step)), stride=1,
-                                          padding=(1, self._jaw_blocks(intr, z_ref, step) // 2))[..., :n, :n]
         off = self.dense.centre_offset_px()
         with t.inference_mode():
             feats = self.dense.image_features(images)                            # (K, fc, h, w)
             h, w = feats.shape[-2:]
             rows = (4 * np.arange(h) + off).round().astype(int).clip(0, n - 1)
             cols = (4 * np.arange(w) + off).round().astype(int).clip(0, n - 1)
-            surface = top[:, 0][:, t.from_numpy(rows)][:, :, t.from_numpy(cols)]   # (K, h, w) top between the jaws
+            surface = self._top_between_jaws(images, rows, cols, self._jaw_blocks(intr, z_ref, step))   # (K, h, w)
             depths = np.linspace(c.min_depth_offset_m, c.max_depth_offset_m, c.depth_bins)
             q = t.stack([self.dense.out(t.relu(feats + self.dense.pose_features(surface + float(dd)).permute(0, 3, 1, 2)))[:, 0]
                          for dd in depths], 1).sigmoid().numpy()                 # (K, D, h, w)
@@ -153,6 +151,16 @@ class FCGQCNNPolicy(GQCNNPolicy):
         out = F.grid_sample(img[None, None].expand(len(angles), 1, hh, ww), grid, mode="bilinear",
                             padding_mode="border", align_corners=True)
         return F.avg_pool2d(out, b)
+
+    def _top_between_jaws(self, images, rows: np.ndarray, cols: np.ndarray, jaw: int):
+        """The highest point (least depth) within 1 block across and ``jaw`` blocks along the grasp
+        axis around each output centre (rows × cols, evenly spaced): a strided min-pool."""
+        t = self._torch
+        r = jaw // 2
+        padded = t.nn.functional.pad(images, (r, r, 1, 1), value=float("inf"))
+        stride = int(rows[1] - rows[0]) if len(rows) > 1 else 1
+        win = padded[..., rows[0]:rows[0] + 3 + stride * (len(rows) - 1), cols[0]:cols[0] + jaw + stride * (len(cols) - 1)]
+        return -t.nn.functional.max_pool2d(-win, (3, jaw), stride=stride)[:, 0]
 
     def _jaw_blocks(self, intr, z_ref: float, step: float) -> int:
         """The gripper's opening in block-averaged pixels (odd), where the jaws' highest point is sought."""
