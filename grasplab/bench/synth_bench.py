@@ -18,12 +18,15 @@ from .machine import machine_info
 
 
 def run_synth_bench(objects: str = "procedural:16", worker_counts: tuple[int, ...] = (1, 2),
-                    views_per_pose: int = 2, seed: int = 1, repeats: int = 3) -> dict:
-    """Runs interleave worker counts (1, 2, 1, 2, ...) ``repeats`` times; medians are reported."""
+                    views_per_pose: int = 2, seed: int = 1, repeats: int = 3, heaps: int = 0,
+                    heap_objects: int = 5) -> dict:
+    """Runs interleave worker counts (1, 2, 1, 2, ...) ``repeats`` times; medians are reported.
+    ``heaps`` > 0: clutter heaps of ``heap_objects`` objects instead of single objects."""
     os.environ["LP_NUM_THREADS"] = "0"        # each worker renders in its own thread only
     os.environ["OMP_NUM_THREADS"] = "1"
     from ..synth import SynthConfig, run_synth
-    cfg = SynthConfig(objects=objects, views_per_pose=views_per_pose, seed=seed)
+    cfg = SynthConfig(objects=objects, views_per_pose=views_per_pose, seed=seed, heaps=heaps,
+                      heap_objects=(heap_objects, heap_objects), singles=not heaps)
     from ..scene.stable_poses import clear_stable_pose_memo
     runs = []
     for w in [w for _ in range(repeats) for w in worker_counts]:
@@ -54,4 +57,5 @@ def run_synth_bench(objects: str = "procedural:16", worker_counts: tuple[int, ..
         scaling = {"pool_2_over_1": by_w[2]["datapoints_per_s_pool"] / by_w[1]["datapoints_per_s_pool"],
                    "wall_2_over_1": by_w[2]["datapoints_per_s_wall"] / by_w[1]["datapoints_per_s_wall"]}
     return {"benchmark": "synth", "objects": objects, "views_per_pose": views_per_pose, "seed": seed,
+            "heaps": heaps, "heap_objects": heap_objects,
             "repeats": repeats, **machine_info(), "results": rows, "runs": runs, "scaling": scaling}

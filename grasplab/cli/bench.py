@@ -130,18 +130,23 @@ def bench_synth(
     workers: str = typer.Option("1,2", help="Worker counts to compare (Ray; 0 = serial in-process)."),
     views_per_pose: int = typer.Option(2),
     repeats: int = typer.Option(3, help="Interleaved repeats per worker count (medians reported)."),
+    heaps: int = typer.Option(0, help="Clutter instead of single objects: this many heaps of --heap-objects."),
+    heap_objects: int = typer.Option(5, help="Objects per heap (with --heaps)."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ):
-    """Labelled GQ-CNN datapoints per second end to end, with 1 and with 2 workers."""
+    """Labelled GQ-CNN datapoints per second end to end, with 1 and with 2 workers (single objects,
+    or clutter heaps with --heaps)."""
     from ..bench.synth_bench import run_synth_bench
-    res = run_synth_bench(objects, comma_list(workers, int, "worker counts"), views_per_pose, repeats=repeats)
+    res = run_synth_bench(objects, comma_list(workers, int, "worker counts"), views_per_pose, repeats=repeats,
+                          heaps=heaps, heap_objects=heap_objects)
     if as_json:
         print(json.dumps(res, indent=2))
         return
     rows = [[r["workers"], r["datapoints"], f"{r['wall_s']:.1f}", f"{r['startup_s']:.1f}", f"{r['pool_s']:.1f}",
              f"{r['shutdown_s']:.1f}", f"{r['datapoints_per_s_wall']:.1f}", f"{r['datapoints_per_s_pool']:.1f}"]
             for r in res["results"]]
-    console.print(table(f"synth {res['objects']}, {res['views_per_pose']} views/pose, median of {res['repeats']} "
+    what = f"{res['heaps']} heaps of {res['heap_objects']} from {res['objects']}" if res["heaps"] else res["objects"]
+    console.print(table(f"synth {what}, {res['views_per_pose']} views/{'heap' if res['heaps'] else 'pose'}, median of {res['repeats']} "
                         f"interleaved runs, {res['date_utc']} UTC",
                         ["workers", "datapoints", "wall s", "start-up s", "pool s", "shutdown s", "datapoints/s (wall)",
                          "datapoints/s (pool)"], rows))
