@@ -113,6 +113,7 @@ class FCGQCNNPolicy(GQCNNPolicy):
         on[inside] = mask[np.rint(y[inside]).astype(int), np.rint(x[inside]).astype(int)]
         q = np.where(on, q, -1.0)
         dense_s = time.perf_counter() - t0
+        self.last_dense = {"x_px": x, "y_px": y, "score": q, "angles_rad": angles}   # for figures
         order = np.argsort(-q, axis=None, kind="stable")
         keep = _nms(order, q.ravel(), x.ravel(), y.ravel(), c.nms_radius_m * intr.fx / z_ref,
                     max(max_grasps, c.refine, 1))
