@@ -123,6 +123,10 @@ def test_the_job_writes_records_resumes_and_reports(tmp_path):
     assert len(recs) == 4 and all(r["outcome"] in ("success", "no grasp", "collision on approach", "empty grasp",
                                                    "slipped during lift", "dropped during shake") for r in recs)
     assert len(list((tmp_path / "videos").glob("*.gif"))) >= 1
+    import importlib.util
+    if importlib.util.find_spec("imageio_ffmpeg"):                          # the video extra (in dev): MP4 too
+        mp4 = sorted((tmp_path / "videos").glob("*.mp4"))
+        assert mp4 and mp4[0].read_bytes()[4:8] == b"ftyp"
     first = record_path(tmp_path, recs[0]["object"], 0)
     before = json.loads(first.read_text())
     first.unlink()                                                          # as if killed before it finished

@@ -1,5 +1,6 @@
 """What people look at from a trial job: a thumbnail of each failed trial (the frame the policy
-saw, cropped to the object, with the planned grasp drawn) and GIF videos of recorded trials."""
+saw, cropped to the object, with the planned grasp drawn) and videos of recorded trials (GIF,
+and MP4 where the ``video`` extra, imageio-ffmpeg, is installed)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -54,7 +55,8 @@ def write_frame_thumb(frame, mask, grasp: Grasp2D | None, title: str, path: Path
 
 
 def write_trial_video(setup, frames: list, path: Path) -> Path:
-    """A GIF of a recorded trial from an oblique camera (every recorded simulation state)."""
+    """A GIF of a recorded trial from an oblique camera (every recorded simulation state), and an
+    MP4 beside it (same name, ``.mp4``) when imageio-ffmpeg is installed."""
     import mujoco
     from PIL import Image
     world = setup.world
@@ -79,5 +81,22 @@ def write_trial_video(setup, frames: list, path: Path) -> Path:
     if not images:
         raise ValueError("no recorded states to make a video of")
     step_ms = int(round(1000 / VIDEO_FPS))
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        imageio_ffmpeg = None
+    if imageio_ffmpeg is not None:
+        atomic_write(Path(path).with_suffix(".mp4"), lambda p: _write_mp4(imageio_ffmpeg, p, images))
     return atomic_write(path, lambda p: images[0].save(p, format="GIF", save_all=True, append_images=images[1:],
                                                        duration=step_ms, loop=0))
+
+
+def _write_mp4(imageio_ffmpeg, path, images) -> None:
+    """H.264 at the recording's real-time rate (even frame sides, as the codec needs)."""
+    w, h = images[0].size
+    writer = imageio_ffmpeg.write_frames(str(path), (w - w % 2, h - h % 2), fps=VIDEO_FPS, codec="libx264",
+                                         pix_fmt_out="yuv420p", output_params=["-f", "mp4"], quality=7)
+    writer.send(None)
+    for im in images:
+        writer.send(np.ascontiguousarray(np.asarray(im)[:h - h % 2, :w - w % 2]))
+    writer.close()
