@@ -85,25 +85,29 @@ def sample_antipodal_grasps(depth_m: np.ndarray, intrinsics: CameraIntrinsics, m
     if len(pts) < 2:
         raise NoGraspFoundError("no depth edges in the image (a flat scene?): nothing to grasp; check the "
                                 "depth units (metres) and that the objects are in view")
-    # pairwise: v from contact i to contact j; i's outward normal must point away from j (n_i · v ≤ −cos φ)
-    # and j's away from i (n_j · v ≥ cos φ)
-    d = pts[None, :, :] - pts[:, None, :]
-    dist_px = np.linalg.norm(d, axis=2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        v = d / dist_px[..., None]
+    # pairwise: d = p_j − p_i from contact i to contact j; i's outward normal must point away from j
+    # (n_i · d ≤ −cos φ |d|) and j's away from i (n_j · d ≥ cos φ |d|). The dot products as matrix
+    # products (n_i · p_j − n_i · p_i), and centres only for the pairs that pass: memory and time
+    # stay small at Dex-Net's 2,000 edge pixels.
+    dx = pts[None, :, 0] - pts[:, None, 0]
+    dy = pts[None, :, 1] - pts[:, None, 1]
+    dist_px = np.hypot(dx, dy)
+    np_self = np.einsum("ik,ik->i", normals, pts)
+    n_i_d = normals @ pts.T - np_self[:, None]                       # n_i · (p_j − p_i)
+    n_j_d = np_self[None, :] - pts @ normals.T                       # n_j · (p_j − p_i)
     cos_cone = np.cos(np.arctan(cfg.friction_coef))
-    ok = (np.einsum("ik,ijk->ij", normals, v) <= -cos_cone) & (np.einsum("jk,ijk->ij", normals, v) >= cos_cone)
+    ok = (n_i_d <= -cos_cone * dist_px) & (n_j_d >= cos_cone * dist_px) & (dist_px > 0)
     z = depth_m[pts[:, 1].astype(int).clip(0, h - 1), pts[:, 0].astype(int).clip(0, w - 1)]
-    z_pair = np.minimum(z[:, None], z[None, :])
-    width_m = dist_px * z_pair / intrinsics.fx
-    ok &= (dist_px > 0) & (width_m <= max_width_m)
-    centers = (pts[:, None, :] + pts[None, :, :]) / 2
+    ok &= dist_px * np.minimum(z[:, None], z[None, :]) / intrinsics.fx <= max_width_m
+    ok = np.triu(ok, 1)                               # the test is symmetric in (i, j)
+    ii, jj = np.nonzero(ok)
+    centers = (pts[ii] + pts[jj]) / 2
     m = cfg.min_dist_from_boundary_px
-    ok &= (centers[..., 0] >= m) & (centers[..., 0] <= w - 1 - m) & (centers[..., 1] >= m) & (centers[..., 1] <= h - 1 - m)
+    keep = (centers[:, 0] >= m) & (centers[:, 0] <= w - 1 - m) & (centers[:, 1] >= m) & (centers[:, 1] <= h - 1 - m)
     if mask is not None:
-        cx, cy = centers[..., 0].round().astype(int).clip(0, w - 1), centers[..., 1].round().astype(int).clip(0, h - 1)
-        ok &= mask[cy, cx] > 0
-    ii, jj = np.nonzero(np.triu(ok, 1))               # the test is symmetric in (i, j)
+        cx, cy = centers[:, 0].round().astype(int).clip(0, w - 1), centers[:, 1].round().astype(int).clip(0, h - 1)
+        keep &= mask[cy, cx] > 0
+    ii, jj = ii[keep], jj[keep]
     if len(ii) == 0:
         raise NoGraspFoundError(f"no antipodal pair of depth edges fits the gripper's {max_width_m * 100:.1f} cm opening"
                                 f"{' on the mask' if mask is not None else ''} away from the image border")
