@@ -68,11 +68,9 @@ def main() -> None:
         fig.colorbar(sc, ax=row[1], fraction=0.046, pad=0.02)
         row[1].set_title(f"dense GQ-CNN score, best of {len(dense['angles_rad'])} angles × depths\n"
                          f"({pol.last_stats['grid']})", fontsize=8)
-        for ax in row:
-            cx, cy = float(np.mean(xs)) if len(xs) else frame.shape[1] / 2, float(np.mean(ys)) if len(ys) else frame.shape[0] / 2
-            half = 0.6 * max(np.ptp(xs) if len(xs) else 100, np.ptp(ys) if len(ys) else 100) + 40
-            ax.set_xlim(cx - half, cx + half)
-            ax.set_ylim(cy + half, cy - half)
+        for ax in row:                                     # the whole frame
+            ax.set_xlim(0, w)
+            ax.set_ylim(h, 0)
     finish_panels(fig, axes, args.out, "FC-GQ-CNN: one dense pass over positions × 16 angles × gripper depths")
     print("wrote", args.out)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 
 from grasplab.models import load_model
@@ -78,7 +79,7 @@ crops ({run['train_positive_fraction']:.1%} / {run['val_positive_fraction']:.1%}
 objects from one side of the split.
 
 ## Command
-`{' '.join(['grasplab', *run['command'][1:]])}`: batch {run['config']['batch_size']}, SGD lr {run['config']['lr']} (gqcnn's
+`{re.sub(r"\S*/runs/", "runs/", ' '.join(['grasplab', *run['command'][1:]]))}`: batch {run['config']['batch_size']}, SGD lr {run['config']['lr']} (gqcnn's
 Dex-Net 2.0 schedule), seed {run['config']['seed']}, mirrors and depth noise; the epoch with the best validation
 accuracy was kept ({run['best_val_accuracy']:.1%} after {run['epochs_run']} epochs run; precision
 {val['precision']:.1%}, recall {val['recall']:.1%}, AP {val['average_precision']:.3f}, ROC AUC {val['roc_auc']:.3f}).

@@ -105,3 +105,46 @@ def test_packaging_names_a_pretrained_teacher_by_name(tmp_path):
     assert meta == {"teacher_path": "ggcnn-synth-depth", "init_path": str(tmp_path / "run" / "model.npz"), "x": 1}
     assert resolve_model(meta["teacher_path"]) == Path(own)
     assert load_model(resolve_model("ggcnn-fast-synth-depth")).metadata["teacher_path"] == "ggcnn-synth-depth"
+
+
+@pytest.fixture(scope="module")
+def shipped_gqcnn():
+    from grasplab.models.pretrained import DEFAULT_GQCNN
+    if DEFAULT_GQCNN not in available():
+        pytest.skip("the shipped GQ-CNN is not installed")
+    return DEFAULT_GQCNN
+
+
+def test_the_shipped_gqcnn_is_small_with_a_card_and_its_training_camera(shipped_gqcnn):
+    path = resolve_model(shipped_gqcnn)
+    assert path.stat().st_size <= 10e6                                    # the issue's limit
+    model = load_model(path)
+    assert model.architecture == "gqcnn" and model.metadata["name"] == shipped_gqcnn
+    cam = model.metadata["dataset"]["training_camera"]
+    assert 0.1 < cam["crop_side_m"][1] < 0.2 and 1.3 < cam["table_depth_m"][1] < 1.7   # Jacquard-like frames
+    card = model_card(shipped_gqcnn)
+    for section in ("## Data", "## Command", "## Metrics", "## Limits"):
+        assert section in card
+    assert f"{model.metadata['best_val_accuracy']:.1%}" in card and "heaps" in card
+
+
+@pytest.mark.parametrize("policy", ["fc-gqcnn", "gqcnn-rank", "gqcnn-cem"])
+def test_the_gqcnn_policies_grasp_real_primesense_objects_without_masks(shared_data, shipped_gqcnn, policy):
+    """Trained at 1.5 m with f ≈ 1000 px, planning on a real Primesense frame (0.7 m, f 525 px)
+    without its mask: the top grasp lies on the object (the segmask, dilated 3 px for its edge)
+    and fits the 8.5 cm opening — the camera adaptation at work."""
+    from scipy import ndimage
+
+    from grasplab.imaging import read_frame, read_mask
+    from grasplab.policies import load_policy
+    base = shared_data / "gqcnn" / "primesense"
+    pol = load_policy(policy)
+    on = 0
+    for k in range(5):
+        f = read_frame(base / f"depth_{k}.npy", intrinsics=shared_data / "gqcnn" / "calib" / "primesense.intr")
+        obj = ndimage.binary_dilation(read_mask(base / f"segmask_{k}.png"), iterations=3)
+        best = pol.plan(f, max_grasps=1, seed=0)[0]
+        col, row = np.rint(best.grasp.center_xy_px).astype(int)
+        on += bool(obj[row, col])
+        assert best.width_m <= 0.085 + 1e-6 and 0.3 < best.center_m[2] < 1.2
+    assert on == 5, f"{policy}: {on} of 5 top grasps on the object"

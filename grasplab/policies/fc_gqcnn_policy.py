@@ -7,7 +7,8 @@ fitted table) plus half a crop; it is rotated to ``angle_bins`` angles in [−90
 block-averaged like the training crops (metric, with the model's ``training_camera``, like the
 crop policies); one pass scores the grasp centred at every 4th block-averaged pixel at each
 angle, for ``depth_bins`` gripper depths from 0.5 to 4 cm below the highest point between the
-jaws (Dex-Net's sampler's range). Positions off the mask score nothing. Non-maximum suppression
+jaws (Dex-Net's sampler's range). Positions off the mask or within half a crop (48 px, the
+sampler's margin) of the border score nothing. Non-maximum suppression
 keeps the best grasp per neighbourhood; the ``refine`` best are re-scored by the crop GQ-CNN at
 their exact centre (cheap, and the crops' borders are what it was trained on). A grasp's width is
 the object's extent across the jaws at its depth (the opening when it is wider than that).
@@ -23,6 +24,7 @@ import numpy as np
 from ..errors import ConfigError, NoGraspFoundError
 from ..geometry import Grasp2D
 from ..imaging import Frame, above_table
+from ..imaging.camera_match import frame_table_depth_m
 from ..presets import published
 from .base import Candidates
 from .gqcnn_policy import GQCNNPolicy, GQCNNPolicyConfig
@@ -80,7 +82,9 @@ class FCGQCNNPolicy(GQCNNPolicy):
                                         f"depth image; pass an object mask, or lower the height threshold")
         self._fit = fx_fit, offset = self.camera_fit(d, intr)
         ys, xs = np.nonzero(mask)
-        z_ref = float(np.median(d[ys, xs]))
+        # one scale for the frame: the crops' metric side at the table (objects stand within
+        # centimetres of it; the mask's median can be pulled by tall things near the camera)
+        z_ref = frame_table_depth_m(d, intr)
         scale = 1.0 if fx_fit is None else float(self.training_camera.crop_scale(self.crop_px, fx_fit, z_ref))
         step = self.block * scale                                 # image px per block-averaged px
         # the region: every mask pixel as a centre, plus half a crop around it, in any rotation
@@ -108,7 +112,8 @@ class FCGQCNNPolicy(GQCNNPolicy):
         x = cx + u[None, None, :] * cos + v[None, :, None] * sin
         y = cy - u[None, None, :] * sin + v[None, :, None] * cos
         hh, ww = d.shape
-        inside = (x >= 0) & (x <= ww - 1) & (y >= 0) & (y <= hh - 1)
+        m = self.config.sampler.min_dist_from_boundary_px           # Dex-Net's margin: half a crop from the border
+        inside = (x >= m) & (x <= ww - 1 - m) & (y >= m) & (y <= hh - 1 - m)
         on = np.zeros_like(inside)
         on[inside] = mask[np.rint(y[inside]).astype(int), np.rint(x[inside]).astype(int)]
         q = np.where(on, q, -1.0)
