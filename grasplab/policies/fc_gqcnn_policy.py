@@ -41,6 +41,7 @@ class FCGQCNNConfig:
     max_depth_offset_m: float = _SAMPLER["max_depth_offset_m"]
     nms_radius_m: float = 0.02                 # one grasp per this neighbourhood (metres at the grasp's depth)
     refine: int = 10                           # best grasps re-scored by the crop GQ-CNN (0: the dense scores)
+    refine_shift: bool = True                  # ... also half a grid step along and across the axis (5 crops each)
     object_min_height_m: float = 0.01          # without a mask: positions this far above the fitted table
 
     def __post_init__(self):
@@ -132,12 +133,27 @@ class FCGQCNNPolicy(GQCNNPolicy):
             scores.append(float(q[k, i, j]))
         scores = np.array(scores)
         if c.refine and grasps:
-            scores[:c.refine] = self._score(d, grasps[:c.refine], {"grasps_scored": 0})
+            grasps[:c.refine], scores[:c.refine] = self._refined(d, grasps[:c.refine], 2 * step if c.refine_shift else 0.0)
             grasps, scores = grasps[:max(c.refine, max_grasps)], scores[:max(c.refine, max_grasps)]
         stats = {"dense_s": dense_s, "positions": int(on.sum()), "grid": f"{c.angle_bins}×{h}×{w}×{c.depth_bins}",
-                 "sampling_s": 0.0, "grasps_scored": int(c.refine)}
+                 "sampling_s": 0.0, "grasps_scored": min(c.refine, len(grasps)) * (5 if c.refine_shift else 1)}
         reason = "" if grasps else "no position of the dense grid lies on the object mask"
         return Candidates(grasps, scores, reason=reason, stats=stats)
+
+    def _refined(self, d: np.ndarray, grasps: list[Grasp2D], shift_px: float) -> tuple[list[Grasp2D], np.ndarray]:
+        """Each grasp re-scored by the crop GQ-CNN at its centre and, with ``shift_px`` (half the
+        dense grid's spacing), at the four centres that far along and across its axis; the best kept."""
+        offsets = [(0.0, 0.0)] + ([(shift_px, 0.0), (-shift_px, 0.0), (0.0, shift_px), (0.0, -shift_px)]
+                                  if shift_px else [])
+        tried = []
+        for g in grasps:
+            cu, su = math.cos(g.angle_rad), math.sin(g.angle_rad)
+            for du, dv in offsets:                 # along the axis (u) and across it (v), image y down
+                x, y = g.center_xy_px[0] + du * cu + dv * su, g.center_xy_px[1] - du * su + dv * cu
+                tried.append(Grasp2D((x, y), g.angle_rad, g.width_px, g.jaw_px, g.depth_m))
+        q = self._score(d, tried, {"grasps_scored": 0}).reshape(len(grasps), len(offsets))
+        best = q.argmax(1)
+        return [tried[i * len(offsets) + b] for i, b in enumerate(best)], q.max(1)
 
     def _rotated(self, depth_m: np.ndarray, centre, angles: np.ndarray, n: int, step: float):
         """(K, 1, n, n) block-averaged views of the frame rotated to ``angles`` around ``centre``
@@ -216,11 +232,12 @@ def _fc_gqcnn_policy(model=None, gripper: str | None = None, max_width_m: float 
                      min_depth_offset_m: float = FCGQCNNConfig.min_depth_offset_m,
                      max_depth_offset_m: float = FCGQCNNConfig.max_depth_offset_m,
                      nms_radius_m: float = FCGQCNNConfig.nms_radius_m, refine: int = FCGQCNNConfig.refine,
+                     refine_shift: bool = FCGQCNNConfig.refine_shift,
                      object_min_height_m: float = FCGQCNNConfig.object_min_height_m) -> FCGQCNNPolicy:
     """A registered FC-GQ-CNN policy from its options (``FCGQCNNConfig``'s fields)."""
     from ..models.pretrained import DEFAULT_GQCNN, resolve_model
     cfg = FCGQCNNConfig(angle_bins, depth_bins, min_depth_offset_m, max_depth_offset_m, nms_radius_m, refine,
-                        object_min_height_m)
+                        refine_shift, object_min_height_m)
     return FCGQCNNPolicy(resolve_model(model or DEFAULT_GQCNN), cfg, max_width_m, gripper)
 
 
