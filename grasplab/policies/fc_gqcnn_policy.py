@@ -39,6 +39,7 @@ class FCGQCNNConfig:
     depth_bins: int = 4
     min_depth_offset_m: float = _SAMPLER["min_depth_offset_m"]
     max_depth_offset_m: float = _SAMPLER["max_depth_offset_m"]
+    top_window_m: float = 0.01                 # gripper depths count from the highest point this near the centre
     nms_radius_m: float = 0.02                 # one grasp per this neighbourhood (metres at the grasp's depth)
     refine: int = 10                           # best grasps re-scored by the crop GQ-CNN (0: the dense scores)
     refine_shift: bool = True                  # ... also half a grid step along and across the axis (5 crops each)
@@ -49,8 +50,8 @@ class FCGQCNNConfig:
             raise ConfigError("the FC-GQ-CNN needs at least one angle bin and one depth bin")
         if not 0 <= self.min_depth_offset_m <= self.max_depth_offset_m:
             raise ConfigError("gripper depth offsets must satisfy 0 ≤ min ≤ max")
-        if self.nms_radius_m < 0 or self.refine < 0 or self.object_min_height_m < 0:
-            raise ConfigError("nms_radius_m, refine and object_min_height_m must be ≥ 0")
+        if min(self.nms_radius_m, self.refine, self.object_min_height_m, self.top_window_m) < 0:
+            raise ConfigError("top_window_m, nms_radius_m, refine and object_min_height_m must be ≥ 0")
 
 
 class FCGQCNNPolicy(GQCNNPolicy):
@@ -185,8 +186,10 @@ class FCGQCNNPolicy(GQCNNPolicy):
         return -t.nn.functional.max_pool2d(-win, (3, jaw), stride=stride)[:, 0]
 
     def _jaw_blocks(self, intr, z_ref: float, step: float) -> int:
-        """The gripper's opening in block-averaged pixels (odd), where the jaws' highest point is sought."""
-        return 2 * int(self.gripper_max_width_m * intr.fx / z_ref / step / 2) + 1
+        """The window along the grasp axis where the surface is sought, in block-averaged pixels
+        (odd): ``top_window_m`` around the centre, or the gripper's whole opening when it is 0."""
+        span_m = self.fc_config.top_window_m or self.gripper_max_width_m
+        return 2 * int(span_m * intr.fx / z_ref / step / 2) + 1
 
     def _width_px(self, row_img: np.ndarray, r: int, col: int, depth_m: float, step: float, intr) -> float:
         """The object's extent across the jaws through the centre at the grasp depth (image px),
@@ -231,13 +234,14 @@ def _fc_gqcnn_policy(model=None, gripper: str | None = None, max_width_m: float 
                      angle_bins: int = FCGQCNNConfig.angle_bins, depth_bins: int = FCGQCNNConfig.depth_bins,
                      min_depth_offset_m: float = FCGQCNNConfig.min_depth_offset_m,
                      max_depth_offset_m: float = FCGQCNNConfig.max_depth_offset_m,
+                     top_window_m: float = FCGQCNNConfig.top_window_m,
                      nms_radius_m: float = FCGQCNNConfig.nms_radius_m, refine: int = FCGQCNNConfig.refine,
                      refine_shift: bool = FCGQCNNConfig.refine_shift,
                      object_min_height_m: float = FCGQCNNConfig.object_min_height_m) -> FCGQCNNPolicy:
     """A registered FC-GQ-CNN policy from its options (``FCGQCNNConfig``'s fields)."""
     from ..models.pretrained import DEFAULT_GQCNN, resolve_model
-    cfg = FCGQCNNConfig(angle_bins, depth_bins, min_depth_offset_m, max_depth_offset_m, nms_radius_m, refine,
-                        refine_shift, object_min_height_m)
+    cfg = FCGQCNNConfig(angle_bins, depth_bins, min_depth_offset_m, max_depth_offset_m, top_window_m, nms_radius_m,
+                        refine, refine_shift, object_min_height_m)
     return FCGQCNNPolicy(resolve_model(model or DEFAULT_GQCNN), cfg, max_width_m, gripper)
 
 
