@@ -6,8 +6,8 @@ The plan: the region of interest is the object mask's box (or what stands ≥ 1 
 fitted table) plus half a crop; it is rotated to ``angle_bins`` angles in [−90°, 90°) and
 block-averaged like the training crops (metric, with the model's ``training_camera``, like the
 crop policies); one pass scores the grasp centred at every 4th block-averaged pixel at each
-angle, for ``depth_bins`` gripper depths from 0.5 to 4 cm below the highest point between the
-jaws (Dex-Net's sampler's range). Positions off the mask or within half a crop (48 px, the
+angle, for ``depth_bins`` gripper depths 2.5–4 cm below the highest point within 1 cm of the
+centre (deeper than Dex-Net's sampler's 0.5–4 cm: see ``FCGQCNNConfig``). Positions off the mask or within half a crop (48 px, the
 sampler's margin) of the border score nothing. Non-maximum suppression
 keeps the best grasp per neighbourhood; the ``refine`` best are re-scored by the crop GQ-CNN at
 their exact centre (cheap, and the crops' borders are what it was trained on). A grasp's width is
@@ -37,7 +37,10 @@ _SAMPLER = published("policy", "sampler")
 class FCGQCNNConfig:
     angle_bins: int = 16                       # Dex-Net 4.0's FC-GQ-CNN: 16 angular bins
     depth_bins: int = 4
-    min_depth_offset_m: float = _SAMPLER["min_depth_offset_m"]
+    # 2.5–4 cm below the local top, not the sampler's 0.5–4 cm: the GQ-CNN barely tells gripper
+    # depths apart (its data hold each grasp at one depth), and shallow grasps slip when lifted —
+    # simulated trials on validation objects (procedural:40 seed 3): 80 % lifted vs 42.5 %
+    min_depth_offset_m: float = 0.025
     max_depth_offset_m: float = _SAMPLER["max_depth_offset_m"]
     top_window_m: float = 0.01                 # gripper depths count from the highest point this near the centre
     nms_radius_m: float = 0.02                 # one grasp per this neighbourhood (metres at the grasp's depth)
