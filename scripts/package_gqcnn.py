@@ -59,6 +59,7 @@ def main() -> None:
     cam = model.metadata["dataset"].get("training_camera", {})
     side = cam.get("crop_side_m", [float("nan")] * 3)
     table = cam.get("table_depth_m", [float("nan")] * 3)
+    command = re.sub(r"\S*/runs/", "runs/", " ".join(["grasplab", *run["command"][1:]]))
     card = f"""# {args.name}
 
 {summary}. {model.num_parameters:,} parameters ({size_kb:.0f} kB). Input: a 96 px grasp-aligned depth
@@ -79,7 +80,7 @@ crops ({run['train_positive_fraction']:.1%} / {run['val_positive_fraction']:.1%}
 objects from one side of the split.
 
 ## Command
-`{re.sub(r"\S*/runs/", "runs/", ' '.join(['grasplab', *run['command'][1:]]))}`: batch {run['config']['batch_size']}, SGD lr {run['config']['lr']} (gqcnn's
+`{command}`: batch {run['config']['batch_size']}, SGD lr {run['config']['lr']} (gqcnn's
 Dex-Net 2.0 schedule), seed {run['config']['seed']}, mirrors and depth noise; the epoch with the best validation
 accuracy was kept ({run['best_val_accuracy']:.1%} after {run['epochs_run']} epochs run; precision
 {val['precision']:.1%}, recall {val['recall']:.1%}, AP {val['average_precision']:.3f}, ROC AUC {val['roc_auc']:.3f}).

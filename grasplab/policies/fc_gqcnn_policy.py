@@ -85,11 +85,11 @@ class FCGQCNNPolicy(GQCNNPolicy):
             if not mask.any():
                 raise NoGraspFoundError(f"nothing stands {c.object_min_height_m * 100:g} cm above the table in this "
                                         f"depth image; pass an object mask, or lower the height threshold")
-        self._fit = fx_fit, offset = self.camera_fit(d, intr)
-        ys, xs = np.nonzero(mask)
         # one scale for the frame: the crops' metric side at the table (objects stand within
         # centimetres of it; the mask's median can be pulled by tall things near the camera)
         z_ref = frame_table_depth_m(d, intr)
+        self._fit = fx_fit, offset = self.camera_fit(d, intr, z_ref)
+        ys, xs = np.nonzero(mask)
         scale = 1.0 if fx_fit is None else float(self.training_camera.crop_scale(self.crop_px, fx_fit, z_ref))
         step = self.block * scale                                 # image px per block-averaged px
         # the region: every mask pixel as a centre, plus half a crop around it, in any rotation

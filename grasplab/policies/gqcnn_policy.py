@@ -113,12 +113,15 @@ class GQCNNPolicy(GraspPolicy):
         self.training_camera = TrainingCamera.from_dict(data.get("training_camera"))
         self.last_stats: dict = {}      # the last plan's time spent sampling and number of grasps scored
 
-    def camera_fit(self, depth_m: np.ndarray, intrinsics: CameraIntrinsics | None) -> tuple[float | None, float]:
+    def camera_fit(self, depth_m: np.ndarray, intrinsics: CameraIntrinsics | None,
+                   table_depth_m: float | None = None) -> tuple[float | None, float]:
         """(focal length for metric crops or None, depth offset in m) that bring this frame to the
-        training camera (``imaging.camera_match``); (None, 0) for models without that record."""
+        training camera (``imaging.camera_match``); (None, 0) for models without that record.
+        ``table_depth_m``: the frame's table depth at the principal point, if already known."""
         if self.training_camera is None or intrinsics is None:
             return None, 0.0
-        return intrinsics.fx, self.training_camera.depth_offset_m(frame_table_depth_m(depth_m, intrinsics))
+        table = frame_table_depth_m(depth_m, intrinsics) if table_depth_m is None else table_depth_m
+        return intrinsics.fx, self.training_camera.depth_offset_m(table)
 
     def score(self, depth_m: np.ndarray, grasps: list[Grasp2D], fx_px: float | None = None,
               depth_offset_m: float = 0.0) -> np.ndarray:
