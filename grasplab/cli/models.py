@@ -19,12 +19,12 @@ def models_list(name: Optional[str] = typer.Argument(None, help="Show this model
         console.print(model_card(name) or f"{name}: no model card")
         return
     found = describe_pretrained()
-    rows = [[r["name"] + (" (default)" if r["default"] else ""), r["architecture"], r["policy"] or "--rerank",
+    rows = [[r["name"] + (" *" if r["default"] else ""), r["architecture"], r["policy"] or "--rerank",
              r["inputs"], f"{r['parameters']:,}"] for r in found]
     if not rows:
         console.print("no pretrained models installed")
         return
-    console.print(table("pretrained models (--model NAME; crop re-rankers: --rerank NAME)",
+    console.print(table("pretrained models (--model NAME; * the default; crop re-rankers: --rerank NAME)",
                         ["name", "architecture", "policy", "inputs", "parameters"], rows,
                         left=("name", "architecture", "policy", "inputs")))
     for r in found:                   # whole sentences, below the table: they do not fit a narrow column

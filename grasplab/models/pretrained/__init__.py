@@ -52,7 +52,7 @@ def describe_pretrained() -> list[dict]:
         pre = meta.get("preprocess") or meta.get("map_preprocess") or {}     # a re-ranker: its map model's
         rows.append({"name": n, "default": n == DEFAULT, "architecture": h["architecture"],
                      "policy": getattr(MODELS.get(h["architecture"]), "default_policy", None),
-                     "inputs": pre.get("inputs") or ("depth crops" if h["architecture"] == "gqcnn" else "?"),
+                     "inputs": pre.get("inputs") or ("depth" if h["architecture"] == "gqcnn" else "?"),
                      "parameters": meta.get("parameters", "?"),
                      "summary": meta.get("summary", "")})
     return rows
