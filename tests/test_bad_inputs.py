@@ -287,6 +287,12 @@ def predict_option_cases():
     C.append(("predict-out-is-a-file", lambda d, g: (predict(g, out=_bytes(d / "file", b"x")), "file")))
     C.append(("predict-out-under-a-file", lambda d, g: (predict(g, out=_under_a_file(d / "ro")), "ro")))
     C.append(("predict-no-intrinsics-mm-units", lambda d, g: (predict(g, "--units", "mm", intr=None), "mm")))
+    for pol in ("fc-gqcnn", "gqcnn-rank"):            # the shipped GQ-CNN plans in metres: intrinsics required
+        C.append((f"predict-{pol}-no-intrinsics", lambda d, g, pol=pol: (
+            ["predict", "--policy", pol, "--depth", str(g.depth), "--out", str(d / "out")], "intrinsics")))
+    C.append(("predict-fc-gqcnn-with-a-map-model", lambda d, g: (
+        ["predict", "--policy", "fc-gqcnn", "--model", g.model, "--depth", str(g.depth), "--intrinsics", str(g.intr),
+         "--out", str(d / "out")], "gqcnn")))
     return C
 
 
@@ -320,6 +326,12 @@ def synth_cases():
     add("objects-unknown-family", [], "dragons", objects="procedural:2:dragons")
     add("objects-bad-source", [], "spheres", objects="spheres:3")
     add("meshes-missing-dir", [], "nowhere", objects="meshes:/nowhere/at/all")
+    add("heaps-negative", ["--heaps", "-1"], "--heaps")
+    add("heap-objects-text", ["--heaps", "2", "--heap-objects", "abc"], "--heap-objects")
+    add("heap-objects-zero", ["--heaps", "2", "--heap-objects", "0-3"], "--heap-objects")
+    add("heap-objects-reversed", ["--heaps", "2", "--heap-objects", "5-2"], "--heap-objects")
+    add("heap-objects-too-many", ["--heaps", "2", "--heap-objects", "50"], "--heap-objects")
+    add("no-singles-no-heaps", ["--no-singles"], "--no-singles")
     C.append(("synth-meshes-empty-dir", lambda d, g: (["synth", "--objects", f"meshes:{(d / 'em').mkdir() or d / 'em'}",
                                                        "--out", str(d / "out"), "--workers", "0"], "em")))
     C.append(("synth-meshes-corrupt-only", lambda d, g: (["synth", "--objects", f"meshes:{_corrupt_mesh_dir(d)}",
