@@ -75,9 +75,14 @@ def process_heap(specs: list, idx: np.ndarray, heap: int, cfg, out_dir: Path) ->
 
 
 def _label_and_render(world, objects, keys, idx, heap, cfg, out_dir, gripper, res) -> UnitResult:
+    """Label every object still on the table against the whole heap, render the views, write the unit."""
     import trimesh
     poses = [world.object_pose(i) for i in range(len(objects))]
     on_table = [i for i in range(len(objects)) if poses[i].translation_m[2] > MIN_ON_TABLE_Z_M]
+    if not on_table:
+        res.note = "every object of the heap fell off the table"
+        write_unit(out_dir, res, empty_fields())
+        return res
     placed = []
     for i in on_table:
         m = objects[i].mesh.copy()
