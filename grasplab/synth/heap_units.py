@@ -24,7 +24,7 @@ from ..grasps import CollisionChecker, load_gripper
 from ..grasps.labelled import label_object_in_place
 from ..scene import apply_depth_noise, camera_preset, sample_camera
 from ..seeding import derive_int_seed, derive_rng
-from .units import UnitResult, empty_fields, project_grasps, write_unit
+from .units import UnitResult, append_datapoints, empty_fields, project_grasps, write_unit
 
 #: view ids of heap scenes start here (single-object views use object × 100,000 + pose × 1,000 + view)
 HEAP_VIEW_BASE = 1_000_000_000
@@ -148,22 +148,9 @@ def _label_and_render(world, objects, keys, idx, heap, cfg, out_dir, gripper, re
             write_jacquard_view(out_dir / "jacquard", view_id, heap_key(heap), rgb, depth, noisy, index >= 0,
                                 positives, sidecar, object_index=index)
         if "gqcnn" in cfg.formats and sel.size:
-            from ..imaging.crops import rotated_crops
-            crops = rotated_crops(noisy, c_px[sel], angle[sel], cfg.crop_px, cfg.crop_out_px)
-            fields["depth_ims_tf_table"].append(crops[..., None])
-            hp = np.c_[c_px[sel, 1], c_px[sel, 0], z[sel], angle[sel], c_px[sel, 1] - intr.cy, c_px[sel, 0] - intr.cx,
-                       width_px[sel]]
-            fields["hand_poses"].append(hp.astype(np.float32))
-            fields["robust_ferrari_canny"].append(robust[sel].astype(np.float32))
-            fields["ferrari_canny"].append(eps0[sel].astype(np.float32))
-            fields["force_closure"].append(pfc[sel].astype(np.float32))
-            fields["collision_free"].append(free[sel].astype(np.uint8))
-            fields["obj_labels"].append(obj_ids[sel].astype(np.int32))
-            fields["pose_labels"].append(np.full(sel.size, -1 - heap, np.int32))
-            fields["image_labels"].append(np.full(sel.size, view_id, np.int32))
-            fields["camera_intrs"].append(np.tile(np.float32([intr.fx, intr.fy, intr.cx, intr.cy]), (sel.size, 1)))
-            fields["camera_poses"].append(np.tile(np.r_[T_wc.translation_m, T_wc.quaternion_wxyz].astype(np.float32),
-                                                  (sel.size, 1)))
+            append_datapoints(fields, cfg, noisy, intr, T_wc, sel, c_px, angle, width_px, z, robust=robust,
+                              epsilon=eps0, p_force_closure=pfc, collision_free=free, obj_labels=obj_ids[sel],
+                              pose_label=-1 - heap, view_id=view_id)
         res.positives += int(np.sum(robust[sel] > thr))
         res.datapoints += int(sel.size)
     write_unit(out_dir, res, fields)

@@ -206,26 +206,38 @@ def process_unit(spec: ObjectSpec, obj_index: int, pose_rank: int, cfg: SynthCon
                 write_jacquard_view(out_dir / "jacquard", view_id, spec.key, obs.rgb, obs.depth_m, noisy, obs.mask,
                                     positives, sidecar)
             if "gqcnn" in cfg.formats and idx.size:
-                crops = rotated_crops(noisy, c_px[idx], angle[idx], cfg.crop_px, cfg.crop_out_px)
-                fields["depth_ims_tf_table"].append(crops[..., None])
-                hp = np.c_[c_px[idx, 1], c_px[idx, 0], depth[idx], angle[idx], c_px[idx, 1] - intr.cy,
-                           c_px[idx, 0] - intr.cx, width_px[idx]]
-                fields["hand_poses"].append(hp.astype(np.float32))
-                fields["robust_ferrari_canny"].append(robust[idx].astype(np.float32))
-                fields["ferrari_canny"].append(labels.ferrari_canny[idx].astype(np.float32))
-                fields["force_closure"].append(labels.p_force_closure[idx].astype(np.float32))
-                fields["collision_free"].append(collision_free[idx].astype(np.uint8))
-                fields["obj_labels"].append(np.full(idx.size, obj_index, np.int32))
-                fields["pose_labels"].append(np.full(idx.size, obj_index * 1000 + pose.index, np.int32))
-                fields["image_labels"].append(np.full(idx.size, view_id, np.int32))
-                fields["camera_intrs"].append(np.tile(np.float32([intr.fx, intr.fy, intr.cx, intr.cy]), (idx.size, 1)))
-                T = scene.T_world_camera
-                fields["camera_poses"].append(np.tile(np.r_[T.translation_m, T.quaternion_wxyz].astype(np.float32),
-                                                      (idx.size, 1)))
+                append_datapoints(fields, cfg, noisy, intr, scene.T_world_camera, idx, c_px, angle, width_px, depth,
+                                  robust=robust, epsilon=labels.ferrari_canny, p_force_closure=labels.p_force_closure,
+                                  collision_free=collision_free, obj_labels=np.full(idx.size, obj_index),
+                                  pose_label=obj_index * 1000 + pose.index, view_id=view_id)
             res.positives += int(np.sum(robust[idx] > thr))
             res.datapoints += int(idx.size)
     write_unit(out_dir, res, fields, unit_key(spec.key, pose_rank))
     return res
+
+
+def append_datapoints(fields: dict[str, list], cfg: SynthConfig, noisy_depth_m: np.ndarray, intr, T_world_camera,
+                      idx: np.ndarray, c_px: np.ndarray, angle: np.ndarray, width_px: np.ndarray, depth: np.ndarray, *,
+                      robust: np.ndarray, epsilon: np.ndarray, p_force_closure: np.ndarray,
+                      collision_free: np.ndarray, obj_labels: np.ndarray, pose_label: int, view_id: int) -> None:
+    """One view's GQ-CNN datapoints (the grasps ``idx`` of the projected arrays; ``obj_labels``
+    already per selected grasp) appended to a unit's ``fields``."""
+    n = idx.size
+    crops = rotated_crops(noisy_depth_m, c_px[idx], angle[idx], cfg.crop_px, cfg.crop_out_px)
+    fields["depth_ims_tf_table"].append(crops[..., None])
+    hp = np.c_[c_px[idx, 1], c_px[idx, 0], depth[idx], angle[idx], c_px[idx, 1] - intr.cy, c_px[idx, 0] - intr.cx,
+               width_px[idx]]
+    fields["hand_poses"].append(hp.astype(np.float32))
+    fields["robust_ferrari_canny"].append(robust[idx].astype(np.float32))
+    fields["ferrari_canny"].append(epsilon[idx].astype(np.float32))
+    fields["force_closure"].append(p_force_closure[idx].astype(np.float32))
+    fields["collision_free"].append(collision_free[idx].astype(np.uint8))
+    fields["obj_labels"].append(np.asarray(obj_labels, np.int32))
+    fields["pose_labels"].append(np.full(n, pose_label, np.int32))
+    fields["image_labels"].append(np.full(n, view_id, np.int32))
+    fields["camera_intrs"].append(np.tile(np.float32([intr.fx, intr.fy, intr.cx, intr.cy]), (n, 1)))
+    T = T_world_camera
+    fields["camera_poses"].append(np.tile(np.r_[T.translation_m, T.quaternion_wxyz].astype(np.float32), (n, 1)))
 
 
 def write_unit(out_dir: Path, res: UnitResult, fields: dict[str, list], key: str | None = None) -> None:
