@@ -56,15 +56,19 @@ class DenseGQCNN(nn.Module):
         c = self.config
         return self.merge_pose(self.pose_stream(((depth_m - c["depth_mean"]) / c["depth_std"])[..., None]))
 
+    def head(self, features: torch.Tensor, depth_m: torch.Tensor) -> torch.Tensor:
+        """Success logits (B, H', W') from ``image_features`` (B, fc, H', W') and one gripper depth
+        per position (B, H', W') or one for all (scalar tensor)."""
+        pose = self.pose_features(depth_m.reshape(-1)).reshape(*depth_m.shape, -1)    # (..., fc)
+        pose = pose.permute(0, 3, 1, 2) if depth_m.ndim == 3 else pose.reshape(1, -1, 1, 1)
+        return self.out(torch.relu(features + pose))[:, 0]
+
     def forward(self, images_m: torch.Tensor, depth_m: torch.Tensor) -> torch.Tensor:
-        im = self.image_features(images_m)                                   # (B, fc, H', W')
-        if depth_m.ndim == 1:                                                # the same depths everywhere
-            pose = self.pose_features(depth_m)[None, :, :, None, None]       # (1, D, fc, 1, 1)
-        else:                                                                # (B, D, H', W') per position
-            pose = self.pose_features(depth_m).permute(0, 1, 4, 2, 3)        # (B, D, fc, H', W')
-        hidden = torch.relu(im[:, None] + pose)                              # (B, D, fc, H', W')
-        b, d, fc, h, w = hidden.shape
-        return self.out(hidden.reshape(b * d, fc, h, w)).reshape(b, d, h, w)
+        """Logits (B, D, H', W') for D gripper depths: (D,) for every position or (B, D, H', W')."""
+        feats = self.image_features(images_m)
+        per_position = depth_m.ndim != 1
+        return torch.stack([self.head(feats, depth_m[:, k] if per_position else depth_m[k])
+                            for k in range(depth_m.shape[1 if per_position else 0])], 1)
 
     def centre_offset_px(self) -> float:
         """Where output (i, j)'s crop centre lies in the block-averaged image: (4j + off, 4i + off)."""

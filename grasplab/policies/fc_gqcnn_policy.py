@@ -10,7 +10,8 @@ angle, for ``depth_bins`` gripper depths 2.5–4 cm below the highest point with
 centre (deeper than Dex-Net's sampler's 0.5–4 cm: see ``FCGQCNNConfig``). Positions off the mask or within half a crop (48 px, the
 sampler's margin) of the border score nothing. Non-maximum suppression
 keeps the best grasp per neighbourhood; the ``refine`` best are re-scored by the crop GQ-CNN at
-their exact centre (cheap, and the crops' borders are what it was trained on). A grasp's width is
+their centre and half a grid step along and across their axis (the crops' borders are what it
+was trained on, and the dense grid is coarse). A grasp's width is
 the object's extent across the jaws at its depth (the opening when it is wider than that).
 """
 from __future__ import annotations
@@ -106,8 +107,7 @@ class FCGQCNNPolicy(GQCNNPolicy):
             cols = (4 * np.arange(w) + off).round().astype(int).clip(0, n - 1)
             surface = self._top_between_jaws(images, rows, cols, self._jaw_blocks(intr, z_ref, step))   # (K, h, w)
             depths = np.linspace(c.min_depth_offset_m, c.max_depth_offset_m, c.depth_bins)
-            q = t.stack([self.dense.out(t.relu(feats + self.dense.pose_features(surface + float(dd)).permute(0, 3, 1, 2)))[:, 0]
-                         for dd in depths], 1).sigmoid().numpy()                 # (K, D, h, w)
+            q = t.stack([self.dense.head(feats, surface + float(dd)) for dd in depths], 1).sigmoid().numpy()  # (K, D, h, w)
         best_d = q.argmax(1)
         q = q.max(1)                                                             # (K, h, w)
         # each output's centre in the frame
@@ -138,7 +138,6 @@ class FCGQCNNPolicy(GQCNNPolicy):
         scores = np.array(scores)
         if c.refine and grasps:
             grasps[:c.refine], scores[:c.refine] = self._refined(d, grasps[:c.refine], 2 * step if c.refine_shift else 0.0)
-            grasps, scores = grasps[:max(c.refine, max_grasps)], scores[:max(c.refine, max_grasps)]
         stats = {"dense_s": dense_s, "positions": int(on.sum()), "grid": f"{c.angle_bins}×{h}×{w}×{c.depth_bins}",
                  "sampling_s": 0.0, "grasps_scored": min(c.refine, len(grasps)) * (5 if c.refine_shift else 1)}
         reason = "" if grasps else "no position of the dense grid lies on the object mask"
