@@ -1,0 +1,53 @@
+"""Where a policy's planning time goes: plain ms per frame, then the share of profiled time spent in
+its main parts (cProfile inflates the total; compare shares, not milliseconds).
+
+    python benchmarks/profile_policy.py gqcnn-cem runs/gq-test [--frames 12]
+"""
+import argparse
+import cProfile
+import pstats
+import time
+
+import torch
+
+from grasplab.datasets.scene_sources import load_scenes
+from grasplab.policies import load_policy
+
+PARTS = {"GQ-CNN on crops": ("gqcnn.py", "forward", 90), "LRN layers": ("gqcnn.py", "forward", 41),
+         "sampling crops": ("crops.py", "rotated_crops", None), "antipodal sampler": ("antipodal_depth.py", "sample_antipodal_grasps", None),
+         "mixture fits": ("_base.py", "fit", None), "dense pass": ("fc_gqcnn.py", "image_features", None),
+         "crop refinement": ("fc_gqcnn_policy.py", "_refined", None), "rotating the region": ("fc_gqcnn_policy.py", "_rotated", None),
+         "table fit": ("table_plane.py", "fit_table_plane", None)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("policy")
+    ap.add_argument("data")
+    ap.add_argument("--frames", type=int, default=12)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    scenes = [s for s in load_scenes(args.data, "jacquard", "stereo") if s.rectangles()][:args.frames]
+    frames = [s.frame(rgb=False, mask=True) for s in scenes]
+    pol = load_policy(args.policy)
+    pol.plan(frames[0])                                   # warm-up
+    t = time.perf_counter()
+    for f in frames:
+        pol.plan(f, max_grasps=1)
+    print(f"{args.policy}: {(time.perf_counter() - t) / len(frames) * 1e3:.1f} ms per frame (unprofiled)")
+    prof = cProfile.Profile()
+    prof.enable()
+    for f in frames:
+        pol.plan(f, max_grasps=1)
+    prof.disable()
+    st = pstats.Stats(prof)
+    for name, (file, func, line) in PARTS.items():
+        cum = sum(v[3] for (fn, ln, fu), v in st.stats.items()
+                  if fn.endswith(file) and fu == func and (line is None or ln == line))
+        if cum:
+            print(f"  {name:20s} {100 * cum / st.total_tt:5.1f} % of profiled time")
+
+
+if __name__ == "__main__":
+    main()
