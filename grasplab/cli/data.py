@@ -62,14 +62,16 @@ def synth(
                                "dexnet2 (YuMi, Dex-Net 2.0's camera, robust ε > 0.002, GQ-CNN + Jacquard formats) or "
                                "jacquard-like (Robotiq 2F-85, Jacquard-like camera, ε > 0.001, 450 candidates: the "
                                "pretrained models' data)."),
-    objects: str = typer.Option("procedural:8", help="procedural:N[:fam1,fam2] or meshes:DIR"),
+    objects: Optional[str] = typer.Option(None, help="procedural:N[:fam1,fam2] or meshes:DIR (default: the preset's; "
+                                          "dexnet2: procedural:8)."),
     out: Path = typer.Option(Path("grasplab-synth"), help="Output folder (resumes if it holds this job)."),
     format: Optional[str] = typer.Option(None, "--format", help="Comma-separated: gqcnn, jacquard (default: the preset's)."),
     views_per_pose: Optional[int] = typer.Option(None, help="Rendered views per stable pose (default 2)."),
     max_poses: Optional[int] = typer.Option(None, help="Likeliest stable poses used per object (default 3)."),
     grasps: Optional[int] = typer.Option(None, help="Antipodal candidates per object, shared among its poses "
                                          "(default: the preset's; dexnet2: 100)."),
-    seed: int = typer.Option(0, help="Global seed: the same seed gives the same dataset for any --workers."),
+    seed: Optional[int] = typer.Option(None, help="Global seed: the same seed gives the same dataset for any --workers "
+                                       "(default: the preset's; dexnet2: 0)."),
     gripper: Optional[str] = typer.Option(None, help="Gripper preset (yumi, robotiq_2f85) or JSON file (default: the preset's)."),
     camera: Optional[str] = typer.Option(None, help="Camera preset: dexnet2, primesense, jacquard, phoxi or phoxi-full (default: the preset's)."),
     renderer: str = typer.Option("auto", help="auto, mujoco or raycast."),
@@ -86,6 +88,10 @@ def synth(
     heap_objects: str = typer.Option("1-10", help="Objects per heap: N, or MIN-MAX drawn uniformly."),
     singles: bool = typer.Option(True, "--singles/--no-singles", help="Also make single objects in their stable "
                                  "poses (the default), or heaps only."),
+    style: str = typer.Option("plain", help="Scene style: plain, textured (patterned table), distractors (primitives "
+                              "beyond the gripper's reach), lighting (varied light), cornell (all three)."),
+    labels: bool = typer.Option(True, "--labels/--no-labels", help="--no-labels: render frames only (unlabelled "
+                                "Jacquard-layout scenes for semi-supervised learning; --format jacquard)."),
 ):
     """Synthesise labelled grasp datasets (GQ-CNN tensors, Jacquard-layout scenes) from objects,
     singly or in clutter heaps."""
@@ -96,7 +102,8 @@ def synth(
                                   formats=None if format is None else comma_list(format, what="formats", option="--format"),
                                   views_per_pose=views_per_pose, max_poses=max_poses, grasps_per_object=grasps,
                                   gripper=gripper, camera=camera, quality=quality or None, heaps=heaps,
-                                  heap_objects=parse_count_range(heap_objects, "--heap-objects"), singles=singles)
+                                  heap_objects=parse_count_range(heap_objects, "--heap-objects"), singles=singles,
+                                  style=style, labels=labels)
     if workers < -1:
         from ..errors import ConfigError
         raise ConfigError(f"--workers {workers}: give -1 (one per CPU), 0 (serial, in this process) or a number of "

@@ -9,27 +9,19 @@ import numpy as np
 
 from ..errors import ConfigError
 
-DEPTH_SUFFIXES = (".npy", ".tiff", ".tif", ".png")
-
 
 def load_ood_frames(folder: str | Path, depth_kind: str = "stereo", limit: int = 4) -> tuple[str, list[dict]]:
     """(name, frames) from a Jacquard folder or a folder of ``depth_N.*`` [+ ``color_N.png``,
     ``segmask_N.png``] files; each frame a dict with ``title``, ``depth`` (m), ``rgb``, ``mask``."""
-    from ..imaging.image_io import read_depth_m, read_mask, read_rgb
+    from ..datasets.frame_folder import list_frames
     folder = Path(folder)
     if not folder.is_dir():
         raise ConfigError(f"--ood {folder}: not a folder")
-    depth_files = sorted(p for p in folder.glob("depth_*") if p.suffix.lower() in DEPTH_SUFFIXES)
-    if depth_files:
-        frames = []
-        for p in depth_files[:limit]:
-            idx = p.stem.split("_", 1)[1]
-            color, seg = folder / f"color_{idx}.png", folder / f"segmask_{idx}.png"
-            depth = read_depth_m(p)
-            frames.append({"title": p.stem, "depth": depth.reshape(depth.shape[:2]),
-                           "rgb": read_rgb(color) if color.is_file() else None,
-                           "mask": read_mask(seg) if seg.is_file() else None})
-        return folder.name, frames
+    frames = list_frames(folder)[:limit]
+    if frames:
+        return folder.name, [{"title": f.depth_path.stem, "depth": f.depth_m(),
+                              "rgb": f.rgb() if f.color_path.is_file() else None,
+                              "mask": f.mask() if f.mask_path.is_file() else None} for f in frames]
     from ..datasets.scene_sources import load_scenes
     scenes = load_scenes(folder, "jacquard", depth_kind)
     if not scenes:

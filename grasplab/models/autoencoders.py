@@ -36,18 +36,21 @@ class ResidualStack(nn.Module):
 
 
 class ConvEncoder(nn.Module):
-    """(B, C, H, W) → (B, out, H/4, W/4), after standardising each input channel with the
+    """(B, C, H, W) → (B, out, H/4, W/4) (H/2 with ``downsamples=1``: a finer latent grid), after standardising each input channel with the
     training images' mean and standard deviation (``input_mean``/``input_std`` buffers, set by
     ``LatentAutoencoder.fit_input_stats``). Without it a depth channel relative to the table
     (σ ≈ 5 mm) is invisible next to colour (σ ≈ 0.1) and the autoencoder learns to ignore it."""
 
-    def __init__(self, in_channels: int, hidden: int, res_hidden: int, res_blocks: int, out_channels: int):
+    def __init__(self, in_channels: int, hidden: int, res_hidden: int, res_blocks: int, out_channels: int,
+                 downsamples: int = 2):
         super().__init__()
         self.register_buffer("input_mean", torch.zeros(1, in_channels, 1, 1))
         self.register_buffer("input_std", torch.ones(1, in_channels, 1, 1))
+        second = (nn.Conv2d(hidden // 2, hidden, 4, stride=2, padding=1) if downsamples == 2
+                  else nn.Conv2d(hidden // 2, hidden, 3, padding=1))
         self.net = nn.Sequential(
             nn.Conv2d(in_channels, hidden // 2, 4, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(hidden // 2, hidden, 4, stride=2, padding=1), nn.ReLU(),
+            second, nn.ReLU(),
             nn.Conv2d(hidden, hidden, 3, padding=1),
             ResidualStack(hidden, res_hidden, res_blocks),
             nn.Conv2d(hidden, out_channels, 1))
@@ -63,12 +66,15 @@ class ConvDecoder(nn.Module):
     """(B, D, H/4, W/4) → (B, out, H, W); ``body`` is everything but the last up-sampling, so a
     grasp network can take the body (initialised from a trained decoder) and a new last layer."""
 
-    def __init__(self, latent_dim: int, hidden: int, res_hidden: int, res_blocks: int, out_channels: int):
+    def __init__(self, latent_dim: int, hidden: int, res_hidden: int, res_blocks: int, out_channels: int,
+                 downsamples: int = 2):
         super().__init__()
+        up = (nn.ConvTranspose2d(hidden, hidden // 2, 4, stride=2, padding=1) if downsamples == 2
+              else nn.Conv2d(hidden, hidden // 2, 3, padding=1))
         self.body = nn.Sequential(
             nn.Conv2d(latent_dim, hidden, 3, padding=1),
             ResidualStack(hidden, res_hidden, res_blocks),
-            nn.ConvTranspose2d(hidden, hidden // 2, 4, stride=2, padding=1), nn.ReLU())
+            up, nn.ReLU())
         self.last = nn.ConvTranspose2d(hidden // 2, out_channels, 4, stride=2, padding=1)
 
     def forward(self, z):
@@ -209,21 +215,26 @@ class LatentAutoencoder(nn.Module):
 
     def __init__(self, in_channels: int = 1, kind: str = "vq", hidden: int = 64, res_hidden: int = 32,
                  res_blocks: int = 2, latent_dim: int = 32, num_codes: int = 256, beta: float = 0.25,
-                 ema: bool = False, restart_dead: bool = False, flows: int = 4, kl_weight: float = 1e-3):
+                 ema: bool = False, restart_dead: bool = False, flows: int = 4, kl_weight: float = 1e-3,
+                 downsamples: int = 2):
         super().__init__()
         if kind not in ("vq", "flow"):
             raise ValueError(f"unknown autoencoder kind {kind!r}; use vq or flow")
+        if downsamples not in (1, 2):
+            raise ValueError(f"downsamples {downsamples}: the latent grid is 1/4 (2) or 1/2 (1) of the input")
         self.config = dict(in_channels=in_channels, kind=kind, hidden=hidden, res_hidden=res_hidden,
                            res_blocks=res_blocks, latent_dim=latent_dim, num_codes=num_codes, beta=beta, ema=ema,
                            restart_dead=restart_dead, flows=flows, kl_weight=kl_weight)
+        if downsamples != 2:                    # files written before the option load unchanged
+            self.config["downsamples"] = downsamples
         self.kind, self.kl_weight = kind, kl_weight
         enc_out = latent_dim if kind == "vq" else 2 * latent_dim
-        self.encoder = ConvEncoder(in_channels, hidden, res_hidden, res_blocks, enc_out)
+        self.encoder = ConvEncoder(in_channels, hidden, res_hidden, res_blocks, enc_out, downsamples)
         if kind == "vq":
             self.quantizer = VectorQuantizer(num_codes, latent_dim, beta, ema=ema, restart_dead=restart_dead)
         else:
             self.posterior = PlanarFlowPosterior(latent_dim, flows)
-        self.decoder = ConvDecoder(latent_dim, hidden, res_hidden, res_blocks, in_channels)
+        self.decoder = ConvDecoder(latent_dim, hidden, res_hidden, res_blocks, in_channels, downsamples)
 
     def encode(self, x: torch.Tensor, sample: bool = True) -> tuple[torch.Tensor, torch.Tensor, dict]:
         """(latent, regulariser: VQ loss or weighted KL, stats)."""

@@ -26,6 +26,7 @@ from ..objects import ObjectSpec
 from ..presets import published
 from ..quality import QualityConfig, robust_quality
 from ..scene import DepthNoiseConfig, apply_depth_noise, camera_preset, compute_stable_poses, sample_scene
+from ..scene.styles import scene_style
 from ..seeding import derive_int_seed, derive_rng
 from ..storage import atomic_write_bytes
 
@@ -55,6 +56,8 @@ class SynthConfig:
     heaps: int = 0                           # clutter heaps (``heap_units``), besides or instead of singles
     heap_objects: tuple[int, int] = (1, 10)  # objects per heap, drawn uniformly from this range
     singles: bool = True                     # single objects in their stable poses
+    style: str = "plain"                     # scene style (``grasplab.scene.styles``): textures, distractors, light
+    labels: bool = True                      # False: render the views only (unlabelled frames, no grasps)
     noise: DepthNoiseConfig = field(default_factory=DepthNoiseConfig)
     antipodal: AntipodalConfig = field(default_factory=AntipodalConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
@@ -81,6 +84,13 @@ class SynthConfig:
                               f"min ≤ max ≤ {MAX_HEAP_OBJECTS} objects per heap")
         if not self.singles and not self.heaps:
             raise ConfigError("nothing to make: --no-singles needs --heaps N (N > 0)")
+        scene_style(self.style)
+        if self.heaps and self.style != "plain":
+            raise ConfigError(f"--style {self.style} applies to single objects; heaps are rendered plain (drop --style "
+                              "or --heaps)")
+        if not self.labels and ("gqcnn" in self.formats or self.heaps):
+            raise ConfigError("--no-labels renders unlabelled Jacquard-layout frames of single objects: use "
+                              "--format jacquard and no --heaps")
         load_gripper(self.gripper)
         camera_preset(self.camera)
 
@@ -155,7 +165,11 @@ def process_unit(spec: ObjectSpec, obj_index: int, pose_rank: int, cfg: SynthCon
     antipodal = AntipodalConfig(**{**cfg.antipodal.__dict__, "max_grasps": per_pose})
     fields = empty_fields()
     thr = cfg.quality.positive_threshold
+    style = scene_style(cfg.style)
     for pose in poses:
+        if not cfg.labels:
+            _render_unlabelled(obj, spec, obj_index, pose, cfg, camera, style, renderer, out_dir, res)
+            continue
         mesh_t = obj.mesh.copy()
         mesh_t.apply_transform(pose.T_table_obj.matrix)
         com_t = pose.T_table_obj.apply(obj.center_of_mass_m)
@@ -172,7 +186,7 @@ def process_unit(spec: ObjectSpec, obj_index: int, pose_rank: int, cfg: SynthCon
         robust = labels.robust_ferrari_canny * collision_free
         for v in range(cfg.views_per_pose):
             rng = derive_rng(cfg.seed, "view", spec.key, pose.index, v)
-            scene = sample_scene(obj, pose, camera, rng)
+            scene = sample_scene(obj, pose, camera, rng, style)
             obs = renderer.render(scene)
             noisy = apply_depth_noise(obs.depth_m, cfg.noise, rng)
             T_world_table = scene.T_world_obj @ pose.T_table_obj.inverse()
@@ -191,7 +205,7 @@ def process_unit(spec: ObjectSpec, obj_index: int, pose_rank: int, cfg: SynthCon
                     "pose": {"index": pose.index, "probability": pose.probability},
                     "intrinsics": intr.to_dict(), "T_world_camera": scene.T_world_camera.to_dict(),
                     "T_world_obj": scene.T_world_obj.to_dict(), "gripper": gripper.to_dict(),
-                    "positive_threshold": thr,
+                    "positive_threshold": thr, **_style_record(cfg, scene),
                     "candidates": [{
                         "center_xy_px": c_px[i].round(3).tolist(), "angle_rad": float(angle[i]),
                         "width_px": float(width_px[i]), "jaw_px": float(jaw_px[i]), "depth_m": float(depth[i]),
@@ -214,6 +228,31 @@ def process_unit(spec: ObjectSpec, obj_index: int, pose_rank: int, cfg: SynthCon
             res.datapoints += int(idx.size)
     write_unit(out_dir, res, fields, unit_key(spec.key, pose_rank))
     return res
+
+
+def _style_record(cfg: SynthConfig, scene) -> dict:
+    """The sidecar's record of a view's style (nothing for plain views, as before styles)."""
+    if cfg.style == "plain":
+        return {}
+    return {"style": cfg.style, "decor": scene.decor.to_dict() if scene.decor is not None else None}
+
+
+def _render_unlabelled(obj, spec: ObjectSpec, obj_index: int, pose, cfg: SynthConfig, camera, style, renderer,
+                       out_dir: Path, res: UnitResult) -> None:
+    """A pose's views without grasps (``labels=False``): frames for semi-supervised learning, drawn
+    from the same random states as labelled views (same object pose, camera and noise)."""
+    for v in range(cfg.views_per_pose):
+        rng = derive_rng(cfg.seed, "view", spec.key, pose.index, v)
+        scene = sample_scene(obj, pose, camera, rng, style)
+        obs = renderer.render(scene)
+        noisy = apply_depth_noise(obs.depth_m, cfg.noise, rng)
+        sidecar = {"object": {"key": spec.key, "index": obj_index, "family": obj.family, "source": obj.source},
+                   "pose": {"index": pose.index, "probability": pose.probability},
+                   "intrinsics": scene.intrinsics.to_dict(), "T_world_camera": scene.T_world_camera.to_dict(),
+                   "T_world_obj": scene.T_world_obj.to_dict(), "labelled": False, **_style_record(cfg, scene)}
+        write_jacquard_view(out_dir / "jacquard", obj_index * 100_000 + pose.index * 1000 + v, spec.key, obs.rgb,
+                            obs.depth_m, noisy, obs.mask, [], sidecar)
+        res.views += 1
 
 
 def append_datapoints(fields: dict[str, list], cfg: SynthConfig, noisy_depth_m: np.ndarray, intr, T_world_camera,

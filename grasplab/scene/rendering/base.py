@@ -35,3 +35,15 @@ def check_modalities(modalities: Iterable[str]) -> set[str]:
     if unknown:
         raise ConfigError(f"unknown render modalities {sorted(unknown)}; choose from {MODALITIES}")
     return mods
+
+
+def finish_observation(scene: Scene, obs: Observation, modalities: set[str]) -> Observation:
+    """What every backend does after drawing: a style's table texture on the RGB image (from the
+    table pixels of the depth image, so the pattern lies on the plane in world metres)."""
+    decor = scene.decor
+    if decor is None or decor.texture is None or obs.rgb is None or "rgb" not in modalities:
+        return obs
+    from ..styles import apply_table_texture
+    rgb = apply_table_texture(obs.rgb, obs.depth_m, scene.intrinsics, scene.T_world_camera,
+                              scene.appearance.table_rgb, decor.texture)
+    return Observation(obs.depth_m, rgb, obs.mask, obs.intrinsics, obs.T_world_camera)

@@ -15,7 +15,8 @@ from scipy.spatial.transform import Rotation
 
 from ...errors import RenderError
 from ..scene import Observation, Scene
-from .base import MODALITIES, Renderer, check_modalities
+from ..styles import MAX_DISTRACTORS
+from .base import MODALITIES, Renderer, check_modalities, finish_observation
 
 from ..._gl import choose_gl_backend
 
@@ -47,6 +48,15 @@ def _mesh_xml(vertices: np.ndarray, faces: np.ndarray) -> str:
     return f'<mesh name="object" vertex="{v}" face="{f}" inertia="exact"/>'
 
 
+# a style's distractors: primitives whose type, size, pose and colour are set per frame; unused
+# ones are transparent (MuJoCo draws no geom with alpha 0) and parked far below the table
+_PARKED = (0.0, 0.0, -100.0)
+_DISTRACTOR_XML = "\n    ".join(
+    f'<geom name="distractor{i}" type="box" size="0.01 0.01 0.01" pos="{_PARKED[0]} {_PARKED[1]} {_PARKED[2]}" '
+    f'rgba="0 0 0 0" contype="0" conaffinity="0"/>' for i in range(MAX_DISTRACTORS))
+_GEOM_TYPES = {"box": 6, "cylinder": 5, "ellipsoid": 4}     # mjtGeom
+
+
 def _model_xml(scene: Scene, max_w: int, max_h: int) -> str:
     return f"""<mujoco model="grasplab_scene">
   <compiler boundmass="1e-6" boundinertia="1e-12"/>
@@ -63,6 +73,7 @@ def _model_xml(scene: Scene, max_w: int, max_h: int) -> str:
            specular="0 0 0" castshadow="false"/>
     <geom name="table" type="plane" size="0 0 0.05" rgba="0.6 0.6 0.6 1" contype="0" conaffinity="0"/>
     <body name="object"><geom name="object" type="mesh" mesh="object" contype="0" conaffinity="0"/></body>
+    {_DISTRACTOR_XML}
     <camera name="cam" pos="0 0 1" resolution="64 64" focalpixel="64 64" principalpixel="0 0"
             sensorsize="{64 * _PIXEL_PITCH_M} {64 * _PIXEL_PITCH_M}"/>
   </worldbody>
@@ -81,6 +92,8 @@ class _Compiled:
         self.geom_id = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_GEOM, "object")
         self.table_id = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_GEOM, "table")
         self.cam_id = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_CAMERA, "cam")
+        self.distractor_ids = [mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_GEOM, f"distractor{i}")
+                               for i in range(MAX_DISTRACTORS)]
         self.ctx = mujoco.MjrContext(m, mujoco.mjtFontScale.mjFONTSCALE_100)
         mujoco.mjr_setBuffer(mujoco.mjtFramebuffer.mjFB_OFFSCREEN, self.ctx)
         self.ctx.readDepthMap = mujoco.mjtDepthMap.mjDEPTH_ZEROFAR   # reversed Z: precise far away
@@ -149,14 +162,28 @@ class MujocoRenderer(Renderer):
         m.geom_rgba[comp.geom_id] = (*a.object_rgb, 1.0)
         m.geom_rgba[comp.table_id] = (*a.table_rgb, 1.0)
         m.light_dir[0] = a.light_dir
-        m.light_diffuse[0] = (a.diffuse,) * 3
-        m.light_ambient[0] = (a.ambient,) * 3
+        m.light_diffuse[0] = np.multiply(a.diffuse, a.light_rgb)
+        m.light_ambient[0] = np.multiply(a.ambient, a.light_rgb)
+        distractors = scene.decor.distractors if scene.decor is not None else ()
+        for i, gid in enumerate(comp.distractor_ids):
+            if i < len(distractors):
+                dis = distractors[i]
+                m.geom_type[gid] = _GEOM_TYPES[dis.kind]
+                m.geom_size[gid] = (list(dis.size_m) + [0.0, 0.0])[:3]
+                m.geom_pos[gid] = dis.position_m
+                m.geom_quat[gid] = dis.quat_wxyz
+                m.geom_rgba[gid] = (*dis.rgb, 1.0)
+                m.geom_rbound[gid] = float(np.linalg.norm(dis.size_m)) * 2
+            else:
+                m.geom_pos[gid] = _PARKED
+                m.geom_rgba[gid] = (0.0, 0.0, 0.0, 0.0)
         mj.mj_kinematics(m, d)
         mj.mj_camlight(m, d)
         mj.mjv_updateScene(m, d, comp.option, None, comp.camera, mj.mjtCatBit.mjCAT_ALL, comp.scene)
 
     def render(self, scene: Scene, modalities: Iterable[str] = MODALITIES) -> Observation:
         mods = check_modalities(modalities)
+        textured = scene.decor is not None and scene.decor.texture is not None and "rgb" in mods
         mj = self._mj
         self._gl.make_current()
         comp = self._compiled(scene)
@@ -166,7 +193,7 @@ class MujocoRenderer(Renderer):
         mj.mjr_setBuffer(mj.mjtFramebuffer.mjFB_OFFSCREEN, comp.ctx)   # each model has its own buffers
         flags = comp.scene.flags
         depth = mask = rgb = None
-        if "depth" in mods or "mask" in mods:
+        if "depth" in mods or "mask" in mods or textured:
             # one flat-shaded pass gives depth and segmentation ids together
             flags[mj.mjtRndFlag.mjRND_SEGMENT] = 1
             flags[mj.mjtRndFlag.mjRND_IDCOLOR] = 1
@@ -188,7 +215,7 @@ class MujocoRenderer(Renderer):
             buf = np.empty((h, w, 3), dtype=np.uint8)
             mj.mjr_readPixels(buf, None, rect, comp.ctx)
             rgb = buf[::-1]
-        return Observation(depth, rgb, mask, scene.intrinsics, scene.T_world_camera)
+        return finish_observation(scene, Observation(depth, rgb, mask, scene.intrinsics, scene.T_world_camera), mods)
 
     def _object_segid(self, comp: _Compiled) -> int:
         for i in range(comp.scene.ngeom):

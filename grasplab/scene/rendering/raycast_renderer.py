@@ -10,7 +10,8 @@ from typing import Iterable
 import numpy as np
 
 from ..scene import Observation, Scene
-from .base import MODALITIES, Renderer, check_modalities
+from ...errors import RenderError
+from .base import MODALITIES, Renderer, check_modalities, finish_observation
 
 
 class RaycastRenderer(Renderer):
@@ -18,6 +19,9 @@ class RaycastRenderer(Renderer):
 
     def render(self, scene: Scene, modalities: Iterable[str] = MODALITIES) -> Observation:
         mods = check_modalities(modalities)
+        if scene.decor is not None and scene.decor.distractors:
+            raise RenderError("distractor objects need the MuJoCo renderer (--renderer mujoco); the ray caster "
+                              "draws one object")
         intr = scene.intrinsics
         T_wc = scene.T_world_camera
         T_ow = scene.T_world_obj.inverse()
@@ -47,11 +51,12 @@ class RaycastRenderer(Renderer):
             light = -np.asarray(a.light_dir, dtype=np.float64)
             light /= np.linalg.norm(light)
             shade = np.full(n, a.ambient + a.diffuse * max(light[2], 0.0))
+            tint = np.asarray(a.light_rgb, dtype=np.float64)
             colour = np.tile(np.asarray(a.table_rgb), (n, 1))
             hit_rays = ray_idx[is_obj[ray_idx]]
             hit_tris = tri_idx[is_obj[ray_idx]]
             normals_w = scene.T_world_obj.apply_direction(mesh.face_normals[hit_tris])
             shade[hit_rays] = a.ambient + a.diffuse * np.clip(normals_w @ light, 0.0, None)
             colour[hit_rays] = a.object_rgb
-            rgb = (np.clip(colour * shade[:, None], 0, 1) * 255).astype(np.uint8).reshape(*intr.shape, 3)
-        return Observation(depth, rgb, mask, intr, T_wc)
+            rgb = (np.clip(colour * shade[:, None] * tint, 0, 1) * 255).astype(np.uint8).reshape(*intr.shape, 3)
+        return finish_observation(scene, Observation(depth, rgb, mask, intr, T_wc), mods)

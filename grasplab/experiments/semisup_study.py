@@ -1,0 +1,495 @@
+"""The semi-supervised study: when do unlabelled frames pay for grasp detection?
+
+One object-wise split (test: fold 0 of five; validation: one of eight object folds of the rest;
+the remaining training images are the pool the labelled subsets come from) and one seeded
+labelled subset per seed, shared by every cell. A *cell* is a setting (scene style, input,
+unlabelled pool size, latent grid, codebook size) and a method:
+
+- ``ggcnn``: GG-CNN on the labelled images only (the reference every cell is paired with);
+- ``vqvae``: the paper's method, a VQ-VAE trained on the unlabelled pool, frozen, and a grasp
+  decoder on its latents; ``vqvae-finetune``: then the encoder fine-tuned with the grasp loss;
+  ``joint``: encoder, quantiser and grasp decoder trained together with reconstruction;
+- ``pseudo``: teacher–student pseudo-labelling (the seed's ``ggcnn`` labels the pool, averaged
+  over the eight symmetric views; a GG-CNN student trains on labels + pseudo-labels);
+- ``consistency``: GG-CNN on the labels with an equivariance loss on the pool's frames.
+
+The unlabelled pool ``k×`` holds the training pool's images (labels unused) and ``(k − 1)``
+times as many extra frames: synthesised without labels (``synth --no-labels``) from other
+objects, or a user's folder (``--unlabelled``). The axes vary one setting at a time from the
+base (first value of each): pool size (the headline), input (RGB, depth, RGB-D), latent grid
+(24² or 48² at 96²), codebook size, encoder use, scene style. Each cell is evaluated on the
+validation and test images as the policy ``predict`` gives; every selection (the best method for
+the target) is made on validation. Rows, autoencoders and models are stored as they finish: a
+killed study resumes.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..imaging import PreprocessConfig
+from ..storage import atomic_write_bytes, atomic_write_json, run_metadata
+
+AXES = ("pool", "input", "latent", "codebook", "encoder", "scenes")
+STUDY_METHODS = ("ggcnn", "vqvae", "vqvae-finetune", "joint", "pseudo", "consistency")
+UNLABELLED_METHODS = STUDY_METHODS[1:]
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    seeds: int = 3
+    labelled_fraction: float = 0.1
+    pools: tuple[int, ...] = (1, 4, 16)        # unlabelled pool in multiples of the training pool's images
+    inputs: tuple[str, ...] = ("rgbd", "rgb", "depth")
+    latent_grids: tuple[int, ...] = (24, 48)   # latent side at ``size_px`` input
+    codebooks: tuple[int, ...] = (256, 64, 1024)
+    styles: tuple[str, ...] = ("plain", "cornell")
+    axes: tuple[str, ...] = AXES
+    scenes_pool: int = 4                       # pool size at which scene styles are compared
+    pool_methods: tuple[str, ...] = ("vqvae", "vqvae-finetune", "pseudo", "consistency")
+    val_folds: int = 8
+    size_px: int = 96
+    augmentations: int = 8
+    ae_steps: int = 1500
+    grasp_steps: int = 1000
+    finetune_steps: int = 500
+    batch_size: int = 16
+    lr: float = 1e-3
+    hidden: int = 32
+    latent_dim: int = 32
+    unlabelled_weight: float = 1.0
+
+    def __post_init__(self):
+        bad = [a for a in self.axes if a not in AXES]
+        if bad:
+            raise ConfigError(f"unknown study axis {', '.join(bad)}; choose from {', '.join(AXES)}")
+        if not 0 < self.labelled_fraction < 1:
+            raise ConfigError(f"--labelled-fraction {self.labelled_fraction}: give a fraction in (0, 1)")
+        if not self.pools or any(p < 1 for p in self.pools) or self.scenes_pool < 1:
+            raise ConfigError(f"--pools {self.pools}: give multiples ≥ 1 of the training pool (1 = its own images)")
+        for grid in self.latent_grids:
+            if grid not in (self.size_px // 4, self.size_px // 2):
+                raise ConfigError(f"latent grid {grid}: at {self.size_px}² input the latent is "
+                                  f"{self.size_px // 4}² or {self.size_px // 2}²")
+        for i in self.inputs:
+            if i not in ("rgb", "depth", "rgbd"):
+                raise ConfigError(f"input {i!r}: choose rgb, depth or rgbd")
+        bad = [m for m in self.pool_methods if m not in UNLABELLED_METHODS]
+        if bad:
+            raise ConfigError(f"unknown method(s) {', '.join(bad)}; choose from {', '.join(UNLABELLED_METHODS)}")
+        from ..scene.styles import scene_style
+        for s in self.styles:
+            if s != "data":                    # "data": the user's --data folder
+                scene_style(s)
+        if self.seeds < 1:
+            raise ConfigError("--seeds must be at least 1")
+
+
+QUICK_STUDY = dict(seeds=2, pools=(1, 4), inputs=("rgbd", "rgb"), codebooks=(128, 32), ae_steps=300,
+                   grasp_steps=300, finetune_steps=150, hidden=16, augmentations=4, scenes_pool=4,
+                   pool_methods=("vqvae", "pseudo", "consistency"))
+
+
+@dataclass(frozen=True, order=True)
+class Setting:
+    style: str
+    inputs: str
+    pool: int
+    grid: int
+    codes: int
+    method: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.method}-{self.style}-{self.inputs}-x{self.pool}-g{self.grid}-k{self.codes}"
+
+    @property
+    def uses_pool(self) -> bool:
+        return self.method != "ggcnn"
+
+    @property
+    def uses_autoencoder(self) -> bool:
+        return self.method in ("vqvae", "vqvae-finetune")
+
+
+def base_setting(cfg: StudyConfig, method: str = "ggcnn") -> Setting:
+    return Setting(cfg.styles[0], cfg.inputs[0], cfg.pools[0], cfg.latent_grids[0], cfg.codebooks[0], method)
+
+
+def axis_cells(cfg: StudyConfig) -> dict[str, list[Setting]]:
+    """The cells of each axis: one setting varied from the base, with the methods that axis
+    compares (each axis also holds its labels-only references)."""
+    b = base_setting(cfg)
+    cells: dict[str, list[Setting]] = {}
+    if "pool" in cfg.axes:
+        cells["pool"] = [b] + [replace(b, pool=p, method=m) for p in cfg.pools for m in cfg.pool_methods]
+    if "input" in cfg.axes:
+        cells["input"] = [replace(b, inputs=i, method=m) for i in cfg.inputs for m in ("ggcnn", "vqvae")]
+    if "latent" in cfg.axes:
+        cells["latent"] = [b] + [replace(b, grid=g, method="vqvae") for g in cfg.latent_grids]
+    if "codebook" in cfg.axes:
+        cells["codebook"] = [b] + [replace(b, codes=k, method="vqvae") for k in cfg.codebooks]
+    if "encoder" in cfg.axes:
+        cells["encoder"] = [b] + [replace(b, method=m) for m in ("vqvae", "vqvae-finetune", "joint")]
+    if "scenes" in cfg.axes:
+        p = cfg.scenes_pool
+        cells["scenes"] = [replace(b, style=s, pool=p if m != "ggcnn" else b.pool, method=m) for s in cfg.styles
+                           for m in ("ggcnn", "vqvae", "pseudo", "consistency")]
+    return cells
+
+
+def all_cells(cfg: StudyConfig) -> list[Setting]:
+    """Every distinct cell of the study, references first (pseudo-labelling needs its teacher)."""
+    cells = {c for cs in axis_cells(cfg).values() for c in cs}
+    cells |= {replace(c, pool=cfg.pools[0], grid=cfg.latent_grids[0], codes=cfg.codebooks[0], method="ggcnn")
+              for c in list(cells)}
+    return sorted(cells, key=lambda c: (c.method != "ggcnn", c.style, c.inputs, c.pool, c.grid, c.codes, c.method))
+
+
+def reference_of(cell: Setting, cfg: StudyConfig) -> Setting:
+    """The labels-only GG-CNN a cell is paired with (same style, input and labelled subset)."""
+    return Setting(cell.style, cell.inputs, cfg.pools[0], cfg.latent_grids[0], cfg.codebooks[0], "ggcnn")
+
+
+def max_pool(cfg: StudyConfig) -> int:
+    return max(c.pool for c in all_cells(cfg))
+
+
+# ---------------------------------------------------------------------------------------------
+# data
+
+
+def study_splits(scenes: list, cfg: StudyConfig) -> tuple[list, list, list]:
+    """(pool, validation, test): test is fold 0 of a 5-fold object-wise split (as ``experiment
+    semisup``), validation one of ``val_folds`` object folds of the rest, the pool the others."""
+    from ..datasets.scene_sources import split_scenes
+    has_ids = all(getattr(s, "object_id", None) is not None for s in scenes)
+    split = "object" if has_ids else "image"
+    train, test = split_scenes(scenes, split, 5, 0, seed=0)
+    pool, val = split_scenes(train, split, cfg.val_folds, 0, seed=1)
+    test = [s for s in test if s.rectangles()]
+    val = [s for s in val if s.rectangles()]
+    if not test or not val:
+        raise ConfigError(f"the split left {len(test)} test and {len(val)} validation images with a grasp; "
+                          "give a dataset with more objects")
+    return pool, val, test
+
+
+def labelled_indices(n_pool: int, fraction: float, seed: int) -> np.ndarray:
+    """The seed's labelled subset of the pool (the same for every style and input)."""
+    n = max(1, int(round(fraction * n_pool)))
+    return np.sort(np.random.default_rng([seed, 7301]).permutation(n_pool)[:n])
+
+
+def preprocess_for(inputs: str, size_px: int, scenes: list) -> PreprocessConfig:
+    """The network input: the object crop (half the view around the mask, label-free) where the
+    scenes have masks, else the centre crop."""
+    from ..errors import GrasplabError
+    crop = "object"
+    try:
+        scenes[0].mask()
+    except GrasplabError:
+        crop = "center"
+    return PreprocessConfig(inputs=inputs, output_px=size_px, crop=crop, object_fraction=0.5,
+                            depth_reference="table")
+
+
+def cached_inputs(scenes: list, pre: PreprocessConfig, path: Path):
+    """Network inputs of ``scenes`` (N, C, S, S) float32, stored once at ``path`` (.npy)."""
+    import io
+
+    import torch
+
+    from .semisup import _inputs
+    from ..datasets.grasp_map_dataset import GraspMapDataset
+    if path.is_file():
+        x = np.load(path)
+        if len(x) == len(scenes):
+            return torch.from_numpy(x)
+    x = _inputs(GraspMapDataset(scenes, pre)).numpy()
+    buf = io.BytesIO()
+    np.save(buf, x)
+    atomic_write_bytes(path, buf.getvalue())
+    return torch.from_numpy(x)
+
+
+def unlabelled_synth_config(style: str, n_frames: int, quick: bool):
+    """Render-only synthesis of ``n_frames`` frames of objects no labelled image shows (another
+    seed), with the labelled data's camera and style."""
+    from ..synth import SynthConfig
+    per_object = 6                                   # 3 poses × 2 views
+    n_objects = max(1, math.ceil(n_frames * 1.1 / per_object))       # a margin for objects that fail
+    return SynthConfig.from_preset("semisup-quick" if quick else "semisup", objects=f"procedural:{n_objects}",
+                                   seed=4040, style=style, labels=False, formats=("jacquard",))
+
+
+def labelled_synth_config(style: str, quick: bool):
+    from ..synth import SynthConfig
+    return SynthConfig.from_preset("semisup-quick" if quick else "semisup", style=style)
+
+
+def load_unlabelled(folder: str | Path, depth: str = "stereo") -> list:
+    """A user's unlabelled frames: a folder of ``depth_N`` [+ ``color_N.png``, ``segmask_N.png``]
+    frames, or a Jacquard-layout folder (its grasps, if any, unused)."""
+    from ..datasets.frame_folder import list_frames
+    from ..datasets.scene_sources import load_scenes
+    from ..errors import GrasplabError
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ConfigError(f"--unlabelled {folder}: not a folder")
+    frames = list_frames(folder)
+    if frames:
+        return frames
+    try:
+        return load_scenes(folder, "jacquard", depth)
+    except GrasplabError:
+        raise ConfigError(f"--unlabelled {folder}: neither depth_N.* frames nor Jacquard-layout scenes found") from None
+
+
+def prepare_study_data(cfg: StudyConfig, out: Path, data: Path | None = None, fmt: str = "jacquard",
+                       depth: str = "stereo", unlabelled: Path | None = None, quick: bool = False,
+                       workers: int = 0) -> dict[str, StudyData]:
+    """Each style's split and extra unlabelled frames: the user's ``data`` (style ``data``) or
+    scenes synthesised into ``out/data/<style>`` (resumed if there), and the user's
+    ``unlabelled`` frames or render-only synthesis into ``out/data/<style>-unlabelled``."""
+    from ..datasets.scene_sources import load_scenes
+    from ..synth import run_synth
+    need = {}
+    for c in all_cells(cfg):
+        need[c.style] = max(need.get(c.style, 1), c.pool)
+    result = {}
+    for style in cfg.styles:
+        if style == "data":
+            if data is None:
+                raise ConfigError("style 'data' needs --data")
+            scenes = load_scenes(data, fmt, depth)
+        else:
+            folder = out / "data" / style
+            run_synth(labelled_synth_config(style, quick), folder, workers=workers)
+            scenes = load_scenes(folder, "jacquard", depth)
+        pool, val, test = study_splits(scenes, cfg)
+        n_extra = (need.get(style, 1) - 1) * len(pool)
+        extra: list = []
+        if n_extra and unlabelled is not None and style == cfg.styles[0]:
+            extra = load_unlabelled(unlabelled, depth)
+        elif n_extra:
+            if style == "data":
+                raise ConfigError(f"pools above 1× need {n_extra} unlabelled frames like --data's: give --unlabelled DIR")
+            folder = out / "data" / f"{style}-unlabelled"
+            run_synth(unlabelled_synth_config(style, n_extra, quick), folder, workers=workers)
+            extra = load_scenes(folder, "jacquard", depth)
+        result[style] = StudyData(pool, val, test, extra[:n_extra])
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# training
+
+
+def _train_ae_steps(x_pool, cell: Setting, cfg: StudyConfig, seed: int, fabric, progress=None, task=None):
+    """A VQ-VAE on the pool for ``ae_steps`` random batches (quarter turns as free augmentation)."""
+    import torch
+
+    from ..models.autoencoders import LatentAutoencoder
+    from .semisup import _share
+    torch.manual_seed(seed)
+    ae = LatentAutoencoder(x_pool.shape[1], kind="vq", hidden=cfg.hidden, res_hidden=cfg.hidden // 2,
+                           latent_dim=cfg.latent_dim, num_codes=cell.codes, restart_dead=True, ema=True,
+                           downsamples=1 if cell.grid == cfg.size_px // 2 else 2)
+    ae.fit_input_stats(x_pool)
+    model, opt = fabric.setup(ae, torch.optim.Adam(ae.parameters(), lr=cfg.lr))
+    model.mark_forward_method("loss")
+    gen = torch.Generator().manual_seed(seed)
+    log, recent = [], []
+    for step in range(cfg.ae_steps):
+        idx, weight = _share(torch.randint(len(x_pool), (cfg.batch_size,), generator=gen), fabric)
+        k = int(torch.randint(4, (1,), generator=gen))
+        loss, terms = model.loss(torch.rot90(x_pool[idx].to(fabric.device), k, dims=(2, 3)))
+        opt.zero_grad()
+        fabric.backward(loss * weight)
+        opt.step()
+        recent.append({k_: float(v) for k_, v in terms.items() if k_ != "recon"})
+        if len(recent) == 100 or step == cfg.ae_steps - 1:
+            log.append({"epoch": step // 100, **{k_: float(np.mean([t[k_] for t in recent])) for k_ in recent[0]}})
+            recent = []
+            if progress is not None:
+                progress.update(task, completed=step + 1)
+    return ae.eval(), log
+
+
+def train_cell(cell: Setting, cfg: StudyConfig, seed: int, xy, x_pool, ae, pseudo_targets, fabric, progress=None,
+               task=None):
+    """The network of one cell at one seed; ``xy``: augmented labelled (inputs, maps); ``x_pool``:
+    the unlabelled pool's inputs; ``ae``: the pool's trained VQ-VAE (vqvae cells);
+    ``pseudo_targets``: the teacher's maps of the pool (pseudo)."""
+    import torch
+
+    from ..models import GGCNN, LatentGraspNet
+    from ..models.autoencoders import LatentAutoencoder
+    from .semisup import _fit_maps, _JointReconstruction, _LatentHead
+    from .semisup_methods import ConsistencyLoss, PseudoLabelLoss
+    torch.manual_seed(seed)
+    kw = dict(steps=cfg.grasp_steps, lr=cfg.lr, seed=seed, batch_size=cfg.batch_size, fabric=fabric,
+              progress=progress, task=task)
+    channels = xy[0].shape[1]
+    if cell.method == "ggcnn":
+        return _fit_maps(GGCNN(input_channels=channels), xy, **kw)
+    if cell.method == "pseudo":
+        net = GGCNN(input_channels=channels)
+        extra = PseudoLabelLoss(net, x_pool, pseudo_targets, cfg.batch_size, seed + 1000, cfg.unlabelled_weight)
+        return _fit_maps(net, xy, extra_loss=extra, **kw)
+    if cell.method == "consistency":
+        net = GGCNN(input_channels=channels)
+        extra = ConsistencyLoss(net, x_pool, cfg.batch_size, seed + 1000, cfg.unlabelled_weight)
+        return _fit_maps(net, xy, extra_loss=extra, **kw)
+    if cell.method in ("vqvae", "vqvae-finetune"):
+        net = LatentGraspNet.from_autoencoder(ae).to(fabric.device)
+        with torch.no_grad():
+            z = torch.cat([ae.latent(xy[0][s:s + 64].to(fabric.device)) for s in range(0, len(xy[0]), 64)])
+        _fit_maps(_LatentHead(net), (z, xy[1]), **kw)
+        if cell.method == "vqvae-finetune":            # then the encoder too, gently, on the grasp loss
+            net.freeze_encoder = False
+            net._set_frozen()
+            net = _fit_maps(net, xy, **{**kw, "steps": cfg.finetune_steps, "lr": cfg.lr * 0.3, "progress": None})
+        return net.eval()
+    # joint: reconstruction on the pool and the grasp loss on the labels, one model from scratch
+    ae = LatentAutoencoder(channels, kind="vq", hidden=cfg.hidden, res_hidden=cfg.hidden // 2,
+                           latent_dim=cfg.latent_dim, num_codes=cell.codes, ema=True, restart_dead=True,
+                           downsamples=1 if cell.grid == cfg.size_px // 2 else 2).to(fabric.device)
+    ae.fit_input_stats(x_pool)
+    net = LatentGraspNet.from_autoencoder(ae, freeze_encoder=False)
+    return _fit_maps(net, xy, extra_loss=_JointReconstruction(net, ae, x_pool, cfg.batch_size, seed),
+                     **{**kw, "steps": cfg.grasp_steps + cfg.ae_steps})
+
+
+def _evaluate(path: Path, scenes: list, out_dir: Path | None, figures: int) -> dict:
+    from ..evaluation import evaluate_policy
+    from ..policies import load_policy
+    rep = evaluate_policy(load_policy(path), scenes, k=5, out_dir=out_dir, figures=figures, show_progress=False)
+    return {"images": rep.top1.total, "correct": rep.top1.correct, "top1": rep.top1.value}
+
+
+# ---------------------------------------------------------------------------------------------
+# the runner
+
+
+@dataclass
+class StudyData:
+    """One style's scenes: the pool / validation / test split and the extra unlabelled frames."""
+    pool: list
+    val: list
+    test: list
+    extra: list
+
+
+def run_study(data: dict[str, StudyData], cfg: StudyConfig, out_dir: str | Path, show_progress: bool = True,
+              accelerator: str = "cpu", devices: int | str = 1, command: str = "") -> dict:
+    """Train and evaluate every cell at every seed (resuming finished rows), then write
+    ``study.json``/``study.md`` and a figure per axis."""
+    import torch
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ..models.autoencoders import load_autoencoder, save_autoencoder
+    from ..models.base import load_map_model
+    from .semisup_methods import symmetric_pseudo_labels
+    from ..storage import check_or_write_run_config
+    from .semisup import _augmented, _fabric
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    check_or_write_run_config(out, "study_config.json", cfg, "semi-supervised study", may_change=("seeds", "axes"))
+    fabric = _fabric(accelerator, devices)
+    cells = all_cells(cfg)
+    t0 = time.perf_counter()
+    rows: list[dict] = []
+    inputs_cache: dict = {}
+
+    def inputs_of(style: str, inputs: str, part: str):
+        key = (style, inputs, part)
+        if key not in inputs_cache:
+            d = data[style]
+            scenes = getattr(d, part)
+            pre = preprocess_for(inputs, cfg.size_px, d.pool)
+            inputs_cache[key] = cached_inputs(scenes, pre, out / "cache" / f"{style}-{inputs}-{part}.npy")
+        return inputs_cache[key]
+
+    def pool_of(cell: Setting):
+        x_train = inputs_of(cell.style, cell.inputs, "pool")
+        n_extra = (cell.pool - 1) * len(x_train)
+        if n_extra == 0:
+            return x_train
+        x_extra = inputs_of(cell.style, cell.inputs, "extra")
+        if len(x_extra) < n_extra:
+            raise ConfigError(f"the {cell.pool}× pool needs {n_extra} extra unlabelled frames of style {cell.style}, "
+                              f"{len(x_extra)} given; give a larger --unlabelled folder or smaller --pools")
+        return torch.cat([x_train, x_extra[:n_extra]])
+
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), disable=not show_progress) as progress:
+        overall = progress.add_task("study cells", total=len(cells) * cfg.seeds)
+        for seed in range(cfg.seeds):
+            xy_cache: dict = {}
+            pseudo_cache: dict = {}
+            for cell in cells:
+                row_path = out / "rows" / f"{cell.key}-seed{seed}.json"
+                if row_path.is_file():
+                    rows.append(json.loads(row_path.read_text()))
+                    progress.advance(overall)
+                    continue
+                d = data[cell.style]
+                lab = labelled_indices(len(d.pool), cfg.labelled_fraction, seed)
+                lab_scenes = [d.pool[i] for i in lab if d.pool[i].rectangles()]
+                if (cell.style, cell.inputs) not in xy_cache:
+                    pre = preprocess_for(cell.inputs, cfg.size_px, d.pool)
+                    xy_cache[(cell.style, cell.inputs)] = _augmented(lab_scenes, pre, cfg.augmentations, seed)
+                xy = xy_cache[(cell.style, cell.inputs)]
+                ts = time.perf_counter()
+                x_pool = pool_of(cell) if cell.uses_pool else None
+                ae = None
+                if cell.uses_autoencoder:
+                    ae_path = out / "models" / f"ae-{cell.style}-{cell.inputs}-x{cell.pool}-g{cell.grid}-k{cell.codes}-seed{seed}.npz"
+                    if ae_path.is_file():
+                        ae = load_autoencoder(ae_path)[0]
+                    else:
+                        task = progress.add_task(f"seed {seed} VQ-VAE {cell.style} {cell.inputs} {cell.pool}× "
+                                                 f"{cell.grid}² {cell.codes} codes", total=cfg.ae_steps)
+                        ae, log = _train_ae_steps(x_pool, cell, cfg, seed, fabric, progress, task)
+                        save_autoencoder(ae, ae_path, metadata={**run_metadata(cfg), "seed": seed, "log": log,
+                                                                "pool_images": len(x_pool)})
+                        progress.remove_task(task)
+                targets = None
+                if cell.method == "pseudo":        # the teacher's labels of the largest pool so far, reused
+                    tkey = (cell.style, cell.inputs)
+                    if tkey not in pseudo_cache or len(pseudo_cache[tkey]) < len(x_pool):
+                        teacher = load_map_model(out / "models" / f"{reference_of(cell, cfg).key}-seed{seed}.npz")
+                        pseudo_cache[tkey] = symmetric_pseudo_labels(teacher.to(fabric.device),
+                                                                     x_pool.to(fabric.device)).cpu()
+                    targets = pseudo_cache[tkey][:len(x_pool)]
+                steps = cfg.grasp_steps + (cfg.ae_steps if cell.method == "joint" else 0)
+                task = progress.add_task(f"seed {seed} {cell.key}", total=steps)
+                net = train_cell(cell, cfg, seed, xy, x_pool, ae, targets, fabric, progress, task).cpu()
+                progress.remove_task(task)
+                train_s = time.perf_counter() - ts
+                pre = preprocess_for(cell.inputs, cfg.size_px, d.pool)
+                path = net.save(out / "models" / f"{cell.key}-seed{seed}.npz",
+                                metadata={**run_metadata(cfg), "preprocess": pre.to_metadata(), "cell": asdict(cell),
+                                          "seed": seed, "labelled_images": len(lab_scenes)})
+                test = _evaluate(path, d.test, out / "eval" / f"{cell.key}-seed{seed}", figures=2 if seed == 0 else 0)
+                val = _evaluate(path, d.val, None, figures=0)
+                row = {**asdict(cell), "key": cell.key, "seed": seed, "labelled_images": len(lab_scenes),
+                       "pool_images": 0 if x_pool is None else len(x_pool), "train_s": round(train_s, 1),
+                       "test_images": test["images"], "test_correct": test["correct"], "test_top1": test["top1"],
+                       "val_images": val["images"], "val_correct": val["correct"], "val_top1": val["top1"]}
+                atomic_write_json(row_path, row)
+                rows.append(row)
+                progress.advance(overall)
+    from .semisup_study_report import write_study_report
+    report = {**run_metadata(cfg), "command": command, "rows": rows, "wall_s": round(time.perf_counter() - t0, 1),
+              "images": {s: {"pool": len(d.pool), "val": len(d.val), "test": len(d.test), "extra": len(d.extra)}
+                         for s, d in data.items()}}
+    return write_study_report(report, cfg, out)
