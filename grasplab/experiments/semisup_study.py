@@ -91,8 +91,8 @@ class StudyConfig:
             raise ConfigError("--seeds must be at least 1")
 
 
-QUICK_STUDY = dict(seeds=2, pools=(1, 4), inputs=("rgbd", "rgb"), codebooks=(128, 32), ae_steps=300,
-                   grasp_steps=300, finetune_steps=150, hidden=16, augmentations=4, scenes_pool=4,
+QUICK_STUDY = dict(seeds=2, pools=(1, 4), inputs=("rgbd", "rgb"), codebooks=(128, 32), ae_steps=200,
+                   grasp_steps=200, finetune_steps=100, hidden=16, augmentations=4, scenes_pool=4,
                    pool_methods=("vqvae", "pseudo", "consistency"))
 
 
@@ -150,6 +150,25 @@ def all_cells(cfg: StudyConfig) -> list[Setting]:
     cells |= {replace(c, pool=cfg.pools[0], grid=cfg.latent_grids[0], codes=cfg.codebooks[0], method="ggcnn")
               for c in list(cells)}
     return sorted(cells, key=lambda c: (c.method != "ggcnn", c.style, c.inputs, c.pool, c.grid, c.codes, c.method))
+
+
+def schedule(cfg: StudyConfig) -> list[tuple[int, Setting]]:
+    """(seed, cell) in the order they run: axis by axis in ``cfg.axes`` order (the headline pool
+    axis first by default), all seeds of an axis before the next, each labels-only reference
+    before the cells paired with it: a study stopped early has whole axes with every seed."""
+    order = {c: i for i, c in enumerate(all_cells(cfg))}
+    groups = axis_cells(cfg)
+    done: set = set()
+    out = []
+    for axis in cfg.axes:
+        cells = set(groups.get(axis, []))
+        cells |= {reference_of(c, cfg) for c in cells}
+        for seed in range(cfg.seeds):
+            for c in sorted(cells, key=order.__getitem__):
+                if (seed, c) not in done:
+                    done.add((seed, c))
+                    out.append((seed, c))
+    return out
 
 
 def reference_of(cell: Setting, cfg: StudyConfig) -> Setting:
@@ -404,7 +423,6 @@ def run_study(data: dict[str, StudyData], cfg: StudyConfig, out_dir: str | Path,
     out.mkdir(parents=True, exist_ok=True)
     check_or_write_run_config(out, "study_config.json", cfg, "semi-supervised study", may_change=("seeds", "axes"))
     fabric = _fabric(accelerator, devices)
-    cells = all_cells(cfg)
     t0 = time.perf_counter()
     rows: list[dict] = []
     inputs_cache: dict = {}
@@ -429,67 +447,73 @@ def run_study(data: dict[str, StudyData], cfg: StudyConfig, out_dir: str | Path,
                               f"{len(x_extra)} given; give a larger --unlabelled folder or smaller --pools")
         return torch.cat([x_train, x_extra[:n_extra]])
 
+    def report(rows: list[dict]) -> dict:
+        from .semisup_study_report import write_study_report
+        rep = {**run_metadata(cfg), "command": command, "rows": rows, "wall_s": round(time.perf_counter() - t0, 1),
+               "images": {s: {"pool": len(d.pool), "val": len(d.val), "test": len(d.test), "extra": len(d.extra)}
+                          for s, d in data.items()}}
+        return write_study_report(rep, cfg, out)
+
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), disable=not show_progress) as progress:
-        overall = progress.add_task("study cells", total=len(cells) * cfg.seeds)
-        for seed in range(cfg.seeds):
-            xy_cache: dict = {}
-            pseudo_cache: dict = {}
-            for cell in cells:
-                row_path = out / "rows" / f"{cell.key}-seed{seed}.json"
-                if row_path.is_file():
-                    rows.append(json.loads(row_path.read_text()))
-                    progress.advance(overall)
-                    continue
-                d = data[cell.style]
-                lab = labelled_indices(len(d.pool), cfg.labelled_fraction, seed)
-                lab_scenes = [d.pool[i] for i in lab if d.pool[i].rectangles()]
-                if (cell.style, cell.inputs) not in xy_cache:
-                    pre = preprocess_for(cell.inputs, cfg.size_px, d.pool)
-                    xy_cache[(cell.style, cell.inputs)] = _augmented(lab_scenes, pre, cfg.augmentations, seed)
-                xy = xy_cache[(cell.style, cell.inputs)]
-                ts = time.perf_counter()
-                x_pool = pool_of(cell) if cell.uses_pool else None
-                ae = None
-                if cell.uses_autoencoder:
-                    ae_path = out / "models" / f"ae-{cell.style}-{cell.inputs}-x{cell.pool}-g{cell.grid}-k{cell.codes}-seed{seed}.npz"
-                    if ae_path.is_file():
-                        ae = load_autoencoder(ae_path)[0]
-                    else:
-                        task = progress.add_task(f"seed {seed} VQ-VAE {cell.style} {cell.inputs} {cell.pool}× "
-                                                 f"{cell.grid}² {cell.codes} codes", total=cfg.ae_steps)
-                        ae, log = _train_ae_steps(x_pool, cell, cfg, seed, fabric, progress, task)
-                        save_autoencoder(ae, ae_path, metadata={**run_metadata(cfg), "seed": seed, "log": log,
-                                                                "pool_images": len(x_pool)})
-                        progress.remove_task(task)
-                targets = None
-                if cell.method == "pseudo":        # the teacher's labels of the largest pool so far, reused
-                    tkey = (cell.style, cell.inputs)
-                    if tkey not in pseudo_cache or len(pseudo_cache[tkey]) < len(x_pool):
-                        teacher = load_map_model(out / "models" / f"{reference_of(cell, cfg).key}-seed{seed}.npz")
-                        pseudo_cache[tkey] = symmetric_pseudo_labels(teacher.to(fabric.device),
-                                                                     x_pool.to(fabric.device)).cpu()
-                    targets = pseudo_cache[tkey][:len(x_pool)]
-                steps = cfg.grasp_steps + (cfg.ae_steps if cell.method == "joint" else 0)
-                task = progress.add_task(f"seed {seed} {cell.key}", total=steps)
-                net = train_cell(cell, cfg, seed, xy, x_pool, ae, targets, fabric, progress, task).cpu()
-                progress.remove_task(task)
-                train_s = time.perf_counter() - ts
-                pre = preprocess_for(cell.inputs, cfg.size_px, d.pool)
-                path = net.save(out / "models" / f"{cell.key}-seed{seed}.npz",
-                                metadata={**run_metadata(cfg), "preprocess": pre.to_metadata(), "cell": asdict(cell),
-                                          "seed": seed, "labelled_images": len(lab_scenes)})
-                test = _evaluate(path, d.test, out / "eval" / f"{cell.key}-seed{seed}", figures=2 if seed == 0 else 0)
-                val = _evaluate(path, d.val, None, figures=0)
-                row = {**asdict(cell), "key": cell.key, "seed": seed, "labelled_images": len(lab_scenes),
-                       "pool_images": 0 if x_pool is None else len(x_pool), "train_s": round(train_s, 1),
-                       "test_images": test["images"], "test_correct": test["correct"], "test_top1": test["top1"],
-                       "val_images": val["images"], "val_correct": val["correct"], "val_top1": val["top1"]}
-                atomic_write_json(row_path, row)
-                rows.append(row)
+        plan = schedule(cfg)
+        overall = progress.add_task("study cells", total=len(plan))
+        xy_cache: dict = {}
+        pseudo_cache: dict = {}
+        for seed, cell in plan:
+            row_path = out / "rows" / f"{cell.key}-seed{seed}.json"
+            if row_path.is_file():
+                rows.append(json.loads(row_path.read_text()))
                 progress.advance(overall)
-    from .semisup_study_report import write_study_report
-    report = {**run_metadata(cfg), "command": command, "rows": rows, "wall_s": round(time.perf_counter() - t0, 1),
-              "images": {s: {"pool": len(d.pool), "val": len(d.val), "test": len(d.test), "extra": len(d.extra)}
-                         for s, d in data.items()}}
-    return write_study_report(report, cfg, out)
+                continue
+            d = data[cell.style]
+            lab = labelled_indices(len(d.pool), cfg.labelled_fraction, seed)
+            lab_scenes = [d.pool[i] for i in lab if d.pool[i].rectangles()]
+            if (seed, cell.style, cell.inputs) not in xy_cache:
+                pre = preprocess_for(cell.inputs, cfg.size_px, d.pool)
+                xy_cache[(seed, cell.style, cell.inputs)] = _augmented(lab_scenes, pre, cfg.augmentations, seed)
+            xy = xy_cache[(seed, cell.style, cell.inputs)]
+            ts = time.perf_counter()
+            x_pool = pool_of(cell) if cell.uses_pool else None
+            ae = None
+            if cell.uses_autoencoder:
+                ae_path = out / "models" / f"ae-{cell.style}-{cell.inputs}-x{cell.pool}-g{cell.grid}-k{cell.codes}-seed{seed}.npz"
+                if ae_path.is_file():
+                    ae = load_autoencoder(ae_path)[0]
+                else:
+                    task = progress.add_task(f"seed {seed} VQ-VAE {cell.style} {cell.inputs} {cell.pool}× "
+                                             f"{cell.grid}² {cell.codes} codes", total=cfg.ae_steps)
+                    ae, log = _train_ae_steps(x_pool, cell, cfg, seed, fabric, progress, task)
+                    save_autoencoder(ae, ae_path, metadata={**run_metadata(cfg), "seed": seed, "log": log,
+                                                            "pool_images": len(x_pool)})
+                    progress.remove_task(task)
+            targets = None
+            if cell.method == "pseudo":        # the teacher's labels of the largest pool so far, reused
+                tkey = (seed, cell.style, cell.inputs)
+                if tkey not in pseudo_cache or len(pseudo_cache[tkey]) < len(x_pool):
+                    pseudo_cache.clear()           # one teacher's labels held at a time (GBs for 16× pools)
+                    teacher = load_map_model(out / "models" / f"{reference_of(cell, cfg).key}-seed{seed}.npz")
+                    pseudo_cache[tkey] = symmetric_pseudo_labels(teacher.to(fabric.device),
+                                                                 x_pool.to(fabric.device)).cpu()
+                targets = pseudo_cache[tkey][:len(x_pool)]
+            steps = cfg.grasp_steps + (cfg.ae_steps if cell.method == "joint" else 0)
+            task = progress.add_task(f"seed {seed} {cell.key}", total=steps)
+            net = train_cell(cell, cfg, seed, xy, x_pool, ae, targets, fabric, progress, task).cpu()
+            progress.remove_task(task)
+            train_s = time.perf_counter() - ts
+            pre = preprocess_for(cell.inputs, cfg.size_px, d.pool)
+            path = net.save(out / "models" / f"{cell.key}-seed{seed}.npz",
+                            metadata={**run_metadata(cfg), "preprocess": pre.to_metadata(), "cell": asdict(cell),
+                                      "seed": seed, "labelled_images": len(lab_scenes)})
+            test = _evaluate(path, d.test, out / "eval" / f"{cell.key}-seed{seed}", figures=2 if seed == 0 else 0)
+            val = _evaluate(path, d.val, None, figures=0)
+            row = {**asdict(cell), "key": cell.key, "seed": seed, "labelled_images": len(lab_scenes),
+                   "pool_images": 0 if x_pool is None else len(x_pool), "train_s": round(train_s, 1),
+                   "test_images": test["images"], "test_correct": test["correct"], "test_top1": test["top1"],
+                   "val_images": val["images"], "val_correct": val["correct"], "val_top1": val["top1"]}
+            atomic_write_json(row_path, row)
+            rows.append(row)
+            progress.advance(overall)
+            if len(rows) % 10 == 0:           # a report to look at while the study runs
+                report(rows)
+    return report(rows)

@@ -1,0 +1,217 @@
+"""The semi-supervised study: exact symmetry transforms of grasp maps, the two new methods'
+losses, the study's cells, schedule and statistics, and a tiny run end to end."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from grasplab.errors import ConfigError
+from grasplab.experiments.semisup_methods import (ConsistencyLoss, symmetric_pseudo_labels, unview_maps,
+                                                  view_images, view_maps)
+from grasplab.experiments.semisup_study import (StudyConfig, all_cells, axis_cells, reference_of, schedule)
+from grasplab.experiments.semisup_study_report import summarise_cell
+from grasplab.policies import map_augmentation as ma
+from grasplab.policies.map_augmentation import VIEWS
+
+SYMMETRIES = VIEWS[8]
+
+
+@pytest.mark.parametrize("turns,mirrored", SYMMETRIES)
+def test_torch_transforms_match_the_test_time_augmentation_and_invert(turns, mirrored):
+    maps = torch.randn(2, 4, 12, 12)
+    back = unview_maps(maps, turns, mirrored)
+    ref = ma.unview_maps([m for m in maps.numpy().transpose(1, 0, 2, 3)], turns, mirrored)
+    np.testing.assert_allclose(back.numpy().transpose(1, 0, 2, 3), np.stack(ref), atol=0)
+    assert torch.equal(unview_maps(view_maps(maps, turns, mirrored), turns, mirrored), maps)
+    x = torch.randn(1, 3, 12, 12)
+    assert np.array_equal(view_images(x, turns, mirrored).numpy(), ma.view_image(x.numpy(), turns, mirrored))
+
+
+@pytest.mark.parametrize("turns,mirrored", SYMMETRIES)
+def test_maps_of_a_turned_image_are_the_turned_maps(turns, mirrored):
+    """Known answer: the label maps of the rectangles moved with the image equal ``view_maps`` of
+    the original label maps (angles included), for every symmetry."""
+    from grasplab.datasets.ggcnn_targets import grasp_maps
+    from grasplab.geometry import Grasp2D, GraspRectangle
+    s = 48
+    grasps = [Grasp2D((14.0, 20.0), 0.4, 16.0, 6.0), Grasp2D((31.0, 30.0), -1.1, 12.0, 5.0)]
+    rects = [GraspRectangle.from_grasp2d(g).corners_xy_px for g in grasps]
+    moved = []
+    for r in rects:
+        r = r.copy()
+        if mirrored:
+            r = np.c_[(s - 1) - r[:, 0], r[:, 1]]
+        for _ in range(turns):                   # numpy rot90 (counter-clockwise on screen)
+            r = np.c_[r[:, 1], (s - 1) - r[:, 0]]
+        moved.append(GraspRectangle(r))
+    original = torch.from_numpy(grasp_maps([GraspRectangle(r) for r in rects], (s, s)).stack())[None]
+    expected = torch.from_numpy(grasp_maps(moved, (s, s)).stack())[None]
+    got = view_maps(original, turns, mirrored)
+    inside = expected[0, 0] > 0
+    assert inside.sum() > 20
+    np.testing.assert_allclose(got[0, 0], expected[0, 0], atol=1e-6)
+    np.testing.assert_allclose(got[0, 1:3, inside], expected[0, 1:3, inside], atol=2e-2)
+
+
+class _Equivariant(torch.nn.Module):
+    """Quality = the first input channel (moves with the pixels), angle maps zero (θ-free), width 0."""
+
+    def forward(self, x):
+        q = x[:, :1]
+        z = torch.zeros_like(q)
+        return q, z, z, z
+
+
+class _Ramp(torch.nn.Module):
+    """Quality = the column index: not equivariant."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.ones(()))
+
+    def forward(self, x):
+        q = self.w * torch.arange(x.shape[-1], dtype=x.dtype).expand_as(x[:, :1])
+        z = torch.zeros_like(q)
+        return q, z, z, z
+
+
+class _Field(_Ramp):
+    """Quality = a fixed random pattern: no symmetry of the square leaves it unchanged."""
+
+    def forward(self, x):
+        q = self.w * torch.rand(x.shape[-2:], generator=torch.Generator().manual_seed(0)).expand_as(x[:, :1])
+        z = torch.zeros_like(q)
+        return q, z, z, z
+
+
+def test_consistency_is_zero_for_an_equivariant_network_and_positive_otherwise():
+    x = torch.randn(8, 2, 16, 16)
+    assert float(ConsistencyLoss(_Equivariant(), x, 4, seed=0)(0)) == 0.0
+    field = _Field()
+    loss = ConsistencyLoss(field, x, 4, seed=0)
+    values = [loss(i) for i in range(6)]
+    assert all(float(v.detach()) > 0.01 for v in values)
+    values[0].backward()
+    assert field.w.grad is not None and float(field.w.grad) != 0.0        # it trains the network
+
+
+def test_pseudo_labels_average_the_eight_views():
+    x = torch.randn(5, 2, 16, 16)
+    assert torch.allclose(symmetric_pseudo_labels(_Equivariant(), x, batch_size=2),
+                          torch.cat(_Equivariant()(x), 1), atol=1e-6)
+    ramp = symmetric_pseudo_labels(_Ramp(), x)
+    assert torch.allclose(ramp[:, 0], torch.full_like(ramp[:, 0], 7.5))   # the ramp averaged over turns
+
+
+def test_cells_schedule_and_references():
+    cfg = StudyConfig()
+    axes = axis_cells(cfg)
+    assert set(axes) == {"pool", "input", "latent", "codebook", "encoder", "scenes"}
+    assert {c.pool for c in axes["pool"]} == {1, 4, 16}
+    assert {c.inputs for c in axes["input"]} == {"rgb", "depth", "rgbd"}
+    assert {c.grid for c in axes["latent"]} == {24, 48} and {c.codes for c in axes["codebook"]} == {64, 256, 1024}
+    assert {c.method for c in axes["encoder"]} == {"ggcnn", "vqvae", "vqvae-finetune", "joint"}
+    assert {c.style for c in axes["scenes"]} == {"plain", "cornell"}
+    cells = all_cells(cfg)
+    assert len(cells) == len(set(cells))
+    plan = schedule(cfg)
+    assert len(plan) == len(cells) * cfg.seeds and len(set(plan)) == len(plan)
+    seen = set()
+    for seed, c in plan:                         # every reference trains before the cells paired with it
+        if c.method != "ggcnn":
+            assert (seed, reference_of(c, cfg)) in seen
+        seen.add((seed, c))
+    first_other = next(i for i, (_, c) in enumerate(plan) if c not in set(axes["pool"]))
+    assert {s for s, _ in plan[:first_other]} == {0, 1, 2}          # the headline axis, every seed, first
+
+
+@pytest.mark.parametrize("bad,match", [(dict(axes=("colour",)), "unknown study axis"),
+                                       (dict(pools=(0, 4)), "multiples"),
+                                       (dict(latent_grids=(12,)), "latent grid"),
+                                       (dict(inputs=("ir",)), "input"),
+                                       (dict(styles=("fancy",)), "scene style"),
+                                       (dict(pool_methods=("ggcnn",)), "unknown method"),
+                                       (dict(labelled_fraction=1.0), "fraction")])
+def test_bad_study_settings_are_refused(bad, match):
+    with pytest.raises(ConfigError, match=match):
+        StudyConfig(**bad)
+
+
+def test_paired_differences_and_their_interval():
+    rows = [{"seed": s, "test_top1": t, "test_correct": int(t * 100), "test_images": 100, "val_top1": v,
+             "train_s": 1.0, "labelled_images": 10, "pool_images": 50} for s, t, v in [(0, .7, .6), (1, .8, .7), (2, .75, .8)]]
+    ref = [{"seed": s, "test_top1": t} for s, t in [(0, .6, ), (1, .65), (2, .7)]]
+    c = summarise_cell(rows, ref)
+    np.testing.assert_allclose(c["paired_diffs"], [.1, .15, .05])
+    assert c["diff_mean"] == pytest.approx(0.1) and c["diff_std"] == pytest.approx(0.05)
+    half = 4.302652729911275 * 0.05 / np.sqrt(3)                       # t(0.975, 2 d.f.)
+    np.testing.assert_allclose(c["diff_ci95"], [0.1 - half, 0.1 + half])
+    assert c["test_mean"] == pytest.approx(0.75) and c["val_mean"] == pytest.approx(0.7)
+    assert c["pooled_ci95"][0] < 0.75 < c["pooled_ci95"][1]
+
+
+def test_unlabelled_frame_folders_are_read_as_scenes_without_grasps(tmp_path):
+    from grasplab.experiments.semisup_study import load_unlabelled
+    from grasplab.imaging.image_io import write_png
+    for i in range(3):
+        np.save(tmp_path / f"depth_{i}.npy", np.full((40, 50), 0.7, np.float32))
+        write_png(tmp_path / f"color_{i}.png", np.zeros((40, 50, 3), np.uint8))
+    write_png(tmp_path / "segmask_0.png", np.ones((40, 50), np.uint8) * 255)
+    frames = load_unlabelled(tmp_path)
+    assert len(frames) == 3 and frames[0].rectangles() == [] and frames[0].depth_m().shape == (40, 50)
+    assert frames[0].mask().all() and frames[2].rgb().shape == (40, 50, 3)
+    from grasplab.errors import GrasplabError
+    with pytest.raises(GrasplabError, match="segmask_1.png"):
+        frames[1].mask()
+    with pytest.raises(ConfigError, match="not a folder"):
+        load_unlabelled(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match="neither"):
+        load_unlabelled(tmp_path / "empty")
+
+
+def test_cli_refuses_bad_study_options(tmp_path, capsys):
+    from grasplab.cli import main
+    for args, match in [(["--axes", "colour"], "unknown study axis"), (["--device", "tpu"], "--device"),
+                        (["--pools", "1,x"], "--pools")]:
+        with pytest.raises(SystemExit) as exc:
+            main(["experiment", "semisup-study", "--out", str(tmp_path / "s"), *args])
+        assert exc.value.code != 0
+        err = capsys.readouterr().err
+        assert match in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_a_tiny_study_runs_resumes_and_reports(tmp_path):
+    from grasplab.datasets.scene_sources import load_scenes
+    from grasplab.experiments.semisup_study import StudyData, study_splits, run_study
+    from grasplab.synth import SynthConfig, run_synth
+    common = dict(grasps_per_object=60, max_poses=1, views_per_pose=2, renderer="mujoco")
+    run_synth(SynthConfig.from_preset("semisup-quick", objects="procedural:12", **common), tmp_path / "l",
+              show_progress=False)
+    run_synth(SynthConfig.from_preset("semisup-quick", objects="procedural:8", seed=9, labels=False, **common),
+              tmp_path / "u", show_progress=False)
+    cfg = StudyConfig(seeds=2, pools=(1, 2), inputs=("depth",), latent_grids=(12,), codebooks=(8,), styles=("plain",),
+                      axes=("pool",), size_px=48, ae_steps=3, grasp_steps=3, finetune_steps=2, hidden=8, latent_dim=4,
+                      augmentations=1, val_folds=3, labelled_fraction=0.5,
+                      pool_methods=("vqvae", "vqvae-finetune", "pseudo", "consistency"))
+    pool, val, test = study_splits(load_scenes(tmp_path / "l", "jacquard", "stereo"), cfg)
+    assert not {s.object_id for s in pool} & ({s.object_id for s in val} | {s.object_id for s in test})
+    data = {"plain": StudyData(pool, val, test, load_scenes(tmp_path / "u", "jacquard", "stereo")[:len(pool)])}
+    rep = run_study(data, cfg, tmp_path / "study", show_progress=False, command="test")
+    assert len(rep["rows"]) == 2 * 9
+    assert {r["pool_images"] for r in rep["rows"] if r["method"] == "pseudo"} == {len(pool), 2 * len(pool)}
+    assert all(r["test_images"] == len(test) and r["val_images"] == len(val) for r in rep["rows"])
+    assert (tmp_path / "study" / "figures" / "study-pool.png").is_file()
+    md = (tmp_path / "study" / "study.md").read_text()
+    assert "Verdict" in md and "chosen" not in md and rep["summary"]["best"]["chosen_on"] == "validation"
+    row = json.loads((tmp_path / "study" / "rows" / "pseudo-plain-depth-x2-g12-k8-seed1.json").read_text())
+    assert row["seed"] == 1 and row["labelled_images"] >= 1
+    before = (tmp_path / "study" / "models" / "pseudo-plain-depth-x2-g12-k8-seed1.npz").stat().st_mtime_ns
+    again = run_study(data, cfg, tmp_path / "study", show_progress=False)
+    assert sorted(r["key"] for r in again["rows"]) == sorted(r["key"] for r in rep["rows"])
+    assert (tmp_path / "study" / "models" / "pseudo-plain-depth-x2-g12-k8-seed1.npz").stat().st_mtime_ns == before
+    from dataclasses import replace
+    with pytest.raises(ConfigError, match="hidden"):
+        run_study(data, replace(cfg, hidden=16), tmp_path / "study", show_progress=False)
