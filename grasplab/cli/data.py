@@ -30,6 +30,7 @@ def render(
                                              "default Dex-Net 2.0's)."),
     dropout: float = typer.Option(0.0, help="Fraction of depth pixels dropped at random."),
     edge_dropout: float = typer.Option(0.0, help="Probability of dropping a pixel at a depth edge."),
+    style: str = typer.Option("plain", help="Scene style: plain, textured, distractors, lighting or cornell (all three)."),
 ):
     """Render objects on a table: per view RGB, noisy + perfect depth (m), mask and camera JSON."""
     from ..scene import DepthNoiseConfig
@@ -38,7 +39,7 @@ def render(
     noise = DepthNoiseConfig(dropout_rate=dropout, edge_dropout_rate=edge_dropout,
                              **{k: v for k, v in given.items() if v is not None})
     cfg = RenderJobConfig(objects=objects, views=views, seed=seed, renderer=renderer, camera=camera,
-                          noise=noise, mesh_scale=scale)
+                          noise=noise, mesh_scale=scale, style=style)
     res = run_render_job(cfg, out)
     console.print(f"[green]rendered[/] {res.views_written} views ({res.views_skipped} already done) of "
                   f"{len(res.objects_ok)} objects with the {res.renderer} renderer into {out}")
@@ -110,6 +111,11 @@ def synth(
                           f"Ray workers")
     n_workers = (os.cpu_count() or 1) if workers < 0 else workers
     res = run_synth(cfg, out, workers=n_workers, address=address, shard=parse_shard(shard))
+    if not cfg.labels:
+        n_views = len(list((out / "jacquard").glob("*/*_grasps.json")))
+        console.print(f"[green]rendered[/] {n_views} unlabelled views of {res.objects} objects "
+                      f"({cfg.style} style) into {out / 'jacquard'}", soft_wrap=True)
+        return
     console.print(f"[green]synthesised[/] {res.datapoints} datapoints ({res.positive_fraction:.1%} positive) from "
                   f"{res.objects} objects: {res.units_run} units (object poses{' and heaps' if heaps else ''}) made now, {res.units_skipped} already done, "
                   f"into {out}", soft_wrap=True)

@@ -19,6 +19,7 @@ from ..imaging import read_depth_m, read_mask, read_rgb, write_depth_tiff, write
 from ..objects import ObjectSpec, make_procedural_object, parse_object_source
 from ..scene import (Appearance, DepthNoiseConfig, Scene, apply_depth_noise, camera_preset, compute_stable_poses,
                      make_renderer, sample_scene)
+from ..scene.styles import scene_style
 from ..seeding import derive_int_seed, derive_rng
 from ..storage import atomic_write_json, check_or_write_run_config
 from ..viz import save_contact_sheet, save_image_grid
@@ -37,6 +38,7 @@ class RenderJobConfig:
     min_pose_probability: float = 0.02
     mesh_scale: float = 1.0
     contact_sheet_views: int = 12
+    style: str = "plain"                 # scene style (``grasplab.scene.styles``)
 
     def __post_init__(self):
         if self.views <= 0:
@@ -46,6 +48,7 @@ class RenderJobConfig:
         if self.renderer not in ("auto", "mujoco", "raycast"):
             raise ConfigError(f"unknown renderer {self.renderer!r}; choose auto, mujoco or raycast")
         camera_preset(self.camera)
+        scene_style(self.style)
 
 
 @dataclass
@@ -68,7 +71,7 @@ def _render_view(renderer, obj, poses, spec: ObjectSpec, view: int, config: Rend
     rng = derive_rng(config.seed, "view", spec.key, view)
     probs = np.array([p.probability for p in poses])
     pose = poses[int(rng.choice(len(poses), p=probs / probs.sum()))]
-    scene = sample_scene(obj, pose, camera_preset(config.camera), rng)
+    scene = sample_scene(obj, pose, camera_preset(config.camera), rng, scene_style(config.style))
     obs = renderer.render(scene)
     noisy = apply_depth_noise(obs.depth_m, config.noise, rng)
     write_png(f"{stem}_rgb.png", obs.rgb)
@@ -82,6 +85,8 @@ def _render_view(renderer, obj, poses, spec: ObjectSpec, view: int, config: Rend
         "T_world_camera": scene.T_world_camera.to_dict(),
         "T_world_obj": scene.T_world_obj.to_dict(),
         "appearance": asdict(scene.appearance),
+        **({"style": config.style, "decor": scene.decor.to_dict() if scene.decor else None}
+           if config.style != "plain" else {}),
         "renderer": renderer.name,
         "depth_units": "m",
         "files": {"rgb": f"{stem.name}_rgb.png", "depth": f"{stem.name}_depth.tiff",
