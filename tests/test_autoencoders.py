@@ -134,7 +134,8 @@ def test_semisup_runner_trains_and_scores_every_method_on_one_split(shared_data,
     assert set(a) <= set(labelled_subset(len(train), cfg, 0, 0.5))          # nested subsets per seed
     ood = [load_ood_frames(shared_data / "gqcnn" / "primesense", limit=2)]
     rep = run_semisup(scenes, cfg, tmp_path, show_progress=False, ood=ood)
-    assert {r["method"] for r in rep["rows"]} == {"ggcnn", "vqvae", "vae-flow", "joint"} and len(rep["rows"]) == 16
+    assert {r["method"] for r in rep["rows"]} == {"ggcnn", "vqvae", "vae-flow", "joint", "pseudo", "consistency"}
+    assert len(rep["rows"]) == 24
     assert all(r["test_images"] == len(test) for r in rep["rows"])
     assert {r["labelled_images"] for r in rep["rows"] if r["labelled_fraction"] == 0.25} == {5}
     assert (tmp_path / "results.md").read_text().count("|") > 40 and (tmp_path / "results.csv").is_file()
@@ -186,7 +187,7 @@ def test_semisup_runs_on_a_cornell_folder_and_the_cli_reports_bad_input(shared_d
     cfg = SemisupConfig(labelled_fractions=(0.5,), seeds=1, size_px=48, augmentations=1, ae_epochs=1, grasp_steps=2,
                         hidden=8, latent_dim=4, num_codes=8, flows=1, eval_figures=0)
     rep = run_semisup(scenes, cfg, tmp_path / "run", show_progress=False)
-    assert [r["method"] for r in rep["rows"]] == ["ggcnn", "vqvae", "vae-flow", "joint"]
+    assert [r["method"] for r in rep["rows"]] == ["ggcnn", "vqvae", "vae-flow", "joint", "pseudo", "consistency"]
     assert all(r["test_images"] == 2 and r["labelled_images"] == 4 for r in rep["rows"])
     for args, msg in ((["--labelled-fraction", "0.1,x"], "give comma-separated numbers"), (["--labelled-fraction", "2"], "(0, 1]"),
                       (["--methods", "ggcnn,magic"], "unknown method")):

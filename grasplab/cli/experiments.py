@@ -66,7 +66,8 @@ def experiment_semisup(
                                           "several (0.05,0.1,0.25,0.5,1) give the label-fraction curve."),
     seeds: Optional[int] = typer.Option(None, help="Seeds (labelled subsets and initialisations); default 3, "
                                         "2 with --quick."),
-    methods: str = typer.Option("ggcnn,vqvae,vae-flow,joint", help="Comma-separated methods."),
+    methods: str = typer.Option("ggcnn,vqvae,vae-flow,joint", help="Comma-separated methods: ggcnn, vqvae, vae-flow, "
+                                "joint, pseudo (teacher–student pseudo-labels), consistency (symmetry consistency)."),
     protocol: str = typer.Option("objectwise", help="objectwise, or mahajan2020 (the paper's Cornell counts: 932 train, "
                                  "104 labelled, 103 test; the last 103 images test)."),
     inputs: str = typer.Option("rgbd", help="depth, rgb or rgbd."),

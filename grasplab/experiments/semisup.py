@@ -27,7 +27,7 @@ from ..imaging import PreprocessConfig
 from ..storage import atomic_write_json, run_metadata
 from .semisup_report import summarise, write_tables
 
-METHODS = ("ggcnn", "vqvae", "vae-flow", "joint")
+METHODS = ("ggcnn", "vqvae", "vae-flow", "joint", "pseudo", "consistency")
 
 
 @dataclass(frozen=True)
@@ -361,7 +361,10 @@ def run_semisup(scenes: list, cfg: SemisupConfig, out_dir: str | Path, show_prog
                     if xy is None:
                         xy = tuple(t.to(fabric.device) for t in _augmented(lab_scenes, pre, cfg.augmentations, seed))
                     ae = autoencoder(m) if m in ("vqvae", "vae-flow") else None
-                    net, train_s = _train(m, fraction, seed, cfg, x_all, xy, ae, progress, fabric)
+                    targets = None
+                    if m == "pseudo":         # the labels-only GG-CNN of this fraction and seed teaches
+                        targets = _pseudo_targets(out, fraction, seed, cfg, x_all, xy, progress, fabric)
+                    net, train_s = _train(m, fraction, seed, cfg, x_all, xy, ae, progress, fabric, targets)
                     if lead:
                         row = _score(net, m, fraction, seed, cfg, test, out)
                         row.update(labelled_images=len(lab_scenes), train_images=len(train), train_s=round(train_s, 1))
@@ -405,7 +408,21 @@ def draw_ood_figures(out: str | Path, cfg: SemisupConfig | None, ood: list) -> l
     return save_ood_figures(out, models, f"{fraction:g} labelled, seed 0", ood)
 
 
-def _train(m: str, fraction: float, seed: int, cfg: SemisupConfig, x_all, xy, ae, progress, fabric):
+def _pseudo_targets(out: Path, fraction: float, seed: int, cfg: SemisupConfig, x_all, xy, progress, fabric):
+    """The teacher's maps of every training image over the eight symmetric views: the run's
+    ``ggcnn`` model of this fraction and seed (trained here first when ``ggcnn`` is not a method)."""
+    from ..models.base import load_map_model
+    from .semisup_methods import symmetric_pseudo_labels
+    path = out / "models" / f"{_key('ggcnn', fraction, seed)}.npz"
+    if path.is_file():
+        teacher = load_map_model(path)
+    else:
+        teacher, _ = _train("ggcnn", fraction, seed, cfg, x_all, xy, None, progress, fabric)
+    return symmetric_pseudo_labels(teacher.to(fabric.device), x_all)
+
+
+def _train(m: str, fraction: float, seed: int, cfg: SemisupConfig, x_all, xy, ae, progress, fabric,
+           pseudo_targets=None):
     """One method at one labelled fraction and seed: (trained network, seconds)."""
     import torch
 
@@ -419,6 +436,10 @@ def _train(m: str, fraction: float, seed: int, cfg: SemisupConfig, x_all, xy, ae
     if m == "ggcnn":
         net = _fit_maps(GGCNN(input_channels=x_all.shape[1]), xy, steps, cfg.lr, seed, cfg.batch_size, fabric,
                         progress=progress, task=task)
+    elif m in ("pseudo", "consistency"):      # every training image is the unlabelled pool
+        from .semisup_methods import fit_with_unlabelled
+        net = fit_with_unlabelled(m, xy, x_all, pseudo_targets, steps=steps, lr=cfg.lr, seed=seed,
+                                  batch_size=cfg.batch_size, fabric=fabric, progress=progress, task=task)
     elif m in ("vqvae", "vae-flow"):
         net = LatentGraspNet.from_autoencoder(ae).to(x_all.device)
         # frozen encoder: its latents are cached once, the grasp decoder trains on them

@@ -131,3 +131,20 @@ class ConsistencyLoss:
             target = stacked_maps(self.net, xb)
         pred = unview_maps(stacked_maps(self.net, view_images(xb, turns, mirrored)), turns, mirrored)
         return self.weight * torch.mean((pred - target) ** 2)
+
+
+def fit_with_unlabelled(method: str, xy, x_unlabelled: torch.Tensor, pseudo_targets: torch.Tensor | None, *,
+                        steps: int, lr: float, seed: int, batch_size: int, fabric, weight: float = 1.0,
+                        progress=None, task=None):
+    """A GG-CNN trained on the labelled ``xy`` (inputs, maps) plus, per step, a batch of unlabelled
+    frames: ``pseudo`` (the teacher's ``pseudo_targets`` of ``x_unlabelled``) or ``consistency``."""
+    from ..models import GGCNN
+    from .semisup import _fit_maps
+    net = GGCNN(input_channels=xy[0].shape[1])
+    if method == "pseudo":
+        extra = PseudoLabelLoss(net, x_unlabelled, pseudo_targets, batch_size, seed + 1000, weight)
+    elif method == "consistency":
+        extra = ConsistencyLoss(net, x_unlabelled, batch_size, seed + 1000, weight)
+    else:
+        raise ValueError(f"unknown semi-supervised method {method!r}")
+    return _fit_maps(net, xy, steps, lr, seed, batch_size, fabric, extra_loss=extra, progress=progress, task=task)

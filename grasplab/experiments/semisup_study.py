@@ -352,21 +352,15 @@ def train_cell(cell: Setting, cfg: StudyConfig, seed: int, xy, x_pool, ae, pseud
     from ..models import GGCNN, LatentGraspNet
     from ..models.autoencoders import LatentAutoencoder
     from .semisup import _fit_maps, _JointReconstruction, _LatentHead
-    from .semisup_methods import ConsistencyLoss, PseudoLabelLoss
+    from .semisup_methods import fit_with_unlabelled
     torch.manual_seed(seed)
     kw = dict(steps=cfg.grasp_steps, lr=cfg.lr, seed=seed, batch_size=cfg.batch_size, fabric=fabric,
               progress=progress, task=task)
     channels = xy[0].shape[1]
     if cell.method == "ggcnn":
         return _fit_maps(GGCNN(input_channels=channels), xy, **kw)
-    if cell.method == "pseudo":
-        net = GGCNN(input_channels=channels)
-        extra = PseudoLabelLoss(net, x_pool, pseudo_targets, cfg.batch_size, seed + 1000, cfg.unlabelled_weight)
-        return _fit_maps(net, xy, extra_loss=extra, **kw)
-    if cell.method == "consistency":
-        net = GGCNN(input_channels=channels)
-        extra = ConsistencyLoss(net, x_pool, cfg.batch_size, seed + 1000, cfg.unlabelled_weight)
-        return _fit_maps(net, xy, extra_loss=extra, **kw)
+    if cell.method in ("pseudo", "consistency"):
+        return fit_with_unlabelled(cell.method, xy, x_pool, pseudo_targets, weight=cfg.unlabelled_weight, **kw)
     if cell.method in ("vqvae", "vqvae-finetune"):
         net = LatentGraspNet.from_autoencoder(ae).to(fabric.device)
         with torch.no_grad():

@@ -11,7 +11,8 @@ import numpy as np
 from .figures import _save, draw_grasp_rectangles, finish_figure, finish_panels, plt
 
 METHOD_LABELS = {"ggcnn": "GG-CNN (labels only)", "vqvae": "VQ-VAE latents", "vae-flow": "flow-VAE latents",
-                 "joint": "joint VQ-VAE"}
+                 "joint": "joint VQ-VAE", "pseudo": "pseudo-labels (teacher–student)",
+                 "consistency": "symmetry consistency"}
 
 
 def _channels_as_images(x: np.ndarray) -> list[tuple[str, np.ndarray, dict]]:
