@@ -232,6 +232,8 @@ def _fit_maps(net, batches, steps: int, lr: float, seed: int, batch_size: int, f
 
     from ..training.grasp_map_module import grasp_map_loss
     torch.manual_seed(seed)
+    cl = torch.channels_last                  # oneDNN's (transposed) convolutions train ~1.2× faster on CPUs
+    net = net.to(memory_format=cl)
     params = [p for p in net.parameters() if p.requires_grad]
     if extra_loss is not None:
         params += list(extra_loss.parameters())
@@ -243,7 +245,8 @@ def _fit_maps(net, batches, steps: int, lr: float, seed: int, batch_size: int, f
     model.train()
     for step in range(steps):
         idx, weight = _share(torch.randint(len(x), (min(batch_size, len(x)),), generator=gen), fabric)
-        loss = weight * grasp_map_loss(model(x[idx].to(fabric.device)), y[idx].to(fabric.device))["loss"]
+        xb = x[idx].to(fabric.device).contiguous(memory_format=cl)
+        loss = weight * grasp_map_loss(model(xb), y[idx].to(fabric.device))["loss"]
         if extra_loss is not None:
             loss = loss + extra_loss(step)
         opt.zero_grad()
