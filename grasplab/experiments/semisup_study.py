@@ -147,8 +147,7 @@ def axis_cells(cfg: StudyConfig) -> dict[str, list[Setting]]:
 def all_cells(cfg: StudyConfig) -> list[Setting]:
     """Every distinct cell of the study, references first (pseudo-labelling needs its teacher)."""
     cells = {c for cs in axis_cells(cfg).values() for c in cs}
-    cells |= {replace(c, pool=cfg.pools[0], grid=cfg.latent_grids[0], codes=cfg.codebooks[0], method="ggcnn")
-              for c in list(cells)}
+    cells |= {reference_of(c, cfg) for c in list(cells)}
     return sorted(cells, key=lambda c: (c.method != "ggcnn", c.style, c.inputs, c.pool, c.grid, c.codes, c.method))
 
 
@@ -174,10 +173,6 @@ def schedule(cfg: StudyConfig) -> list[tuple[int, Setting]]:
 def reference_of(cell: Setting, cfg: StudyConfig) -> Setting:
     """The labels-only GG-CNN a cell is paired with (same style, input and labelled subset)."""
     return Setting(cell.style, cell.inputs, cfg.pools[0], cfg.latent_grids[0], cfg.codebooks[0], "ggcnn")
-
-
-def max_pool(cfg: StudyConfig) -> int:
-    return max(c.pool for c in all_cells(cfg))
 
 
 # ---------------------------------------------------------------------------------------------
