@@ -78,37 +78,9 @@ def random_symmetry(gen: torch.Generator) -> tuple[int, bool]:
     return k % 4, k >= 4
 
 
-class PseudoLabelLoss:
-    """The student's loss on pseudo-labelled frames, added to the loss on labels: a random batch
-    under a random symmetry (inputs and targets moved together), GG-CNN's loss with positive
-    pixels weighted as for distillation (the teacher's angle and width matter where it sees grasps)."""
-
-    def __init__(self, net, x_unlabelled: torch.Tensor, targets: torch.Tensor, batch_size: int, seed: int,
-                 weight: float = 1.0):
-        self.net, self.x, self.y, self.bs, self.weight = net, x_unlabelled, targets, batch_size, weight
-        self.gen = torch.Generator().manual_seed(seed)
-        self.fabric = None
-
-    def parameters(self):
-        return []
-
-    def setup(self, fabric) -> None:
-        self.fabric = fabric
-
-    def __call__(self, step: int) -> torch.Tensor:
-        from ..training.grasp_map_module import grasp_map_loss
-        idx = torch.randint(len(self.x), (min(self.bs, len(self.x)),), generator=self.gen)
-        turns, mirrored = random_symmetry(self.gen)
-        device = self.fabric.device if self.fabric is not None else self.x.device
-        xb = view_images(self.x[idx].to(device), turns, mirrored)
-        yb = view_maps(self.y[idx].to(device), turns, mirrored)
-        terms = grasp_map_loss(tuple(self.net(xb)), yb, quality_pos_weight=2.0, weight_all_maps=True)
-        return self.weight * terms["loss"]
-
-
-class ConsistencyLoss:
-    """Equivariance on unlabelled frames: ‖unview(f(view(x))) − f(x)‖² with the un-turned
-    prediction as a fixed target (no gradient), for a random non-identity symmetry per step."""
+class _UnlabelledTerm:
+    """A loss term on random batches of unlabelled frames, added to the labelled loss each step
+    (``_fit_maps``'s ``extra_loss``: its own seeded batch order, no parameters of its own)."""
 
     def __init__(self, net, x_unlabelled: torch.Tensor, batch_size: int, seed: int, weight: float = 1.0):
         self.net, self.x, self.bs, self.weight = net, x_unlabelled, batch_size, weight
@@ -121,11 +93,40 @@ class ConsistencyLoss:
     def setup(self, fabric) -> None:
         self.fabric = fabric
 
-    def __call__(self, step: int) -> torch.Tensor:
+    def _batch(self) -> tuple[torch.Tensor, torch.device]:
+        """(indices of a random batch, the device to compute on)."""
         idx = torch.randint(len(self.x), (min(self.bs, len(self.x)),), generator=self.gen)
+        return idx, self.fabric.device if self.fabric is not None else self.x.device
+
+
+class PseudoLabelLoss(_UnlabelledTerm):
+    """The student's loss on pseudo-labelled frames: a random batch under a random symmetry
+    (inputs and targets moved together), GG-CNN's loss with positive pixels weighted as for
+    distillation (the teacher's angle and width matter where it sees grasps)."""
+
+    def __init__(self, net, x_unlabelled: torch.Tensor, targets: torch.Tensor, batch_size: int, seed: int,
+                 weight: float = 1.0):
+        super().__init__(net, x_unlabelled, batch_size, seed, weight)
+        self.y = targets
+
+    def __call__(self, step: int) -> torch.Tensor:
+        from ..training.grasp_map_module import grasp_map_loss
+        idx, device = self._batch()
+        turns, mirrored = random_symmetry(self.gen)
+        xb = view_images(self.x[idx].to(device), turns, mirrored)
+        yb = view_maps(self.y[idx].to(device), turns, mirrored)
+        terms = grasp_map_loss(tuple(self.net(xb)), yb, quality_pos_weight=2.0, weight_all_maps=True)
+        return self.weight * terms["loss"]
+
+
+class ConsistencyLoss(_UnlabelledTerm):
+    """Equivariance on unlabelled frames: ‖unview(f(view(x))) − f(x)‖² with the un-turned
+    prediction as a fixed target (no gradient), for a random non-identity symmetry per step."""
+
+    def __call__(self, step: int) -> torch.Tensor:
+        idx, device = self._batch()
         k = 1 + int(torch.randint(7, (1,), generator=self.gen))
         turns, mirrored = k % 4, k >= 4
-        device = self.fabric.device if self.fabric is not None else self.x.device
         xb = self.x[idx].to(device)
         with torch.no_grad():
             target = stacked_maps(self.net, xb)
