@@ -91,8 +91,8 @@ class StudyConfig:
             raise ConfigError("--seeds must be at least 1")
 
 
-QUICK_STUDY = dict(seeds=2, pools=(1, 4), inputs=("rgbd", "rgb"), codebooks=(128, 32), ae_steps=200,
-                   grasp_steps=200, finetune_steps=100, hidden=16, augmentations=4, scenes_pool=4,
+QUICK_STUDY = dict(seeds=2, pools=(1, 4), inputs=("rgbd", "rgb"), codebooks=(128, 32), ae_steps=150,
+                   grasp_steps=150, finetune_steps=75, hidden=16, augmentations=4, scenes_pool=4,
                    pool_methods=("vqvae", "pseudo", "consistency"))
 
 
