@@ -35,6 +35,7 @@ def summarise_cell(rows: list[dict], ref_rows: list[dict]) -> dict:
     half = _t95(n) * d.std(ddof=1) / np.sqrt(n) if n > 1 else float("nan")
     return {"seeds": len(rows), "test_mean": float(test.mean()), "test_std": float(test.std(ddof=1)) if len(rows) > 1 else 0.0,
             "pooled_ci95": [pooled.low, pooled.high], "val_mean": float(val.mean()),
+            "test_by_seed": [float(x) for x in test],
             "paired_diffs": [float(x) for x in d], "diff_mean": float(d.mean()) if n else float("nan"),
             "diff_std": float(d.std(ddof=1)) if n > 1 else 0.0,
             "diff_ci95": [float(d.mean() - half), float(d.mean() + half)] if n > 1 else [float("nan")] * 2,
@@ -106,44 +107,53 @@ def study_markdown(report: dict) -> str:
 
 
 def save_axis_figure(axis: str, summary: dict, path: Path, title: str) -> Path:
-    """The headline pool axis as lines (one per method, GG-CNN as a band); other axes as bars
-    grouped by the varied setting, with the seed std as error bars."""
+    """The headline pool axis as lines (one per method, labels-only GG-CNN as a dashed line in its
+    ± std band); other axes as bars grouped by the varied setting. Error bars: the seed std; dots:
+    the seeds."""
     from ..viz.figures import finish_figure, plt
     cells = [summary["cells"][k] for k in summary["axes"][axis]]
     field = AXIS_FIELD[axis]
     fig, ax = plt.subplots(figsize=(7.5, 4.2), dpi=100)
     if axis == "pool":
-        ref = [c for c in cells if c["setting"]["method"] == "ggcnn"]
-        for c in ref:
+        for c in (c for c in cells if c["setting"]["method"] == "ggcnn"):
             m, sd = 100 * c["test_mean"], 100 * c["test_std"]
-            ax.axhspan(m - sd, m + sd, color="0.85")
-            ax.axhline(m, color="0.3", ls="--", label="GG-CNN, labels only")
-        for method in sorted({c["setting"]["method"] for c in cells} - {"ggcnn"}):
-            pts = sorted((c["setting"]["pool"], 100 * c["test_mean"], 100 * c["test_std"]) for c in cells
-                         if c["setting"]["method"] == method)
-            x, y, e = zip(*pts)
-            ax.errorbar(x, y, yerr=e, marker="o", capsize=3, label=method)
+            ax.axhspan(m - sd, m + sd, color="0.88")
+            ax.axhline(m, color="0.3", ls="--", label="ggcnn (labels only)")
+        methods = sorted({c["setting"]["method"] for c in cells} - {"ggcnn"})
+        for j, method in enumerate(methods):
+            sel = sorted((c for c in cells if c["setting"]["method"] == method), key=lambda c: c["setting"]["pool"])
+            x = np.array([c["setting"]["pool"] for c in sel], dtype=float) * 2 ** (0.06 * (j - 1))   # side by side
+            ax.errorbar(x, [100 * c["test_mean"] for c in sel], yerr=[100 * c["test_std"] for c in sel], marker="o",
+                        capsize=3, color=f"C{j}", label=method)
+            for xi, c in zip(x, sel):
+                ax.plot([xi] * len(c["test_by_seed"]), 100 * np.array(c["test_by_seed"]), ".", color=f"C{j}", alpha=0.5)
         ax.set_xscale("log", base=2)
         pools = sorted({c["setting"]["pool"] for c in cells})
         ax.set_xticks(pools, [f"{p}×" for p in pools])
-        ax.set_xlabel(AXIS_TITLE[axis])
+        ax.minorticks_off()
     else:
         values = list(dict.fromkeys(str(c["setting"][field]) for c in cells))
-        methods = list(dict.fromkeys(c["setting"]["method"] for c in cells)) if field != "method" else ["all"]
+        methods = list(dict.fromkeys(c["setting"]["method"] for c in cells)) if field != "method" else [None]
         width = 0.8 / len(methods)
         for j, method in enumerate(methods):
             for i, v in enumerate(values):
                 sel = [c for c in cells if str(c["setting"][field]) == v
-                       and (field == "method" or c["setting"]["method"] == method)]
-                if sel:
-                    ax.bar(i + (j - (len(methods) - 1) / 2) * width, 100 * sel[0]["test_mean"], width * 0.9,
-                           yerr=100 * sel[0]["test_std"], capsize=3, color=f"C{j}", label=method)
+                       and (method is None or c["setting"]["method"] == method)]
+                if not sel:
+                    continue
+                x = i + (j - (len(methods) - 1) / 2) * width
+                colour = f"C{i if method is None else j}"
+                ax.bar(x, 100 * sel[0]["test_mean"], width * 0.9, yerr=100 * sel[0]["test_std"], capsize=3,
+                       color=colour, alpha=0.85, label=method)
+                ax.plot([x] * len(sel[0]["test_by_seed"]), 100 * np.array(sel[0]["test_by_seed"]), "k.", alpha=0.6)
         ax.set_xticks(range(len(values)), values)
-        ax.set_xlabel(AXIS_TITLE[axis])
+    ax.set_xlabel(AXIS_TITLE[axis])
     ax.set_ylabel("test top-1 (%)")
+    ax.set_ylim(bottom=0)
     handles, labels = ax.get_legend_handles_labels()
-    uniq = dict(zip(labels, handles))
-    ax.legend(uniq.values(), uniq.keys(), fontsize=8)
+    uniq = {lab: h for lab, h in zip(labels, handles) if lab and not lab.startswith("_")}
+    if uniq:
+        ax.legend(uniq.values(), uniq.keys(), fontsize=8)
     ax.grid(alpha=0.3)
     return finish_figure(fig, path, title)
 
