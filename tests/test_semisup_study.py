@@ -9,7 +9,7 @@ import torch
 from grasplab.errors import ConfigError
 from grasplab.experiments.semisup_methods import (ConsistencyLoss, symmetric_pseudo_labels, unview_maps,
                                                   view_images, view_maps)
-from grasplab.experiments.semisup_study import (StudyConfig, all_cells, axis_cells, reference_of, schedule)
+from grasplab.experiments.semisup_cells import StudyConfig, all_cells, axis_cells, reference_of, schedule
 from grasplab.experiments.semisup_study_report import summarise_cell
 from grasplab.policies import map_augmentation as ma
 from grasplab.policies.map_augmentation import VIEWS

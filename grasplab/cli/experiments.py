@@ -145,7 +145,8 @@ def experiment_semisup_study(
     scene style, with pseudo-labelling and consistency training beside the paper's VQ-VAE."""
     import os
     import sys
-    from ..experiments.semisup_study import QUICK_STUDY, StudyConfig, prepare_study_data, run_study
+    from ..experiments.semisup_cells import QUICK_STUDY, StudyConfig
+    from ..experiments.semisup_study import prepare_study_data, run_study
     from ..errors import ConfigError
     if device not in ("cpu", "cuda"):
         raise ConfigError(f"--device {device!r}: choose cpu or cuda")

@@ -440,9 +440,10 @@ def _train(m: str, fraction: float, seed: int, cfg: SemisupConfig, x_all, xy, ae
         net = _fit_maps(GGCNN(input_channels=x_all.shape[1]), xy, steps, cfg.lr, seed, cfg.batch_size, fabric,
                         progress=progress, task=task)
     elif m in ("pseudo", "consistency"):      # every training image is the unlabelled pool
-        from .semisup_methods import fit_with_unlabelled
-        net = fit_with_unlabelled(m, xy, x_all, pseudo_targets, steps=steps, lr=cfg.lr, seed=seed,
-                                  batch_size=cfg.batch_size, fabric=fabric, progress=progress, task=task)
+        from .semisup_methods import unlabelled_term
+        net = GGCNN(input_channels=x_all.shape[1])
+        net = _fit_maps(net, xy, steps, cfg.lr, seed, cfg.batch_size, fabric, progress=progress, task=task,
+                        extra_loss=unlabelled_term(m, net, x_all, pseudo_targets, cfg.batch_size, seed))
     elif m in ("vqvae", "vae-flow"):
         net = LatentGraspNet.from_autoencoder(ae).to(x_all.device)
         # frozen encoder: its latents are cached once, the grasp decoder trains on them

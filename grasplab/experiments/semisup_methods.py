@@ -134,18 +134,12 @@ class ConsistencyLoss(_UnlabelledTerm):
         return self.weight * torch.mean((pred - target) ** 2)
 
 
-def fit_with_unlabelled(method: str, xy, x_unlabelled: torch.Tensor, pseudo_targets: torch.Tensor | None, *,
-                        steps: int, lr: float, seed: int, batch_size: int, fabric, weight: float = 1.0,
-                        progress=None, task=None):
-    """A GG-CNN trained on the labelled ``xy`` (inputs, maps) plus, per step, a batch of unlabelled
-    frames: ``pseudo`` (the teacher's ``pseudo_targets`` of ``x_unlabelled``) or ``consistency``."""
-    from ..models import GGCNN
-    from .semisup import _fit_maps
-    net = GGCNN(input_channels=xy[0].shape[1])
+def unlabelled_term(method: str, net, x_unlabelled: torch.Tensor, pseudo_targets: torch.Tensor | None,
+                    batch_size: int, seed: int, weight: float = 1.0) -> _UnlabelledTerm:
+    """The loss term on unlabelled frames that ``method`` adds to a GG-CNN's loss on labels:
+    ``pseudo`` (the teacher's ``pseudo_targets`` of ``x_unlabelled``) or ``consistency``."""
     if method == "pseudo":
-        extra = PseudoLabelLoss(net, x_unlabelled, pseudo_targets, batch_size, seed + 1000, weight)
-    elif method == "consistency":
-        extra = ConsistencyLoss(net, x_unlabelled, batch_size, seed + 1000, weight)
-    else:
-        raise ValueError(f"unknown semi-supervised method {method!r}")
-    return _fit_maps(net, xy, steps, lr, seed, batch_size, fabric, extra_loss=extra, progress=progress, task=task)
+        return PseudoLabelLoss(net, x_unlabelled, pseudo_targets, batch_size, seed + 1000, weight)
+    if method == "consistency":
+        return ConsistencyLoss(net, x_unlabelled, batch_size, seed + 1000, weight)
+    raise ValueError(f"unknown semi-supervised method {method!r}")

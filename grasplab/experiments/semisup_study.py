@@ -35,145 +35,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..imaging import PreprocessConfig
 from ..storage import atomic_write_bytes, atomic_write_json, run_metadata
-
-AXES = ("pool", "input", "latent", "codebook", "encoder", "scenes")
-STUDY_METHODS = ("ggcnn", "vqvae", "vqvae-finetune", "joint", "pseudo", "consistency")
-UNLABELLED_METHODS = STUDY_METHODS[1:]
-
-
-@dataclass(frozen=True)
-class StudyConfig:
-    seeds: int = 3
-    labelled_fraction: float = 0.1
-    pools: tuple[int, ...] = (1, 4, 16)        # unlabelled pool in multiples of the training pool's images
-    inputs: tuple[str, ...] = ("rgbd", "rgb", "depth")
-    latent_grids: tuple[int, ...] = (24, 48)   # latent side at ``size_px`` input
-    codebooks: tuple[int, ...] = (256, 64, 1024)
-    styles: tuple[str, ...] = ("plain", "cornell")
-    axes: tuple[str, ...] = AXES
-    scenes_pool: int = 4                       # pool size at which scene styles are compared
-    pool_methods: tuple[str, ...] = ("vqvae", "pseudo", "consistency")
-    val_folds: int = 8
-    size_px: int = 96
-    augmentations: int = 8
-    ae_steps: int = 1000                       # reduced settings: the whole study in ≤ 3 h on 2 CPU cores
-    grasp_steps: int = 800
-    finetune_steps: int = 400
-    batch_size: int = 16
-    lr: float = 1e-3
-    hidden: int = 32
-    latent_dim: int = 32
-    unlabelled_weight: float = 1.0
-
-    def __post_init__(self):
-        bad = [a for a in self.axes if a not in AXES]
-        if bad:
-            raise ConfigError(f"unknown study axis {', '.join(bad)}; choose from {', '.join(AXES)}")
-        if not 0 < self.labelled_fraction < 1:
-            raise ConfigError(f"--labelled-fraction {self.labelled_fraction}: give a fraction in (0, 1)")
-        if not self.pools or any(p < 1 for p in self.pools) or self.scenes_pool < 1:
-            raise ConfigError(f"--pools {self.pools}: give multiples ≥ 1 of the training pool (1 = its own images)")
-        for grid in self.latent_grids:
-            if grid not in (self.size_px // 4, self.size_px // 2):
-                raise ConfigError(f"latent grid {grid}: at {self.size_px}² input the latent is "
-                                  f"{self.size_px // 4}² or {self.size_px // 2}²")
-        for i in self.inputs:
-            if i not in ("rgb", "depth", "rgbd"):
-                raise ConfigError(f"input {i!r}: choose rgb, depth or rgbd")
-        bad = [m for m in self.pool_methods if m not in UNLABELLED_METHODS]
-        if bad:
-            raise ConfigError(f"unknown method(s) {', '.join(bad)}; choose from {', '.join(UNLABELLED_METHODS)}")
-        from ..scene.styles import scene_style
-        for s in self.styles:
-            if s != "data":                    # "data": the user's --data folder
-                scene_style(s)
-        if self.seeds < 1:
-            raise ConfigError("--seeds must be at least 1")
-
-
-QUICK_STUDY = dict(seeds=2, pools=(1, 4), inputs=("rgbd", "rgb"), codebooks=(128, 32), ae_steps=150,
-                   grasp_steps=150, finetune_steps=75, hidden=16, augmentations=4, scenes_pool=4,
-                   pool_methods=("vqvae", "pseudo", "consistency"))
-
-
-@dataclass(frozen=True, order=True)
-class Setting:
-    style: str
-    inputs: str
-    pool: int
-    grid: int
-    codes: int
-    method: str
-
-    @property
-    def key(self) -> str:
-        return f"{self.method}-{self.style}-{self.inputs}-x{self.pool}-g{self.grid}-k{self.codes}"
-
-    @property
-    def uses_pool(self) -> bool:
-        return self.method != "ggcnn"
-
-    @property
-    def uses_autoencoder(self) -> bool:
-        return self.method in ("vqvae", "vqvae-finetune")
-
-
-def base_setting(cfg: StudyConfig, method: str = "ggcnn") -> Setting:
-    return Setting(cfg.styles[0], cfg.inputs[0], cfg.pools[0], cfg.latent_grids[0], cfg.codebooks[0], method)
-
-
-def axis_cells(cfg: StudyConfig) -> dict[str, list[Setting]]:
-    """The cells of each axis: one setting varied from the base, with the methods that axis
-    compares (each axis also holds its labels-only references)."""
-    b = base_setting(cfg)
-    cells: dict[str, list[Setting]] = {}
-    if "pool" in cfg.axes:
-        cells["pool"] = [b] + [replace(b, pool=p, method=m) for p in cfg.pools for m in cfg.pool_methods]
-    if "input" in cfg.axes:
-        cells["input"] = [replace(b, inputs=i, method=m) for i in cfg.inputs for m in ("ggcnn", "vqvae")]
-    if "latent" in cfg.axes:
-        cells["latent"] = [b] + [replace(b, grid=g, method="vqvae") for g in cfg.latent_grids]
-    if "codebook" in cfg.axes:
-        cells["codebook"] = [b] + [replace(b, codes=k, method="vqvae") for k in cfg.codebooks]
-    if "encoder" in cfg.axes:
-        cells["encoder"] = [b] + [replace(b, method=m) for m in ("vqvae", "vqvae-finetune", "joint")]
-    if "scenes" in cfg.axes:
-        p = cfg.scenes_pool
-        cells["scenes"] = [replace(b, style=s, pool=p if m != "ggcnn" else b.pool, method=m) for s in cfg.styles
-                           for m in ("ggcnn", "vqvae", "pseudo", "consistency")]
-    return cells
-
-
-def all_cells(cfg: StudyConfig) -> list[Setting]:
-    """Every distinct cell of the study, references first (pseudo-labelling needs its teacher)."""
-    cells = {c for cs in axis_cells(cfg).values() for c in cs}
-    cells |= {reference_of(c, cfg) for c in list(cells)}
-    return sorted(cells, key=lambda c: (c.method != "ggcnn", c.style, c.inputs, c.pool, c.grid, c.codes, c.method))
-
-
-def schedule(cfg: StudyConfig) -> list[tuple[int, Setting]]:
-    """(seed, cell) in the order they run: axis by axis in ``cfg.axes`` order (the headline pool
-    axis first by default), all seeds of an axis before the next, each labels-only reference
-    before the cells paired with it: a study stopped early has whole axes with every seed."""
-    order = {c: i for i, c in enumerate(all_cells(cfg))}
-    groups = axis_cells(cfg)
-    done: set = set()
-    out = []
-    for axis in cfg.axes:
-        cells = set(groups.get(axis, []))
-        cells |= {reference_of(c, cfg) for c in cells}
-        for seed in range(cfg.seeds):
-            for c in sorted(cells, key=order.__getitem__):
-                if (seed, c) not in done:
-                    done.add((seed, c))
-                    out.append((seed, c))
-    return out
-
-
-def reference_of(cell: Setting, cfg: StudyConfig) -> Setting:
-    """The labels-only GG-CNN a cell is paired with (same style, input and labelled subset)."""
-    return Setting(cell.style, cell.inputs, cfg.pools[0], cfg.latent_grids[0], cfg.codebooks[0], "ggcnn")
-
+from .semisup_cells import Setting, StudyConfig, all_cells, reference_of, schedule
 
 # ---------------------------------------------------------------------------------------------
 # data
@@ -350,7 +212,7 @@ def train_cell(cell: Setting, cfg: StudyConfig, seed: int, xy, x_pool, ae, pseud
     from ..models import GGCNN, LatentGraspNet
     from ..models.autoencoders import LatentAutoencoder
     from .semisup import _fit_maps, _JointReconstruction, _LatentHead
-    from .semisup_methods import fit_with_unlabelled
+    from .semisup_methods import unlabelled_term
     torch.manual_seed(seed)
     kw = dict(steps=cfg.grasp_steps, lr=cfg.lr, seed=seed, batch_size=cfg.batch_size, fabric=fabric,
               progress=progress, task=task)
@@ -358,7 +220,9 @@ def train_cell(cell: Setting, cfg: StudyConfig, seed: int, xy, x_pool, ae, pseud
     if cell.method == "ggcnn":
         return _fit_maps(GGCNN(input_channels=channels), xy, **kw)
     if cell.method in ("pseudo", "consistency"):
-        return fit_with_unlabelled(cell.method, xy, x_pool, pseudo_targets, weight=cfg.unlabelled_weight, **kw)
+        net = GGCNN(input_channels=channels)
+        return _fit_maps(net, xy, extra_loss=unlabelled_term(cell.method, net, x_pool, pseudo_targets, cfg.batch_size,
+                                                             seed, cfg.unlabelled_weight), **kw)
     if cell.method in ("vqvae", "vqvae-finetune"):
         net = LatentGraspNet.from_autoencoder(ae).to(fabric.device)
         with torch.no_grad():

@@ -45,7 +45,7 @@ def summarise_cell(rows: list[dict], ref_rows: list[dict]) -> dict:
 
 def study_summary(rows: list[dict], cfg) -> dict:
     """Per-cell statistics, the axes' cell lists and the validation-chosen best cell."""
-    from .semisup_study import Setting, axis_cells, reference_of
+    from .semisup_cells import Setting, axis_cells, reference_of
     by_key: dict[str, list[dict]] = {}
     for r in rows:
         by_key.setdefault(r["key"], []).append(r)
