@@ -28,9 +28,9 @@ class StudyConfig:
     val_folds: int = 8
     size_px: int = 96
     augmentations: int = 8
-    ae_steps: int = 1000                       # reduced settings: the whole study in ≤ 3 h on 2 CPU cores
-    grasp_steps: int = 800
-    finetune_steps: int = 400
+    ae_steps: int = 800                        # reduced settings: the whole study in ≤ 3 h on 2 CPU cores
+    grasp_steps: int = 600
+    finetune_steps: int = 300
     batch_size: int = 16
     lr: float = 1e-3
     hidden: int = 32

@@ -57,18 +57,20 @@ def stacked_maps(net, x: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def symmetric_pseudo_labels(teacher, x: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
+def symmetric_pseudo_labels(teacher, x: torch.Tensor, batch_size: int = 128) -> torch.Tensor:
     """The teacher's maps of each image averaged over the square's eight symmetric views (its
     test-time augmentation): (N, 4, H, W) targets for the unlabelled images ``x``."""
-    teacher.eval()
+    cl = torch.channels_last                      # 1.7× faster on CPUs (oneDNN)
+    teacher = teacher.eval().to(memory_format=cl)
     out = []
     for s in range(0, len(x), batch_size):
         xb = x[s:s + batch_size]
         total = None
         for turns, mirrored in VIEWS[8]:
-            m = unview_maps(stacked_maps(teacher, view_images(xb, turns, mirrored)), turns, mirrored)
+            view = view_images(xb, turns, mirrored).contiguous(memory_format=cl)
+            m = unview_maps(stacked_maps(teacher, view), turns, mirrored)
             total = m if total is None else total + m
-        out.append(total / 8)
+        out.append((total / 8).contiguous())
     return torch.cat(out)
 
 
