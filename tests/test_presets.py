@@ -54,3 +54,20 @@ def test_presets_refuse_what_they_do_not_know():
         configure(SynthConfig, "dexnet2", colour="red")
     load_preset("dexnet2")["synth"]["gripper"] = "changed"      # callers get copies
     assert load_preset("dexnet2")["synth"]["gripper"] == "yumi"
+
+
+def test_synth_cli_takes_objects_and_seed_from_the_preset_unless_given(monkeypatch, tmp_path):
+    """``grasplab synth --preset semisup`` makes the preset's 200 objects at seed 2020 (the CLI's
+    own defaults used to override them with procedural:8 and seed 0)."""
+    import grasplab.synth as synth
+    from grasplab.cli import main
+    seen = []
+
+    def fake_run(cfg, out, **kw):
+        seen.append(cfg)
+        raise ConfigError("stop here")
+    monkeypatch.setattr(synth, "run_synth", fake_run)
+    for args in (["--preset", "semisup"], ["--preset", "semisup", "--objects", "procedural:5", "--seed", "3"], []):
+        with pytest.raises(SystemExit):
+            main(["synth", "--out", str(tmp_path / "s"), *args])
+    assert [(c.objects, c.seed) for c in seen] == [("procedural:200", 2020), ("procedural:5", 3), ("procedural:8", 0)]
