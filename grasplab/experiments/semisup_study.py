@@ -171,17 +171,23 @@ def prepare_study_data(cfg: StudyConfig, out: Path, data: Path | None = None, fm
 # training
 
 
-def _train_ae_steps(x_pool, cell: Setting, cfg: StudyConfig, seed: int, fabric, progress=None, task=None):
-    """A VQ-VAE on the pool for ``ae_steps`` random batches (quarter turns as free augmentation)."""
-    import torch
-
+def _vq_autoencoder(x_pool, cell: Setting, cfg: StudyConfig):
+    """An untrained VQ-VAE of a cell's latent grid and codebook, its inputs standardised on the pool."""
     from ..models.autoencoders import LatentAutoencoder
-    from .semisup import _share
-    torch.manual_seed(seed)
     ae = LatentAutoencoder(x_pool.shape[1], kind="vq", hidden=cfg.hidden, res_hidden=cfg.hidden // 2,
                            latent_dim=cfg.latent_dim, num_codes=cell.codes, restart_dead=True, ema=True,
                            downsamples=1 if cell.grid == cfg.size_px // 2 else 2)
     ae.fit_input_stats(x_pool)
+    return ae
+
+
+def _train_ae_steps(x_pool, cell: Setting, cfg: StudyConfig, seed: int, fabric, progress=None, task=None):
+    """A VQ-VAE on the pool for ``ae_steps`` random batches (quarter turns as free augmentation)."""
+    import torch
+
+    from .semisup import _share
+    torch.manual_seed(seed)
+    ae = _vq_autoencoder(x_pool, cell, cfg)
     model, opt = fabric.setup(ae, torch.optim.Adam(ae.parameters(), lr=cfg.lr))
     model.mark_forward_method("loss")
     gen = torch.Generator().manual_seed(seed)
@@ -210,7 +216,6 @@ def train_cell(cell: Setting, cfg: StudyConfig, seed: int, xy, x_pool, ae, pseud
     import torch
 
     from ..models import GGCNN, LatentGraspNet
-    from ..models.autoencoders import LatentAutoencoder
     from .semisup import _fit_maps, _JointReconstruction, _LatentHead
     from .semisup_methods import unlabelled_term
     torch.manual_seed(seed)
@@ -234,10 +239,7 @@ def train_cell(cell: Setting, cfg: StudyConfig, seed: int, xy, x_pool, ae, pseud
             net = _fit_maps(net, xy, **{**kw, "steps": cfg.finetune_steps, "lr": cfg.lr * 0.3, "progress": None})
         return net.eval()
     # joint: reconstruction on the pool and the grasp loss on the labels, one model from scratch
-    ae = LatentAutoencoder(channels, kind="vq", hidden=cfg.hidden, res_hidden=cfg.hidden // 2,
-                           latent_dim=cfg.latent_dim, num_codes=cell.codes, ema=True, restart_dead=True,
-                           downsamples=1 if cell.grid == cfg.size_px // 2 else 2).to(fabric.device)
-    ae.fit_input_stats(x_pool)
+    ae = _vq_autoencoder(x_pool, cell, cfg).to(fabric.device)
     net = LatentGraspNet.from_autoencoder(ae, freeze_encoder=False)
     return _fit_maps(net, xy, extra_loss=_JointReconstruction(net, ae, x_pool, cfg.batch_size, seed),
                      **{**kw, "steps": cfg.grasp_steps + cfg.ae_steps})
@@ -325,8 +327,8 @@ def run_study(data: dict[str, StudyData], cfg: StudyConfig, out_dir: str | Path,
             d = data[cell.style]
             lab = labelled_indices(len(d.pool), cfg.labelled_fraction, seed)
             lab_scenes = [d.pool[i] for i in lab if d.pool[i].rectangles()]
+            pre = preprocess_for(cell.inputs, cfg.size_px, d.pool)
             if (seed, cell.style, cell.inputs) not in xy_cache:
-                pre = preprocess_for(cell.inputs, cfg.size_px, d.pool)
                 xy_cache[(seed, cell.style, cell.inputs)] = _augmented(lab_scenes, pre, cfg.augmentations, seed)
             xy = xy_cache[(seed, cell.style, cell.inputs)]
             ts = time.perf_counter()
@@ -360,7 +362,6 @@ def run_study(data: dict[str, StudyData], cfg: StudyConfig, out_dir: str | Path,
             net = train_cell(cell, cfg, seed, xy, x_pool, ae, targets, fabric, progress, task).cpu()
             progress.remove_task(task)
             train_s = time.perf_counter() - ts
-            pre = preprocess_for(cell.inputs, cfg.size_px, d.pool)
             path = net.save(out / "models" / f"{cell.key}-seed{seed}.npz",
                             metadata={**run_metadata(cfg), "preprocess": pre.to_metadata(), "cell": asdict(cell),
                                       "seed": seed, "labelled_images": len(lab_scenes)})
