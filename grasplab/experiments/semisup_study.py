@@ -265,48 +265,122 @@ class StudyData:
     extra: list
 
 
+class _StudyRunner:
+    """The state one study run shares across cells: cached inputs, labelled sets, teacher labels."""
+
+    def __init__(self, data: dict[str, StudyData], cfg: StudyConfig, out: Path, plan: list, fabric, progress):
+        self.data, self.cfg, self.out, self.plan, self.fabric, self.progress = data, cfg, out, plan, fabric, progress
+        self._inputs: dict = {}
+        self._xy: dict = {}
+        self._pseudo: dict = {}
+
+    def inputs_of(self, style: str, inputs: str, part: str):
+        """One part's (pool / val / test / extra) network inputs, standardised on the pool, cached on disk."""
+        key = (style, inputs, part)
+        if key not in self._inputs:
+            d = self.data[style]
+            pre = preprocess_for(inputs, self.cfg.size_px, d.pool)
+            self._inputs[key] = cached_inputs(getattr(d, part), pre, self.out / "cache" / f"{style}-{inputs}-{part}.npy")
+        return self._inputs[key]
+
+    def pool_of(self, cell: Setting):
+        """The cell's unlabelled pool: the training pool's images, then (pool − 1)× as many extra frames."""
+        import torch
+        x_train = self.inputs_of(cell.style, cell.inputs, "pool")
+        n_extra = (cell.pool - 1) * len(x_train)
+        if n_extra == 0:
+            return x_train
+        x_extra = self.inputs_of(cell.style, cell.inputs, "extra")
+        if len(x_extra) < n_extra:
+            raise ConfigError(f"the {cell.pool}× pool needs {n_extra} extra unlabelled frames of style {cell.style}, "
+                              f"{len(x_extra)} given; give a larger --unlabelled folder or smaller --pools")
+        return torch.cat([x_train, x_extra[:n_extra]])
+
+    def labelled(self, cell: Setting, seed: int) -> tuple[list, tuple]:
+        """The seed's labelled scenes (those with grasps) and their augmented (inputs, maps)."""
+        from .semisup import _augmented
+        d = self.data[cell.style]
+        scenes = [d.pool[i] for i in labelled_indices(len(d.pool), self.cfg.labelled_fraction, seed)
+                  if d.pool[i].rectangles()]
+        key = (seed, cell.style, cell.inputs)
+        if key not in self._xy:
+            pre = preprocess_for(cell.inputs, self.cfg.size_px, d.pool)
+            self._xy[key] = _augmented(scenes, pre, self.cfg.augmentations, seed)
+        return scenes, self._xy[key]
+
+    def autoencoder(self, cell: Setting, seed: int, x_pool):
+        """The pool's VQ-VAE for the cell's setting: loaded when stored, else trained and stored."""
+        from ..models.autoencoders import load_autoencoder, save_autoencoder
+        path = (self.out / "models" /
+                f"ae-{cell.style}-{cell.inputs}-x{cell.pool}-g{cell.grid}-k{cell.codes}-seed{seed}.npz")
+        if path.is_file():
+            return load_autoencoder(path)[0]
+        task = self.progress.add_task(f"seed {seed} VQ-VAE {cell.style} {cell.inputs} {cell.pool}× "
+                                      f"{cell.grid}² {cell.codes} codes", total=self.cfg.ae_steps)
+        ae, log = _train_ae_steps(x_pool, cell, self.cfg, seed, self.fabric, self.progress, task)
+        save_autoencoder(ae, path, metadata={**run_metadata(self.cfg), "seed": seed, "log": log,
+                                             "pool_images": len(x_pool)})
+        self.progress.remove_task(task)
+        return ae
+
+    def pseudo_targets(self, cell: Setting, seed: int, n_pool: int):
+        """The teacher's (this seed's labels-only reference) symmetric maps of the first ``n_pool`` frames,
+        computed once per seed and setting for the largest pool its pseudo cells use."""
+        from ..models.base import load_map_model
+        from .semisup_methods import symmetric_pseudo_labels
+        key = (seed, cell.style, cell.inputs)
+        if key not in self._pseudo or len(self._pseudo[key]) < n_pool:
+            self._pseudo.clear()           # one teacher's labels held at a time (GBs for 16× pools)
+            largest = max(c.pool for s_, c in self.plan if s_ == seed and c.method == "pseudo"
+                          and (c.style, c.inputs) == (cell.style, cell.inputs))
+            teacher = load_map_model(self.out / "models" / f"{reference_of(cell, self.cfg).key}-seed{seed}.npz")
+            self._pseudo[key] = symmetric_pseudo_labels(
+                teacher.to(self.fabric.device), self.pool_of(replace(cell, pool=largest)).to(self.fabric.device)).cpu()
+        return self._pseudo[key][:n_pool]
+
+    def run_cell(self, cell: Setting, seed: int) -> dict:
+        """Train one cell at one seed, store its model, evaluate it on test and validation: its row."""
+        cfg, out = self.cfg, self.out
+        d = self.data[cell.style]
+        lab_scenes, xy = self.labelled(cell, seed)
+        ts = time.perf_counter()
+        x_pool = self.pool_of(cell) if cell.uses_pool else None
+        ae = self.autoencoder(cell, seed, x_pool) if cell.uses_autoencoder else None
+        targets = self.pseudo_targets(cell, seed, len(x_pool)) if cell.method == "pseudo" else None
+        steps = cfg.grasp_steps + (cfg.ae_steps if cell.method == "joint" else 0)
+        task = self.progress.add_task(f"seed {seed} {cell.key}", total=steps)
+        net = train_cell(cell, cfg, seed, xy, x_pool, ae, targets, self.fabric, self.progress, task).cpu()
+        self.progress.remove_task(task)
+        train_s = time.perf_counter() - ts
+        pre = preprocess_for(cell.inputs, cfg.size_px, d.pool)
+        path = net.save(out / "models" / f"{cell.key}-seed{seed}.npz",
+                        metadata={**run_metadata(cfg), "preprocess": pre.to_metadata(), "cell": asdict(cell),
+                                  "seed": seed, "labelled_images": len(lab_scenes)})
+        test = _evaluate(path, d.test, out / "eval" / f"{cell.key}-seed{seed}", figures=2 if seed == 0 else 0)
+        val = _evaluate(path, d.val, None, figures=0)
+        return {**asdict(cell), "key": cell.key, "seed": seed, "labelled_images": len(lab_scenes),
+                "pool_images": 0 if x_pool is None else len(x_pool), "train_s": round(train_s, 1),
+                "test_images": test["images"], "test_correct": test["correct"], "test_top1": test["top1"],
+                "val_images": val["images"], "val_correct": val["correct"], "val_top1": val["top1"]}
+
+
 def run_study(data: dict[str, StudyData], cfg: StudyConfig, out_dir: str | Path, show_progress: bool = True,
               accelerator: str = "cpu", devices: int | str = 1, command: str = "") -> dict:
     """Train and evaluate every cell at every seed (resuming finished rows), then write
     ``study.json``/``study.md`` and a figure per axis."""
-    import torch
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from ..models.autoencoders import load_autoencoder, save_autoencoder
-    from ..models.base import load_map_model
-    from .semisup_methods import symmetric_pseudo_labels
     from ..storage import check_or_write_run_config
-    from .semisup import _augmented, _fabric
+    from .semisup import _fabric
+    from .semisup_study_report import write_study_report
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     check_or_write_run_config(out, "study_config.json", cfg, "semi-supervised study", may_change=("seeds", "axes"))
     fabric = _fabric(accelerator, devices)
     t0 = time.perf_counter()
     rows: list[dict] = []
-    inputs_cache: dict = {}
-
-    def inputs_of(style: str, inputs: str, part: str):
-        key = (style, inputs, part)
-        if key not in inputs_cache:
-            d = data[style]
-            scenes = getattr(d, part)
-            pre = preprocess_for(inputs, cfg.size_px, d.pool)
-            inputs_cache[key] = cached_inputs(scenes, pre, out / "cache" / f"{style}-{inputs}-{part}.npy")
-        return inputs_cache[key]
-
-    def pool_of(cell: Setting):
-        x_train = inputs_of(cell.style, cell.inputs, "pool")
-        n_extra = (cell.pool - 1) * len(x_train)
-        if n_extra == 0:
-            return x_train
-        x_extra = inputs_of(cell.style, cell.inputs, "extra")
-        if len(x_extra) < n_extra:
-            raise ConfigError(f"the {cell.pool}× pool needs {n_extra} extra unlabelled frames of style {cell.style}, "
-                              f"{len(x_extra)} given; give a larger --unlabelled folder or smaller --pools")
-        return torch.cat([x_train, x_extra[:n_extra]])
 
     def report(rows: list[dict]) -> dict:
-        from .semisup_study_report import write_study_report
         rep = {**run_metadata(cfg), "command": command, "rows": rows, "wall_s": round(time.perf_counter() - t0, 1),
                "images": {s: {"pool": len(d.pool), "val": len(d.val), "test": len(d.test), "extra": len(d.extra)}
                           for s, d in data.items()}}
@@ -315,65 +389,16 @@ def run_study(data: dict[str, StudyData], cfg: StudyConfig, out_dir: str | Path,
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), disable=not show_progress) as progress:
         plan = schedule(cfg)
+        runner = _StudyRunner(data, cfg, out, plan, fabric, progress)
         overall = progress.add_task("study cells", total=len(plan))
-        xy_cache: dict = {}
-        pseudo_cache: dict = {}
         for seed, cell in plan:
             row_path = out / "rows" / f"{cell.key}-seed{seed}.json"
             if row_path.is_file():
                 rows.append(json.loads(row_path.read_text()))
-                progress.advance(overall)
-                continue
-            d = data[cell.style]
-            lab = labelled_indices(len(d.pool), cfg.labelled_fraction, seed)
-            lab_scenes = [d.pool[i] for i in lab if d.pool[i].rectangles()]
-            pre = preprocess_for(cell.inputs, cfg.size_px, d.pool)
-            if (seed, cell.style, cell.inputs) not in xy_cache:
-                xy_cache[(seed, cell.style, cell.inputs)] = _augmented(lab_scenes, pre, cfg.augmentations, seed)
-            xy = xy_cache[(seed, cell.style, cell.inputs)]
-            ts = time.perf_counter()
-            x_pool = pool_of(cell) if cell.uses_pool else None
-            ae = None
-            if cell.uses_autoencoder:
-                ae_path = out / "models" / f"ae-{cell.style}-{cell.inputs}-x{cell.pool}-g{cell.grid}-k{cell.codes}-seed{seed}.npz"
-                if ae_path.is_file():
-                    ae = load_autoencoder(ae_path)[0]
-                else:
-                    task = progress.add_task(f"seed {seed} VQ-VAE {cell.style} {cell.inputs} {cell.pool}× "
-                                             f"{cell.grid}² {cell.codes} codes", total=cfg.ae_steps)
-                    ae, log = _train_ae_steps(x_pool, cell, cfg, seed, fabric, progress, task)
-                    save_autoencoder(ae, ae_path, metadata={**run_metadata(cfg), "seed": seed, "log": log,
-                                                            "pool_images": len(x_pool)})
-                    progress.remove_task(task)
-            targets = None
-            if cell.method == "pseudo":        # the teacher's labels, made once per seed and setting
-                tkey = (seed, cell.style, cell.inputs)
-                if tkey not in pseudo_cache or len(pseudo_cache[tkey]) < len(x_pool):
-                    pseudo_cache.clear()           # one teacher's labels held at a time (GBs for 16× pools)
-                    # for the largest pool this seed's pseudo cells of the setting use (smaller: a prefix)
-                    largest = max(c.pool for s_, c in plan if s_ == seed and c.method == "pseudo"
-                                  and (c.style, c.inputs) == (cell.style, cell.inputs))
-                    teacher = load_map_model(out / "models" / f"{reference_of(cell, cfg).key}-seed{seed}.npz")
-                    pseudo_cache[tkey] = symmetric_pseudo_labels(
-                        teacher.to(fabric.device), pool_of(replace(cell, pool=largest)).to(fabric.device)).cpu()
-                targets = pseudo_cache[tkey][:len(x_pool)]
-            steps = cfg.grasp_steps + (cfg.ae_steps if cell.method == "joint" else 0)
-            task = progress.add_task(f"seed {seed} {cell.key}", total=steps)
-            net = train_cell(cell, cfg, seed, xy, x_pool, ae, targets, fabric, progress, task).cpu()
-            progress.remove_task(task)
-            train_s = time.perf_counter() - ts
-            path = net.save(out / "models" / f"{cell.key}-seed{seed}.npz",
-                            metadata={**run_metadata(cfg), "preprocess": pre.to_metadata(), "cell": asdict(cell),
-                                      "seed": seed, "labelled_images": len(lab_scenes)})
-            test = _evaluate(path, d.test, out / "eval" / f"{cell.key}-seed{seed}", figures=2 if seed == 0 else 0)
-            val = _evaluate(path, d.val, None, figures=0)
-            row = {**asdict(cell), "key": cell.key, "seed": seed, "labelled_images": len(lab_scenes),
-                   "pool_images": 0 if x_pool is None else len(x_pool), "train_s": round(train_s, 1),
-                   "test_images": test["images"], "test_correct": test["correct"], "test_top1": test["top1"],
-                   "val_images": val["images"], "val_correct": val["correct"], "val_top1": val["top1"]}
-            atomic_write_json(row_path, row)
-            rows.append(row)
+            else:
+                rows.append(runner.run_cell(cell, seed))
+                atomic_write_json(row_path, rows[-1])
+                if len(rows) % 10 == 0:           # a report to look at while the study runs
+                    report(rows)
             progress.advance(overall)
-            if len(rows) % 10 == 0:           # a report to look at while the study runs
-                report(rows)
     return report(rows)
