@@ -18,21 +18,27 @@ RERANK_HELP = ("Re-rank a grasp-map model's grasps with a crop classifier (`gras
                "name (see `grasplab models`) or a model file.")
 VIEWS_HELP = ("Grasp-map models: average the maps over 1, 2 (mirror), 4 (quarter turns) or 8 views; one network "
               "pass each (no reliable accuracy gain measured: BENCHMARKS.md).")
+CLEARANCE_HELP = ("Keep only grasps whose fingers and palm clear the surfaces the camera saw on a top-down "
+                  "approach, each closed as deep as is clear (clutter; needs intrinsics). Checked for --gripper's "
+                  "hand (default robotiq_2f85).")
 GRIPPER_HELP = "Drop grasps wider than this gripper opens (yumi, robotiq_2f85 or a gripper JSON); needs intrinsics."
 ACCELERATOR_HELP = "Lightning accelerator: cpu (default), gpu/cuda, mps or auto."
 DEVICES_HELP = "Devices (processes) to train on: a number, or e.g. '0,1' (more than one: data-parallel, see --strategy)."
 STRATEGY_HELP = "Lightning strategy: auto (default), ddp, ddp_spawn, …; ddp is the one for several GPUs."
 
 
-def make_policy(policy: str | None, model: str | None, **options):
+def make_policy(policy: str | None, model: str | None, clearance: str | None = None, **options):
     """``load_policy`` from the command's options: ``--policy`` (a name or spec) with ``--model``,
     or the model alone (planned with its own policy); options left at ``None`` are not passed,
-    so a policy is never handed one it does not take."""
-    from ..policies import load_policy
+    so a policy is never handed one it does not take. ``clearance``: a gripper whose approach
+    clearance the grasps must have (``--clearance``)."""
+    from ..policies import load_policy, with_clearance
     opts = {k: v for k, v in options.items() if v is not None}
     if policy is not None:
-        return load_policy(policy, **({"model": model} if model is not None else {}), **opts)
-    return load_policy(model, **opts)
+        pol = load_policy(policy, **({"model": model} if model is not None else {}), **opts)
+    else:
+        pol = load_policy(model, **opts)
+    return pol if clearance is None else with_clearance(pol, clearance)
 
 
 def comma_list(text: str, kind=str, what: str = "values", option: str = "") -> tuple:

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from .common import GRIPPER_HELP, MODEL_HELP, POLICY_HELP, RERANK_HELP, VIEWS_HELP, console, make_policy
+from .common import CLEARANCE_HELP, GRIPPER_HELP, MODEL_HELP, POLICY_HELP, RERANK_HELP, VIEWS_HELP, console, make_policy
 
 
 def evaluate(
@@ -26,6 +26,7 @@ def evaluate(
     views: Optional[int] = typer.Option(None, help=VIEWS_HELP),
     rerank: Optional[str] = typer.Option(None, help=RERANK_HELP),
     gripper: Optional[str] = typer.Option(None, help=GRIPPER_HELP),
+    clearance: bool = typer.Option(False, "--clearance", help=CLEARANCE_HELP),
     no_mask: bool = typer.Option(False, "--no-mask", help="Do not give the policy the scenes' object masks "
                                  "(as `predict` without --mask; by default it gets them, as with --mask)."),
     out: Path = typer.Option(Path("grasplab-eval"), help="Folder for evaluation.json and figures."),
@@ -40,7 +41,8 @@ def evaluate(
     if not 1 <= k <= 100:
         from ..errors import ConfigError
         raise ConfigError(f"--k {k}: top-k accuracy needs 1 ≤ k ≤ 100")
-    pol = make_policy(policy, model, views=views, rerank=rerank, gripper=gripper)
+    pol = make_policy(policy, model, clearance=(gripper or "robotiq_2f85") if clearance else None,
+                      views=views, rerank=rerank, gripper=gripper)
     scenes = evaluation_scenes(data, format, depth, split, folds, fold, seed)
     rep = evaluate_policy(pol, scenes, k=k, out_dir=out, seed=seed, use_mask=not no_mask)
     if as_json:

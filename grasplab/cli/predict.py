@@ -7,7 +7,7 @@ from typing import Optional
 import numpy as np
 import typer
 
-from .common import GRIPPER_HELP, MODEL_HELP, POLICY_HELP, RERANK_HELP, VIEWS_HELP, console, make_policy
+from .common import CLEARANCE_HELP, GRIPPER_HELP, MODEL_HELP, POLICY_HELP, RERANK_HELP, VIEWS_HELP, console, make_policy
 
 
 MAX_GRASPS = 1000
@@ -24,6 +24,7 @@ def predict(
     units: str = typer.Option("auto", help="Depth units: auto, m or mm."),
     max_grasps: int = typer.Option(5, help="How many grasps to return, best first (1–1000)."),
     gripper: Optional[str] = typer.Option(None, help=GRIPPER_HELP),
+    clearance: bool = typer.Option(False, "--clearance", help=CLEARANCE_HELP),
     views: Optional[int] = typer.Option(None, help=VIEWS_HELP),
     rerank: Optional[str] = typer.Option(None, help=RERANK_HELP),
     seed: int = typer.Option(0, help="Seed of the policy's random choices (GQ-CNN sampling)."),
@@ -37,7 +38,8 @@ def predict(
     from ..errors import ConfigError
     if not 1 <= max_grasps <= MAX_GRASPS:
         raise ConfigError(f"--max-grasps {max_grasps}: give 1 to {MAX_GRASPS}")
-    pol = make_policy(policy, model, views=views, rerank=rerank, gripper=gripper)   # a wrong model fails first
+    pol = make_policy(policy, model, clearance=(gripper or "robotiq_2f85") if clearance else None,
+                      views=views, rerank=rerank, gripper=gripper)   # a wrong model fails first
     if rgb is not None and not pol.needs_rgb:
         raise ConfigError(f"--rgb {rgb}: the {pol.name} policy{' (' + str(model) + ')' if model else ''} reads depth "
                           f"only, so the colour image would be ignored; leave --rgb out, or use an rgb/rgbd model")

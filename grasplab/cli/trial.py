@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from .common import MODEL_HELP, RERANK_HELP, comma_list, console, make_policy
+from .common import CLEARANCE_HELP, MODEL_HELP, RERANK_HELP, comma_list, console, make_policy
 
 
 def trial(
@@ -29,6 +29,7 @@ def trial(
                                           "fit: yumi, robotiq_2f85 or a gripper JSON (with grip_force_n). Default: "
                                           "the preset's."),
     camera: Optional[str] = typer.Option(None, help="Camera preset (dexnet2, primesense, jacquard). Default: the preset's."),
+    clearance: bool = typer.Option(False, "--clearance", help=CLEARANCE_HELP.replace("--gripper's", "the trial's")),
     no_mask: bool = typer.Option(False, "--no-mask", help="Do not give the policy the object mask."),
     open_fully: bool = typer.Option(False, "--open-fully", help="Approach with the gripper fully open (default: the "
                                     "planned width plus the gripper's margin)."),
@@ -51,11 +52,12 @@ def trial(
     tcfg = TrialConfig.from_preset(preset, gripper=gripper, camera=camera, use_mask=not no_mask)
     tcfg = replace(tcfg, execution=replace(tcfg.execution, open_fully=open_fully))
     if policy == ORACLE:
-        if model or rerank:
-            raise ConfigError("the oracle reads the mesh labels: it takes no --model or --rerank")
+        if model or rerank or clearance:
+            raise ConfigError("the oracle reads the mesh labels: it takes no --model, --rerank or --clearance")
         spec = {"policy": ORACLE}
     else:
-        spec = make_policy(policy, model, rerank=rerank, gripper=_policy_gripper(policy, model, tcfg.gripper)).spec()
+        spec = make_policy(policy, model, clearance=tcfg.gripper if clearance else None, rerank=rerank,
+                           gripper=_policy_gripper(policy, model, tcfg.gripper)).spec()
     cfg = TrialJobConfig(policy=spec, objects=objects, protocol=protocol, trials=trials, seed=seed, mesh_scale=scale,
                          videos=video, grasps_per_trial=grasps, trial=tcfg,
                          heap_sizes=comma_list(heap_sizes, int, "whole numbers", "--heap-sizes"))

@@ -2,14 +2,16 @@
 from .base import Candidates, GraspPolicy, PlannedGrasp
 
 # the built-in policies: importing their modules registers them
+from .clearance import ClearanceConfig, ClearancePolicy, with_clearance
 from .fc_gqcnn_policy import FCGQCNNPolicy
 from .gqcnn_policy import GQCNNPolicy
 from .grasp_map_policy import GraspMapPolicy, load_detector
 from .map_decoding import MapDecodingConfig, RankedGrasps, decode_grasp_maps, local_maxima
 from .random_antipodal import RandomAntipodalPolicy
-from .registry import POLICIES, load_policy, policy_names, policy_options, register_policy
+from .registry import POLICIES, load_policy, policy_from_spec, policy_names, policy_options, register_policy
 from .reranking import CropReranker, RerankConfig, load_reranker
 
-__all__ = ["Candidates", "GraspPolicy", "PlannedGrasp", "FCGQCNNPolicy", "GQCNNPolicy", "GraspMapPolicy", "RandomAntipodalPolicy", "load_detector", "MapDecodingConfig",
-           "RankedGrasps", "decode_grasp_maps", "local_maxima", "POLICIES", "load_policy", "policy_names",
+__all__ = ["Candidates", "GraspPolicy", "PlannedGrasp", "ClearanceConfig", "ClearancePolicy", "with_clearance",
+           "FCGQCNNPolicy", "GQCNNPolicy", "GraspMapPolicy", "RandomAntipodalPolicy", "load_detector", "MapDecodingConfig",
+           "RankedGrasps", "decode_grasp_maps", "local_maxima", "POLICIES", "load_policy", "policy_from_spec", "policy_names",
            "policy_options", "register_policy", "CropReranker", "RerankConfig", "load_reranker"]

@@ -109,11 +109,20 @@ def _from_spec(path: Path, options: dict) -> GraspPolicy:
         raise GrasplabError(f"{path}: policy spec file not found")
     try:
         spec = json.loads(path.read_text())
+    except ValueError as e:
+        raise GrasplabError(f"{path}: not a policy spec ({{\"policy\": NAME, \"options\": {{...}}}}): {e}") from None
+    return policy_from_spec(spec, where=str(path), **options)
+
+
+def policy_from_spec(spec: dict, where: str = "policy spec", **options) -> GraspPolicy:
+    """A policy from its spec (``{"policy": NAME, "options": {...}}``, as ``policy.spec()`` gives),
+    ``options`` overriding the saved ones."""
+    try:
         name = spec["policy"]
         saved = dict(spec.get("options", {}))
-    except (ValueError, KeyError, TypeError) as e:
-        raise GrasplabError(f"{path}: not a policy spec ({{\"policy\": NAME, \"options\": {{...}}}}): {e}") from None
+    except (KeyError, TypeError, AttributeError, ValueError) as e:
+        raise GrasplabError(f"{where}: not a policy spec ({{\"policy\": NAME, \"options\": {{...}}}}): {e}") from None
     name = ALIASES.get(name, name)
     if name not in POLICIES:
-        raise GrasplabError(f"{path}: unknown policy {name!r}; known: {', '.join(policy_names())}")
+        raise GrasplabError(f"{where}: unknown policy {name!r}; known: {', '.join(policy_names())}")
     return _build(POLICIES[name], {**saved, **options})

@@ -13,6 +13,13 @@ from ..storage import atomic_write, atomic_write_json, run_metadata
 from .grasp_execution import FAILURES, SUCCESS
 
 
+def policy_label(spec: dict) -> str:
+    """A policy spec's name for tables: ``map``, ``map + clearance`` for a wrapped one."""
+    name = spec.get("policy", "?")
+    inner = spec.get("options", {}).get("policy")
+    return f"{policy_label(inner)} + clearance" if name == "clearance" and isinstance(inner, dict) else name
+
+
 def _rate(recs: list[dict]) -> dict:
     n = len(recs)
     k = sum(r.get("outcome") == SUCCESS for r in recs)
@@ -70,7 +77,7 @@ def summarise_clutter(records: list[dict]) -> dict:
 
 def clutter_markdown(summary: dict, meta: dict) -> str:
     cfg = meta["config"]
-    lines = [f"# Clutter clearing: {cfg['policy'].get('policy')}", "",
+    lines = [f"# Clutter clearing: {policy_label(cfg['policy'])}", "",
              f"Objects drawn from `{cfg['objects']}`, {cfg['trials']} heaps per size, seed {cfg['seed']}, gripper "
              f"`{cfg['trial']['gripper']}`, camera `{cfg['trial']['camera']}`; command: `{' '.join(meta['command'])}`; "
              f"grasplab {meta['grasplab_version']}. A heap ends when the table is clear, after two failed attempts "
@@ -93,7 +100,7 @@ def _pct(x: dict) -> str:
 
 def results_markdown(summary: dict, meta: dict) -> str:
     cfg = meta["config"]
-    lines = [f"# Grasp trials: {cfg['policy'].get('policy')} — {cfg['protocol']}", "",
+    lines = [f"# Grasp trials: {policy_label(cfg['policy'])} — {cfg['protocol']}", "",
              f"Objects `{cfg['objects']}`, {cfg['trials']} trials each, seed {cfg['seed']}, gripper "
              f"`{cfg['trial']['gripper']}`, camera `{cfg['trial']['camera']}`; command: `{' '.join(meta['command'])}`; "
              f"grasplab {meta['grasplab_version']}.", "",
@@ -204,7 +211,7 @@ def compare_runs(runs: list[Path], oracle: Path | None = None) -> str:
             raise ConfigError(f"{d} holds other trials than {runs[0]}: compare runs of the same --objects, --trials "
                               f"and --seed")
         keys = set(recs)
-        name = cfg["policy"].get("policy", "?") + (" (open fully)" if cfg["trial"]["execution"].get("open_fully") else "")
+        name = policy_label(cfg["policy"]) + (" (open fully)" if cfg["trial"]["execution"].get("open_fully") else "")
         s = summarise(list(recs.values()))
         fails = ", ".join(f"{k} {v}" for k, v in s["failures"].items() if v) or "—"
         on = "—"
@@ -231,7 +238,7 @@ def _compare_clutter(runs: list[Path], configs: list[dict]) -> str:
         for n, v in s.items():
             fails = ", ".join(f"{k} {c}" for k, c in v["failures"].items()) or "—"
             t = v["planning_ms_median"]
-            rows.append(f"| {cfg['policy'].get('policy')} | {n} | {v['heaps']} | {_pct(v)} | "
+            rows.append(f"| {policy_label(cfg['policy'])} | {n} | {v['heaps']} | {_pct(v)} | "
                         f"{100 * v['cleared_fraction']:.1f} % | {v['heaps_cleared']} | {v['picks_per_hour']:.0f} | "
                         f"{fails} | {'—' if t is None else f'{t:.0f}'} |")
     return "\n".join(rows) + "\n"

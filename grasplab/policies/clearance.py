@@ -1,0 +1,204 @@
+"""Approach clearance: keep a planner's grasps whose fingers reach down past what the camera sees.
+
+A top-down parallel-jaw grasp fails before it starts when a finger lands on a neighbour (clutter)
+or on the object itself (a grasp too narrow), or when the palm comes down on the object. The
+camera saw every surface the hand can meet on its way down, so the check needs no model of the
+objects: the frame's points are expressed in the hand's frame (x the jaw axis, y across it, z the
+approach, downwards), and for each grasp
+
+- the *fingers'* columns (``|x|`` from the half-opening to the half-opening plus the finger's
+  thickness, ``|y|`` ≤ half the finger's width) bound how deep the fingertips may go: ``clear_m``
+  above the highest point seen in them;
+- the *palm*'s column (the whole hand's span, the palm's width) bounds how deep the palm may go:
+  ``palm_clear_m`` above the highest point seen under it.
+
+The wrapped policy's grasps (best first) close as deep as they aim — planners that give the
+surface at the centre (grasp-map models) as deep as the fingers reach (finger length − 1 cm, as
+the simulated execution does), planners that plan the depth (GQ-CNN family) at their depth — or
+higher where the bounds say so (as a robot stops its fingers above the table), and a grasp is kept
+when it still closes at least ``min_grip_depth_m`` below the surface seen at its centre. The result plans depth:
+a robot executes the grasp where this wrapper puts it. The opening is the planned width plus the
+gripper's margin on each side, as the execution opens.
+
+Only what the camera saw is checked: surfaces hidden from it (under an overhang) are not.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..geometry import Grasp2D, Grasp3D
+from ..imaging import Frame
+from .base import Candidates, GraspPolicy, PlannedGrasp
+from .registry import register_policy
+
+
+@dataclass(frozen=True)
+class ClearanceConfig:
+    candidates: int = 20              # the wrapped policy's best grasps that are checked
+    min_grip_depth_m: float = 0.01    # surface planners: close at least this far below the centre's surface
+    clear_m: float = 0.003            # fingertips stop this far above the highest point seen under them
+    palm_clear_m: float = 0.005       # the palm stops this far above the highest point seen under it
+    open_step_m: float = 0.01         # where the planned opening is not clear, try this much wider (0: never)
+
+    def __post_init__(self):
+        if self.candidates < 1:
+            raise ConfigError(f"clearance: candidates must be ≥ 1, got {self.candidates}")
+        if min(self.min_grip_depth_m, self.clear_m, self.palm_clear_m, self.open_step_m) < 0:
+            raise ConfigError("clearance: min_grip_depth_m, clear_m, palm_clear_m and open_step_m must be ≥ 0 (metres)")
+        if max(self.min_grip_depth_m, self.clear_m, self.palm_clear_m, self.open_step_m) > 0.2:
+            raise ConfigError("clearance: depths above 0.2 m look like millimetres; give metres")
+
+
+def hand_frame(axis: np.ndarray, approach: np.ndarray) -> np.ndarray:
+    """(3, 3) rotation whose columns are the hand's x (the jaw axis made ⟂ to the approach), y and
+    z (the approach)."""
+    z = approach / np.linalg.norm(approach)
+    x = axis - np.dot(axis, z) * z
+    n = np.linalg.norm(x)
+    if n < 1e-6:
+        raise ValueError("the grasp axis is parallel to the approach: not a top-down grasp")
+    x = x / n
+    return np.stack([x, np.cross(z, x), z], axis=1)
+
+
+def deepest_clear_offset_m(points: np.ndarray, centre: np.ndarray, R_hand: np.ndarray, opening_m: float,
+                           gripper, finger_clear_m: float = 0.0, palm_clear_m: float = 0.0) -> float:
+    """How far along the approach (metres, from ``centre``) the grasp centre may go before a
+    fingertip comes within ``finger_clear_m`` of one of ``points`` (N, 3; the same frame as
+    ``centre``) under the fingers, or the palm within ``palm_clear_m`` of one under it; ``inf``
+    when nothing lies under the hand."""
+    local = (points - centre) @ R_hand
+    ax, ay, z = np.abs(local[:, 0]), np.abs(local[:, 1]), local[:, 2]
+    half = opening_m / 2
+    t = gripper.finger_thickness_m
+    in_fingers = (ax >= half) & (ax <= half + t) & (ay <= gripper.finger_width_m / 2)
+    in_palm = (ax <= half + t) & (ay <= gripper.palm_width_m / 2)
+    tip = gripper.tip_below_center_m
+    by_fingers = z[in_fingers].min() - tip - finger_clear_m if in_fingers.any() else np.inf
+    by_palm = z[in_palm].min() + gripper.finger_length_m - tip - palm_clear_m if in_palm.any() else np.inf
+    return float(min(by_fingers, by_palm))
+
+
+class ClearancePolicy(GraspPolicy):
+    """A policy's grasps, kept where the hand clears the seen surfaces on its way down, each at the
+    deepest clear closing depth (see the module's notes)."""
+
+    name = "clearance"
+    plans_depth = True
+    requires_intrinsics = True
+
+    def __init__(self, policy: GraspPolicy, gripper: str | None = None, config: ClearanceConfig = ClearanceConfig()):
+        from ..grasps import load_gripper
+        if isinstance(policy, ClearancePolicy):
+            raise ConfigError("the policy already checks clearance")
+        self.inner = policy
+        self.gripper_name = gripper or "robotiq_2f85"
+        self.gripper = load_gripper(self.gripper_name)
+        self.config = config
+        self.max_width_m = None                    # the inner policy's gate applies its own
+        self.needs_rgb = policy.needs_rgb
+        self.score_meaning = policy.score_meaning
+
+    def _candidates(self, frame: Frame, max_grasps: int, rng: np.random.Generator) -> Candidates:
+        from ..errors import NoGraspFoundError
+        c = self.config
+        n = max(c.candidates, max_grasps)
+        try:
+            planned = self.inner.plan(frame, max_grasps=n, seed=int(rng.integers(2 ** 31)))
+        except NoGraspFoundError as e:
+            return Candidates([], np.zeros(0), reason=str(e).split(": ", 1)[-1])
+        stats = dict(getattr(self.inner, "last_stats", {}))
+        approach = self._approach_camera(frame)
+        grasps, scores = [], []
+        for p in planned:
+            g = self._cleared(frame, p, approach)
+            if g is not None:
+                grasps.append(g)
+                scores.append(p.score)
+        stats.update(clearance_checked=len(planned), clearance_kept=len(grasps))
+        reason = "" if grasps else (f"the hand would meet a seen surface on its way down for all {len(planned)} "
+                                    f"grasps the {self.inner.name} policy proposed (fingers on a neighbour or on the "
+                                    f"object, or the palm on it); try more candidates or a wider-opening gripper")
+        return Candidates(grasps, np.asarray(scores, dtype=np.float64), reason=reason, stats=stats)
+
+    def _approach_camera(self, frame: Frame) -> np.ndarray:
+        """The approach direction in the camera frame: world −z where the camera pose is known,
+        else the optical axis."""
+        if frame.T_world_camera is None:
+            return np.array([0.0, 0.0, 1.0])
+        return frame.T_world_camera.inverse().rotation @ np.array([0.0, 0.0, -1.0])
+
+    def _cleared(self, frame: Frame, p: PlannedGrasp, approach: np.ndarray) -> Grasp2D | None:
+        """The grasp at the narrowest clear opening (the planned width, then wider in ``open_step_m``
+        steps up to the gripper's opening) and there its deepest clear closing depth; None where
+        no opening lets it close deep enough."""
+        c, g = self.config, self.gripper
+        pose = p.pose
+        planned = min(pose.width_m + 2 * g.open_margin_m, g.max_width_m)
+        openings = [planned]
+        if c.open_step_m > 0:
+            openings += list(np.arange(planned + c.open_step_m, g.max_width_m, c.open_step_m)) + [g.max_width_m]
+        # depths along the approach are counted from the surface seen at the grasp's centre pixel
+        col, row = (int(np.clip(round(v), 0, n - 1)) for v, n in zip(p.grasp.center_xy_px, frame.shape[::-1]))
+        surface = frame.intrinsics.deproject_pixels(np.array([[col, row]], dtype=np.float64),
+                                                    np.array([frame.depth_m[row, col]]))[0]
+        if self.inner.plans_depth:
+            target = float(np.dot(pose.center_m - surface, approach))
+        else:
+            target = max(0.0, g.finger_length_m - 0.01)
+        pts = self._points_near(frame, p.grasp, surface[2], g.max_width_m)
+        R = hand_frame(pose.axis, approach)
+        for opening in dict.fromkeys(min(o, g.max_width_m) for o in openings):
+            below = min(target, deepest_clear_offset_m(pts, surface, R, opening, g, c.clear_m, c.palm_clear_m))
+            if below >= c.min_grip_depth_m:
+                break
+        else:
+            return None
+        width_m = max(pose.width_m, opening - 2 * g.open_margin_m)      # the execution opens to width + margins
+        centre = surface + below * approach
+        moved = Grasp3D(centre, pose.axis, width_m, pose.frame).to_2d(frame.intrinsics, jaw_px=p.grasp.jaw_px)
+        return Grasp2D(moved.center_xy_px, p.grasp.angle_rad, moved.width_px, p.grasp.jaw_px, moved.depth_m)
+
+    def _points_near(self, frame: Frame, grasp: Grasp2D, z_m: float, opening_m: float) -> np.ndarray:
+        """The frame's points (camera frame) in a pixel window that holds the hand's footprint."""
+        intr = frame.intrinsics
+        reach_m = np.hypot(opening_m / 2 + self.gripper.finger_thickness_m,
+                           max(self.gripper.palm_width_m, self.gripper.finger_width_m) / 2)
+        r_px = int(np.ceil(reach_m * max(intr.fx, intr.fy) / max(z_m - 0.1, 0.05))) + 2   # nearer surfaces look larger
+        h, w = frame.shape
+        x, y = (int(round(v)) for v in grasp.center_xy_px)
+        r0, r1, c0, c1 = max(0, y - r_px), min(h, y + r_px + 1), max(0, x - r_px), min(w, x + r_px + 1)
+        vv, uu = np.mgrid[r0:r1, c0:c1]
+        d = frame.depth_m[r0:r1, c0:c1]
+        uv = np.stack([uu.ravel(), vv.ravel()], axis=1).astype(np.float64)
+        return intr.deproject_pixels(uv, d.ravel())
+
+    def spec(self) -> dict:
+        c = self.config
+        return {"policy": self.name, "options": {"policy": self.inner.spec(), "gripper": self.gripper_name,
+                                                 "candidates": c.candidates, "min_grip_depth_m": c.min_grip_depth_m,
+                                                 "clear_m": c.clear_m, "palm_clear_m": c.palm_clear_m,
+                                                 "open_step_m": c.open_step_m}}
+
+
+def with_clearance(policy: GraspPolicy, gripper: str | None = None, **options) -> ClearancePolicy:
+    """``policy`` behind the approach-clearance check (options: ``ClearanceConfig``'s)."""
+    return ClearancePolicy(policy, gripper, ClearanceConfig(**options))
+
+
+@register_policy("clearance", "Any policy's grasps kept where the fingers and palm clear the seen surfaces on a "
+                 "top-down approach, each at its deepest clear closing depth (--clearance)",
+                 "the wrapped policy's")
+def _clearance_policy(policy: str | dict = "map", gripper: str | None = None,
+                      candidates: int = ClearanceConfig.candidates,
+                      min_grip_depth_m: float = ClearanceConfig.min_grip_depth_m,
+                      clear_m: float = ClearanceConfig.clear_m,
+                      palm_clear_m: float = ClearanceConfig.palm_clear_m,
+                      open_step_m: float = ClearanceConfig.open_step_m) -> ClearancePolicy:
+    from .registry import load_policy, policy_from_spec
+    inner = policy_from_spec(policy) if isinstance(policy, dict) else load_policy(policy)
+    return ClearancePolicy(inner, gripper, ClearanceConfig(candidates, min_grip_depth_m, clear_m, palm_clear_m,
+                                                         open_step_m))

@@ -1,0 +1,157 @@
+"""Approach clearance: boxes on a table seen from above, with known answers."""
+import numpy as np
+import pytest
+
+from grasplab.errors import ConfigError, NoGraspFoundError
+from grasplab.geometry import CameraIntrinsics, Grasp2D
+from grasplab.grasps import load_gripper
+from grasplab.imaging import Frame
+from grasplab.policies import Candidates, ClearanceConfig, GraspPolicy, load_policy, with_clearance
+from grasplab.policies.clearance import deepest_clear_offset_m, hand_frame
+
+TABLE_M = 0.60                       # camera straight above the table, optical axis down
+INTR = CameraIntrinsics(fx=600.0, fy=600.0, cx=160.0, cy=120.0, width=320, height=240)
+GRIPPER = load_gripper("robotiq_2f85")
+
+
+def scene(boxes) -> np.ndarray:
+    """Depth of boxes (x0, x1, y0, y1, height, all metres in the table plane under the camera)."""
+    v, u = np.mgrid[0:INTR.height, 0:INTR.width].astype(np.float64)
+    depth = np.full(u.shape, TABLE_M)
+    for x0, x1, y0, y1, h in boxes:
+        z = TABLE_M - h
+        x, y = (u - INTR.cx) * z / INTR.fx, (v - INTR.cy) * z / INTR.fy
+        depth[(x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)] = z
+    return depth
+
+
+def px(x_m: float, y_m: float, z_m: float) -> tuple[float, float]:
+    return INTR.cx + INTR.fx * x_m / z_m, INTR.cy + INTR.fy * y_m / z_m
+
+
+class Fixed(GraspPolicy):
+    """Proposes the given grasps in order (a surface planner unless told otherwise)."""
+    name = "fixed"
+
+    def __init__(self, grasps, plans_depth=False):
+        self.grasps = grasps
+        self.plans_depth = plans_depth
+
+    def _candidates(self, frame, max_grasps, rng):
+        return Candidates(list(self.grasps), np.linspace(1.0, 0.5, len(self.grasps)))
+
+    def spec(self):
+        return {"policy": "fixed", "options": {}}
+
+
+def grasp_across(x_m, y_m, angle_rad, width_m, z_m) -> Grasp2D:
+    c = px(x_m, y_m, z_m)
+    return Grasp2D(c, angle_rad, width_m * INTR.fx / z_m, 10.0, z_m)
+
+
+BOX = (-0.02, 0.02, -0.05, 0.05, 0.06)      # 4 cm across x, 10 cm along y, 6 cm tall
+
+
+def test_box_alone_grasped_across_goes_as_deep_as_the_fingers_reach():
+    top = TABLE_M - BOX[4]
+    frame = Frame.from_images(scene([BOX]), intrinsics=INTR)
+    pol = with_clearance(Fixed([grasp_across(0, 0, 0.0, 0.04, top)]), "robotiq_2f85")
+    [g] = pol.plan(frame, max_grasps=1)
+    assert g.grasp.depth_m == pytest.approx(top + GRIPPER.finger_length_m - 0.01, abs=1e-6)
+    assert g.grasp.center_xy_px == pytest.approx(px(0, 0, top), abs=1e-6)
+
+
+def test_short_box_stops_the_fingers_above_the_table():
+    low = (-0.02, 0.02, -0.05, 0.05, 0.02)                  # 2 cm tall: the table limits the fingers
+    top = TABLE_M - low[4]
+    frame = Frame.from_images(scene([low]), intrinsics=INTR)
+    [g] = with_clearance(Fixed([grasp_across(0, 0, 0.0, 0.04, top)]), "robotiq_2f85").plan(frame, max_grasps=1)
+    expected = TABLE_M - GRIPPER.tip_below_center_m - ClearanceConfig.clear_m
+    assert g.grasp.depth_m == pytest.approx(expected, abs=1e-4)
+
+
+def test_neighbour_under_a_finger_rejects_the_grasp_and_the_next_is_taken():
+    top = TABLE_M - BOX[4]
+    neighbour = (0.028, 0.06, -0.05, 0.0, 0.06)             # as tall, 8 mm to the right of the box's lower half
+    frame = Frame.from_images(scene([BOX, neighbour]), intrinsics=INTR)
+    across = grasp_across(0, -0.03, 0.0, 0.04, top)          # right finger on the neighbour
+    across_free = grasp_across(0, 0.03, 0.0, 0.04, top)      # the other half: the right finger on the table
+    pol = with_clearance(Fixed([across, across_free]), "robotiq_2f85")
+    got = pol.plan(frame, max_grasps=2)
+    assert len(got) == 1 and got[0].grasp.center_xy_px[1] > INTR.cy
+    with pytest.raises(NoGraspFoundError, match="hand would meet a seen surface"):
+        with_clearance(Fixed([across]), "robotiq_2f85").plan(frame)
+
+
+def test_fingers_landing_on_the_object_itself_are_rejected():
+    top = TABLE_M - BOX[4]
+    frame = Frame.from_images(scene([BOX]), intrinsics=INTR)
+    too_narrow = grasp_across(0, 0, np.pi / 2, 0.05, top)   # along the 10 cm side, opening 6 cm
+    with pytest.raises(NoGraspFoundError):
+        with_clearance(Fixed([too_narrow]), "robotiq_2f85").plan(frame)
+
+
+def test_depth_planner_closes_at_its_depth_raised_above_what_is_seen():
+    top = TABLE_M - BOX[4]
+    frame = Frame.from_images(scene([BOX]), intrinsics=INTR)
+    ok = grasp_across(0, 0, 0.0, 0.04, top + 0.02)
+    too_deep = grasp_across(0, 0, 0.0, 0.04, TABLE_M + 0.001)   # fingertips through the table
+    above = grasp_across(0, 0, 0.0, 0.04, top - 0.01)           # closes above the box: nothing between the pads
+    got = with_clearance(Fixed([too_deep, ok, above], plans_depth=True), "robotiq_2f85").plan(frame, max_grasps=5)
+    assert len(got) == 2
+    # through the table: raised until the fingertips (and the palm, over the box) clear what is seen
+    palm_limit = GRIPPER.finger_length_m - GRIPPER.tip_below_center_m - ClearanceConfig.palm_clear_m
+    table_limit = BOX[4] - GRIPPER.tip_below_center_m - ClearanceConfig.clear_m
+    assert got[0].grasp.depth_m == pytest.approx(top + min(palm_limit, table_limit), abs=1e-6)
+    assert got[1].grasp.depth_m == pytest.approx(top + 0.02, abs=1e-9)
+
+
+def test_palm_over_a_taller_neighbour_limits_the_depth():
+    top = TABLE_M - BOX[4]
+    # 2 cm taller, beside the box along the jaw axis but outside the fingers' columns, under the palm's span
+    tall = (-0.02, 0.02, 0.05, 0.08, 0.08)                  # along y, next to the box's end
+    frame = Frame.from_images(scene([BOX, tall]), intrinsics=INTR)
+    g = grasp_across(0, 0.03, 0.0, 0.04, top)               # palm (7 cm wide in y) reaches y = 0.065
+    [p] = with_clearance(Fixed([g]), "robotiq_2f85").plan(frame)
+    palm_limit = (TABLE_M - 0.08) - top + GRIPPER.finger_length_m - GRIPPER.tip_below_center_m - 0.005
+    assert p.grasp.depth_m - top == pytest.approx(min(GRIPPER.finger_length_m - 0.01, palm_limit), abs=2e-4)
+
+
+def test_offset_function_known_answer_and_empty():
+    R = hand_frame(np.array([1.0, 0, 0]), np.array([0, 0, 1.0]))
+    pts = np.array([[0.03, 0.0, 0.02], [0.0, 0.0, -0.01]])   # one under the right finger 2 cm down, one at the centre
+    off = deepest_clear_offset_m(pts, np.zeros(3), R, 0.05, GRIPPER)
+    assert off == pytest.approx(min(0.02 - GRIPPER.tip_below_center_m,
+                                    -0.01 + GRIPPER.finger_length_m - GRIPPER.tip_below_center_m))
+    assert deepest_clear_offset_m(np.zeros((0, 3)), np.zeros(3), R, 0.05, GRIPPER) == np.inf
+
+
+def test_spec_round_trip_and_bad_options():
+    pol = load_policy("clearance", policy={"policy": "random-antipodal", "options": {}}, candidates=7)
+    again = load_policy("clearance", **pol.spec()["options"])
+    assert again.spec() == pol.spec() and again.inner.name == "random-antipodal"
+    with pytest.raises(ConfigError, match="millimetres"):
+        ClearanceConfig(clear_m=3.0)
+    with pytest.raises(ConfigError):
+        ClearanceConfig(candidates=0)
+    with pytest.raises(ConfigError, match="already"):
+        with_clearance(pol)
+
+
+def test_needs_intrinsics():
+    from grasplab.errors import GrasplabError
+    frame = Frame.from_images(scene([BOX]))
+    with pytest.raises(GrasplabError, match="intrinsics"):
+        with_clearance(Fixed([grasp_across(0, 0, 0, 0.04, 0.54)])).plan(frame)
+
+
+def test_too_narrow_a_grasp_opens_wider_until_clear_or_is_dropped():
+    wide = (-0.024, 0.024, -0.05, 0.05, 0.06)               # 4.8 cm across
+    top = TABLE_M - wide[4]
+    frame = Frame.from_images(scene([wide]), intrinsics=INTR)
+    narrow = grasp_across(0, 0, 0.0, 0.02, top)             # opening 3 cm, then 4 cm: fingers on the box
+    [g] = with_clearance(Fixed([narrow]), "robotiq_2f85").plan(frame)
+    assert g.width_m == pytest.approx(0.05 - 2 * GRIPPER.open_margin_m, abs=1e-3)   # 5 cm open: clear
+    assert g.grasp.depth_m == pytest.approx(top + GRIPPER.finger_length_m - 0.01, abs=1e-6)
+    with pytest.raises(NoGraspFoundError):
+        with_clearance(Fixed([narrow]), "robotiq_2f85", open_step_m=0.0).plan(frame)
