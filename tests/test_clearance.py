@@ -155,3 +155,23 @@ def test_too_narrow_a_grasp_opens_wider_until_clear_or_is_dropped():
     assert g.grasp.depth_m == pytest.approx(top + GRIPPER.finger_length_m - 0.01, abs=1e-6)
     with pytest.raises(NoGraspFoundError):
         with_clearance(Fixed([narrow]), "robotiq_2f85", open_step_m=0.0).plan(frame)
+
+
+def test_sensor_noise_is_not_an_obstacle_but_a_thin_wall_is():
+    low = (-0.025, 0.025, -0.05, 0.05, 0.025)                # 2.5 cm tall: the table limits the fingers to 1.7 cm
+    top = TABLE_M - low[4]
+    noisy = scene([low]) + np.random.default_rng(0).normal(0.0, 0.002, (INTR.height, INTR.width))
+    g = grasp_across(0, 0, 0.0, 0.05, top)
+    [p] = with_clearance(Fixed([g]), "robotiq_2f85").plan(Frame.from_images(noisy, intrinsics=INTR))
+    expected = low[4] - GRIPPER.tip_below_center_m - ClearanceConfig.clear_m
+    assert p.grasp.depth_m - top == pytest.approx(expected, abs=0.003)
+    # the raw highest of the finger's ~300 noisy points stops the fingers ~6 mm early
+    [raw] = with_clearance(Fixed([g]), "robotiq_2f85", median_px=1, top_quantile=0.0).plan(
+        Frame.from_images(noisy, intrinsics=INTR))
+    assert raw.grasp.depth_m - top < expected - 0.004
+    wall = (0.031, 0.035, -0.05, 0.05, 0.04)                 # 4 mm thick, under the right finger at 6 cm open
+    walled = Frame.from_images(scene([low, wall]) + noisy - scene([low]), intrinsics=INTR)
+    with pytest.raises(NoGraspFoundError):
+        with_clearance(Fixed([g]), "robotiq_2f85", open_step_m=0.0).plan(walled)
+    [wider] = with_clearance(Fixed([g]), "robotiq_2f85").plan(walled)       # 1 cm wider: past the wall
+    assert wider.width_m == pytest.approx(0.06, abs=1e-3)

@@ -38,12 +38,16 @@ from .registry import register_policy
 @dataclass(frozen=True)
 class ClearanceConfig:
     candidates: int = 20              # the wrapped policy's best grasps that are checked
-    min_grip_depth_m: float = 0.01    # surface planners: close at least this far below the centre's surface
+    min_grip_depth_m: float = 0.005   # close at least this far below the surface seen at the centre
     clear_m: float = 0.003            # fingertips stop this far above the highest point seen under them
     palm_clear_m: float = 0.005       # the palm stops this far above the highest point seen under it
     open_step_m: float = 0.01         # where the planned opening is not clear, try this much wider (0: never)
+    median_px: int = 3                # depth median-filtered over this many pixels first (1: raw)
+    top_quantile: float = 0.05        # a part's highest point: all but this fraction of the points under it
 
     def __post_init__(self):
+        if self.median_px < 1 or not 0 <= self.top_quantile < 0.5:
+            raise ConfigError("clearance: median_px must be ≥ 1 and top_quantile in [0, 0.5)")
         if self.candidates < 1:
             raise ConfigError(f"clearance: candidates must be ≥ 1, got {self.candidates}")
         if min(self.min_grip_depth_m, self.clear_m, self.palm_clear_m, self.open_step_m) < 0:
@@ -65,11 +69,13 @@ def hand_frame(axis: np.ndarray, approach: np.ndarray) -> np.ndarray:
 
 
 def deepest_clear_offset_m(points: np.ndarray, centre: np.ndarray, R_hand: np.ndarray, opening_m: float,
-                           gripper, finger_clear_m: float = 0.0, palm_clear_m: float = 0.0) -> float:
+                           gripper, finger_clear_m: float = 0.0, palm_clear_m: float = 0.0,
+                           top_quantile: float = 0.0) -> float:
     """How far along the approach (metres, from ``centre``) the grasp centre may go before a
-    fingertip comes within ``finger_clear_m`` of one of ``points`` (N, 3; the same frame as
-    ``centre``) under the fingers, or the palm within ``palm_clear_m`` of one under it; ``inf``
-    when nothing lies under the hand."""
+    fingertip comes within ``finger_clear_m`` of the points (N, 3; the same frame as ``centre``)
+    under the fingers, or the palm within ``palm_clear_m`` of those under it; ``inf`` when nothing
+    lies under the hand. The highest point under a part is its highest but a ``top_quantile``
+    fraction of the points (0: the highest; noisy depth: a few per cent)."""
     local = (points - centre) @ R_hand
     ax, ay, z = np.abs(local[:, 0]), np.abs(local[:, 1]), local[:, 2]
     half = opening_m / 2
@@ -77,9 +83,16 @@ def deepest_clear_offset_m(points: np.ndarray, centre: np.ndarray, R_hand: np.nd
     in_fingers = (ax >= half) & (ax <= half + t) & (ay <= gripper.finger_width_m / 2)
     in_palm = (ax <= half + t) & (ay <= gripper.palm_width_m / 2)
     tip = gripper.tip_below_center_m
-    by_fingers = z[in_fingers].min() - tip - finger_clear_m if in_fingers.any() else np.inf
-    by_palm = z[in_palm].min() + gripper.finger_length_m - tip - palm_clear_m if in_palm.any() else np.inf
+    by_fingers = _top(z[in_fingers], top_quantile) - tip - finger_clear_m
+    by_palm = _top(z[in_palm], top_quantile) + gripper.finger_length_m - tip - palm_clear_m
     return float(min(by_fingers, by_palm))
+
+
+def _top(z_down: np.ndarray, quantile: float) -> float:
+    """The highest of heights given as depths along the approach (smallest), but a ``quantile`` fraction."""
+    if not len(z_down):
+        return np.inf
+    return float(z_down.min() if quantile <= 0 else np.quantile(z_down, quantile))
 
 
 class ClearancePolicy(GraspPolicy):
@@ -142,17 +155,15 @@ class ClearancePolicy(GraspPolicy):
         if c.open_step_m > 0:
             openings += list(np.arange(planned + c.open_step_m, g.max_width_m, c.open_step_m)) + [g.max_width_m]
         # depths along the approach are counted from the surface seen at the grasp's centre pixel
-        col, row = (int(np.clip(round(v), 0, n - 1)) for v, n in zip(p.grasp.center_xy_px, frame.shape[::-1]))
-        surface = frame.intrinsics.deproject_pixels(np.array([[col, row]], dtype=np.float64),
-                                                    np.array([frame.depth_m[row, col]]))[0]
+        pts, surface = self._points_near(frame, p.grasp, pose.center_m[2], g.max_width_m)
         if self.inner.plans_depth:
             target = float(np.dot(pose.center_m - surface, approach))
         else:
             target = max(0.0, g.finger_length_m - 0.01)
-        pts = self._points_near(frame, p.grasp, surface[2], g.max_width_m)
         R = hand_frame(pose.axis, approach)
         for opening in dict.fromkeys(min(o, g.max_width_m) for o in openings):
-            below = min(target, deepest_clear_offset_m(pts, surface, R, opening, g, c.clear_m, c.palm_clear_m))
+            below = min(target, deepest_clear_offset_m(pts, surface, R, opening, g, c.clear_m, c.palm_clear_m,
+                                                       c.top_quantile))
             if below >= c.min_grip_depth_m:
                 break
         else:
@@ -162,26 +173,33 @@ class ClearancePolicy(GraspPolicy):
         moved = Grasp3D(centre, pose.axis, width_m, pose.frame).to_2d(frame.intrinsics, jaw_px=p.grasp.jaw_px)
         return Grasp2D(moved.center_xy_px, p.grasp.angle_rad, moved.width_px, p.grasp.jaw_px, moved.depth_m)
 
-    def _points_near(self, frame: Frame, grasp: Grasp2D, z_m: float, opening_m: float) -> np.ndarray:
-        """The frame's points (camera frame) in a pixel window that holds the hand's footprint."""
+    def _points_near(self, frame: Frame, grasp: Grasp2D, z_m: float, opening_m: float) -> tuple[np.ndarray, np.ndarray]:
+        """The frame's points (camera frame) in a pixel window that holds the hand's footprint, and
+        the surface point at the grasp's centre pixel, from the window's depth median-filtered over
+        ``median_px`` pixels (sensor noise, not obstacles)."""
+        from scipy.ndimage import median_filter
         intr = frame.intrinsics
         reach_m = np.hypot(opening_m / 2 + self.gripper.finger_thickness_m,
                            max(self.gripper.palm_width_m, self.gripper.finger_width_m) / 2)
         r_px = int(np.ceil(reach_m * max(intr.fx, intr.fy) / max(z_m - 0.1, 0.05))) + 2   # nearer surfaces look larger
         h, w = frame.shape
-        x, y = (int(round(v)) for v in grasp.center_xy_px)
+        x, y = (int(np.clip(round(v), 0, n - 1)) for v, n in zip(grasp.center_xy_px, (w, h)))
         r0, r1, c0, c1 = max(0, y - r_px), min(h, y + r_px + 1), max(0, x - r_px), min(w, x + r_px + 1)
-        vv, uu = np.mgrid[r0:r1, c0:c1]
         d = frame.depth_m[r0:r1, c0:c1]
+        if self.config.median_px > 1:
+            d = median_filter(d, size=self.config.median_px, mode="nearest")
+        vv, uu = np.mgrid[r0:r1, c0:c1]
         uv = np.stack([uu.ravel(), vv.ravel()], axis=1).astype(np.float64)
-        return intr.deproject_pixels(uv, d.ravel())
+        pts = intr.deproject_pixels(uv, d.ravel())
+        return pts, pts[(y - r0) * (c1 - c0) + (x - c0)]
 
     def spec(self) -> dict:
         c = self.config
         return {"policy": self.name, "options": {"policy": self.inner.spec(), "gripper": self.gripper_name,
                                                  "candidates": c.candidates, "min_grip_depth_m": c.min_grip_depth_m,
                                                  "clear_m": c.clear_m, "palm_clear_m": c.palm_clear_m,
-                                                 "open_step_m": c.open_step_m}}
+                                                 "open_step_m": c.open_step_m, "median_px": c.median_px,
+                                                 "top_quantile": c.top_quantile}}
 
 
 def with_clearance(policy: GraspPolicy, gripper: str | None = None, **options) -> ClearancePolicy:
@@ -197,8 +215,10 @@ def _clearance_policy(policy: str | dict = "map", gripper: str | None = None,
                       min_grip_depth_m: float = ClearanceConfig.min_grip_depth_m,
                       clear_m: float = ClearanceConfig.clear_m,
                       palm_clear_m: float = ClearanceConfig.palm_clear_m,
-                      open_step_m: float = ClearanceConfig.open_step_m) -> ClearancePolicy:
+                      open_step_m: float = ClearanceConfig.open_step_m,
+                      median_px: int = ClearanceConfig.median_px,
+                      top_quantile: float = ClearanceConfig.top_quantile) -> ClearancePolicy:
     from .registry import load_policy, policy_from_spec
     inner = policy_from_spec(policy) if isinstance(policy, dict) else load_policy(policy)
     return ClearancePolicy(inner, gripper, ClearanceConfig(candidates, min_grip_depth_m, clear_m, palm_clear_m,
-                                                         open_step_m))
+                                                         open_step_m, median_px, top_quantile))
