@@ -177,6 +177,9 @@ def test_evaluate_policy_scores_with_the_rectangle_metric(tmp_path, policy_model
     assert rank["median_ms"] > rank["sampling_median_ms"] > 0 and fc["sampling_median_ms"] == 0
     assert cem["grasps_scored"] > rank["grasps_scored"] > 0        # CEM scores its seeds and three rounds of draws
     assert set(res["ratios_to_rank"]) == {"fc-gqcnn", "gqcnn-rank", "gqcnn-cem"} and rank["target_ms"] == 100
+    res = run_policy_bench(str(policy_model), scenes, frames=1, threads=2, policies=("fc-gqcnn",),
+                           clearance="robotiq_2f85")
+    assert [r["policy"] for r in res["results"]] == ["fc-gqcnn", "fc-gqcnn + clearance"]
 
 
 def test_predict_cli_with_a_gqcnn_on_a_real_frame(policy_model, shared_data, tmp_path, capsys):

@@ -15,15 +15,20 @@ TARGETS_MS = {"fc-gqcnn": 50.0, "gqcnn-rank": 100.0, "gqcnn-cem": 250.0}
 
 
 def run_policy_bench(model_path: str, scenes: list, frames: int = 20, threads: int = 2, seed: int = 0,
-                     masks: bool = True, policies: tuple[str, ...] = tuple(TARGETS_MS)) -> dict:
+                     masks: bool = True, policies: tuple[str, ...] = tuple(TARGETS_MS),
+                     clearance: str | None = None) -> dict:
     """Time ``plan`` of each policy on the scenes' frames (with their masks, or planning on what
-    stands above the table), interleaved."""
+    stands above the table), interleaved; with ``clearance`` (a gripper) each also behind the
+    approach-clearance check."""
     limit_to_cores(threads)
     import torch
     torch.set_num_threads(threads)
-    from ..policies import load_policy
+    from ..policies import load_policy, with_clearance
 
     loaded = {name: load_policy(name, model=model_path) for name in policies}
+    if clearance is not None:
+        loaded.update({f"{name} + clearance": with_clearance(load_policy(name, model=model_path), clearance)
+                       for name in policies})
     times, sampling, scored = ({m: [] for m in loaded} for _ in range(3))
     usable = [s for s in scenes if s.rectangles()][:frames] or list(scenes)[:frames]
     frames_data = [s.frame(rgb=False, mask=masks) for s in usable]

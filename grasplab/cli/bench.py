@@ -70,6 +70,8 @@ def bench_policy(
     threads: int = typer.Option(2, help="CPU cores and torch threads."),
     masks: bool = typer.Option(True, "--masks/--no-masks", help="Give the scenes' object masks (default), or plan "
                                "on what stands above the table."),
+    clearance: Optional[str] = typer.Option(None, help="Also time each policy behind the approach-clearance check "
+                                            "for this gripper (robotiq_2f85, yumi or a gripper JSON)."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ):
     """Planning time of the Dex-Net policies (FC-GQ-CNN, sample-and-rank, cross-entropy) on full
@@ -78,7 +80,7 @@ def bench_policy(
     from ..datasets.scene_sources import load_scenes
     from ..models.pretrained import DEFAULT_GQCNN, resolve_model
     res = run_policy_bench(str(resolve_model(model or DEFAULT_GQCNN)), load_scenes(data, "jacquard", depth),
-                           frames=frames, threads=threads, masks=masks)
+                           frames=frames, threads=threads, masks=masks, clearance=clearance)
     if as_json:
         print(json.dumps(res, indent=2))
         return
