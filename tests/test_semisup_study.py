@@ -110,6 +110,8 @@ def test_cells_schedule_and_references():
     assert set(axes) == {"pool", "input", "latent", "codebook", "encoder", "scenes"}
     assert {c.pool for c in axes["pool"]} == {1, 4, 16}
     assert {c.inputs for c in axes["input"]} == {"rgb", "depth", "rgbd"}
+    assert {(c.method, c.pool) for c in axes["input"]} == {("ggcnn", 1), ("vqvae", 1), ("pseudo", cfg.scenes_pool),
+                                                            ("consistency", cfg.scenes_pool)}
     assert {c.grid for c in axes["latent"]} == {24, 48} and {c.codes for c in axes["codebook"]} == {64, 256, 1024}
     assert {c.method for c in axes["encoder"]} == {"ggcnn", "vqvae", "vqvae-finetune", "joint"}
     assert {c.style for c in axes["scenes"]} == {"plain", "cornell"}

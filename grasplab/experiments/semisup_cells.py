@@ -23,8 +23,9 @@ class StudyConfig:
     codebooks: tuple[int, ...] = (256, 64, 1024)
     styles: tuple[str, ...] = ("plain", "cornell")
     axes: tuple[str, ...] = AXES
-    scenes_pool: int = 4                       # pool size at which scene styles are compared
+    scenes_pool: int = 4                       # pool at which scene styles, and the inputs' pseudo/consistency, are compared
     pool_methods: tuple[str, ...] = ("vqvae", "pseudo", "consistency")
+    input_methods: tuple[str, ...] = ("vqvae", "pseudo", "consistency")   # vqvae at 1×, the others at scenes_pool
     val_folds: int = 8
     size_px: int = 96
     augmentations: int = 8
@@ -52,7 +53,7 @@ class StudyConfig:
         for i in self.inputs:
             if i not in ("rgb", "depth", "rgbd"):
                 raise ConfigError(f"input {i!r}: choose rgb, depth or rgbd")
-        bad = [m for m in self.pool_methods if m not in UNLABELLED_METHODS]
+        bad = [m for m in self.pool_methods + self.input_methods if m not in UNLABELLED_METHODS]
         if bad:
             raise ConfigError(f"unknown method(s) {', '.join(bad)}; choose from {', '.join(UNLABELLED_METHODS)}")
         from ..scene.styles import scene_style
@@ -65,7 +66,7 @@ class StudyConfig:
 
 QUICK_STUDY = dict(seeds=2, pools=(1, 4), inputs=("rgbd", "rgb"), codebooks=(128, 32), ae_steps=150,
                    grasp_steps=150, finetune_steps=75, hidden=16, augmentations=4, scenes_pool=4,
-                   pool_methods=("vqvae", "pseudo", "consistency"))
+                   pool_methods=("vqvae", "pseudo", "consistency"), input_methods=("vqvae",))
 
 
 @dataclass(frozen=True, order=True)
@@ -102,7 +103,8 @@ def axis_cells(cfg: StudyConfig) -> dict[str, list[Setting]]:
     if "pool" in cfg.axes:
         cells["pool"] = [b] + [replace(b, pool=p, method=m) for p in cfg.pools for m in cfg.pool_methods]
     if "input" in cfg.axes:
-        cells["input"] = [replace(b, inputs=i, method=m) for i in cfg.inputs for m in ("ggcnn", "vqvae")]
+        cells["input"] = [replace(b, inputs=i, method=m, pool=b.pool if m in ("ggcnn", "vqvae") else cfg.scenes_pool)
+                          for i in cfg.inputs for m in ("ggcnn",) + cfg.input_methods]
     if "latent" in cfg.axes:
         cells["latent"] = [b] + [replace(b, grid=g, method="vqvae") for g in cfg.latent_grids]
     if "codebook" in cfg.axes:
