@@ -175,3 +175,31 @@ def test_sensor_noise_is_not_an_obstacle_but_a_thin_wall_is():
         with_clearance(Fixed([g]), "robotiq_2f85", open_step_m=0.0).plan(walled)
     [wider] = with_clearance(Fixed([g]), "robotiq_2f85").plan(walled)       # 1 cm wider: past the wall
     assert wider.width_m == pytest.approx(0.06, abs=1e-3)
+
+
+def test_predict_cli_with_clearance_on_a_real_frame(shared_data, tmp_path, capsys):
+    """`predict --clearance` on a real Primesense frame: grasps that plan their depth, within the
+    gripper, on the mask; the spec written beside them rebuilds the wrapped policy."""
+    import json
+
+    from grasplab.cli import main
+    from grasplab.imaging import read_mask
+    frames = shared_data / "gqcnn/primesense"
+    argv = ["predict", "--policy", "map-rerank", "--clearance", "--gripper", "robotiq_2f85", "--depth",
+            str(frames / "depth_0.npy"), "--mask", str(frames / "segmask_0.png"), "--out", str(tmp_path / "p")]
+    with pytest.raises(SystemExit) as exc:
+        main(argv)                                                # no intrinsics: a clear error, exit 2
+    assert exc.value.code == 2 and "intrinsics" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(argv + ["--intrinsics", str(shared_data / "gqcnn/calib/primesense.intr")])
+    assert exc.value.code in (0, None)
+    out = json.loads((tmp_path / "p" / "grasps.json").read_text())
+    spec = out["config"]["policy"]
+    assert spec["policy"] == "clearance" and spec["options"]["policy"]["policy"] == "map-rerank"
+    mask = read_mask(frames / "segmask_0.png")
+    depth = np.load(frames / "depth_0.npy").squeeze()
+    for g in out["grasps"]:
+        x, y = np.rint(g["center_xy_px"]).astype(int)
+        assert mask[y, x] and 0 < g["width_m"] <= 0.085
+        assert g["depth_m"] > depth[y, x]                        # closes below the surface it was planned on
+    assert load_policy(spec["policy"], **spec["options"]).spec() == {k: v for k, v in spec.items() if k != "score_meaning"}
