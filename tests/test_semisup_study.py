@@ -143,13 +143,14 @@ def test_bad_study_settings_are_refused(bad, match):
 def test_paired_differences_and_their_interval():
     rows = [{"seed": s, "test_top1": t, "test_correct": int(t * 100), "test_images": 100, "val_top1": v,
              "train_s": 1.0, "labelled_images": 10, "pool_images": 50} for s, t, v in [(0, .7, .6), (1, .8, .7), (2, .75, .8)]]
-    ref = [{"seed": s, "test_top1": t} for s, t in [(0, .6, ), (1, .65), (2, .7)]]
+    ref = [{"seed": s, "test_top1": t, "val_top1": v} for s, t, v in [(0, .6, .5), (1, .65, .7), (2, .7, .6)]]
     c = summarise_cell(rows, ref)
     np.testing.assert_allclose(c["paired_diffs"], [.1, .15, .05])
     assert c["diff_mean"] == pytest.approx(0.1) and c["diff_std"] == pytest.approx(0.05)
     half = 4.302652729911275 * 0.05 / np.sqrt(3)                       # t(0.975, 2 d.f.)
     np.testing.assert_allclose(c["diff_ci95"], [0.1 - half, 0.1 + half])
     assert c["test_mean"] == pytest.approx(0.75) and c["val_mean"] == pytest.approx(0.7)
+    assert c["val_diff_mean"] == pytest.approx(0.1)                      # (0.1 + 0.0 + 0.2) / 3
     assert c["pooled_ci95"][0] < 0.75 < c["pooled_ci95"][1]
 
 
@@ -207,7 +208,8 @@ def test_a_tiny_study_runs_resumes_and_reports(tmp_path):
     assert all(r["test_images"] == len(test) and r["val_images"] == len(val) for r in rep["rows"])
     assert (tmp_path / "study" / "figures" / "study-pool.png").is_file()
     md = (tmp_path / "study" / "study.md").read_text()
-    assert "Verdict" in md and "chosen" not in md and rep["summary"]["best"]["chosen_on"] == "validation"
+    assert "Verdict" in md and "chosen" not in md and rep["summary"]["best"]["chosen_on"] == "validation accuracy"
+    assert rep["summary"]["best_gain"]["chosen_on"].startswith("validation gain")
     row = json.loads((tmp_path / "study" / "rows" / "pseudo-plain-depth-x2-g12-k8-seed1.json").read_text())
     assert row["seed"] == 1 and row["labelled_images"] >= 1
     before = (tmp_path / "study" / "models" / "pseudo-plain-depth-x2-g12-k8-seed1.npz").stat().st_mtime_ns
@@ -252,3 +254,20 @@ def test_study_cli_on_user_data_and_an_unlabelled_frame_folder(tmp_path, capsys)
         main(["experiment", "semisup-study", "--data", str(tmp_path / "d"), "--unlabelled", str(frames),
               "--axes", "pool", "--pools", "1,64", "--seeds", "1", "--quick", "--out", str(tmp_path / "big")])
     assert exc.value.code != 0 and "--unlabelled" in capsys.readouterr().err
+
+
+def test_verdicts_pick_on_validation_accuracy_and_on_validation_gain():
+    from grasplab.experiments.semisup_study_report import study_summary
+    cfg = StudyConfig(axes=("input",), inputs=("rgbd", "depth"), input_methods=("pseudo",))
+
+    def rows(inputs, method, pool, test, val):
+        key = f"{method}-plain-{inputs}-x{pool}-g24-k256"
+        return [{"key": key, "style": "plain", "inputs": inputs, "pool": pool, "grid": 24, "codes": 256,
+                 "method": method, "seed": s, "test_top1": test, "test_correct": int(test * 100), "test_images": 100,
+                 "val_top1": val, "train_s": 1.0, "labelled_images": 10, "pool_images": 50} for s in range(2)]
+    all_rows = (rows("rgbd", "ggcnn", 1, .5, .5) + rows("rgbd", "pseudo", 4, .6, .65)      # +15 on validation
+                + rows("depth", "ggcnn", 1, .8, .8) + rows("depth", "pseudo", 4, .8, .82))   # +2, but most accurate
+    s = study_summary(all_rows, cfg)
+    assert s["best"]["cell"] == "pseudo-plain-depth-x4-g24-k256"
+    assert s["best_gain"]["cell"] == "pseudo-plain-rgbd-x4-g24-k256"
+    assert s["best_gain"]["val_diff_mean"] == pytest.approx(0.15)
