@@ -246,7 +246,7 @@ def test_study_cli_on_user_data_and_an_unlabelled_frame_folder(tmp_path, capsys)
               "pool", "--pools", "1,2", "--seeds", "1", "--quick", "--out", str(out)])
     assert exc.value.code in (0, None)
     text = capsys.readouterr().out
-    assert "best on validation" in text and "study.md" in text
+    assert "most accurate on validation" in text and "largest gain on validation" in text and "study.md" in text
     rep = json.loads((out / "study.json").read_text())
     assert {r["style"] for r in rep["rows"]} == {"data"} and {r["pool"] for r in rep["rows"]} == {1, 2}
     assert rep["command"].startswith("grasplab") and rep["images"]["data"]["extra"] > 0
