@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 
 from grasplab.errors import ConfigError, NoGraspFoundError
-from grasplab.geometry import CameraIntrinsics, Grasp2D
+from grasplab.geometry import CameraIntrinsics, Grasp2D, Grasp3D
 from grasplab.grasps import load_gripper
 from grasplab.imaging import Frame
 from grasplab.policies import Candidates, ClearanceConfig, GraspPolicy, load_policy, with_clearance
-from grasplab.policies.clearance import deepest_clear_offset_m, hand_frame
+from grasplab.policies.clearance import deepest_clear_offset_m
 
 TABLE_M = 0.60                       # camera straight above the table, optical axis down
 INTR = CameraIntrinsics(fx=600.0, fy=600.0, cx=160.0, cy=120.0, width=320, height=240)
@@ -57,7 +57,7 @@ def test_box_alone_grasped_across_goes_as_deep_as_the_fingers_reach():
     frame = Frame.from_images(scene([BOX]), intrinsics=INTR)
     pol = with_clearance(Fixed([grasp_across(0, 0, 0.0, 0.04, top)]), "robotiq_2f85")
     [g] = pol.plan(frame, max_grasps=1)
-    assert g.grasp.depth_m == pytest.approx(top + GRIPPER.finger_length_m - 0.01, abs=1e-6)
+    assert g.grasp.depth_m == pytest.approx(top + GRIPPER.surface_grip_depth_m, abs=1e-6)
     assert g.grasp.center_xy_px == pytest.approx(px(0, 0, top), abs=1e-6)
 
 
@@ -114,11 +114,11 @@ def test_palm_over_a_taller_neighbour_limits_the_depth():
     g = grasp_across(0, 0.03, 0.0, 0.04, top)               # palm (7 cm wide in y) reaches y = 0.065
     [p] = with_clearance(Fixed([g]), "robotiq_2f85").plan(frame)
     palm_limit = (TABLE_M - 0.08) - top + GRIPPER.finger_length_m - GRIPPER.tip_below_center_m - 0.005
-    assert p.grasp.depth_m - top == pytest.approx(min(GRIPPER.finger_length_m - 0.01, palm_limit), abs=2e-4)
+    assert p.grasp.depth_m - top == pytest.approx(min(GRIPPER.surface_grip_depth_m, palm_limit), abs=2e-4)
 
 
 def test_offset_function_known_answer_and_empty():
-    R = hand_frame(np.array([1.0, 0, 0]), np.array([0, 0, 1.0]))
+    R = Grasp3D(np.zeros(3), np.array([1.0, 0, 0]), 0.05).hand_pose([0, 0, 1.0]).rotation
     pts = np.array([[0.03, 0.0, 0.02], [0.0, 0.0, -0.01]])   # one under the right finger 2 cm down, one at the centre
     off = deepest_clear_offset_m(pts, np.zeros(3), R, 0.05, GRIPPER)
     assert off == pytest.approx(min(0.02 - GRIPPER.tip_below_center_m,
@@ -152,7 +152,7 @@ def test_too_narrow_a_grasp_opens_wider_until_clear_or_is_dropped():
     narrow = grasp_across(0, 0, 0.0, 0.02, top)             # opening 3 cm, then 4 cm: fingers on the box
     [g] = with_clearance(Fixed([narrow]), "robotiq_2f85").plan(frame)
     assert g.width_m == pytest.approx(0.05 - 2 * GRIPPER.open_margin_m, abs=1e-3)   # 5 cm open: clear
-    assert g.grasp.depth_m == pytest.approx(top + GRIPPER.finger_length_m - 0.01, abs=1e-6)
+    assert g.grasp.depth_m == pytest.approx(top + GRIPPER.surface_grip_depth_m, abs=1e-6)
     with pytest.raises(NoGraspFoundError):
         with_clearance(Fixed([narrow]), "robotiq_2f85", open_step_m=0.0).plan(frame)
 
@@ -203,3 +203,13 @@ def test_predict_cli_with_clearance_on_a_real_frame(shared_data, tmp_path, capsy
         assert mask[y, x] and 0 < g["width_m"] <= 0.085
         assert g["depth_m"] > depth[y, x]                        # closes below the surface it was planned on
     assert load_policy(spec["policy"], **spec["options"]).spec() == {k: v for k, v in spec.items() if k != "score_meaning"}
+
+
+def test_hand_pose_keeps_the_approach_and_straightens_a_tilted_axis():
+    tilted = Grasp3D(np.array([0.1, 0.0, 0.5]), np.array([0.99, 0.0, 0.141]), 0.04)
+    T = tilted.hand_pose([0.0, 0.0, 1.0])
+    np.testing.assert_allclose(T.rotation[:, 2], [0, 0, 1], atol=1e-12)         # the approach, exactly
+    np.testing.assert_allclose(T.rotation[:, 0], [1, 0, 0], atol=1e-12)         # the axis, made level
+    np.testing.assert_allclose(T.rotation.T @ T.rotation, np.eye(3), atol=1e-12)
+    with pytest.raises(ValueError, match="parallel"):
+        Grasp3D(np.zeros(3), np.array([0.0, 0.0, 1.0]), 0.04).hand_pose([0, 0, 1.0])

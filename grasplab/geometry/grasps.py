@@ -137,6 +137,17 @@ class Grasp3D:
         return Grasp2D(tuple(center_px), float(segment_angle_rad(ends_px[0], ends_px[1])), float(np.linalg.norm(d)),
                        jaw_px, float(g.center_m[2]))
 
+    def hand_pose(self, approach) -> RigidTransform:
+        """The hand's pose for a straight approach along ``approach`` exactly (top-down: world −z):
+        origin at the centre, z the approach, x the jaw axis made perpendicular to it, so a slightly
+        tilted planned axis does not tilt the hand (``pose`` keeps the axis and bends the approach)."""
+        z = np.asarray(approach, dtype=np.float64)
+        z = z / np.linalg.norm(z)
+        x = self.axis - np.dot(self.axis, z) * z
+        if np.linalg.norm(x) < 1e-6:
+            raise ValueError("the grasp axis is parallel to the approach: not a top-down grasp")
+        return Grasp3D(self.center_m, x, self.width_m, self.frame).pose(approach=z)
+
     def pose(self, approach=(0.0, 0.0, 1.0)) -> RigidTransform:
         """The gripper's 6-DoF pose ``T_<frame>_gripper``: origin at the grasp centre, x along the
         jaw axis, z the approach direction (default: the camera's optical axis, a top-down grasp

@@ -37,6 +37,12 @@ class ParallelJawGripper:
         if self.max_width_m > 0.5:
             raise ConfigError(f"gripper {self.name}: max_width_m={self.max_width_m} m looks like millimetres")
 
+    @property
+    def surface_grip_depth_m(self) -> float:
+        """How far below the surface seen at a grasp's centre the jaws close when a planner gives
+        only that surface (grasp-map models): as deep as the fingers reach, less 1 cm."""
+        return max(0.0, self.finger_length_m - 0.01)
+
     def to_dict(self) -> dict:
         return asdict(self)
 

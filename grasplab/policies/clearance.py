@@ -56,18 +56,6 @@ class ClearanceConfig:
             raise ConfigError("clearance: depths above 0.2 m look like millimetres; give metres")
 
 
-def hand_frame(axis: np.ndarray, approach: np.ndarray) -> np.ndarray:
-    """(3, 3) rotation whose columns are the hand's x (the jaw axis made ⟂ to the approach), y and
-    z (the approach)."""
-    z = approach / np.linalg.norm(approach)
-    x = axis - np.dot(axis, z) * z
-    n = np.linalg.norm(x)
-    if n < 1e-6:
-        raise ValueError("the grasp axis is parallel to the approach: not a top-down grasp")
-    x = x / n
-    return np.stack([x, np.cross(z, x), z], axis=1)
-
-
 def deepest_clear_offset_m(points: np.ndarray, centre: np.ndarray, R_hand: np.ndarray, opening_m: float,
                            gripper, finger_clear_m: float = 0.0, palm_clear_m: float = 0.0,
                            top_quantile: float = 0.0) -> float:
@@ -159,8 +147,8 @@ class ClearancePolicy(GraspPolicy):
         if self.inner.plans_depth:
             target = float(np.dot(pose.center_m - surface, approach))
         else:
-            target = max(0.0, g.finger_length_m - 0.01)
-        R = hand_frame(pose.axis, approach)
+            target = g.surface_grip_depth_m
+        R = pose.hand_pose(approach).rotation
         for opening in dict.fromkeys(min(o, g.max_width_m) for o in openings):
             below = min(target, deepest_clear_offset_m(pts, surface, R, opening, g, c.clear_m, c.palm_clear_m,
                                                        c.top_quantile))

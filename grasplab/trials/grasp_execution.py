@@ -56,14 +56,9 @@ class ExecutionResult:
 
 
 def grasp_hand_pose(grasp_world: Grasp3D, approach_world=(0.0, 0.0, -1.0)) -> RigidTransform:
-    """``T_world_hand`` for a top-down grasp: origin at the grasp centre, z exactly the approach
-    and x the jaw axis made perpendicular to it (as the labels' collision check places the
-    gripper); a slightly tilted planned axis does not tilt the hand."""
-    z = np.asarray(approach_world, dtype=np.float64)
-    x = grasp_world.axis - np.dot(grasp_world.axis, z) * z
-    if np.linalg.norm(x) < 1e-6:
-        raise ValueError("the grasp axis is parallel to the approach: not a top-down grasp")
-    return Grasp3D(grasp_world.center_m, x, grasp_world.width_m, grasp_world.frame).pose(approach=z)
+    """``T_world_hand`` for a top-down grasp (``Grasp3D.hand_pose``: z exactly the approach, x the
+    jaw axis made perpendicular to it, as the labels' collision check places the gripper)."""
+    return grasp_world.hand_pose(approach_world)
 
 
 def execution_target(grasp_world: Grasp3D, *, depth_is_surface: bool, gripper, config: ExecutionConfig,
@@ -77,7 +72,7 @@ def execution_target(grasp_world: Grasp3D, *, depth_is_surface: bool, gripper, c
     c = np.array(grasp_world.center_m, dtype=np.float64)
     if depth_is_surface:
         below = config.surface_grasp_depth_m
-        c[2] -= max(0.0, gripper.finger_length_m - 0.01) if below is None else below
+        c[2] -= gripper.surface_grip_depth_m if below is None else below
         if seen_top_under_palm_m is not None and below is None:
             c[2] = max(c[2], seen_top_under_palm_m + 0.005 - gripper.finger_length_m + gripper.tip_below_center_m)
     c[2] = max(c[2], config.tip_clearance_m + gripper.tip_below_center_m)
