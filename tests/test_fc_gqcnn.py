@@ -29,6 +29,37 @@ def test_channel_lrn_equals_torch_lrn():
         torch.testing.assert_close(ChannelLRN(beta=beta)(x), ref, atol=1e-4, rtol=1e-5)
 
 
+def test_channel_lrn_backpropagates_like_torch_lrn():
+    x = (torch.randn(2, 6, 5, 5) * 40).requires_grad_()
+    ChannelLRN()(x).square().sum().backward()
+    g = x.grad.clone()
+    x.grad = None
+    torch.nn.LocalResponseNorm(5, alpha=LRN_ALPHA * 5, beta=0.75, k=1.0)(x).square().sum().backward()
+    torch.testing.assert_close(g, x.grad, atol=1e-4, rtol=1e-4)
+
+
+def test_inference_in_cache_sized_chunks_gives_the_whole_batch_answer(monkeypatch):
+    from grasplab.models import layers
+    net = _net()
+    crops = 0.69 + 0.01 * torch.randn(37, 1, 32, 32)
+    depth = 0.7 + 0.01 * torch.randn(37)
+    images = 0.69 + 0.01 * torch.randn(5, 1, 60, 52)
+    dense = DenseGQCNN(net)
+    with torch.no_grad():
+        whole = net(crops, depth), dense.image_features(images)
+    calls = []
+    monkeypatch.setattr(layers, "CACHE_CHUNK_FLOATS", 6 * 32 * 32 * 8)      # 8 crops, 0 images: 1 at a time
+    original = net._logits
+    monkeypatch.setattr(net, "_logits", lambda c, d: calls.append(len(c)) or original(c, d))
+    with torch.no_grad():
+        torch.testing.assert_close(net(crops, depth), whole[0])
+        torch.testing.assert_close(dense.image_features(images), whole[1])
+    assert calls == [8, 8, 8, 8, 5]
+    calls.clear()
+    net(crops, depth)                                      # with gradients: one batch (training)
+    assert calls == [37]
+
+
 def test_dense_pass_on_a_crop_sized_image_is_the_crop_network():
     net = _net()
     crops = 0.69 + 0.01 * torch.randn(4, 1, 32, 32)

@@ -50,6 +50,30 @@ def test_sampler_box_known_answer():
     assert [g.center_xy_px for g in again] == [g.center_xy_px for g in grasps]
 
 
+def test_antipodal_pairs_in_blocks_are_the_pairs_tested_one_by_one():
+    from grasplab.policies.antipodal_depth import _antipodal_pairs
+    rng = np.random.default_rng(3)
+    pts = rng.uniform(0, 120, (57, 2)).round()
+    a = rng.uniform(-np.pi, np.pi, 57)
+    normals = np.stack([np.cos(a), np.sin(a)], 1)
+    depth = 0.6 + 0.2 * rng.random((130, 130))
+    fx, width_m, mu = 500.0, 0.085, 0.8
+    cos_cone = np.cos(np.arctan(mu))
+    want = []
+    for i in range(57):
+        for j in range(i + 1, 57):
+            d = pts[j] - pts[i]
+            dist = np.hypot(*d)
+            z = min(depth[int(pts[i, 1]), int(pts[i, 0])], depth[int(pts[j, 1]), int(pts[j, 0])])
+            if dist > 0 and normals[i] @ d <= -cos_cone * dist and normals[j] @ d >= cos_cone * dist \
+                    and dist * z / fx <= width_m:
+                want.append((i, j))
+    assert len(want) > 20
+    for block in (1, 5, 56, 256):               # blocks smaller, equal to and larger than the rows
+        ii, jj = _antipodal_pairs(pts, normals, depth, fx, width_m, mu, rows_per_block=block)
+        assert list(zip(ii.tolist(), jj.tolist())) == want
+
+
 def test_sampler_refuses_what_cannot_be_grasped():
     d, _, _, _ = box_scene(short_m=0.10, long_m=0.12)          # wider than the 8.5 cm opening both ways
     with pytest.raises(NoGraspFoundError, match="8.5 cm opening"):

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from .gqcnn import GQCNN
+from .layers import in_cache_chunks
 
 STRIDE = 4                     # two 2× max-pools: one output per 4 input pixels of the block-averaged image
 
@@ -47,6 +48,9 @@ class DenseGQCNN(nn.Module):
 
     def image_features(self, images_m: torch.Tensor) -> torch.Tensor:
         """(B, 1, H, W) → (B, fc, H', W'): the merge layer's image part at every position."""
+        return in_cache_chunks(self._image_features, images_m, self.config["filters"] * images_m[0].numel())
+
+    def _image_features(self, images_m: torch.Tensor) -> torch.Tensor:
         c = self.config
         x = self.features((images_m - c["im_mean"]) / c["im_std"])
         return self.merge(torch.relu(self.fc3(x)))

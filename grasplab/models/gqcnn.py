@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from .base import SavedModule, register_model
+from .layers import in_cache_chunks
 
 #: gqcnn's LRN parameters (TensorFlow's ``local_response_normalization``: depth radius 2,
 #: alpha 2e-5, beta 0.75, bias 1). TensorFlow multiplies the window's sum of squares by alpha;
@@ -30,20 +31,27 @@ class ChannelLRN(nn.Module):
     """TensorFlow's local response normalisation across channels:
     ``x / (bias + alpha · Σ_{|c' − c| ≤ radius} x_{c'}²) ** beta``. The same numbers as
     ``nn.LocalResponseNorm(2r + 1, alpha (2r + 1), beta, bias)``, which goes through a 3-D average
-    pool and took a third of a dense FC-GQ-CNN pass on a CPU; here a cumulative sum over channels
-    (~3× faster)."""
+    pool and took a third of a dense FC-GQ-CNN pass on a CPU; here the window sums are one 1×1
+    convolution of ``x²`` with a banded 0/1 matrix (one pass that the convolution library
+    vectorises: ~1.5–2× faster than a cumulative sum over channels, ~5× than PyTorch's)."""
 
     def __init__(self, radius: int = LRN_RADIUS, alpha: float = LRN_ALPHA, beta: float = LRN_BETA,
                  bias: float = LRN_BIAS):
         super().__init__()
         self.radius, self.alpha, self.beta, self.bias = radius, alpha, beta, bias
+        self._band: torch.Tensor | None = None           # built for the input's channels; not saved
+
+    def _window(self, x: torch.Tensor) -> torch.Tensor:
+        c = x.shape[1]
+        if self._band is None or self._band.shape[0] != c or self._band.dtype != x.dtype or self._band.device != x.device:
+            i = torch.arange(c, device=x.device)
+            self._band = ((i[:, None] - i[None, :]).abs() <= self.radius).to(x.dtype)[:, :, None, None]
+        return nn.functional.conv2d(x * x, self._band)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        r = self.radius
-        cs = nn.functional.pad(x * x, (0, 0, 0, 0, r + 1, r)).cumsum(1)     # window sums as differences
-        y = (cs[:, 2 * r + 1:] - cs[:, :-(2 * r + 1)]).mul_(self.alpha).add_(self.bias)
+        y = self._window(x).mul_(self.alpha).add_(self.bias)
         if self.beta == 0.75:                                                  # y^-0.75 = 1 / (√y · y^¼): no pow
-            s = y.sqrt()
+            s = y.sqrt_()
             return x / (s * s.sqrt())
         return x * y.pow_(-self.beta)
 
@@ -94,6 +102,9 @@ class GQCNN(SavedModule, nn.Module):
         depth_m = depth_m.reshape(-1, 1)
         if depth_m.shape[0] != crops_m.shape[0]:
             raise ValueError(f"gqcnn needs one gripper depth per crop, got {depth_m.shape[0]} for {crops_m.shape[0]}")
+        return in_cache_chunks(self._logits, crops_m, self.config["filters"] * s * s, depth_m)
+
+    def _logits(self, crops_m: torch.Tensor, depth_m: torch.Tensor) -> torch.Tensor:
         c = self.config
         im = self.image_stream((crops_m - c["im_mean"]) / c["im_std"])
         pose = self.pose_stream((depth_m - c["depth_mean"]) / c["depth_std"])

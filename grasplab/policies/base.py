@@ -24,6 +24,7 @@ import numpy as np
 from ..errors import ConfigError, GrasplabError, NoGraspFoundError
 from ..geometry import Grasp2D, Grasp3D, GraspRectangle
 from ..imaging import Frame
+from ..threads import blas_single_threaded
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,8 @@ class GraspPolicy(abc.ABC):
                                 "pass them too, or no gripper")
         if self.needs_rgb and frame.rgb is None:
             raise GrasplabError(f"the {self.name} policy reads colour: pass an RGB image with the frame")
-        cands = self._candidates(frame, int(max_grasps), np.random.default_rng(seed))
+        with blas_single_threaded():            # numpy's BLAS threads would spin beside PyTorch's
+            cands = self._candidates(frame, int(max_grasps), np.random.default_rng(seed))
         self.last_stats = dict(cands.stats)
         return self._planned(frame, cands, int(max_grasps))
 
