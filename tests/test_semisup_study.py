@@ -9,7 +9,7 @@ import torch
 from grasplab.errors import ConfigError
 from grasplab.experiments.semisup_methods import (ConsistencyLoss, symmetric_pseudo_labels, unview_maps,
                                                   view_images, view_maps)
-from grasplab.experiments.semisup_cells import StudyConfig, all_cells, axis_cells, reference_of, schedule
+from grasplab.experiments.semisup_cells import StudyConfig, all_cells, axis_cells, reference_of, schedule, teacher_of
 from grasplab.experiments.semisup_study_report import summarise_cell
 from grasplab.policies import map_augmentation as ma
 from grasplab.policies.map_augmentation import VIEWS
@@ -111,7 +111,13 @@ def test_cells_schedule_and_references():
     assert {c.pool for c in axes["pool"]} == {1, 4, 16}
     assert {c.inputs for c in axes["input"]} == {"rgb", "depth", "rgbd"}
     assert {(c.method, c.pool) for c in axes["input"]} == {("ggcnn", 1), ("vqvae", 1), ("pseudo", cfg.scenes_pool),
-                                                            ("consistency", cfg.scenes_pool)}
+                                                            ("consistency", cfg.scenes_pool),
+                                                            ("pseudo-depth", cfg.scenes_pool)}
+    cross = [c for c in axes["input"] if c.method == "pseudo-depth"]
+    assert {c.inputs for c in cross} == {"rgb", "rgbd"}                 # on depth it would be plain pseudo
+    for c in cross:                   # paired with the GG-CNN on its own input, taught by the one on depth
+        assert reference_of(c, cfg).inputs == c.inputs and teacher_of(c, cfg).inputs == "depth"
+        assert teacher_of(c, cfg).method == "ggcnn" and teacher_of(c, cfg).pool == 1
     assert {c.grid for c in axes["latent"]} == {24, 48} and {c.codes for c in axes["codebook"]} == {64, 256, 1024}
     assert {c.method for c in axes["encoder"]} == {"ggcnn", "vqvae", "vqvae-finetune", "joint"}
     assert {c.style for c in axes["scenes"]} == {"plain", "cornell"}
@@ -120,9 +126,11 @@ def test_cells_schedule_and_references():
     plan = schedule(cfg)
     assert len(plan) == len(cells) * cfg.seeds and len(set(plan)) == len(plan)
     seen = set()
-    for seed, c in plan:                         # every reference trains before the cells paired with it
+    for seed, c in plan:                         # every reference and teacher trains before the cells using it
         if c.method != "ggcnn":
             assert (seed, reference_of(c, cfg)) in seen
+        if teacher_of(c, cfg):
+            assert (seed, teacher_of(c, cfg)) in seen
         seen.add((seed, c))
     first_other = next(i for i, (_, c) in enumerate(plan) if c not in set(axes["pool"]))
     assert {s for s, _ in plan[:first_other]} == {0, 1, 2}          # the headline axis, every seed, first
@@ -195,15 +203,17 @@ def test_a_tiny_study_runs_resumes_and_reports(tmp_path):
               show_progress=False)
     run_synth(SynthConfig.from_preset("semisup-quick", objects="procedural:8", seed=9, labels=False, **common),
               tmp_path / "u", show_progress=False)
-    cfg = StudyConfig(seeds=2, pools=(1, 2), inputs=("depth",), latent_grids=(12,), codebooks=(8,), styles=("plain",),
-                      axes=("pool",), size_px=48, ae_steps=3, grasp_steps=3, finetune_steps=2, hidden=8, latent_dim=4,
-                      augmentations=1, val_folds=3, labelled_fraction=0.5,
-                      pool_methods=("vqvae", "vqvae-finetune", "pseudo", "consistency"))
+    cfg = StudyConfig(seeds=2, pools=(1, 2), inputs=("depth", "rgb"), latent_grids=(12,), codebooks=(8,),
+                      styles=("plain",), axes=("pool", "input"), size_px=48, ae_steps=3, grasp_steps=3, finetune_steps=2,
+                      hidden=8, latent_dim=4, augmentations=1, val_folds=3, labelled_fraction=0.5, scenes_pool=2,
+                      pool_methods=("vqvae", "vqvae-finetune", "pseudo", "consistency"), input_methods=("pseudo-depth",))
     pool, val, test = study_splits(load_scenes(tmp_path / "l", "jacquard", "stereo"), cfg)
     assert not {s.object_id for s in pool} & ({s.object_id for s in val} | {s.object_id for s in test})
     data = {"plain": StudyData(pool, val, test, load_scenes(tmp_path / "u", "jacquard", "stereo")[:len(pool)])}
     rep = run_study(data, cfg, tmp_path / "study", show_progress=False, command="test")
-    assert len(rep["rows"]) == 2 * 9
+    assert len(rep["rows"]) == 2 * 11          # pool axis 9 cells; input axis + GG-CNN on RGB, its depth-taught student
+    cross = [r for r in rep["rows"] if r["method"] == "pseudo-depth"]
+    assert len(cross) == 2 and all(r["inputs"] == "rgb" and r["pool_images"] == 2 * len(pool) for r in cross)
     assert {r["pool_images"] for r in rep["rows"] if r["method"] == "pseudo"} == {len(pool), 2 * len(pool)}
     assert all(r["test_images"] == len(test) and r["val_images"] == len(val) for r in rep["rows"])
     assert (tmp_path / "study" / "figures" / "study-pool.png").is_file()

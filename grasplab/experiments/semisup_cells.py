@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from ..errors import ConfigError
 
 AXES = ("pool", "input", "latent", "codebook", "encoder", "scenes")
-STUDY_METHODS = ("ggcnn", "vqvae", "vqvae-finetune", "joint", "pseudo", "consistency")
+STUDY_METHODS = ("ggcnn", "vqvae", "vqvae-finetune", "joint", "pseudo", "consistency", "pseudo-depth")
 UNLABELLED_METHODS = STUDY_METHODS[1:]
 
 
@@ -25,7 +25,8 @@ class StudyConfig:
     axes: tuple[str, ...] = AXES
     scenes_pool: int = 4                       # pool at which scene styles, and the inputs' pseudo/consistency, are compared
     pool_methods: tuple[str, ...] = ("vqvae", "pseudo", "consistency")
-    input_methods: tuple[str, ...] = ("vqvae", "pseudo", "consistency")   # vqvae at 1×, the others at scenes_pool
+    # vqvae at 1×, the others at scenes_pool; pseudo-depth only where the input is not depth alone
+    input_methods: tuple[str, ...] = ("vqvae", "pseudo", "consistency", "pseudo-depth")
     val_folds: int = 8
     size_px: int = 96
     augmentations: int = 8
@@ -87,6 +88,10 @@ class Setting:
         return self.method != "ggcnn"
 
     @property
+    def pseudo_labelled(self) -> bool:
+        return self.method in ("pseudo", "pseudo-depth")
+
+    @property
     def uses_autoencoder(self) -> bool:
         return self.method in ("vqvae", "vqvae-finetune")
 
@@ -101,10 +106,12 @@ def axis_cells(cfg: StudyConfig) -> dict[str, list[Setting]]:
     b = base_setting(cfg)
     cells: dict[str, list[Setting]] = {}
     if "pool" in cfg.axes:
-        cells["pool"] = [b] + [replace(b, pool=p, method=m) for p in cfg.pools for m in cfg.pool_methods]
+        cells["pool"] = [b] + [replace(b, pool=p, method=m) for p in cfg.pools for m in cfg.pool_methods
+                               if not (m == "pseudo-depth" and b.inputs == "depth")]
     if "input" in cfg.axes:
         cells["input"] = [replace(b, inputs=i, method=m, pool=b.pool if m in ("ggcnn", "vqvae") else cfg.scenes_pool)
-                          for i in cfg.inputs for m in ("ggcnn",) + cfg.input_methods]
+                          for i in cfg.inputs for m in ("ggcnn",) + cfg.input_methods
+                          if not (m == "pseudo-depth" and i == "depth")]     # there it is plain pseudo
     if "latent" in cfg.axes:
         cells["latent"] = [b] + [replace(b, grid=g, method="vqvae") for g in cfg.latent_grids]
     if "codebook" in cfg.axes:
@@ -121,7 +128,7 @@ def axis_cells(cfg: StudyConfig) -> dict[str, list[Setting]]:
 def all_cells(cfg: StudyConfig) -> list[Setting]:
     """Every distinct cell of the study, references first (pseudo-labelling needs its teacher)."""
     cells = {c for cs in axis_cells(cfg).values() for c in cs}
-    cells |= {reference_of(c, cfg) for c in list(cells)}
+    cells |= {reference_of(c, cfg) for c in list(cells)} | {teacher_of(c, cfg) for c in list(cells) if teacher_of(c, cfg)}
     return sorted(cells, key=lambda c: (c.method != "ggcnn", c.style, c.inputs, c.pool, c.grid, c.codes, c.method))
 
 
@@ -135,7 +142,7 @@ def schedule(cfg: StudyConfig) -> list[tuple[int, Setting]]:
     out = []
     for axis in cfg.axes:
         cells = set(groups.get(axis, []))
-        cells |= {reference_of(c, cfg) for c in cells}
+        cells |= {reference_of(c, cfg) for c in cells} | {teacher_of(c, cfg) for c in cells if teacher_of(c, cfg)}
         for seed in range(cfg.seeds):
             for c in sorted(cells, key=order.__getitem__):
                 if (seed, c) not in done:
@@ -147,3 +154,14 @@ def schedule(cfg: StudyConfig) -> list[tuple[int, Setting]]:
 def reference_of(cell: Setting, cfg: StudyConfig) -> Setting:
     """The labels-only GG-CNN a cell is paired with (same style, input and labelled subset)."""
     return Setting(cell.style, cell.inputs, cfg.pools[0], cfg.latent_grids[0], cfg.codebooks[0], "ggcnn")
+
+
+def teacher_of(cell: Setting, cfg: StudyConfig) -> Setting | None:
+    """The labels-only GG-CNN that pseudo-labels a cell's pool: its own reference (``pseudo``), or
+    the reference on depth alone (``pseudo-depth``: a cross-modal teacher, depth seen in training
+    only; the student plans on the cell's input); None for the other methods."""
+    if cell.method == "pseudo":
+        return reference_of(cell, cfg)
+    if cell.method == "pseudo-depth":
+        return replace(reference_of(cell, cfg), inputs="depth")
+    return None

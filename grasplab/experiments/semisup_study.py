@@ -11,7 +11,10 @@ unlabelled pool size, latent grid, codebook size) and a method:
   ``joint``: encoder, quantiser and grasp decoder trained together with reconstruction;
 - ``pseudo``: teacher–student pseudo-labelling (the seed's ``ggcnn`` labels the pool, averaged
   over the eight symmetric views; a GG-CNN student trains on labels + pseudo-labels);
-- ``consistency``: GG-CNN on the labels with an equivariance loss on the pool's frames.
+- ``consistency``: GG-CNN on the labels with an equivariance loss on the pool's frames;
+- ``pseudo-depth``: pseudo-labelling with a cross-modal teacher, the seed's ``ggcnn`` on depth
+  alone, labelling the pool's depth images for a student on the cell's input (RGB or RGB-D):
+  depth is needed for the unlabelled frames in training, not when planning.
 
 The unlabelled pool ``k×`` holds the training pool's images (labels unused) and ``(k − 1)``
 times as many extra frames: synthesised without labels (``synth --no-labels``) from other
@@ -35,7 +38,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..imaging import PreprocessConfig
 from ..storage import atomic_write_bytes, atomic_write_json, run_metadata
-from .semisup_cells import Setting, StudyConfig, all_cells, reference_of, schedule
+from .semisup_cells import Setting, StudyConfig, all_cells, reference_of, schedule, teacher_of
 
 # ---------------------------------------------------------------------------------------------
 # data
@@ -224,9 +227,10 @@ def train_cell(cell: Setting, cfg: StudyConfig, seed: int, xy, x_pool, ae, pseud
     channels = xy[0].shape[1]
     if cell.method == "ggcnn":
         return _fit_maps(GGCNN(input_channels=channels), xy, **kw)
-    if cell.method in ("pseudo", "consistency"):
+    if cell.method in ("pseudo", "pseudo-depth", "consistency"):
         net = GGCNN(input_channels=channels)
-        return _fit_maps(net, xy, extra_loss=unlabelled_term(cell.method, net, x_pool, pseudo_targets, cfg.batch_size,
+        method = "pseudo" if cell.pseudo_labelled else cell.method
+        return _fit_maps(net, xy, extra_loss=unlabelled_term(method, net, x_pool, pseudo_targets, cfg.batch_size,
                                                              seed, cfg.unlabelled_weight), **kw)
     if cell.method in ("vqvae", "vqvae-finetune"):
         net = LatentGraspNet.from_autoencoder(ae).to(fabric.device)
@@ -324,18 +328,20 @@ class _StudyRunner:
         return ae
 
     def pseudo_targets(self, cell: Setting, seed: int, n_pool: int):
-        """The teacher's (this seed's labels-only reference) symmetric maps of the first ``n_pool`` frames,
-        computed once per seed and setting for the largest pool its pseudo cells use."""
+        """The teacher's (``teacher_of``: this seed's labels-only GG-CNN) symmetric maps of the first
+        ``n_pool`` frames of the pool, seen on the teacher's input, computed once per seed and
+        teacher for the largest pool its pseudo cells use."""
         from ..models.base import load_map_model
         from .semisup_methods import symmetric_pseudo_labels
-        key = (seed, cell.style, cell.inputs)
+        teacher_cell = teacher_of(cell, self.cfg)
+        key = (seed, teacher_cell)
         if key not in self._pseudo or len(self._pseudo[key]) < n_pool:
             self._pseudo.clear()           # one teacher's labels held at a time (GBs for 16× pools)
-            largest = max(c.pool for s_, c in self.plan if s_ == seed and c.method == "pseudo"
-                          and (c.style, c.inputs) == (cell.style, cell.inputs))
-            teacher = load_map_model(self.out / "models" / f"{reference_of(cell, self.cfg).key}-seed{seed}.npz")
-            self._pseudo[key] = symmetric_pseudo_labels(
-                teacher.to(self.fabric.device), self.pool_of(replace(cell, pool=largest)).to(self.fabric.device)).cpu()
+            largest = max(c.pool for s_, c in self.plan if s_ == seed and teacher_of(c, self.cfg) == teacher_cell)
+            teacher = load_map_model(self.out / "models" / f"{teacher_cell.key}-seed{seed}.npz")
+            frames = self.pool_of(replace(cell, inputs=teacher_cell.inputs, pool=largest))
+            self._pseudo[key] = symmetric_pseudo_labels(teacher.to(self.fabric.device),
+                                                        frames.to(self.fabric.device)).cpu()
         return self._pseudo[key][:n_pool]
 
     def run_cell(self, cell: Setting, seed: int) -> dict:
@@ -346,7 +352,7 @@ class _StudyRunner:
         ts = time.perf_counter()
         x_pool = self.pool_of(cell) if cell.uses_pool else None
         ae = self.autoencoder(cell, seed, x_pool) if cell.uses_autoencoder else None
-        targets = self.pseudo_targets(cell, seed, len(x_pool)) if cell.method == "pseudo" else None
+        targets = self.pseudo_targets(cell, seed, len(x_pool)) if cell.pseudo_labelled else None
         steps = cfg.grasp_steps + (cfg.ae_steps if cell.method == "joint" else 0)
         task = self.progress.add_task(f"seed {seed} {cell.key}", total=steps)
         net = train_cell(cell, cfg, seed, xy, x_pool, ae, targets, self.fabric, self.progress, task).cpu()
@@ -375,7 +381,7 @@ def run_study(data: dict[str, StudyData], cfg: StudyConfig, out_dir: str | Path,
     from .semisup_study_report import write_study_report
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    check_or_write_run_config(out, "study_config.json", cfg, "semi-supervised study", may_change=("seeds", "axes"))
+    check_or_write_run_config(out, "study_config.json", cfg, "semi-supervised study", may_change=("seeds", "axes", "pool_methods", "input_methods"))
     fabric = _fabric(accelerator, devices)
     t0 = time.perf_counter()
     rows: list[dict] = []
