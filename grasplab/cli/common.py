@@ -11,8 +11,9 @@ err_console = Console(stderr=True)
 
 MODEL_HELP = ("A model: a pretrained name (see `grasplab models`) or a model file (.npz, or .onnx from `grasplab "
               "export onnx`); default: the default pretrained model.")
-POLICY_HELP = ("A registered policy (see `grasplab policies`: map, map-rerank, gqcnn-rank, gqcnn-cem, "
-               "random-antipodal; rank and cem are short for the GQ-CNN ones) or a policy spec file (.json); "
+POLICY_HELP = ("A registered policy (see `grasplab policies`: map, map-rerank, gqcnn-rank, gqcnn-cem, fc-gqcnn, "
+               "random-antipodal; rank and cem are short for the GQ-CNN ones; --clearance wraps any of them) or a "
+               "policy spec file (.json); "
                "default: the one the model is planned with (a grasp-map model: map, a GQ-CNN: gqcnn-cem).")
 RERANK_HELP = ("Re-rank a grasp-map model's grasps with a crop classifier (`grasplab train reranker`): a pretrained "
                "name (see `grasplab models`) or a model file.")
