@@ -281,3 +281,40 @@ def test_verdicts_pick_on_validation_accuracy_and_on_validation_gain():
     assert s["best"]["cell"] == "pseudo-plain-depth-x4-g24-k256"
     assert s["best_gain"]["cell"] == "pseudo-plain-rgbd-x4-g24-k256"
     assert s["best_gain"]["val_diff_mean"] == pytest.approx(0.15)
+
+
+def test_a_network_that_collapses_on_validation_is_trained_again_from_another_start(tmp_path, monkeypatch):
+    from grasplab.experiments import semisup_study as ss
+    from grasplab.experiments.semisup_cells import Setting
+
+    class _Progress:
+        def add_task(self, *a, **k):
+            return 0
+
+        def remove_task(self, *a):
+            pass
+
+    class _Net:
+        def cpu(self):
+            return self
+
+        def save(self, path, metadata):
+            saved.append(metadata["restarts"])
+            return path
+
+    starts, saved, vals = [], [], iter([0.0, 0.02, 0.61])          # two collapses, then a network that works
+    monkeypatch.setattr(ss, "train_cell", lambda cell, cfg, seed, *a: starts.append(seed) or _Net())
+    monkeypatch.setattr(ss, "_evaluate", lambda path, scenes, out_dir, figures: (
+        {"images": 10, "correct": 5, "top1": next(vals)} if out_dir is None else {"images": 20, "correct": 9, "top1": 0.45}))
+    monkeypatch.setattr(ss, "preprocess_for", lambda *a: type("P", (), {"to_metadata": lambda self: {}})())
+    cfg = StudyConfig(seeds=1)
+    data = {"plain": ss.StudyData(pool=[], val=[], test=[], extra=[])}
+    runner = ss._StudyRunner(data, cfg, tmp_path, [], fabric=None, progress=_Progress())
+    monkeypatch.setattr(runner, "labelled", lambda cell, seed: ([object()] * 6, None))
+    cell = Setting("plain", "depth", 1, 24, 256, "ggcnn")
+    row = runner.run_cell(cell, seed=3)
+    assert starts == [3, 1003, 2003] and saved == [0, 1, 2]           # the same labelled subset, new starts
+    assert row["restarts"] == 2 and row["val_top1"] == 0.61 and row["test_top1"] == 0.45
+    vals = iter([0.0, 0.0, 0.0])                                     # at most RESTARTS more: the last one is kept
+    starts.clear()
+    assert runner.run_cell(cell, seed=0)["restarts"] == ss.RESTARTS and len(starts) == ss.RESTARTS + 1
