@@ -38,7 +38,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..imaging import PreprocessConfig
 from ..storage import atomic_write_bytes, atomic_write_json, run_metadata
-from .semisup_cells import Setting, StudyConfig, all_cells, reference_of, schedule, teacher_of
+from .semisup_cells import Setting, StudyConfig, all_cells, schedule, teacher_of
 
 # ---------------------------------------------------------------------------------------------
 # data
