@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "grasplab"
 # own package or from lower floors (the data flows one way: objects → scenes → grasps → labels →
 # datasets → models → policies → evaluation → experiments → cli)
 LAYERS = {
-    "errors": 0, "seeding": 0, "_version": 0, "_gl": 0, "storage": 0.5, "presets": 0.5, "ray_local": 0.5,
+    "errors": 0, "seeding": 0, "_version": 0, "_gl": 0, "threads": 0, "storage": 0.5, "presets": 0.5, "ray_local": 0.5,
     "parallel": 0.75,
     "geometry": 1,
     "imaging": 2, "objects": 2, "quality": 2,
