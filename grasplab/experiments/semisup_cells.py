@@ -107,11 +107,10 @@ def axis_cells(cfg: StudyConfig) -> dict[str, list[Setting]]:
     cells: dict[str, list[Setting]] = {}
     if "pool" in cfg.axes:
         cells["pool"] = [b] + [replace(b, pool=p, method=m) for p in cfg.pools for m in cfg.pool_methods
-                               if not (m == "pseudo-depth" and b.inputs == "depth")]
+                               if not _redundant(m, b.inputs)]
     if "input" in cfg.axes:
         cells["input"] = [replace(b, inputs=i, method=m, pool=b.pool if m in ("ggcnn", "vqvae") else cfg.scenes_pool)
-                          for i in cfg.inputs for m in ("ggcnn",) + cfg.input_methods
-                          if not (m == "pseudo-depth" and i == "depth")]     # there it is plain pseudo
+                          for i in cfg.inputs for m in ("ggcnn",) + cfg.input_methods if not _redundant(m, i)]
     if "latent" in cfg.axes:
         cells["latent"] = [b] + [replace(b, grid=g, method="vqvae") for g in cfg.latent_grids]
     if "codebook" in cfg.axes:
@@ -127,8 +126,7 @@ def axis_cells(cfg: StudyConfig) -> dict[str, list[Setting]]:
 
 def all_cells(cfg: StudyConfig) -> list[Setting]:
     """Every distinct cell of the study, references first (pseudo-labelling needs its teacher)."""
-    cells = {c for cs in axis_cells(cfg).values() for c in cs}
-    cells |= {reference_of(c, cfg) for c in list(cells)} | {teacher_of(c, cfg) for c in list(cells) if teacher_of(c, cfg)}
+    cells = _with_prerequisites({c for cs in axis_cells(cfg).values() for c in cs}, cfg)
     return sorted(cells, key=lambda c: (c.method != "ggcnn", c.style, c.inputs, c.pool, c.grid, c.codes, c.method))
 
 
@@ -141,14 +139,23 @@ def schedule(cfg: StudyConfig) -> list[tuple[int, Setting]]:
     done: set = set()
     out = []
     for axis in cfg.axes:
-        cells = set(groups.get(axis, []))
-        cells |= {reference_of(c, cfg) for c in cells} | {teacher_of(c, cfg) for c in cells if teacher_of(c, cfg)}
+        cells = _with_prerequisites(set(groups.get(axis, [])), cfg)
         for seed in range(cfg.seeds):
             for c in sorted(cells, key=order.__getitem__):
                 if (seed, c) not in done:
                     done.add((seed, c))
                     out.append((seed, c))
     return out
+
+
+def _redundant(method: str, inputs: str) -> bool:
+    """``pseudo-depth`` on depth input is plain ``pseudo`` (the teacher is its own reference)."""
+    return method == "pseudo-depth" and inputs == "depth"
+
+
+def _with_prerequisites(cells: set[Setting], cfg: StudyConfig) -> set[Setting]:
+    """The cells, their labels-only references and their teachers (which must train first)."""
+    return cells | {reference_of(c, cfg) for c in cells} | {t for c in cells if (t := teacher_of(c, cfg))}
 
 
 def reference_of(cell: Setting, cfg: StudyConfig) -> Setting:

@@ -8,7 +8,8 @@ from torch import nn
 
 #: a batch's first-layer activations are kept to about this many floats (4 MB) at inference: a
 #: whole batch of wide feature maps spills out of the CPU's caches, and the memory-bound layers
-#: after the convolutions (ReLU, LRN, pooling) then run 2–3× slower than on cache-sized pieces
+#: after the convolutions (ReLU, LRN, pooling) then run slower: 400 GQ-CNN crops 150 → 68 ms, a
+#: dense pass over 16 rotated 120² images 95 → 52 ms in pieces (2-core VM)
 CACHE_CHUNK_FLOATS = 1 << 20
 
 

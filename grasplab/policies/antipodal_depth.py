@@ -126,7 +126,7 @@ def _antipodal_pairs(pts: np.ndarray, normals: np.ndarray, depth_m: np.ndarray, 
     from j (n_i · d ≤ −cos φ |d|) and j's away from i (n_j · d ≥ cos φ |d|). The dot products are
     matrix products (n_i · p_j − n_i · p_i); only the upper triangle is tested (the test is
     symmetric), ``rows_per_block`` rows at a time so that the arrays stay in the CPU's caches
-    (~3× faster than the whole 2,000² matrix at once)."""
+    (the same pairs ~2.5× faster than the whole 2,000² matrix on heap frames, ~1.5× on singles)."""
     h, w = depth_m.shape
     k = len(pts)
     cos_cone = np.cos(np.arctan(friction_coef))

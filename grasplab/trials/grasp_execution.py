@@ -55,10 +55,8 @@ class ExecutionResult:
     frames: list = field(default_factory=list, repr=False)   # hand/object states for videos
 
 
-def grasp_hand_pose(grasp_world: Grasp3D, approach_world=(0.0, 0.0, -1.0)) -> RigidTransform:
-    """``T_world_hand`` for a top-down grasp (``Grasp3D.hand_pose``: z exactly the approach, x the
-    jaw axis made perpendicular to it, as the labels' collision check places the gripper)."""
-    return grasp_world.hand_pose(approach_world)
+#: the trials' hands come straight down (world −z): ``Grasp3D.hand_pose(TOP_DOWN)``
+TOP_DOWN = (0.0, 0.0, -1.0)
 
 
 def execution_target(grasp_world: Grasp3D, *, depth_is_surface: bool, gripper, config: ExecutionConfig,
@@ -84,7 +82,7 @@ def seen_top_under_palm(frame, grasp_world: Grasp3D, gripper) -> float | None:
     grasp (what a robot can know before it moves), or None without intrinsics and camera pose."""
     if frame.intrinsics is None or frame.T_world_camera is None:
         return None
-    T = grasp_hand_pose(grasp_world)
+    T = grasp_world.hand_pose(TOP_DOWN)
     pts = frame.T_world_camera.apply(frame.intrinsics.deproject(frame.depth_m).reshape(-1, 3))
     local = (pts - T.translation_m) @ T.rotation
     half_x = gripper.max_width_m / 2 + gripper.finger_thickness_m
@@ -114,7 +112,7 @@ def execute_grasp(world: SimWorld, grasp_world: Grasp3D, target_index: int | Non
     rec = _Recorder(world, record_every)
     target = execution_target(grasp_world, depth_is_surface=depth_is_surface, gripper=g, config=config,
                               seen_top_under_palm_m=seen_top_under_palm_m)
-    T_grasp = grasp_hand_pose(target)
+    T_grasp = target.hand_pose(TOP_DOWN)
     approach = T_grasp.rotation[:, 2]
     opening = g.max_width_m if config.open_fully else min(target.width_m + 2 * g.open_margin_m, g.max_width_m)
     target = target_index                      # clutter: found once the fingers close
