@@ -97,13 +97,25 @@ def test_depth_planner_closes_at_its_depth_raised_above_what_is_seen():
     ok = grasp_across(0, 0, 0.0, 0.04, top + 0.02)
     too_deep = grasp_across(0, 0, 0.0, 0.04, TABLE_M + 0.001)   # fingertips through the table
     above = grasp_across(0, 0, 0.0, 0.04, top - 0.01)           # closes above the box: nothing between the pads
-    got = with_clearance(Fixed([too_deep, ok, above], plans_depth=True), "robotiq_2f85").plan(frame, max_grasps=5)
+    got = with_clearance(Fixed([too_deep, ok, above], plans_depth=True), "robotiq_2f85",
+                         deepest=False).plan(frame, max_grasps=5)
     assert len(got) == 2
     # through the table: raised until the fingertips (and the palm, over the box) clear what is seen
     palm_limit = GRIPPER.finger_length_m - GRIPPER.tip_below_center_m - ClearanceConfig.palm_clear_m
     table_limit = BOX[4] - GRIPPER.tip_below_center_m - ClearanceConfig.clear_m
     assert got[0].grasp.depth_m == pytest.approx(top + min(palm_limit, table_limit), abs=1e-6)
     assert got[1].grasp.depth_m == pytest.approx(top + 0.02, abs=1e-9)
+
+
+def test_depth_planner_closes_as_deep_as_clear_by_default():
+    """``deepest`` (the default): a planned depth 1 cm under the top, or one above the box,
+    closes as deep as the fingers reach, as a surface planner's grasp does."""
+    top = TABLE_M - BOX[4]
+    frame = Frame.from_images(scene([BOX]), intrinsics=INTR)
+    shallow, above = grasp_across(0, 0, 0.0, 0.04, top + 0.01), grasp_across(0, 0, 0.0, 0.04, top - 0.01)
+    got = with_clearance(Fixed([shallow, above], plans_depth=True), "robotiq_2f85").plan(frame, max_grasps=5)
+    assert [g.grasp.depth_m for g in got] == pytest.approx([top + GRIPPER.surface_grip_depth_m] * 2, abs=1e-6)
+    assert with_clearance(Fixed([shallow], plans_depth=True), "robotiq_2f85").spec()["options"]["deepest"] is True
 
 
 def test_palm_over_a_taller_neighbour_limits_the_depth():

@@ -73,6 +73,22 @@ def test_dense_pass_on_a_crop_sized_image_is_the_crop_network():
     torch.testing.assert_close(per_position, want, atol=1e-5, rtol=1e-5)
 
 
+def test_scores_at_chosen_positions_are_the_dense_scores_there():
+    """The policy scores only the outputs on the mask: ``image_features_at`` + ``head_at`` at
+    chosen (image, row, column) give the dense pass's logits there, whatever the depths."""
+    net = _net(1)
+    dense = DenseGQCNN(net)
+    images = 0.69 + 0.01 * torch.randn(3, 1, 56, 48)
+    depth = 0.68 + 0.03 * torch.rand(3, 1, 7, 5)                   # H' = 56/4 − 8 + 1, W' = 48/4 − 8 + 1
+    with torch.inference_mode():
+        want = dense(images, depth)[:, 0]                          # (3, 7, 5)
+        b, i, j = np.nonzero(np.random.default_rng(0).random((3, 7, 5)) < 0.3)
+        feats = dense.image_features_at(dense.conv_features(images), b, i, j)
+        got = dense.head_at(feats, depth[b, 0, i, j])
+    assert len(b) > 5
+    torch.testing.assert_close(got, want[b, i, j], atol=1e-5, rtol=1e-5)
+
+
 def test_dense_scores_are_the_crop_scores_of_the_grasps_they_name(tmp_path):
     """Each dense output, mapped back to a centre and angle in the frame, scores what the crop
     network scores on that grasp's crop (up to the crops' padded borders): a wrong position or
@@ -151,3 +167,20 @@ def test_metric_crops_see_the_same_object_from_another_camera():
     assert np.mean(np.abs(crops[0] - crops[1]) > 0.005) < 0.05      # the same box, the same pixels (edges aside)
     raw = rotated_crops(images[1], np.array([[near.cx, near.cy]]), np.array([0.0]), 96, 32)[0]
     assert np.mean(np.abs(crops[0] - raw) > 0.005) > 0.2            # raw 96-px crops would not agree
+
+
+def test_nms_by_place_and_angle():
+    """Greedy suppression: within the radius, any angle at π/2; at π/8 another angle at the same
+    place is kept unless it lies within π/8 of a kept one, counted modulo π (−80° and +85° are
+    15° apart as jaw axes)."""
+    from grasplab.policies.fc_gqcnn_policy import _nms
+    deg = np.radians
+    x = np.array([0.0, 1.0, 0.0, 0.0, 50.0, 0.0])
+    y = np.zeros(6)
+    a = deg(np.array([-80.0, 40.0, 85.0, -50.0, 85.0, 10.0]))
+    q = np.array([0.9, 0.8, 0.7, 0.6, 0.5, -1.0])              # the last lies off the mask
+    order = np.argsort(-q)
+    assert _nms(order, q, x, y, a, 5.0, np.pi / 2, 10) == [0, 4]
+    assert _nms(order, q, x, y, a, 5.0, np.pi / 8, 10) == [0, 1, 3, 4]     # 85° is 15° from −80°: dropped
+    assert _nms(order, q, x, y, a, 5.0, np.pi / 8, 2) == [0, 1]
+    assert _nms(order, q, x, y, a, 0.0, np.pi / 8, 10) == [0, 1, 2, 3, 4]

@@ -213,6 +213,40 @@ def test_the_oracle_clears_a_small_heap_and_the_heap_is_deterministic():
     assert len(picked) == len(set(picked)) == a["cleared"] >= 2           # each object lifted once, taken away
     strip = lambda r: [{k: v for k, v in x.items() if k != "planning_ms"} for x in r["attempts"]]   # noqa: E731
     assert strip(run_heap(specs, 3, 0, 4, cfg, "oracle")) == strip(a)
+    assert a["drops"] >= 1 and a["on_table"] == 3 - len(a["unplaced"]) and a["ended_by"] in ("cleared", "no grasp",
+                                                                                              "two failures")
+
+
+def test_objects_out_of_the_workspace_are_taken_away():
+    """A box 30 cm from the heap's centre is out of a 25 cm workspace (taken away, index given),
+    one at 10 cm stays; nothing is taken twice."""
+    from grasplab.sim import SimWorld
+    from grasplab.trials.clutter import take_away_strays
+    box = GraspObject.from_mesh("box", trimesh.creation.box((0.04, 0.04, 0.04)))
+    world = SimWorld.build([(box, RigidTransform(np.eye(3), (0.10, 0.0, 0.02), "obj", "world")),
+                            (box, RigidTransform(np.eye(3), (0.0, -0.30, 0.02), "obj", "world"))], ROBOTIQ, 0.5)
+    assert take_away_strays(world, 0.25) == [1] and world.active_objects() == [0]
+    assert take_away_strays(world, 0.25) == [] and take_away_strays(world, 0.05) == [0]
+    world.close()
+
+
+def test_clutter_summary_counts_strays_and_objects_that_fit():
+    """Two heaps of 3 with known outcomes: cleared over the objects on the table; of those that
+    fit, over the objects that are not too wide; strays listed among the failures."""
+    from grasplab.trials.report import summarise_clutter
+    ok = lambda o: {"outcome": "success", "object": o, "sim_s": 3.0, "planning_ms": 100.0}   # noqa: E731
+    slip = {"outcome": "slipped during lift", "object": "c", "sim_s": 3.0, "planning_ms": 100.0}
+    heaps = [{"outcome": "done", "n_objects": 3, "objects": ["a", "b", "c"], "on_table": 3, "cleared": 2,
+              "attempts": [ok("a"), slip, ok("c")], "too_wide": ["b"], "unplaced": [], "left_workspace": ["b"],
+              "ended_by": "left the workspace"},
+             {"outcome": "done", "n_objects": 3, "objects": ["d", "e", "f"], "on_table": 2, "cleared": 1,
+              "attempts": [ok("e"), {"outcome": "no grasp", "sim_s": 0.0, "planning_ms": 50.0}],
+              "too_wide": ["e"], "unplaced": ["f"], "left_workspace": [], "ended_by": "no grasp"}]
+    s = summarise_clutter(heaps)["3"]
+    assert s["cleared_fraction"] == pytest.approx(3 / 5)
+    assert s["objects_fitting"] == 3 and s["cleared_fraction_fitting"] == pytest.approx(2 / 3)   # a, c of a, c, d
+    assert s["failures"] == {"slipped during lift": 1, "no grasp": 1, "objects that left the workspace": 1}
+    assert s["ended_by"] == {"left the workspace": 1, "no grasp": 1} and s["trials"] == 4 and s["successes"] == 3
 
 
 def test_the_world_camera_sees_what_the_scene_renderer_sees(renderer):

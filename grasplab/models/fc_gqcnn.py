@@ -51,9 +51,32 @@ class DenseGQCNN(nn.Module):
         return in_cache_chunks(self._image_features, images_m, self.config["filters"] * images_m[0].numel())
 
     def _image_features(self, images_m: torch.Tensor) -> torch.Tensor:
+        return self.merge(torch.relu(self.fc3(self._conv_features(images_m))))
+
+    def conv_features(self, images_m: torch.Tensor) -> torch.Tensor:
+        """(B, 1, H, W) → (B, filters, H/4, W/4): the convolutions and pools, whose every
+        ``im_px/4``-square window is one grasp's pooled crop."""
+        return in_cache_chunks(self._conv_features, images_m, self.config["filters"] * images_m[0].numel())
+
+    def _conv_features(self, images_m: torch.Tensor) -> torch.Tensor:
         c = self.config
-        x = self.features((images_m - c["im_mean"]) / c["im_std"])
-        return self.merge(torch.relu(self.fc3(x)))
+        return self.features((images_m - c["im_mean"]) / c["im_std"])
+
+    def image_features_at(self, conv: torch.Tensor, b, i, j) -> torch.Tensor:
+        """``image_features`` at P chosen outputs (batch ``b``, row ``i``, column ``j``: integer
+        arrays) from ``conv_features``: (P, fc). The same numbers as the dense pass there, at the
+        cost of those P windows only (a frame's object covers a small part of its rotated views)."""
+        k = self.im_px // STRIDE
+        windows = conv.unfold(2, k, 1).unfold(3, k, 1)          # (B, f, H', W', k, k), a view
+        b, i, j = (torch.as_tensor(a, dtype=torch.long) for a in (b, i, j))
+        x = windows[b, :, i, j].reshape(len(b), -1)              # (P, f·k·k) in the Flatten order (C, H, W)
+        x = torch.relu(nn.functional.linear(x, self.fc3.weight.reshape(len(self.fc3.weight), -1), self.fc3.bias))
+        return nn.functional.linear(x, self.merge.weight[:, :, 0, 0], self.merge.bias)
+
+    def head_at(self, features: torch.Tensor, depth_m: torch.Tensor) -> torch.Tensor:
+        """Success logits (P,) from ``image_features_at`` (P, fc) and a gripper depth per position (P,)."""
+        pose = self.pose_features(depth_m)
+        return nn.functional.linear(torch.relu(features + pose), self.out.weight[:, :, 0, 0], self.out.bias)[:, 0]
 
     def pose_features(self, depth_m: torch.Tensor) -> torch.Tensor:
         """(...,) gripper depths → (..., fc): the merge layer's depth part."""

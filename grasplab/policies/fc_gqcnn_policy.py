@@ -11,7 +11,8 @@ centre (deeper than Dex-Net's sampler's 0.5–4 cm: see ``FCGQCNNConfig``). Posi
 sampler's margin) of the border score nothing. Non-maximum suppression
 keeps the best grasp per neighbourhood; the ``refine`` best are re-scored by the crop GQ-CNN at
 their centre and half a grid step along and across their axis (the crops' borders are what it
-was trained on, and the dense grid is coarse). A grasp's width is
+was trained on, and the dense grid is coarse). Suppression is by place and angle: an angle π/8 or more
+away at the same place is kept (a clearance check may need it when a finger lands on a neighbour). A grasp's width is
 the object's extent across the jaws at its depth (the opening when it is wider than that).
 """
 from __future__ import annotations
@@ -44,7 +45,12 @@ class FCGQCNNConfig:
     min_depth_offset_m: float = 0.025
     max_depth_offset_m: float = _SAMPLER["max_depth_offset_m"]
     top_window_m: float = 0.01                 # gripper depths count from the highest point this near the centre
-    nms_radius_m: float = 0.02                 # one grasp per this neighbourhood (metres at the grasp's depth)
+    nms_radius_m: float = 0.02                 # one grasp per this neighbourhood (metres at the grasp's depth) ...
+    # ... and this near in angle (π/2: any angle). π/8 keeps other angles at the best places, which
+    # a clearance check needs when the best angle lands a finger on a neighbour (validation trials,
+    # procedural:40 seed 3, behind --clearance: 5-object heaps cleared 81.3 → 85.0 %, singulated 84.5 → 86.5 %;
+    # alone, singulated 74.0 → 76.0 %)
+    nms_angle_rad: float = math.pi / 8
     refine: int = 10                           # best grasps re-scored by the crop GQ-CNN (0: the dense scores)
     refine_shift: bool = True                  # ... also half a grid step along and across the axis (5 crops each)
     object_min_height_m: float = 0.01          # without a mask: positions this far above the fitted table
@@ -54,8 +60,8 @@ class FCGQCNNConfig:
             raise ConfigError("the FC-GQ-CNN needs at least one angle bin and one depth bin")
         if not 0 <= self.min_depth_offset_m <= self.max_depth_offset_m:
             raise ConfigError("gripper depth offsets must satisfy 0 ≤ min ≤ max")
-        if min(self.nms_radius_m, self.refine, self.object_min_height_m, self.top_window_m) < 0:
-            raise ConfigError("top_window_m, nms_radius_m, refine and object_min_height_m must be ≥ 0")
+        if min(self.nms_radius_m, self.nms_angle_rad, self.refine, self.object_min_height_m, self.top_window_m) < 0:
+            raise ConfigError("top_window_m, nms_radius_m, nms_angle_rad, refine and object_min_height_m must be ≥ 0")
 
 
 class FCGQCNNPolicy(GQCNNPolicy):
@@ -101,32 +107,37 @@ class FCGQCNNPolicy(GQCNNPolicy):
         images = self._rotated(d + offset, (cx, cy), angles, n, step)           # (K, 1, n, n)
         off = self.dense.centre_offset_px()
         with t.inference_mode():
-            feats = self.dense.image_features(images)                            # (K, fc, h, w)
-            h, w = feats.shape[-2:]
+            conv = self.dense.conv_features(images)                              # (K, filters, n/4, n/4)
+            h, w = (side - self.dense.im_px // 4 + 1 for side in conv.shape[-2:])
+            # each output's centre in the frame; only those on the mask are scored
+            u = (4 * np.arange(w) + off + 0.5) * step - n * step / 2.0           # along the grasp axis
+            v = (4 * np.arange(h) + off + 0.5) * step - n * step / 2.0
+            cos, sin = np.cos(angles)[:, None, None], np.sin(angles)[:, None, None]
+            x = cx + u[None, None, :] * cos + v[None, :, None] * sin
+            y = cy - u[None, None, :] * sin + v[None, :, None] * cos
+            hh, ww = d.shape
+            m = self.config.sampler.min_dist_from_boundary_px       # Dex-Net's margin: half a crop from the border
+            inside = (x >= m) & (x <= ww - 1 - m) & (y >= m) & (y <= hh - 1 - m)
+            on = np.zeros_like(inside)
+            on[inside] = mask[np.rint(y[inside]).astype(int), np.rint(x[inside]).astype(int)]
             rows = (4 * np.arange(h) + off).round().astype(int).clip(0, n - 1)
             cols = (4 * np.arange(w) + off).round().astype(int).clip(0, n - 1)
             surface = self._top_between_jaws(images, rows, cols, self._jaw_blocks(intr, z_ref, step))   # (K, h, w)
             depths = np.linspace(c.min_depth_offset_m, c.max_depth_offset_m, c.depth_bins)
-            q = t.stack([self.dense.head(feats, surface + float(dd)) for dd in depths], 1).sigmoid().numpy()  # (K, D, h, w)
-        best_d = q.argmax(1)
-        q = q.max(1)                                                             # (K, h, w)
-        # each output's centre in the frame
-        u = (4 * np.arange(w) + off + 0.5) * step - n * step / 2.0               # along the grasp axis
-        v = (4 * np.arange(h) + off + 0.5) * step - n * step / 2.0
-        cos, sin = np.cos(angles)[:, None, None], np.sin(angles)[:, None, None]
-        x = cx + u[None, None, :] * cos + v[None, :, None] * sin
-        y = cy - u[None, None, :] * sin + v[None, :, None] * cos
-        hh, ww = d.shape
-        m = self.config.sampler.min_dist_from_boundary_px           # Dex-Net's margin: half a crop from the border
-        inside = (x >= m) & (x <= ww - 1 - m) & (y >= m) & (y <= hh - 1 - m)
-        on = np.zeros_like(inside)
-        on[inside] = mask[np.rint(y[inside]).astype(int), np.rint(x[inside]).astype(int)]
-        q = np.where(on, q, -1.0)
+            kk, ii, jj = np.nonzero(on)
+            q = np.full(on.shape, -1.0)
+            best_d = np.zeros(on.shape, dtype=np.int64)
+            if len(kk):
+                feats = self.dense.image_features_at(conv, kk, ii, jj)             # (P, fc)
+                top = surface[kk, ii, jj]
+                qp = t.stack([self.dense.head_at(feats, top + float(dd)) for dd in depths], 1).sigmoid().numpy()
+                q[kk, ii, jj], best_d[kk, ii, jj] = qp.max(1), qp.argmax(1)
         dense_s = time.perf_counter() - t0
         self.last_dense = {"x_px": x, "y_px": y, "score": q, "angles_rad": angles}   # for figures
         order = np.argsort(-q, axis=None, kind="stable")
-        keep = _nms(order, q.ravel(), x.ravel(), y.ravel(), c.nms_radius_m * intr.fx / z_ref,
-                    max(max_grasps, c.refine, 1))
+        a = np.broadcast_to(angles[:, None, None], q.shape)
+        keep = _nms(order, q.ravel(), x.ravel(), y.ravel(), a.ravel(), c.nms_radius_m * intr.fx / z_ref,
+                    c.nms_angle_rad, max(max_grasps, c.refine, 1))
         grasps, scores = [], []
         for flat in keep:
             k, i, j = np.unravel_index(flat, q.shape)
@@ -216,19 +227,28 @@ class FCGQCNNPolicy(GQCNNPolicy):
             **asdict(self.fc_config)}}
 
 
-def _nms(order: np.ndarray, q: np.ndarray, x: np.ndarray, y: np.ndarray, radius_px: float, limit: int) -> list[int]:
-    """Greedy non-maximum suppression over candidates sorted best first (valid scores ≥ 0)."""
+def _nms(order: np.ndarray, q: np.ndarray, x: np.ndarray, y: np.ndarray, angle_rad: np.ndarray,
+         radius_px: float, max_angle_rad: float, limit: int) -> list[int]:
+    """Greedy non-maximum suppression over candidates sorted best first (valid scores ≥ 0): a
+    candidate is dropped when a kept one lies within ``radius_px`` and, modulo π (a jaw axis has
+    no direction), strictly within ``max_angle_rad`` of its angle — π/2 or more: any angle."""
     keep: list[int] = []
-    kx, ky = [], []
+    kx, ky, ka = [], [], []
     r2 = radius_px ** 2
     for f in order:
         if q[f] < 0 or len(keep) >= limit:
             break
-        if kx and np.min((np.asarray(kx) - x[f]) ** 2 + (np.asarray(ky) - y[f]) ** 2) < r2:
-            continue
+        if kx:
+            near = (np.asarray(kx) - x[f]) ** 2 + (np.asarray(ky) - y[f]) ** 2 < r2
+            if max_angle_rad < np.pi / 2:
+                turn = np.abs((np.asarray(ka) - angle_rad[f] + np.pi / 2) % np.pi - np.pi / 2)
+                near &= turn < max_angle_rad
+            if near.any():
+                continue
         keep.append(int(f))
         kx.append(x[f])
         ky.append(y[f])
+        ka.append(angle_rad[f])
     return keep
 
 
@@ -237,13 +257,14 @@ def _fc_gqcnn_policy(model=None, gripper: str | None = None, max_width_m: float 
                      min_depth_offset_m: float = FCGQCNNConfig.min_depth_offset_m,
                      max_depth_offset_m: float = FCGQCNNConfig.max_depth_offset_m,
                      top_window_m: float = FCGQCNNConfig.top_window_m,
-                     nms_radius_m: float = FCGQCNNConfig.nms_radius_m, refine: int = FCGQCNNConfig.refine,
+                     nms_radius_m: float = FCGQCNNConfig.nms_radius_m,
+                     nms_angle_rad: float = FCGQCNNConfig.nms_angle_rad, refine: int = FCGQCNNConfig.refine,
                      refine_shift: bool = FCGQCNNConfig.refine_shift,
                      object_min_height_m: float = FCGQCNNConfig.object_min_height_m) -> FCGQCNNPolicy:
     """A registered FC-GQ-CNN policy from its options (``FCGQCNNConfig``'s fields)."""
     from ..models.pretrained import DEFAULT_GQCNN, resolve_model
     cfg = FCGQCNNConfig(angle_bins, depth_bins, min_depth_offset_m, max_depth_offset_m, top_window_m, nms_radius_m,
-                        refine, refine_shift, object_min_height_m)
+                        nms_angle_rad, refine, refine_shift, object_min_height_m)
     return FCGQCNNPolicy(resolve_model(model or DEFAULT_GQCNN), cfg, max_width_m, gripper)
 
 

@@ -2,6 +2,15 @@
 plan on what the camera sees → execute → take the lifted object away → re-plan, until the table
 is clear, two attempts in a row fail, or the policy finds no grasp.
 
+The workspace is a disc of ``workspace_radius_m`` around the heap's centre (the drop area's), which
+the camera, aimed at that centre, sees whole. An object whose centre rolls out of it (knocked by
+the hand, or rolling off the heap after a pick) is taken away as VGN's protocol does: it is not
+cleared, and it no longer stands where no camera over the workspace can see it (before, the
+camera followed the objects' centroid, and one object a metre away pushed the rest to the frame's
+border). A heap whose objects do not all settle in the workspace is dropped again (new drop poses),
+so every heap starts with its N objects in view; objects still out after ``MAX_DROPS`` drops are
+not part of the heap (``on_table`` counts the rest).
+
 A heap's randomness comes from (seed, "heap", N, heap index): which objects, their drop poses,
 the friction, each view's camera and noise, and the policy's seeds. Reported per heap: every
 attempt (outcome, object, planning and simulated time), objects cleared.
@@ -16,13 +25,14 @@ from ..errors import GrasplabError, MeshError, NoGraspFoundError, StablePoseErro
 from ..grasps import load_gripper
 from ..imaging import Frame
 from ..objects import ObjectSpec
-from ..scene import apply_depth_noise, camera_preset, sample_camera
+from ..scene import apply_depth_noise, camera_preset, compute_stable_poses, narrowest_top_width_m, sample_camera
 from ..seeding import derive_int_seed, derive_rng
 from .grasp_execution import SUCCESS, execute_grasp, seen_top_under_palm
 from ..sim import HEAP_SETTLE_S, SimWorld, drop_heap, settle
 from .trial import TrialConfig
 
 MAX_FAILURES_IN_A_ROW = 2
+MAX_DROPS = 10                    # a heap is dropped again (up to this often) until it settles in the workspace
 
 
 def heap_seed(seed: int, n_objects: int, heap: int) -> int:
@@ -30,16 +40,34 @@ def heap_seed(seed: int, n_objects: int, heap: int) -> int:
 
 
 def _view(world: SimWorld, config: TrialConfig, rng: np.random.Generator) -> Frame:
-    """The camera aimed at the remaining heap: noisy depth, RGB and (with use_mask) the
+    """The camera aimed at the workspace's centre: noisy depth, RGB and (with use_mask) the
     objects' union as the mask."""
-    active = world.active_objects()
-    centre = np.mean([world.object_pose(i).translation_m for i in active], axis=0)
-    intr, T_wc = sample_camera(rng, camera_preset(config.camera), target_m=(centre[0], centre[1], 0.0))
+    intr, T_wc = sample_camera(rng, camera_preset(config.camera), target_m=(0.0, 0.0, 0.0))
     depth, rgb, index = world.render(intr, T_wc)
     depth = apply_depth_noise(depth, config.noise, rng)
     mask = index >= 0
     return Frame.from_images(depth, rgb=rgb, mask=mask if config.use_mask and mask.any() else None,
                              intrinsics=intr, T_world_camera=T_wc)
+
+
+def take_away_strays(world: SimWorld, radius_m: float) -> list[int]:
+    """Take away the objects on the table whose centre lies farther than ``radius_m`` from the
+    workspace's centre (the world origin, over which heaps are dropped); their indices."""
+    gone = _strays(world, radius_m)
+    for i in gone:
+        world.remove_object(i)
+    return gone
+
+
+def _strays(world: SimWorld, radius_m: float) -> list[int]:
+    return [i for i in world.active_objects() if np.hypot(*world.object_pose(i).translation_m[:2]) > radius_m]
+
+
+def too_wide(obj, gripper, config: TrialConfig) -> bool:
+    """Whether the object, resting in its likeliest stable pose, is wider than the gripper opens in
+    every horizontal direction (no top-down grasp across it there; a heap may still tilt it)."""
+    pose = compute_stable_poses(obj, config.min_pose_probability)[0]
+    return narrowest_top_width_m(obj, pose) > gripper.max_width_m
 
 
 def clutter_oracle_grasp(world: SimWorld, objects: list, config: TrialConfig, rng: np.random.Generator):
@@ -81,10 +109,17 @@ def run_heap(specs: list[ObjectSpec], n_objects: int, heap: int, seed: int, conf
     gripper = load_gripper(config.gripper)
     friction = config.draw_friction(rng)
     t0 = time.perf_counter()
-    world = drop_heap(objects, gripper, friction, rng)
+    world, drops = drop_heap(objects, gripper, friction, rng), 1
+    while drops < MAX_DROPS and _strays(world, config.workspace_radius_m):   # start with all N in the workspace
+        world.close()
+        world = drop_heap(objects, gripper, friction, derive_rng(hs, "drop", drops))
+        drops += 1
     hulls = [np.asarray(o.mesh.convex_hull.vertices) for o in objects]
-    rec.update(friction=round(friction, 4), setup_ms=round(1e3 * (time.perf_counter() - t0), 1))
+    rec.update(too_wide=[s.key for s, o in zip(chosen, objects) if too_wide(o, gripper, config)])
+    rec.update(friction=round(friction, 4), drops=drops, setup_ms=round(1e3 * (time.perf_counter() - t0), 1))
     attempts, failures_in_a_row, thumbs = [], 0, []
+    unplaced = take_away_strays(world, config.workspace_radius_m)    # rolled out in every drop: not in the heap
+    strays: list[int] = []
     try:
         while world.active_objects() and failures_in_a_row < MAX_FAILURES_IN_A_ROW and \
                 len(attempts) < len(chosen) + MAX_FAILURES_IN_A_ROW * len(chosen):
@@ -126,8 +161,17 @@ def run_heap(specs: list[ObjectSpec], n_objects: int, heap: int, seed: int, conf
             world.park_hand()
             if world.active_objects():
                 settle(world, None, HEAP_SETTLE_S)
+                strays += take_away_strays(world, config.workspace_radius_m)
+        left = world.active_objects()
     finally:
         world.close()
     cleared = sum(a["outcome"] == SUCCESS for a in attempts)
-    return {**rec, "outcome": "done", "attempts": attempts, "cleared": cleared,
-            "cleared_fraction": cleared / len(chosen), "_thumbs": thumbs}
+    ended_by = ("cleared" if cleared == len(chosen) - len(unplaced) else
+                "no grasp" if attempts and attempts[-1]["outcome"] == "no grasp" else
+                "two failures" if failures_in_a_row >= MAX_FAILURES_IN_A_ROW else
+                "left the workspace" if not left else "attempt limit")
+    on_table = len(chosen) - len(unplaced)
+    return {**rec, "outcome": "done", "attempts": attempts, "cleared": cleared, "on_table": on_table,
+            "cleared_fraction": cleared / on_table if on_table else None, "unplaced": [chosen[i].key for i in unplaced],
+            "left_workspace": [chosen[i].key for i in strays],
+            "ended_by": ended_by, "_thumbs": thumbs}

@@ -40,6 +40,7 @@ class TrialConfig:
     max_poses: int = 5                    # stable poses to draw from (by probability)
     min_pose_probability: float = 0.02
     oracle_candidates: int = 100          # mesh candidates the oracle labels per trial
+    workspace_radius_m: float = 0.25      # clutter: objects whose centre rolls farther from the heap's centre leave
 
     @classmethod
     def from_preset(cls, preset: str = "jacquard-like", **overrides) -> "TrialConfig":
