@@ -102,11 +102,12 @@ def run_heap(specs: list[ObjectSpec], n_objects: int, heap: int, seed: int, conf
     rng = derive_rng(seed, "heap", n_objects, heap)
     chosen = [specs[i] for i in rng.choice(len(specs), size=min(n_objects, len(specs)), replace=False)]
     rec = {"heap": int(heap), "n_objects": len(chosen), "objects": [s.key for s in chosen], "seed": hs}
+    gripper = load_gripper(config.gripper)
     try:
         objects = [s.build() for s in chosen]
+        rec["too_wide"] = [s.key for s, o in zip(chosen, objects) if too_wide(o, gripper, config)]
     except (MeshError, StablePoseError, GrasplabError) as e:
         return {**rec, "outcome": "error", "error": str(e)}
-    gripper = load_gripper(config.gripper)
     friction = config.draw_friction(rng)
     t0 = time.perf_counter()
     world, drops = drop_heap(objects, gripper, friction, rng), 1
@@ -115,12 +116,10 @@ def run_heap(specs: list[ObjectSpec], n_objects: int, heap: int, seed: int, conf
         world = drop_heap(objects, gripper, friction, derive_rng(hs, "drop", drops))
         drops += 1
     hulls = [np.asarray(o.mesh.convex_hull.vertices) for o in objects]
-    rec.update(too_wide=[s.key for s, o in zip(chosen, objects) if too_wide(o, gripper, config)])
     rec.update(friction=round(friction, 4), drops=drops, setup_ms=round(1e3 * (time.perf_counter() - t0), 1))
-    attempts, failures_in_a_row, thumbs = [], 0, []
-    unplaced = take_away_strays(world, config.workspace_radius_m)    # rolled out in every drop: not in the heap
-    strays: list[int] = []
+    attempts, failures_in_a_row, thumbs, strays = [], 0, [], []
     try:
+        unplaced = take_away_strays(world, config.workspace_radius_m)    # rolled out in every drop: not in the heap
         while world.active_objects() and failures_in_a_row < MAX_FAILURES_IN_A_ROW and \
                 len(attempts) < len(chosen) + MAX_FAILURES_IN_A_ROW * len(chosen):
             k = len(attempts)
