@@ -68,6 +68,9 @@ def _options(name, gqcnn_file):
             {"model": str(gqcnn_file), "cem": {"seed_samples": 30, "gmm_samples": 10, "iterations": 1}}
     if name == "fc-gqcnn":
         return {"model": str(gqcnn_file)}
+    if name == "fallback":
+        return {"policies": [{"policy": "clearance", "options": {"policy": "map"}},
+                             {"policy": "clearance", "options": {"policy": "random-antipodal"}}]}
     return {}
 
 
@@ -166,3 +169,26 @@ def test_the_registry_refuses_what_it_does_not_know(gqcnn_file):
     assert load_policy("fc-gqcnn").path.name == "gqcnn-synth-clutter.npz"
     with pytest.raises(GrasplabError, match="not a policy name"):
         load_policy("ggcnn2-synth-depth", model="ggcnn2-synth-depth")
+
+
+def test_fallback_plans_with_the_first_policy_that_finds_a_grasp():
+    """Nothing from the first policy → the second's grasps, whole (scores and order); grasps from
+    the first when it has some; every policy failing → one error naming each reason; policies
+    that disagree on what depth means are refused."""
+    from grasplab.policies import FallbackPolicy
+    frame = box_frame()
+    g = [Grasp2D((320.0, 240.0), 0.0, 40.0, 10.0, 0.6), Grasp2D((322.0, 241.0), 0.5, 40.0, 10.0, 0.6)]
+    empty, first, second = _Scripted([], []), _Scripted(g[:1], [0.9]), _Scripted(g, [0.2, 0.7])
+    got = FallbackPolicy([empty, second]).plan(frame, max_grasps=5)
+    assert [p.score for p in got] == [0.7, 0.2] and got[0].grasp.angle_rad == 0.5
+    pol = FallbackPolicy([first, second])
+    assert [p.score for p in pol.plan(frame, max_grasps=5)] == [0.9] and pol.last_stats["planned_by"] == 0
+    with pytest.raises(NoGraspFoundError, match=r"none of its policies.*scripted: .*scripted: "):
+        FallbackPolicy([empty, empty]).plan(frame)
+    deep = _Scripted(g, [0.5, 0.5])
+    deep.plans_depth = True
+    with pytest.raises(ConfigError, match="disagree"):
+        FallbackPolicy([first, deep])
+    with pytest.raises(ConfigError, match="at least two"):
+        FallbackPolicy([first])
+

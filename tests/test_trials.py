@@ -247,6 +247,10 @@ def test_clutter_summary_counts_strays_and_objects_that_fit():
     assert s["objects_fitting"] == 3 and s["cleared_fraction_fitting"] == pytest.approx(2 / 3)   # a, c of a, c, d
     assert s["failures"] == {"slipped during lift": 1, "no grasp": 1, "objects that left the workspace": 1}
     assert s["ended_by"] == {"left the workspace": 1, "no grasp": 1} and s["trials"] == 4 and s["successes"] == 3
+    from grasplab.trials.report import policy_label
+    wrapped = {"policy": "clearance", "options": {"policy": {"policy": "fc-gqcnn", "options": {}}}}
+    assert policy_label({"policy": "fallback", "options": {"policies": [wrapped, "map"]}}) == \
+        "fc-gqcnn + clearance, else map"
 
 
 def test_the_world_camera_sees_what_the_scene_renderer_sees(renderer):

@@ -3,6 +3,7 @@ from .base import Candidates, GraspPolicy, PlannedGrasp
 
 # the built-in policies: importing their modules registers them
 from .clearance import ClearanceConfig, ClearancePolicy, with_clearance
+from .fallback import FallbackPolicy
 from .fc_gqcnn_policy import FCGQCNNPolicy
 from .gqcnn_policy import GQCNNPolicy
 from .grasp_map_policy import GraspMapPolicy, load_detector
@@ -12,6 +13,6 @@ from .registry import POLICIES, load_policy, policy_from_spec, policy_names, pol
 from .reranking import CropReranker, RerankConfig, load_reranker
 
 __all__ = ["Candidates", "GraspPolicy", "PlannedGrasp", "ClearanceConfig", "ClearancePolicy", "with_clearance",
-           "FCGQCNNPolicy", "GQCNNPolicy", "GraspMapPolicy", "RandomAntipodalPolicy", "load_detector", "MapDecodingConfig",
+           "FallbackPolicy", "FCGQCNNPolicy", "GQCNNPolicy", "GraspMapPolicy", "RandomAntipodalPolicy", "load_detector", "MapDecodingConfig",
            "RankedGrasps", "decode_grasp_maps", "local_maxima", "POLICIES", "load_policy", "policy_from_spec", "policy_names",
            "policy_options", "register_policy", "CropReranker", "RerankConfig", "load_reranker"]

@@ -14,10 +14,16 @@ from .grasp_execution import FAILURES, SUCCESS
 
 
 def policy_label(spec: dict) -> str:
-    """A policy spec's name for tables: ``map``, ``map + clearance`` for a wrapped one."""
+    """A policy spec's name for tables: ``map``, ``map + clearance`` for a wrapped one,
+    ``fc-gqcnn + clearance, else gqcnn-rank + clearance`` for a fallback."""
     name = spec.get("policy", "?")
-    inner = spec.get("options", {}).get("policy")
-    return f"{policy_label(inner)} + clearance" if name == "clearance" and isinstance(inner, dict) else name
+    options = spec.get("options", {})
+    inner = options.get("policy")
+    if name == "clearance" and isinstance(inner, dict):
+        return f"{policy_label(inner)} + clearance"
+    if name == "fallback" and options.get("policies"):
+        return ", else ".join(policy_label(p) if isinstance(p, dict) else str(p) for p in options["policies"])
+    return name
 
 
 def _rate(recs: list[dict]) -> dict:
