@@ -13,7 +13,8 @@ MODEL_HELP = ("A model: a pretrained name (see `grasplab models`) or a model fil
               "export onnx`); default: the default pretrained model.")
 POLICY_HELP = ("A registered policy (see `grasplab policies`: map, map-rerank, gqcnn-rank, gqcnn-cem, fc-gqcnn, "
                "random-antipodal; rank and cem are short for the GQ-CNN ones; --clearance wraps any of them) or a "
-               "policy spec file (.json); "
+               "policy spec file (.json; e.g. a fallback chain, {\"policy\": \"fallback\", \"options\": "
+               "{\"policies\": [SPEC, SPEC]}}); "
                "default: the one the model is planned with (a grasp-map model: map, a GQ-CNN: gqcnn-cem).")
 RERANK_HELP = ("Re-rank a grasp-map model's grasps with a crop classifier (`grasplab train reranker`): a pretrained "
                "name (see `grasplab models`) or a model file.")
