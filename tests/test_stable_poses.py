@@ -69,20 +69,3 @@ def test_placed_pose_rotates_about_vertical():
     v1 = T.apply(obj.mesh.vertices)
     np.testing.assert_allclose(v1[:, 2], v0[:, 2], atol=1e-12)
     np.testing.assert_allclose(T.apply(np.zeros(3))[:2], [0.1, -0.2], atol=1e-12)
-
-
-def test_narrowest_top_width_of_a_resting_box_and_cylinder():
-    """A 10 × 6 × 2 cm box rests on its 10 × 6 face: the narrowest width seen from above is 6 cm
-    whatever its orientation in the object frame; a cylinder lying on its side shows its diameter
-    (the polygon's flat-to-flat width)."""
-    import trimesh
-    from scipy.spatial.transform import Rotation
-    from grasplab.scene import narrowest_top_width_m
-    R = np.eye(4)
-    R[:3, :3] = Rotation.from_euler("xyz", [0.3, -0.7, 1.1]).as_matrix()
-    box = GraspObject.from_mesh("box", trimesh.creation.box(extents=(0.10, 0.06, 0.02)).apply_transform(R))
-    pose = compute_stable_poses(box)[0]
-    assert narrowest_top_width_m(box, pose) == pytest.approx(0.06, abs=1e-9)
-    cyl = GraspObject.from_mesh("cyl", trimesh.creation.cylinder(radius=0.02, height=0.12, sections=64))
-    lying = next(p for p in compute_stable_poses(cyl, min_probability=0.0) if abs(p.up_in_object[2]) < 1e-6)
-    assert narrowest_top_width_m(cyl, lying) == pytest.approx(0.04 * np.cos(np.pi / 64), abs=1e-6)

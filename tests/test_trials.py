@@ -230,6 +230,23 @@ def test_objects_out_of_the_workspace_are_taken_away():
     world.close()
 
 
+def test_an_object_too_wide_for_the_gripper_in_its_resting_pose():
+    """A 12 × 12 × 4 cm slab rests flat, wider than the 85 mm opening every way: too wide; a
+    4 cm cube and a mallet-like T (a 12 cm bar on a 2 cm handle: its hull is wide, its handle is
+    not) fit."""
+    from grasplab.trials.clutter import too_wide
+    from grasplab.trials.trial import TrialConfig
+    cfg = TrialConfig.from_preset("jacquard-like")
+    slab = GraspObject.from_mesh("slab", trimesh.creation.box((0.12, 0.12, 0.04)))
+    cube = GraspObject.from_mesh("cube", trimesh.creation.box((0.04, 0.04, 0.04)))
+    bar = trimesh.creation.box((0.12, 0.03, 0.03))
+    handle = trimesh.creation.box((0.02, 0.10, 0.02))
+    handle.apply_translation((0.0, 0.065, -0.005))
+    tee = GraspObject.from_mesh("tee", trimesh.boolean.union([bar, handle]) if trimesh.boolean.engines_available
+                                else trimesh.util.concatenate([bar, handle]))
+    assert too_wide(slab, ROBOTIQ, cfg) and not too_wide(cube, ROBOTIQ, cfg) and not too_wide(tee, ROBOTIQ, cfg)
+
+
 def test_clutter_summary_counts_strays_and_objects_that_fit():
     """Two heaps of 3 with known outcomes: cleared over the objects on the table; of those that
     fit, over the objects that are not too wide; strays listed among the failures."""

@@ -32,19 +32,6 @@ class StablePose:
         return T_world_table @ self.T_table_obj
 
 
-def narrowest_top_width_m(obj: GraspObject, pose: StablePose) -> float:
-    """The narrowest horizontal width of the object resting in ``pose`` (its convex hull seen from
-    above, the least extent over all directions): the opening a top-down parallel-jaw grasp
-    across it needs at least. Exact: a convex polygon's least width is across one of its edges."""
-    from scipy.spatial import ConvexHull
-    xy = (np.asarray(obj.mesh.convex_hull.vertices) @ pose.T_table_obj.rotation.T)[:, :2]
-    ring = xy[ConvexHull(xy).vertices]
-    edges = np.roll(ring, -1, axis=0) - ring
-    normals = np.stack([-edges[:, 1], edges[:, 0]], 1) / np.linalg.norm(edges, axis=1, keepdims=True)
-    heights = normals @ ring.T                       # (edge, vertex): each vertex along each edge's normal
-    return float((heights.max(1) - heights.min(1)).min())
-
-
 _MEMO: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
 

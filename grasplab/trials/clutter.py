@@ -25,7 +25,7 @@ from ..errors import GrasplabError, MeshError, NoGraspFoundError, StablePoseErro
 from ..grasps import load_gripper
 from ..imaging import Frame
 from ..objects import ObjectSpec
-from ..scene import apply_depth_noise, camera_preset, compute_stable_poses, narrowest_top_width_m, sample_camera
+from ..scene import apply_depth_noise, camera_preset, compute_stable_poses, sample_camera
 from ..seeding import derive_int_seed, derive_rng
 from .grasp_execution import SUCCESS, execute_grasp, seen_top_under_palm
 from ..sim import HEAP_SETTLE_S, SimWorld, drop_heap, settle
@@ -63,11 +63,23 @@ def _strays(world: SimWorld, radius_m: float) -> list[int]:
     return [i for i in world.active_objects() if np.hypot(*world.object_pose(i).translation_m[:2]) > radius_m]
 
 
+_TOO_WIDE: dict[tuple[str, str], bool] = {}
+
+
 def too_wide(obj, gripper, config: TrialConfig) -> bool:
-    """Whether the object, resting in its likeliest stable pose, is wider than the gripper opens in
-    every horizontal direction (no top-down grasp across it there; a heap may still tilt it)."""
-    pose = compute_stable_poses(obj, config.min_pose_probability)[0]
-    return narrowest_top_width_m(obj, pose) > gripper.max_width_m
+    """Whether no top-down grasp fits the object resting in its likeliest stable pose: the
+    synthesis' antipodal sampler finds no candidate within the gripper's opening that is clear of
+    the table (the singulated oracle's ``no grasp``; a heap may still tilt the object into a
+    graspable pose). Deterministic per object; memoised in the process."""
+    key = (obj.hash, gripper.name)
+    if key not in _TOO_WIDE:
+        from ..grasps import AntipodalConfig, CollisionChecker, sample_antipodal_grasps
+        pose = compute_stable_poses(obj, config.min_pose_probability)[0]
+        mesh = obj.mesh.copy()
+        mesh.apply_transform(pose.T_table_obj.matrix)
+        grasps = sample_antipodal_grasps(mesh, gripper, AntipodalConfig(), derive_rng(0, "fits", obj.hash))
+        _TOO_WIDE[key] = len(grasps) == 0 or bool(CollisionChecker(mesh, gripper).collides(grasps).all())
+    return _TOO_WIDE[key]
 
 
 def clutter_oracle_grasp(world: SimWorld, objects: list, config: TrialConfig, rng: np.random.Generator):
@@ -165,11 +177,12 @@ def run_heap(specs: list[ObjectSpec], n_objects: int, heap: int, seed: int, conf
     finally:
         world.close()
     cleared = sum(a["outcome"] == SUCCESS for a in attempts)
-    ended_by = ("cleared" if cleared == len(chosen) - len(unplaced) else
+    on_table = len(chosen) - len(unplaced)
+    ended_by = ("nothing settled in the workspace" if not on_table else
+                "cleared" if cleared == on_table else
                 "no grasp" if attempts and attempts[-1]["outcome"] == "no grasp" else
                 "two failures" if failures_in_a_row >= MAX_FAILURES_IN_A_ROW else
                 "left the workspace" if not left else "attempt limit")
-    on_table = len(chosen) - len(unplaced)
     return {**rec, "outcome": "done", "attempts": attempts, "cleared": cleared, "on_table": on_table,
             "cleared_fraction": cleared / on_table if on_table else None, "unplaced": [chosen[i].key for i in unplaced],
             "left_workspace": [chosen[i].key for i in strays],
