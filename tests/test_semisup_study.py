@@ -109,6 +109,11 @@ def test_cells_schedule_and_references():
     axes = axis_cells(cfg)
     assert set(axes) == {"pool", "input", "latent", "codebook", "encoder", "scenes"}
     assert {c.pool for c in axes["pool"]} == {1, 4, 16}
+    # the pool axis also holds the cross-modal curve: pseudo-depth on RGB at every pool, with its reference
+    curve = [c for c in axes["pool"] if c.method == "pseudo-depth"]
+    assert {(c.inputs, c.pool) for c in curve} == {("rgb", 1), ("rgb", 4), ("rgb", 16)}
+    assert reference_of(curve[0], cfg) in axes["pool"] and {c.inputs for c in axes["pool"]} == {"rgbd", "rgb"}
+    assert not [c for c in axis_cells(StudyConfig(cross_modal_inputs=()))["pool"] if c.inputs != "rgbd"]
     assert {c.inputs for c in axes["input"]} == {"rgb", "depth", "rgbd"}
     assert {(c.method, c.pool) for c in axes["input"]} == {("ggcnn", 1), ("vqvae", 1), ("pseudo", cfg.scenes_pool),
                                                             ("consistency", cfg.scenes_pool),
@@ -132,7 +137,8 @@ def test_cells_schedule_and_references():
         if teacher_of(c, cfg):
             assert (seed, teacher_of(c, cfg)) in seen
         seen.add((seed, c))
-    first_other = next(i for i, (_, c) in enumerate(plan) if c not in set(axes["pool"]))
+    pool_needs = set(axes["pool"]) | {t for c in axes["pool"] if (t := teacher_of(c, cfg))}
+    first_other = next(i for i, (_, c) in enumerate(plan) if c not in pool_needs)
     assert {s for s, _ in plan[:first_other]} == {0, 1, 2}          # the headline axis, every seed, first
 
 
@@ -318,3 +324,22 @@ def test_a_network_that_collapses_on_validation_is_trained_again_from_another_st
     vals = iter([0.0, 0.0, 0.0])                                     # at most RESTARTS more: the last one is kept
     starts.clear()
     assert runner.run_cell(cell, seed=0)["restarts"] == ss.RESTARTS and len(starts) == ss.RESTARTS + 1
+
+
+def test_report_sums_the_cells_own_time_and_draws_the_cross_modal_pool_curve(tmp_path):
+    from grasplab.experiments.semisup_study_report import write_study_report
+    cfg = StudyConfig(axes=("pool",), pools=(1, 4), pool_methods=("pseudo",), cross_modal_inputs=("rgb",))
+
+    def rows(inputs, method, pool, test, cell_s=None):
+        key = f"{method}-plain-{inputs}-x{pool}-g24-k256"
+        return [{"key": key, "style": "plain", "inputs": inputs, "pool": pool, "grid": 24, "codes": 256,
+                 "method": method, "seed": s, "test_top1": test, "test_correct": int(test * 100), "test_images": 100,
+                 "val_top1": test, "train_s": 1.0, "labelled_images": 10, "pool_images": 50,
+                 **({} if cell_s is None else {"cell_s": cell_s})} for s in range(2)]
+    all_rows = (rows("rgbd", "ggcnn", 1, .5, 60.0) + rows("rgbd", "pseudo", 1, .55, 90.0) + rows("rgbd", "pseudo", 4, .6)
+                + rows("rgb", "ggcnn", 1, .4, 30.0) + rows("rgb", "pseudo-depth", 1, .6) + rows("rgb", "pseudo-depth", 4, .7))
+    rep = write_study_report({"rows": all_rows, "wall_s": 1.0, "images": {}, "command": "c"}, cfg, tmp_path)
+    assert rep["summary"]["axes"]["pool"][-1] == "pseudo-depth-plain-rgb-x4-g24-k256"
+    md = (tmp_path / "study.md").read_text()
+    assert "6.0 min over 6 of 12 rows" in md                       # (60 + 90 + 30) × 2 seeds = 360 s
+    assert (tmp_path / "figures" / "study-pool.png").stat().st_size > 0

@@ -356,6 +356,7 @@ class _StudyRunner:
         another start, up to ``RESTARTS`` times — the same labelled subset, chosen on validation
         alone, for every method alike (labels-only references and teachers included)."""
         cfg, out = self.cfg, self.out
+        t_cell = time.perf_counter()
         d = self.data[cell.style]
         lab_scenes, xy = self.labelled(cell, seed)
         ts = time.perf_counter()
@@ -382,7 +383,8 @@ class _StudyRunner:
         train_s = time.perf_counter() - ts - eval_s
         test = _evaluate(path, d.test, out / "eval" / f"{cell.key}-seed{seed}", figures=2 if seed == 0 else 0)
         return {**asdict(cell), "key": cell.key, "seed": seed, "labelled_images": len(lab_scenes),
-                "pool_images": 0 if x_pool is None else len(x_pool), "train_s": round(train_s, 1), "restarts": restart,
+                "pool_images": 0 if x_pool is None else len(x_pool), "train_s": round(train_s, 1),
+                "cell_s": round(time.perf_counter() - t_cell, 1), "restarts": restart,
                 "test_images": test["images"], "test_correct": test["correct"], "test_top1": test["top1"],
                 "val_images": val["images"], "val_correct": val["correct"], "val_top1": val["top1"]}
 

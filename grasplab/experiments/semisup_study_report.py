@@ -90,6 +90,10 @@ def study_markdown(report: dict) -> str:
                                               f"extra unlabelled {v['extra']}" for k, v in imgs.items()), ""]
     if report.get("command"):
         lines += [f"Command: `{report['command']}`; wall {report['wall_s']:.0f} s.", ""]
+    timed = [r["cell_s"] for r in report["rows"] if "cell_s" in r]
+    if timed:               # rows of earlier (resumed) runs count too: the cells' own time, data and set-up excluded
+        lines += [f"Cells' own time (training, teacher labels, evaluation): {sum(timed) / 60:.1f} min over "
+                  f"{len(timed)} of {len(report['rows'])} rows.", ""]
     for axis, keys in s["axes"].items():
         lines += [f"## {AXIS_TITLE[axis]}", "",
                   "| style | input | pool | grid | codes | method | labelled | test top-1 | pooled 95 % CI | val | Δ vs GG-CNN (paired) |",
@@ -118,24 +122,30 @@ def study_markdown(report: dict) -> str:
 
 
 def save_axis_figure(axis: str, summary: dict, path: Path, title: str) -> Path:
-    """The headline pool axis as lines (one per method, labels-only GG-CNN as a dashed line in its
-    ± std band); other axes as bars grouped by the varied setting. Error bars: the seed std; dots:
+    """The headline pool axis as lines (one per method and input, each input's labels-only GG-CNN
+    as a dashed or dotted line in its ± std band); other axes as bars grouped by the varied setting. Error bars: the seed std; dots:
     the seeds."""
     from ..viz.figures import finish_figure, plt
     cells = [summary["cells"][k] for k in summary["axes"][axis]]
     field = AXIS_FIELD[axis]
     fig, ax = plt.subplots(figsize=(7.5, 4.2), dpi=100)
     if axis == "pool":
+        inputs = list(dict.fromkeys(c["setting"]["inputs"] for c in cells))       # the base input first
+        def label(method: str, inputs_: str) -> str:
+            return method if len(inputs) == 1 else f"{method} ({inputs_})"
         for c in (c for c in cells if c["setting"]["method"] == "ggcnn"):
             m, sd = 100 * c["test_mean"], 100 * c["test_std"]
-            ax.axhspan(m - sd, m + sd, color="0.88")
-            ax.axhline(m, color="0.3", ls="--", label="ggcnn (labels only)")
-        methods = sorted({c["setting"]["method"] for c in cells} - {"ggcnn"})
-        for j, method in enumerate(methods):
-            sel = sorted((c for c in cells if c["setting"]["method"] == method), key=lambda c: c["setting"]["pool"])
+            style = ("--", ":", "-.")[inputs.index(c["setting"]["inputs"]) % 3]
+            ax.axhspan(m - sd, m + sd, color="0.88", alpha=0.7)
+            ax.axhline(m, color="0.3", ls=style, label=label("ggcnn", c["setting"]["inputs"]) + ", labels only")
+        lines = sorted({(c["setting"]["inputs"] != inputs[0], c["setting"]["inputs"], c["setting"]["method"])
+                        for c in cells} - {(i != inputs[0], i, "ggcnn") for i in inputs})
+        for j, (_, inputs_, method) in enumerate(lines):
+            sel = sorted((c for c in cells if c["setting"]["method"] == method and c["setting"]["inputs"] == inputs_),
+                         key=lambda c: c["setting"]["pool"])
             x = np.array([c["setting"]["pool"] for c in sel], dtype=float) * 2 ** (0.06 * (j - 1))   # side by side
             ax.errorbar(x, [100 * c["test_mean"] for c in sel], yerr=[100 * c["test_std"] for c in sel], marker="o",
-                        capsize=3, color=f"C{j}", label=method)
+                        capsize=3, color=f"C{j}", label=label(method, inputs_))
             for xi, c in zip(x, sel):
                 ax.plot([xi] * len(c["test_by_seed"]), 100 * np.array(c["test_by_seed"]), ".", color=f"C{j}", alpha=0.5)
         ax.set_xscale("log", base=2)
