@@ -11,6 +11,8 @@ the merge layer, so D depths cost D cheap 1×1 heads, not D passes.
 """
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
 
@@ -29,7 +31,14 @@ class DenseGQCNN(nn.Module):
         c = gqcnn.config
         self.config = dict(c)
         self.im_px = int(c["im_px"])
-        self.features = nn.Sequential(*list(gqcnn.image_stream)[:-3])           # the convolutions and pools
+        # the convolutions and pools, channels-last (oneDNN's fast layout for these 16-channel maps:
+        # the dense pass ~1.5× faster on a 2-core CPU, BENCHMARKS) with in-place ReLUs; a copy, so
+        # the crop network keeps its own layout
+        self.features = copy.deepcopy(nn.Sequential(*list(gqcnn.image_stream)[:-3]))
+        for m in self.features:
+            if isinstance(m, nn.ReLU):
+                m.inplace = True
+        self.features.to(memory_format=torch.channels_last)
         fc3: nn.Linear = gqcnn.image_stream[-2]
         f, k = int(c["filters"]), self.im_px // STRIDE
         self.fc3 = nn.Conv2d(f, fc3.out_features, k)
@@ -60,7 +69,8 @@ class DenseGQCNN(nn.Module):
 
     def _conv_features(self, images_m: torch.Tensor) -> torch.Tensor:
         c = self.config
-        return self.features((images_m - c["im_mean"]) / c["im_std"])
+        x = ((images_m - c["im_mean"]) / c["im_std"]).contiguous(memory_format=torch.channels_last)
+        return self.features(x)
 
     def image_features_at(self, conv: torch.Tensor, b, i, j) -> torch.Tensor:
         """``image_features`` at P chosen outputs (batch ``b``, row ``i``, column ``j``: integer
