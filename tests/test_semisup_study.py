@@ -270,6 +270,10 @@ def test_study_cli_on_user_data_and_an_unlabelled_frame_folder(tmp_path, capsys)
         main(["experiment", "semisup-study", "--data", str(tmp_path / "d"), "--unlabelled", str(frames),
               "--axes", "pool", "--pools", "1,64", "--seeds", "1", "--quick", "--out", str(tmp_path / "big")])
     assert exc.value.code != 0 and "--unlabelled" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:     # an unknown input for the cross-modal curve, before any work
+        main(["experiment", "semisup-study", "--data", str(tmp_path / "d"), "--cross-modal", "ir", "--quick",
+              "--out", str(tmp_path / "ir")])
+    assert exc.value.code != 0 and "input 'ir'" in capsys.readouterr().err and not (tmp_path / "ir").exists()
 
 
 def test_verdicts_pick_on_validation_accuracy_and_on_validation_gain():

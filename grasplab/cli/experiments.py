@@ -133,6 +133,9 @@ def experiment_semisup_study(
                              help="Comma-separated axes to sweep: pool, input, latent, codebook, encoder, scenes."),
     pools: Optional[str] = typer.Option(None, help="Unlabelled pool sizes in multiples of the training pool's "
                                         "images (default 1,4,16; --quick 1,4)."),
+    cross_modal: Optional[str] = typer.Option(None, help="Inputs on which the pool axis also runs pseudo-labels from "
+                                              "the depth GG-CNN at every pool (default rgb; --quick none; "
+                                              "'none' to leave them out)."),
     labelled_fraction: float = typer.Option(0.1, help="Fraction of the training pool whose labels are used."),
     seeds: Optional[int] = typer.Option(None, help="Seeds per cell (default 3; --quick 2)."),
     quick: bool = typer.Option(False, "--quick", help="30 objects, 2 seeds, fewer steps and cells (≤ 15 min on 2 cores)."),
@@ -159,6 +162,9 @@ def experiment_semisup_study(
         settings["pools"] = tuple(comma_list(pools, int, "whole numbers such as 1,4,16", "--pools"))
     if seeds is not None:
         settings["seeds"] = seeds
+    if cross_modal is not None:
+        settings["cross_modal_inputs"] = () if cross_modal.strip().lower() == "none" else tuple(
+            comma_list(cross_modal, what="inputs such as rgb,rgbd", option="--cross-modal"))
     cfg = StudyConfig(labelled_fraction=labelled_fraction, **settings)
     n_workers = (os.cpu_count() or 1) if workers < 0 else workers
     study_data = prepare_study_data(cfg, out, data, format, depth, unlabelled, quick, n_workers)

@@ -400,7 +400,8 @@ def run_study(data: dict[str, StudyData], cfg: StudyConfig, out_dir: str | Path,
     from .semisup_study_report import write_study_report
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    check_or_write_run_config(out, "study_config.json", cfg, "semi-supervised study", may_change=("seeds", "axes", "pool_methods", "input_methods"))
+    check_or_write_run_config(out, "study_config.json", cfg, "semi-supervised study",
+                              may_change=("seeds", "axes", "pool_methods", "input_methods", "cross_modal_inputs"))
     fabric = _fabric(accelerator, devices)
     t0 = time.perf_counter()
     rows: list[dict] = []
