@@ -123,8 +123,8 @@ def study_markdown(report: dict) -> str:
 
 def save_axis_figure(axis: str, summary: dict, path: Path, title: str) -> Path:
     """The headline pool axis as lines (one per method and input, each input's labels-only GG-CNN
-    as a dashed or dotted line in its ± std band); other axes as bars grouped by the varied setting. Error bars: the seed std; dots:
-    the seeds."""
+    as a dashed or dotted line in its ± std band); other axes as bars grouped by the varied
+    setting. Error bars: the seed std; dots: the seeds."""
     from ..viz.figures import finish_figure, plt
     cells = [summary["cells"][k] for k in summary["axes"][axis]]
     field = AXIS_FIELD[axis]
