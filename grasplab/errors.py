@@ -49,6 +49,10 @@ class StablePoseError(GrasplabError):
     """An object has no usable stable pose on the table."""
 
 
+class SimulationError(GrasplabError, RuntimeError):
+    """The physics engine cannot build or step a world (e.g. an object's collision parts)."""
+
+
 class RenderError(GrasplabError, RuntimeError):
     """No renderer could produce an image (no GL context, missing packages)."""
 

@@ -170,3 +170,15 @@ def test_a_public_mesh_set_loads(tmp_path):
         except MeshError as e:
             assert str(f) in str(e) and e.problem
     assert len(files) == 200 and loaded / len(files) >= 0.95
+
+
+def test_slivers_among_the_convex_parts_are_dropped():
+    from grasplab.objects.decomposition import solid_parts
+    obj = trimesh.creation.box((0.1, 0.06, 0.04))
+    box = trimesh.creation.box((0.05, 0.06, 0.04))
+    flat = trimesh.Trimesh([[0, 0, 0], [0.05, 0, 0], [0, 0.05, 0], [0.05, 0.05, 0]], [[0, 1, 2], [1, 3, 2]], process=False)
+    sliver = trimesh.creation.box((0.05, 0.05, 5e-6))            # 5 µm thick: below 1e-4 of the object's 10 cm
+    thin = trimesh.creation.box((0.05, 0.05, 2e-3))              # a 2 mm wall is a real part
+    assert solid_parts([box, flat, sliver, thin], obj) == [box, thin]
+    only = solid_parts([flat, sliver], obj)                       # nothing left: the object's hull
+    assert len(only) == 1 and only[0].volume == pytest.approx(obj.volume)

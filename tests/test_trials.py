@@ -322,3 +322,20 @@ def test_trial_table_puts_runs_side_by_side_on_the_same_trials(tmp_path):
     assert "| map | 4 | 50.0 % (2/4" in md and "66.7 % (2/3" in md          # 2 of the 3 trials the oracle grasps
     with pytest.raises(ConfigError, match="other trials"):
         compare_runs([oracle, run("short", "map", ["success"])])
+
+
+def test_a_world_mujoco_cannot_build_is_a_clear_error_and_a_trial_record(monkeypatch, renderer):
+    """A collision part MuJoCo cannot hull (flat to rounding) must not end a run: the trial
+    records the error, naming the object and the fix."""
+    import grasplab.sim.world as world_module
+    from grasplab.errors import SimulationError
+    from grasplab.objects import parse_object_source
+    from grasplab.trials.trial import TrialConfig, run_trial
+    flat = trimesh.Trimesh([[0, 0, 0], [0.05, 0, 0], [0, 0.05, 0], [0.05, 0.05, 0]], [[0, 1, 2], [1, 3, 2]],
+                           process=False)
+    monkeypatch.setattr(world_module, "convex_decomposition", lambda mesh: [flat])
+    with pytest.raises(SimulationError, match="MuJoCo cannot build the world of thing.*pymeshfix"):
+        _world(trimesh.creation.box((0.05, 0.05, 0.05)))
+    spec = parse_object_source("procedural:1:box", seed=5)[0]
+    rec = run_trial(spec, 0, 7, TrialConfig.from_preset("jacquard-like"), "oracle", renderer)
+    assert rec["outcome"] == "error" and "MuJoCo cannot build the world" in rec["error"]

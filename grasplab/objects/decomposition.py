@@ -56,14 +56,36 @@ def _load(path: Path) -> list[trimesh.Trimesh] | None:
         return None  # unreadable cache entry: recompute and overwrite
 
 
+#: a part thinner than this fraction of the object's largest extent is a sliver (coacd leaves
+#: some, flat to rounding): no volume to collide with, and MuJoCo refuses to hull it
+MIN_PART_THICKNESS = 1e-4
+
+
+def solid_parts(parts: list[trimesh.Trimesh], mesh: trimesh.Trimesh) -> list[trimesh.Trimesh]:
+    """The parts with volume: slivers (fewer than 4 vertices, or thinner than
+    ``MIN_PART_THICKNESS`` of the object along their thinnest principal axis) dropped; the
+    object's convex hull if no part is left."""
+    size = float(np.max(mesh.extents))
+    keep = []
+    for p in parts:
+        v = np.asarray(p.vertices, dtype=np.float64)
+        if len(v) < 4:
+            continue
+        c = v - v.mean(0)
+        thinnest = np.linalg.svd(c, full_matrices=False)[2][-1]
+        if np.ptp(c @ thinnest) >= MIN_PART_THICKNESS * size:
+            keep.append(p)
+    return keep or [mesh.convex_hull]
+
+
 def convex_decomposition(mesh: trimesh.Trimesh, params: DecompositionParams = DecompositionParams(),
                          use_cache: bool = True) -> list[trimesh.Trimesh]:
-    """Convex parts of ``mesh`` (a convex mesh comes back as its own hull)."""
+    """Convex parts of ``mesh`` (a convex mesh comes back as its own hull), without slivers."""
     path = cache_dir() / f"{_cache_key(mesh, params)}.npz"
     if use_cache and path.is_file():
         parts = _load(path)
         if parts:
-            return parts
+            return solid_parts(parts, mesh)
     if mesh.is_convex:
         parts = [mesh.convex_hull]
     else:
@@ -76,4 +98,4 @@ def convex_decomposition(mesh: trimesh.Trimesh, params: DecompositionParams = De
         parts = [trimesh.Trimesh(v, f).convex_hull for v, f in result]
     if use_cache:
         _save(path, parts)
-    return parts
+    return solid_parts(parts, mesh)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import SimulationError
 from ..geometry import RigidTransform
 from ..grasps import ParallelJawGripper
 from ..objects import GraspObject
@@ -125,7 +126,12 @@ class SimWorld:
     def build(cls, objects: list[tuple[GraspObject, RigidTransform]], gripper: ParallelJawGripper,
               friction: float) -> "SimWorld":
         import mujoco
-        model = mujoco.MjModel.from_xml_string(world_xml(objects, gripper))
+        try:
+            model = mujoco.MjModel.from_xml_string(world_xml(objects, gripper))
+        except ValueError as e:                      # MuJoCo's compiler: e.g. a part it cannot hull
+            names = ", ".join(o.name for o, _ in objects)
+            raise SimulationError(f"MuJoCo cannot build the world of {names}: {str(e).splitlines()[0]} (repair or "
+                                  f"simplify the mesh, e.g. with pymeshfix, or leave the object out)") from None
         world = cls(model, mujoco.MjData(model), gripper, len(objects), set())
         world.set_friction(friction)
         mujoco.mj_forward(model, world.data)
