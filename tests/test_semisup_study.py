@@ -217,9 +217,12 @@ def test_a_tiny_study_runs_resumes_and_reports(tmp_path):
     assert not {s.object_id for s in pool} & ({s.object_id for s in val} | {s.object_id for s in test})
     data = {"plain": StudyData(pool, val, test, load_scenes(tmp_path / "u", "jacquard", "stereo")[:len(pool)])}
     rep = run_study(data, cfg, tmp_path / "study", show_progress=False, command="test")
-    assert len(rep["rows"]) == 2 * 11          # pool axis 9 cells; input axis + GG-CNN on RGB, its depth-taught student
+    # pool axis 9 cells + the cross-modal curve on RGB (its 1× cell new); input axis + GG-CNN on RGB, its
+    # depth-taught student at 2× (shared with the curve)
+    assert len(rep["rows"]) == 2 * 12
     cross = [r for r in rep["rows"] if r["method"] == "pseudo-depth"]
-    assert len(cross) == 2 and all(r["inputs"] == "rgb" and r["pool_images"] == 2 * len(pool) for r in cross)
+    assert len(cross) == 4 and all(r["inputs"] == "rgb" for r in cross)
+    assert sorted(r["pool_images"] for r in cross) == [len(pool)] * 2 + [2 * len(pool)] * 2
     assert {r["pool_images"] for r in rep["rows"] if r["method"] == "pseudo"} == {len(pool), 2 * len(pool)}
     assert all(r["test_images"] == len(test) and r["val_images"] == len(val) for r in rep["rows"])
     assert (tmp_path / "study" / "figures" / "study-pool.png").is_file()
