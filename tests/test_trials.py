@@ -301,6 +301,14 @@ def test_clutter_job_reports_clearing(tmp_path):
     assert (tmp_path / "figures" / "failures.png").is_file() == bool(failed)
     from grasplab.trials.report import compare_runs
     assert "| map | 3 | 1 |" in compare_runs([tmp_path])
+    # a heap of the first protocol (its record says nothing of how it ended) is not resumed into
+    from grasplab.errors import ConfigError
+    from grasplab.storage import atomic_write_json
+    from grasplab.trials.job import record_path
+    old = {k: v for k, v in load_records(tmp_path)[0].items() if k != "ended_by"}
+    atomic_write_json(record_path(tmp_path, old["object"], 0), old)
+    with pytest.raises(ConfigError, match="first protocol.*another --out"):
+        run_trial_job(cfg, tmp_path)
 
 
 def test_trial_table_puts_runs_side_by_side_on_the_same_trials(tmp_path):

@@ -128,6 +128,16 @@ def load_records(out_dir: Path) -> list[dict]:
     return recs
 
 
+def _refuse_first_protocol_heaps(out_dir: Path) -> None:
+    """Heaps of the first clutter protocol (a camera that followed the heap, no workspace; their
+    records say nothing of how they ended) cannot be resumed into, nor mixed with, today's."""
+    old = [r["object"] + f" trial {r['trial']}" for r in load_records(out_dir)
+           if "error" not in r and "ended_by" not in r]
+    if old:
+        raise ConfigError(f"{out_dir} holds {len(old)} clutter heap(s) of the first protocol (before the fixed camera "
+                          f"and workspace; e.g. {old[0]}), which cannot be mixed with new ones; choose another --out")
+
+
 def run_trial_job(config: TrialJobConfig, out_dir: Path, *, workers: int = 0, address: str | None = None,
                   progress=None) -> list[dict]:
     """Run the missing trials of ``config`` into ``out_dir`` and return every record."""
@@ -149,6 +159,7 @@ def run_trial_job(config: TrialJobConfig, out_dir: Path, *, workers: int = 0, ad
     with folder_lock(out_dir, "trial", "trial job"):
         check_or_write_run_config(out_dir, "trial_config.json", config, what="trial job")
         if config.protocol == "clutter":
+            _refuse_first_protocol_heaps(out_dir)
             todo = [(n, k) for n in config.heap_sizes for k in range(config.trials)
                     if not record_path(out_dir, heap_key(n), k).is_file()]
         else:
