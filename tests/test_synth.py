@@ -286,6 +286,28 @@ def test_clutter_heaps_label_neighbours_and_keep_objects_on_one_side(tmp_path):
     assert again.units_skipped == 2 and again.units_run == 1 and again.heaps == 3
 
 
+def test_a_heap_mujoco_cannot_build_is_that_heaps_failure(tmp_path, monkeypatch):
+    """A convex part MuJoCo cannot hull fails its heap with the reason; the other heaps are made."""
+    import grasplab.sim.world as world_module
+    from grasplab.errors import SimulationError
+    real, build = world_module.convex_decomposition, world_module.SimWorld.build.__func__
+    flat = trimesh.Trimesh([[0, 0, 0], [0.05, 0, 0], [0, 0.05, 0], [0.05, 0.05, 0]], [[0, 1, 2], [1, 3, 2]],
+                           process=False)
+    state = {"flat": True}                                        # the first heap's world only
+
+    def failing_once(cls, *args, **kwargs):
+        try:
+            return build(cls, *args, **kwargs)
+        except SimulationError:
+            state["flat"] = False
+            raise
+    monkeypatch.setattr(world_module, "convex_decomposition", lambda mesh: [flat] if state["flat"] else real(mesh))
+    monkeypatch.setattr(world_module.SimWorld, "build", classmethod(failing_once))
+    res = run_synth(SynthConfig(**HEAPS), tmp_path / "heaps", workers=0, show_progress=False)
+    assert res.heaps == 1 and list(res.failures) == ["heap00000"]
+    assert "MuJoCo cannot build the world" in res.failures["heap00000"]
+
+
 def test_a_grasp_into_a_neighbour_collides():
     """Two boxes 1 cm apart: grasping box A across the gap puts a finger (0.5 cm margin, 0.8 cm thick)
     into box B."""

@@ -347,3 +347,7 @@ def test_a_world_mujoco_cannot_build_is_a_clear_error_and_a_trial_record(monkeyp
     spec = parse_object_source("procedural:1:box", seed=5)[0]
     rec = run_trial(spec, 0, 7, TrialConfig.from_preset("jacquard-like"), "oracle", renderer)
     assert rec["outcome"] == "error" and "MuJoCo cannot build the world" in rec["error"]
+    from grasplab.trials.clutter import run_heap                    # a heap: its record, not the job's end
+    heap = run_heap(parse_object_source("procedural:3:box", seed=5), 2, 0, 7, TrialConfig.from_preset("jacquard-like"),
+                    "oracle")
+    assert heap["outcome"] == "error" and "MuJoCo cannot build the world" in heap["error"]

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..datasets.jacquard_layout import write_jacquard_view
 from ..datasets.splits import grouped_holdout
-from ..errors import MeshError, StablePoseError
+from ..errors import MeshError, SimulationError, StablePoseError
 from ..geometry import Grasp2D, GraspSet
 from ..grasps import CollisionChecker, load_gripper
 from ..grasps.labelled import label_object_in_place
@@ -59,15 +59,15 @@ def process_heap(specs: list, idx: np.ndarray, heap: int, cfg, out_dir: Path) ->
     the job's object list); bad objects are reported, not raised."""
     from ..sim import drop_heap
     res = UnitResult(heap_key(heap))
+    gripper = load_gripper(cfg.gripper)
+    rng = derive_rng(cfg.seed, "heap", heap)
     try:
         objects = [s.build() for s in specs]
-    except (MeshError, StablePoseError) as e:
+        world = drop_heap(objects, gripper, cfg.quality.friction_coef, rng)
+    except (MeshError, StablePoseError, SimulationError) as e:       # e.g. a part MuJoCo cannot hull
         res.error = str(e)
         write_unit(out_dir, res, empty_fields())
         return res
-    gripper = load_gripper(cfg.gripper)
-    rng = derive_rng(cfg.seed, "heap", heap)
-    world = drop_heap(objects, gripper, cfg.quality.friction_coef, rng)
     try:
         return _label_and_render(world, objects, [s.key for s in specs], np.asarray(idx), heap, cfg, out_dir, gripper, res)
     finally:

@@ -118,11 +118,11 @@ def run_heap(specs: list[ObjectSpec], n_objects: int, heap: int, seed: int, conf
     try:
         objects = [s.build() for s in chosen]
         rec["too_wide"] = [s.key for s, o in zip(chosen, objects) if too_wide(o, gripper, config)]
+        friction = config.draw_friction(rng)
+        t0 = time.perf_counter()
+        world, drops = drop_heap(objects, gripper, friction, rng), 1      # SimulationError: a world MuJoCo refuses
     except (MeshError, StablePoseError, GrasplabError) as e:
         return {**rec, "outcome": "error", "error": str(e)}
-    friction = config.draw_friction(rng)
-    t0 = time.perf_counter()
-    world, drops = drop_heap(objects, gripper, friction, rng), 1
     while drops < MAX_DROPS and _strays(world, config.workspace_radius_m):   # start with all N in the workspace
         world.close()
         world = drop_heap(objects, gripper, friction, derive_rng(hs, "drop", drops))
