@@ -333,7 +333,7 @@ def test_a_network_that_collapses_on_validation_is_trained_again_from_another_st
     assert runner.run_cell(cell, seed=0)["restarts"] == ss.RESTARTS and len(starts) == ss.RESTARTS + 1
 
 
-def test_report_sums_the_cells_own_time_and_draws_the_cross_modal_pool_curve(tmp_path):
+def test_report_sums_the_cells_own_time_and_draws_the_cross_modal_pool_curve(tmp_path, monkeypatch):
     from grasplab.experiments.semisup_study_report import write_study_report
     cfg = StudyConfig(axes=("pool",), pools=(1, 4), pool_methods=("pseudo",), cross_modal_inputs=("rgb",))
 
@@ -345,8 +345,18 @@ def test_report_sums_the_cells_own_time_and_draws_the_cross_modal_pool_curve(tmp
                  **({} if cell_s is None else {"cell_s": cell_s})} for s in range(2)]
     all_rows = (rows("rgbd", "ggcnn", 1, .5, 60.0) + rows("rgbd", "pseudo", 1, .55, 90.0) + rows("rgbd", "pseudo", 4, .6)
                 + rows("rgb", "ggcnn", 1, .4, 30.0) + rows("rgb", "pseudo-depth", 1, .6) + rows("rgb", "pseudo-depth", 4, .7))
+    import grasplab.viz.figures as figures
+    drawn = {}
+    real_finish = figures.finish_figure
+
+    def finish(fig, path, title):
+        drawn[path.name] = sorted(t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts())
+        return real_finish(fig, path, title)
+    monkeypatch.setattr(figures, "finish_figure", finish)
     rep = write_study_report({"rows": all_rows, "wall_s": 1.0, "images": {}, "command": "c"}, cfg, tmp_path)
     assert rep["summary"]["axes"]["pool"][-1] == "pseudo-depth-plain-rgb-x4-g24-k256"
     md = (tmp_path / "study.md").read_text()
     assert "6.0 min over 6 of 12 rows" in md                       # (60 + 90 + 30) × 2 seeds = 360 s
     assert (tmp_path / "figures" / "study-pool.png").stat().st_size > 0
+    assert drawn["study-pool.png"] == ["ggcnn (rgb), labels only", "ggcnn (rgbd), labels only", "pseudo (rgbd)",
+                                       "pseudo-depth (rgb)"]              # each input's reference and curve
