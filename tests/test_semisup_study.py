@@ -360,3 +360,43 @@ def test_report_sums_the_cells_own_time_and_draws_the_cross_modal_pool_curve(tmp
     assert (tmp_path / "figures" / "study-pool.png").stat().st_size > 0
     assert drawn["study-pool.png"] == ["ggcnn (rgb), labels only", "ggcnn (rgbd), labels only", "pseudo (rgbd)",
                                        "pseudo-depth (rgb)"]              # each input's reference and curve
+
+
+def test_teacher_labels_are_computed_once_per_seed_and_teacher_and_cleaned_up(tmp_path, monkeypatch):
+    """The depth teacher labels the pool axis' cross-modal cells and, after other teachers, the
+    input axis' cells again: its labels wait on disk instead of being recomputed, are the same
+    numbers when read back, and are deleted after their last use."""
+    import torch
+    from grasplab.experiments import semisup_methods
+    from grasplab.experiments import semisup_study as ss
+    from grasplab.experiments.semisup_cells import schedule, teacher_of
+    from grasplab.models import base
+
+    cfg = StudyConfig(seeds=2, pools=(1, 4), axes=("pool", "input"))
+    plan = schedule(cfg)
+    out = tmp_path / "study"
+    (out / "models").mkdir(parents=True)
+    for seed, c in plan:
+        if c.method == "ggcnn":
+            (out / "models" / f"{c.key}-seed{seed}.npz").write_bytes(f"{c.key}{seed}".encode())
+    calls = []
+    monkeypatch.setattr(base, "load_map_model", lambda path: type("T", (), {"name": path.name,
+                                                                            "to": lambda self, d: self})())
+    monkeypatch.setattr(semisup_methods, "symmetric_pseudo_labels",
+                        lambda teacher, x: calls.append((teacher.name, len(x))) or x * 2 + len(calls))
+    runner = ss._StudyRunner({}, cfg, out, plan, fabric=type("F", (), {"device": "cpu"})(), progress=None)
+    monkeypatch.setattr(runner, "pool_of", lambda cell: torch.arange(5.0 * cell.pool)[:, None])
+    seen = {}
+    for i, (seed, c) in enumerate(plan):
+        runner.position = i
+        if c.pseudo_labelled:
+            t = runner.pseudo_targets(c, seed, 5 * c.pool)
+            key = (seed, teacher_of(c, cfg))
+            first = seen.setdefault(key, t)
+            n = min(len(t), len(first))
+            assert len(t) == 5 * c.pool and torch.equal(t[:n], first[:n])     # one teacher, one set of labels
+        runner.release_pseudo_labels(i)
+    teachers = {(s, teacher_of(c, cfg)) for s, c in plan if c.pseudo_labelled}
+    assert len(calls) == len(teachers) == 2 * 3             # depth, RGB-D and RGB teachers, per seed
+    assert ("ggcnn-plain-depth-x1-g24-k256-seed0.npz", 20) in calls   # at the largest pool it labels
+    assert not list((out / "cache").glob("*.npy"))

@@ -324,3 +324,49 @@ def test_a_grasp_into_a_neighbour_collides():
     heap = CollisionChecker(trimesh.util.concatenate([a, b]), gripper).collides(grasps)
     assert not alone.any()                                          # both fine on box A alone
     assert heap.tolist() == [True, False]                           # across the gap: hits B; along it: clear
+
+
+def test_a_label_cache_gives_another_style_the_same_labels_without_labelling_again(tmp_path, small_dataset, monkeypatch):
+    """A styled synthesis of the same objects reads the plain run's grasp labels from the cache:
+    nothing labelled again, and the same candidates and labels as labelling them itself."""
+    from grasplab.synth import label_cache as lc
+    ref_out, _ = small_dataset
+    cache = tmp_path / "labels"
+    plain = run_synth(SynthConfig(**SMALL), tmp_path / "plain", workers=0, show_progress=False, label_cache=cache)
+    a, b = fields_of(ref_out), fields_of(tmp_path / "plain")          # writing the cache changes nothing
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+    entries = sorted(p.name for p in cache.glob("*.npz"))
+    assert 0 < len(entries) <= plain.units_run                        # one per labelled pose
+    styled_alone = run_synth(SynthConfig(**{**SMALL, "style": "cornell"}), tmp_path / "alone", workers=0,
+                             show_progress=False)
+    labelled = []
+    real = units_mod.robust_quality
+    monkeypatch.setattr(units_mod, "robust_quality", lambda *a, **k: labelled.append(1) or real(*a, **k))
+    styled = run_synth(SynthConfig(**{**SMALL, "style": "cornell"}), tmp_path / "cached", workers=0,
+                       show_progress=False, label_cache=cache)
+    assert not labelled and styled.datapoints == styled_alone.datapoints
+    assert sorted(p.name for p in cache.glob("*.npz")) == entries
+    a, b = fields_of(tmp_path / "alone"), fields_of(tmp_path / "cached")
+    for k in a:                                                         # images and labels alike
+        np.testing.assert_array_equal(a[k], b[k])
+    sidecars = sorted((tmp_path / "alone" / "jacquard").rglob("*.json"))
+    assert sidecars and all(p.read_text() == (tmp_path / "cached" / p.relative_to(tmp_path / "alone")).read_text()
+                            for p in sidecars)
+    # other label settings are other entries: a changed friction labels again
+    run_synth(SynthConfig(**{**SMALL, "quality": QualityConfig(num_samples=5, friction_coef=0.3)}),
+              tmp_path / "mu", workers=0, show_progress=False, label_cache=cache)
+    assert labelled and len(list(cache.glob("*.npz"))) == 2 * len(entries)
+    # a damaged entry is labelled again, not read
+    (cache / entries[0]).write_bytes(b"not an npz")
+    assert lc.load_labels(cache, entries[0][:-4]) is None
+
+
+def test_a_label_cache_that_is_a_file_is_refused(tmp_path, capsys):
+    from grasplab.cli import main
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(SystemExit) as exc:
+        main(["synth", "--objects", "procedural:1", "--label-cache", str(tmp_path / "f"), "--workers", "0",
+              "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert exc.value.code != 0 and "--label-cache" in err and "not a folder" in err and "Traceback" not in err

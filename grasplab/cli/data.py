@@ -93,6 +93,9 @@ def synth(
                               "beyond the gripper's reach), lighting (varied light), cornell (all three)."),
     labels: bool = typer.Option(True, "--labels/--no-labels", help="--no-labels: render frames only (unlabelled "
                                 "Jacquard-layout scenes for semi-supervised learning; --format jacquard)."),
+    label_cache: Optional[Path] = typer.Option(None, help="A folder that keeps single objects' grasp labels: another "
+                                               "synthesis of the same objects and label settings (another --style, "
+                                               "--camera or view count) reads them instead of labelling again."),
 ):
     """Synthesise labelled grasp datasets (GQ-CNN tensors, Jacquard-layout scenes) from objects,
     singly or in clutter heaps."""
@@ -110,7 +113,7 @@ def synth(
         raise ConfigError(f"--workers {workers}: give -1 (one per CPU), 0 (serial, in this process) or a number of "
                           f"Ray workers")
     n_workers = (os.cpu_count() or 1) if workers < 0 else workers
-    res = run_synth(cfg, out, workers=n_workers, address=address, shard=parse_shard(shard))
+    res = run_synth(cfg, out, workers=n_workers, address=address, shard=parse_shard(shard), label_cache=label_cache)
     if not cfg.labels:
         n_views = len(list((out / "jacquard").glob("*/*_grasps.json")))
         console.print(f"[green]rendered[/] {n_views} unlabelled views of {res.objects} objects "

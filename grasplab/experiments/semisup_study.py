@@ -37,7 +37,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..imaging import PreprocessConfig
-from ..storage import atomic_write_bytes, atomic_write_json, run_metadata
+from ..storage import atomic_write, atomic_write_bytes, atomic_write_json, run_metadata
 from .semisup_cells import Setting, StudyConfig, all_cells, schedule, teacher_of
 
 # ---------------------------------------------------------------------------------------------
@@ -150,7 +150,8 @@ def prepare_study_data(cfg: StudyConfig, out: Path, data: Path | None = None, fm
             scenes = load_scenes(data, fmt, depth)
         else:
             folder = out / "data" / style
-            run_synth(labelled_synth_config(style, quick), folder, workers=workers)
+            # the styles share objects, poses and grasps: the labels are computed once, for the first
+            run_synth(labelled_synth_config(style, quick), folder, workers=workers, label_cache=out / "data" / "labels")
             scenes = load_scenes(folder, "jacquard", depth)
         pool, val, test = study_splits(scenes, cfg)
         n_extra = (need.get(style, 1) - 1) * len(pool)
@@ -282,6 +283,7 @@ class _StudyRunner:
         self._inputs: dict = {}
         self._xy: dict = {}
         self._pseudo: dict = {}
+        self.position = -1                         # the plan entry being run (``run_study``)
 
     def inputs_of(self, style: str, inputs: str, part: str):
         """One part's (pool / val / test / extra) network inputs, standardised on the pool, cached on disk."""
@@ -335,19 +337,56 @@ class _StudyRunner:
     def pseudo_targets(self, cell: Setting, seed: int, n_pool: int):
         """The teacher's (``teacher_of``: this seed's labels-only GG-CNN) symmetric maps of the first
         ``n_pool`` frames of the pool, seen on the teacher's input, computed once per seed and
-        teacher for the largest pool its pseudo cells use."""
+        teacher for the largest pool its pseudo cells use. One teacher's labels are held in memory
+        at a time (GBs for 16× pools); labels a later axis needs again, after another teacher's,
+        wait on disk (``cache/pseudo-*.npy``) until their last use instead of being recomputed."""
+        import torch
+
         from ..models.base import load_map_model
         from .semisup_methods import symmetric_pseudo_labels
         teacher_cell = teacher_of(cell, self.cfg)
         key = (seed, teacher_cell)
         if key not in self._pseudo or len(self._pseudo[key]) < n_pool:
-            self._pseudo.clear()           # one teacher's labels held at a time (GBs for 16× pools)
+            self._pseudo.clear()
             largest = max(c.pool for s_, c in self.plan if s_ == seed and teacher_of(c, self.cfg) == teacher_cell)
-            teacher = load_map_model(self.out / "models" / f"{teacher_cell.key}-seed{seed}.npz")
-            frames = self.pool_of(replace(cell, inputs=teacher_cell.inputs, pool=largest))
-            self._pseudo[key] = symmetric_pseudo_labels(teacher.to(self.fabric.device),
-                                                        frames.to(self.fabric.device)).cpu()
+            model = self.out / "models" / f"{teacher_cell.key}-seed{seed}.npz"
+            path = self._pseudo_path(teacher_cell, seed, largest, model)
+            if path.is_file():
+                labels = torch.from_numpy(np.load(path))
+            else:
+                teacher = load_map_model(model)
+                frames = self.pool_of(replace(cell, inputs=teacher_cell.inputs, pool=largest))
+                labels = symmetric_pseudo_labels(teacher.to(self.fabric.device), frames.to(self.fabric.device)).cpu()
+                if self._needed_again(key):
+                    atomic_write(path, lambda p: np.save(p, labels.numpy()), suffix=".npy")
+            self._pseudo[key] = labels
         return self._pseudo[key][:n_pool]
+
+    def _pseudo_path(self, teacher_cell: Setting, seed: int, pool: int, model: Path) -> Path:
+        """Where a teacher's labels of a pool wait on disk; named by the teacher model's digest, so
+        a teacher trained again is never paired with its predecessor's labels."""
+        import hashlib
+        digest = hashlib.sha256(model.read_bytes()).hexdigest()[:12]
+        return self.out / "cache" / f"pseudo-{teacher_cell.key}-seed{seed}-x{pool}-{digest}.npy"
+
+    def _needed_again(self, key) -> bool:
+        """Whether (seed, teacher) labels a cell after another teacher's cell, later in the plan."""
+        others = False
+        for seed, c in self.plan[self.position + 1:]:
+            t = teacher_of(c, self.cfg)
+            if t is not None and (seed, t) == key:
+                if others:
+                    return True
+            elif t is not None:
+                others = True
+        return False
+
+    def release_pseudo_labels(self, done_through: int) -> None:
+        """Delete the stored teacher labels that no plan entry after ``done_through`` uses."""
+        later = {(s, teacher_of(c, self.cfg)) for s, c in self.plan[done_through + 1:]}
+        for path in (self.out / "cache").glob("pseudo-*.npy"):
+            if not any(path.name.startswith(f"pseudo-{t.key}-seed{s}-") for s, t in later if t is not None):
+                path.unlink(missing_ok=True)
 
     def run_cell(self, cell: Setting, seed: int) -> dict:
         """Train one cell at one seed, store its model, evaluate it on test and validation: its row.
@@ -417,7 +456,8 @@ def run_study(data: dict[str, StudyData], cfg: StudyConfig, out_dir: str | Path,
         plan = schedule(cfg)
         runner = _StudyRunner(data, cfg, out, plan, fabric, progress)
         overall = progress.add_task("study cells", total=len(plan))
-        for seed, cell in plan:
+        for i, (seed, cell) in enumerate(plan):
+            runner.position = i
             row_path = out / "rows" / f"{cell.key}-seed{seed}.json"
             if row_path.is_file():
                 rows.append(json.loads(row_path.read_text()))
@@ -426,5 +466,7 @@ def run_study(data: dict[str, StudyData], cfg: StudyConfig, out_dir: str | Path,
                 atomic_write_json(row_path, rows[-1])
                 if len(rows) % 10 == 0:           # a report to look at while the study runs
                     report(rows)
+                runner.release_pseudo_labels(i)
             progress.advance(overall)
+        runner.release_pseudo_labels(len(plan))
     return report(rows)

@@ -91,11 +91,16 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
 
 
 def run_synth(cfg: SynthConfig, out_dir: str | Path, workers: int = 0, address: str | None = None,
-              show_progress: bool = True, shard: tuple[int, int] | None = None) -> SynthResult:
+              show_progress: bool = True, shard: tuple[int, int] | None = None,
+              label_cache: str | Path | None = None) -> SynthResult:
     """Run (or resume) a synthesis job. ``shard=(k, n)`` runs only objects ``i % n == k``, so n
     processes or machines can share one output folder (a batch array, or no Ray); each writes its
-    own units, and a final run without a shard skips them all and writes the tensors and splits."""
+    own units, and a final run without a shard skips them all and writes the tensors and splits.
+    ``label_cache``: a folder where single objects' grasp labels are kept for other syntheses of
+    the same objects and label settings (another style or camera), and read from (same outputs)."""
     out_dir = Path(out_dir)
+    if label_cache is not None and Path(label_cache).exists() and not Path(label_cache).is_dir():
+        raise ConfigError(f"--label-cache {label_cache}: not a folder; give a folder (made if missing) for the labels")
     specs = parse_object_source(cfg.objects, cfg.seed, cfg.mesh_scale)
     if address:
         check_ray_address(address)
@@ -103,11 +108,13 @@ def run_synth(cfg: SynthConfig, out_dir: str | Path, workers: int = 0, address: 
     out_dir.mkdir(parents=True, exist_ok=True)
     lock = "synth" if shard is None else f"synth-shard-{shard[0]}-of-{shard[1]}"
     with folder_lock(out_dir, lock, "synthesis"):
-        return _run_synth_locked(cfg, out_dir, workers, address, show_progress, shard, specs, fresh)
+        return _run_synth_locked(cfg, out_dir, workers, address, show_progress, shard, specs, fresh,
+                                 None if label_cache is None else Path(label_cache))
 
 
 def _run_synth_locked(cfg: SynthConfig, out_dir: Path, workers: int, address: str | None, show_progress: bool,
-                      shard: tuple[int, int] | None, specs: list, fresh: bool) -> SynthResult:
+                      shard: tuple[int, int] | None, specs: list, fresh: bool,
+                      label_cache: Path | None = None) -> SynthResult:
     with folder_lock(out_dir, "config", "synthesis", wait=True):           # shards share the folder: check-and-write at once
         check_or_write_run_config(out_dir, CONFIG_FILE, cfg, "dataset", may_change=("heaps",))
     (out_dir / "units").mkdir(exist_ok=True)
@@ -148,7 +155,7 @@ def _run_synth_locked(cfg: SynthConfig, out_dir: Path, workers: int, address: st
         points = pos = 0
         had_views: dict[str, bool] = {}            # a unit renders views only if it had candidates
         notes: dict[str, str] = {}
-        for res in run_units(todo, cfg, out_dir, workers, address, stats=result.timing):
+        for res in run_units(todo, cfg, out_dir, workers, address, stats=result.timing, label_cache=label_cache):
             had_views[res.key] = had_views.get(res.key, False) or res.views > 0
             if res.note:
                 notes.setdefault(res.key, res.note)

@@ -24,7 +24,7 @@ from ..grasps import AntipodalConfig, CollisionChecker, CollisionConfig, load_gr
 from ..imaging.crops import rotated_crops
 from ..objects import ObjectSpec
 from ..presets import published
-from ..quality import QualityConfig, robust_quality
+from ..quality import QualityConfig, QualityLabels, robust_quality
 from ..scene import DepthNoiseConfig, apply_depth_noise, camera_preset, compute_stable_poses, sample_scene
 from ..scene.styles import scene_style
 from ..seeding import derive_int_seed, derive_rng
@@ -148,8 +148,10 @@ def empty_fields() -> dict[str, list]:
 
 
 def process_unit(spec: ObjectSpec, obj_index: int, pose_rank: int, cfg: SynthConfig, out_dir: Path,
-                 renderer) -> UnitResult:
-    """Run one object pose end to end and write its outputs; bad objects are reported, not raised."""
+                 renderer, label_cache: Path | None = None) -> UnitResult:
+    """Run one object pose end to end and write its outputs; bad objects are reported, not raised.
+    ``label_cache``: a folder of grasp labels shared by syntheses of the same objects
+    (``synth.label_cache``), read where it holds this pose's and written where it does not."""
     res = UnitResult(spec.key, pose_rank)
     try:
         obj = spec.build()
@@ -170,19 +172,11 @@ def process_unit(spec: ObjectSpec, obj_index: int, pose_rank: int, cfg: SynthCon
         if not cfg.labels:
             _render_unlabelled(obj, spec, obj_index, pose, cfg, camera, style, renderer, out_dir, res)
             continue
-        mesh_t = obj.mesh.copy()
-        mesh_t.apply_transform(pose.T_table_obj.matrix)
-        com_t = pose.T_table_obj.apply(obj.center_of_mass_m)
-        grasps = sample_antipodal_grasps(mesh_t, gripper, antipodal, derive_rng(cfg.seed, "grasps", spec.key, pose.index))
+        grasps, collision_free, labels = _pose_labels(obj, spec, pose, cfg, gripper, antipodal, label_cache)
         if len(grasps) == 0:
             res.note = (f"no antipodal grasp fits the {gripper.name} gripper (opening {gripper.max_width_m * 100:.1f} cm) "
                         f"in stable pose {pose.index}")
             continue
-        collides = CollisionChecker(mesh_t, gripper, cfg.collision,
-                                    seed=derive_int_seed(cfg.seed, "collision", spec.key, pose.index)).collides(grasps)
-        labels = robust_quality(mesh_t, com_t, grasps, gripper.max_width_m, cfg.quality,
-                                derive_rng(cfg.seed, "quality", spec.key, pose.index))
-        collision_free = ~collides
         robust = labels.robust_ferrari_canny * collision_free
         for v in range(cfg.views_per_pose):
             rng = derive_rng(cfg.seed, "view", spec.key, pose.index, v)
@@ -228,6 +222,35 @@ def process_unit(spec: ObjectSpec, obj_index: int, pose_rank: int, cfg: SynthCon
             res.datapoints += int(idx.size)
     write_unit(out_dir, res, fields, unit_key(spec.key, pose_rank))
     return res
+
+
+def _pose_labels(obj, spec: ObjectSpec, pose, cfg: SynthConfig, gripper, antipodal: AntipodalConfig,
+                 label_cache: Path | None):
+    """(grasps, collision_free, quality labels) of one stable pose, in the table frame: from the
+    label cache when it holds them, else sampled, collision-checked and labelled."""
+    from .label_cache import label_key, load_labels, store_labels
+    mesh_t = obj.mesh.copy()
+    mesh_t.apply_transform(pose.T_table_obj.matrix)
+    com_t = pose.T_table_obj.apply(obj.center_of_mass_m)
+    key = None
+    if label_cache is not None:
+        key = label_key(cfg.seed, spec.key, pose.index, mesh_t, com_t, gripper, antipodal, cfg.collision, cfg.quality)
+        cached = load_labels(label_cache, key)
+        if cached is not None:
+            return cached
+    grasps = sample_antipodal_grasps(mesh_t, gripper, antipodal, derive_rng(cfg.seed, "grasps", spec.key, pose.index))
+    if len(grasps) == 0:
+        labels = QualityLabels(*(np.zeros(0) for _ in range(3)))
+        collision_free = np.zeros(0, dtype=bool)
+    else:
+        collides = CollisionChecker(mesh_t, gripper, cfg.collision,
+                                    seed=derive_int_seed(cfg.seed, "collision", spec.key, pose.index)).collides(grasps)
+        labels = robust_quality(mesh_t, com_t, grasps, gripper.max_width_m, cfg.quality,
+                                derive_rng(cfg.seed, "quality", spec.key, pose.index))
+        collision_free = ~collides
+    if key is not None:
+        store_labels(label_cache, key, grasps, collision_free, labels)
+    return grasps, collision_free, labels
 
 
 def _style_record(cfg: SynthConfig, scene) -> dict:
