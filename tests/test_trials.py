@@ -140,6 +140,13 @@ def test_the_job_writes_records_resumes_and_reports(tmp_path):
     from grasplab.errors import ConfigError
     with pytest.raises(ConfigError, match="other settings"):
         run_trial_job(dataclasses.replace(cfg, seed=4), tmp_path)
+    # more trials later: only the new ones run, the first two per object are the same records
+    stamps = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "trials").glob("*.json")}
+    more = run_trial_job(dataclasses.replace(cfg, trials=3, videos=0), tmp_path)
+    assert len(more) == 6 and sorted(r["trial"] for r in more) == [0, 0, 1, 1, 2, 2]
+    assert all(p.stat().st_mtime_ns == stamps[p.name] for p in (tmp_path / "trials").glob("*.json") if p.name in stamps)
+    fewer = run_trial_job(dataclasses.replace(cfg, trials=1, videos=0), tmp_path)     # reports the first only
+    assert len(fewer) == 2 and {r["trial"] for r in fewer} == {0} and len(list((tmp_path / "trials").glob("*.json"))) == 6
 
 
 def test_label_study_relates_labels_to_outcomes():

@@ -157,7 +157,11 @@ def run_trial_job(config: TrialJobConfig, out_dir: Path, *, workers: int = 0, ad
                           f"gives {len(specs)}: give more objects or smaller heaps")
     build_policy(config.policy)               # a bad policy or model fails here, before any work
     with folder_lock(out_dir, "trial", "trial job"):
-        check_or_write_run_config(out_dir, "trial_config.json", config, what="trial job")
+        # more trials per object (or heap) may be added later: each trial's seed depends on its own
+        # index only, so the first N are the same whatever the count; fewer report the first N.
+        # Videos only film trials, so their count may change too.
+        check_or_write_run_config(out_dir, "trial_config.json", config, what="trial job",
+                                  may_change=("trials", "videos"))
         if config.protocol == "clutter":
             _refuse_first_protocol_heaps(out_dir)
             todo = [(n, k) for n in config.heap_sizes for k in range(config.trials)
