@@ -104,6 +104,18 @@ def test_pseudo_labels_average_the_eight_views():
     assert torch.allclose(ramp[:, 0], torch.full_like(ramp[:, 0], 7.5))   # the ramp averaged over turns
 
 
+def test_pseudo_labels_with_the_views_in_one_batch_are_those_of_one_view_at_a_time():
+    from grasplab.experiments.semisup_methods import VIEWS, stacked_maps, unview_maps, view_images
+    from grasplab.models.ggcnn import GGCNN
+    torch.manual_seed(0)
+    net = GGCNN(input_channels=1, filters=(8, 4, 4)).eval()
+    x = torch.rand(6, 1, 24, 24)
+    with torch.no_grad():
+        one_at_a_time = sum(unview_maps(stacked_maps(net, view_images(x, t, m)), t, m) for t, m in VIEWS[8]) / 8
+    labels = symmetric_pseudo_labels(net, x, batch_size=4)
+    assert torch.allclose(labels, one_at_a_time, atol=1e-6) and labels.shape == (6, 4, 24, 24)
+
+
 def test_cells_schedule_and_references():
     cfg = StudyConfig()
     axes = axis_cells(cfg)
