@@ -9,7 +9,8 @@ import torch
 from grasplab.errors import ConfigError
 from grasplab.experiments.semisup_methods import (ConsistencyLoss, symmetric_pseudo_labels, unview_maps,
                                                   view_images, view_maps)
-from grasplab.experiments.semisup_cells import StudyConfig, all_cells, axis_cells, reference_of, schedule, teacher_of
+from grasplab.experiments.semisup_cells import (FULL_STUDY, StudyConfig, all_cells, axis_cells, reference_of, schedule,
+                                              teacher_of)
 from grasplab.experiments.semisup_study_report import summarise_cell
 from grasplab.policies import map_augmentation as ma
 from grasplab.policies.map_augmentation import VIEWS
@@ -127,17 +128,25 @@ def test_cells_schedule_and_references():
     assert reference_of(curve[0], cfg) in axes["pool"] and {c.inputs for c in axes["pool"]} == {"rgbd", "rgb"}
     assert not [c for c in axis_cells(StudyConfig(cross_modal_inputs=()))["pool"] if c.inputs != "rgbd"]
     assert {c.inputs for c in axes["input"]} == {"rgb", "depth", "rgbd"}
-    assert {(c.method, c.pool) for c in axes["input"]} == {("ggcnn", 1), ("vqvae", 1), ("pseudo", cfg.scenes_pool),
+    assert {(c.method, c.pool) for c in axes["input"]} == {("ggcnn", 1), ("vqvae", 1), ("pseudo-depth", cfg.scenes_pool)}
+    full = axis_cells(StudyConfig(**FULL_STUDY))
+    assert {(c.method, c.pool) for c in full["input"]} == {("ggcnn", 1), ("vqvae", 1), ("pseudo", cfg.scenes_pool),
                                                             ("consistency", cfg.scenes_pool),
                                                             ("pseudo-depth", cfg.scenes_pool)}
+    assert {c.codes for c in full["codebook"]} == {64, 256, 1024}
+    assert {c.method for c in full["scenes"]} == {"ggcnn", "vqvae", "pseudo", "consistency"}
+    # the default leaves out only cells whose rows the full grid also has: the rows it runs are the same
+    assert set(all_cells(cfg)) < set(all_cells(StudyConfig(**FULL_STUDY)))
+    assert len(schedule(cfg)) == 75 and len(schedule(StudyConfig(**FULL_STUDY))) == 93
     cross = [c for c in axes["input"] if c.method == "pseudo-depth"]
     assert {c.inputs for c in cross} == {"rgb", "rgbd"}                 # on depth it would be plain pseudo
     for c in cross:                   # paired with the GG-CNN on its own input, taught by the one on depth
         assert reference_of(c, cfg).inputs == c.inputs and teacher_of(c, cfg).inputs == "depth"
         assert teacher_of(c, cfg).method == "ggcnn" and teacher_of(c, cfg).pool == 1
-    assert {c.grid for c in axes["latent"]} == {24, 48} and {c.codes for c in axes["codebook"]} == {64, 256, 1024}
+    assert {c.grid for c in axes["latent"]} == {24, 48} and {c.codes for c in axes["codebook"]} == {64, 256}
     assert {c.method for c in axes["encoder"]} == {"ggcnn", "vqvae", "vqvae-finetune", "joint"}
     assert {c.style for c in axes["scenes"]} == {"plain", "cornell"}
+    assert {c.method for c in axes["scenes"]} == {"ggcnn", "vqvae", "pseudo"}
     cells = all_cells(cfg)
     assert len(cells) == len(set(cells))
     plan = schedule(cfg)
@@ -203,7 +212,7 @@ def test_unlabelled_frame_folders_are_read_as_scenes_without_grasps(tmp_path):
 def test_cli_refuses_bad_study_options(tmp_path, capsys):
     from grasplab.cli import main
     for args, match in [(["--axes", "colour"], "unknown study axis"), (["--device", "tpu"], "--device"),
-                        (["--pools", "1,x"], "--pools")]:
+                        (["--pools", "1,x"], "--pools"), (["--quick", "--full"], "--quick and --full")]:
         with pytest.raises(SystemExit) as exc:
             main(["experiment", "semisup-study", "--out", str(tmp_path / "s"), *args])
         assert exc.value.code != 0
@@ -384,7 +393,7 @@ def test_teacher_labels_are_computed_once_per_seed_and_teacher_and_cleaned_up(tm
     from grasplab.experiments.semisup_cells import schedule, teacher_of
     from grasplab.models import base
 
-    cfg = StudyConfig(seeds=2, pools=(1, 4), axes=("pool", "input"))
+    cfg = StudyConfig(seeds=2, pools=(1, 4), axes=("pool", "input"), **FULL_STUDY)
     plan = schedule(cfg)
     out = tmp_path / "study"
     (out / "models").mkdir(parents=True)

@@ -139,6 +139,8 @@ def experiment_semisup_study(
     labelled_fraction: float = typer.Option(0.1, help="Fraction of the training pool whose labels are used."),
     seeds: Optional[int] = typer.Option(None, help="Seeds per cell (default 3; --quick 2)."),
     quick: bool = typer.Option(False, "--quick", help="30 objects, 2 seeds, fewer steps and cells (≤ 15 min on 2 cores)."),
+    full: bool = typer.Option(False, "--full", help="The whole grid (~+35 min): also pseudo-labels and consistency "
+                              "on every input, 1024 codes, consistency on Cornell-like scenes."),
     device: str = typer.Option("cpu", help="cpu, or cuda (training on one GPU)."),
     workers: int = typer.Option(-1, help="Ray workers for synthesis (-1: one per CPU; 0: serial)."),
     out: Path = typer.Option(Path("grasplab-semisup-study"), help="Folder for study.{md,json}, rows, models, "
@@ -148,12 +150,14 @@ def experiment_semisup_study(
     scene style, with pseudo-labelling and consistency training beside the paper's VQ-VAE."""
     import os
     import sys
-    from ..experiments.semisup_cells import QUICK_STUDY, StudyConfig
+    from ..experiments.semisup_cells import FULL_STUDY, QUICK_STUDY, StudyConfig
     from ..experiments.semisup_study import prepare_study_data, run_study
     from ..errors import ConfigError
     if device not in ("cpu", "cuda"):
         raise ConfigError(f"--device {device!r}: choose cpu or cuda")
-    settings = dict(QUICK_STUDY) if quick else {}
+    if quick and full:
+        raise ConfigError("--quick and --full ask for opposite things: give one of them")
+    settings = dict(QUICK_STUDY) if quick else dict(FULL_STUDY) if full else {}
     settings["axes"] = tuple(comma_list(axes, what="axes", option="--axes"))
     if data is not None:
         settings["styles"] = ("data",)

@@ -440,7 +440,8 @@ def run_study(data: dict[str, StudyData], cfg: StudyConfig, out_dir: str | Path,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     check_or_write_run_config(out, "study_config.json", cfg, "semi-supervised study",
-                              may_change=("seeds", "axes", "pool_methods", "input_methods", "cross_modal_inputs"))
+                              may_change=("seeds", "axes", "pool_methods", "input_methods", "scene_methods", "codebooks",
+                                          "cross_modal_inputs"))
     fabric = _fabric(accelerator, devices)
     t0 = time.perf_counter()
     rows: list[dict] = []
