@@ -70,7 +70,7 @@ class StudyConfig:
             raise ConfigError("--seeds must be at least 1")
 
 
-#: the whole grid the study was first run with (~+35 min on 2 cores): the input axis' pseudo-label
+#: the whole grid the study was first run with (~40 min more on 2 cores): the input axis' pseudo-label
 #: and consistency cells on RGB and depth, 1024 codes, consistency on Cornell-like scenes — cells
 #: whose results (BENCHMARKS) did not change any conclusion, left out of the default to keep it
 #: within 3 hours on 2 CPU cores
