@@ -357,9 +357,12 @@ def test_a_label_cache_gives_another_style_the_same_labels_without_labelling_aga
     run_synth(SynthConfig(**{**SMALL, "quality": QualityConfig(num_samples=5, friction_coef=0.3)}),
               tmp_path / "mu", workers=0, show_progress=False, label_cache=cache)
     assert labelled and len(list(cache.glob("*.npz"))) == 2 * len(entries)
-    # a damaged entry is labelled again, not read
-    (cache / entries[0]).write_bytes(b"not an npz")
-    assert lc.load_labels(cache, entries[0][:-4]) is None
+    # a damaged entry (not an archive, or one cut short) is labelled again, not read
+    assert lc.load_labels(cache, entries[0][:-4]) is not None
+    whole = (cache / entries[0]).read_bytes()
+    for damaged in (b"not an npz", whole[:len(whole) // 2]):
+        (cache / entries[0]).write_bytes(damaged)
+        assert lc.load_labels(cache, entries[0][:-4]) is None
 
 
 def test_a_label_cache_that_is_a_file_is_refused(tmp_path, capsys):

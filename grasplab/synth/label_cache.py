@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import zipfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def load_labels(folder: Path, key: str) -> tuple[GraspSet, np.ndarray, QualityLa
                               str(z["frame"]))
             labels = QualityLabels(z["ferrari_canny"], z["robust_ferrari_canny"], z["p_force_closure"])
             return grasps, z["collision_free"], labels
-    except (OSError, KeyError, ValueError):        # a damaged entry is labelled again (and rewritten)
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):   # damaged: labelled again, rewritten
         return None
 
 
