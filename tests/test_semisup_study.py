@@ -374,9 +374,11 @@ def test_report_sums_the_cells_own_time_and_draws_the_cross_modal_pool_curve(tmp
         drawn[path.name] = sorted(t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts())
         return real_finish(fig, path, title)
     monkeypatch.setattr(figures, "finish_figure", finish)
-    rep = write_study_report({"rows": all_rows, "wall_s": 1.0, "images": {}, "command": "c"}, cfg, tmp_path)
+    rep = write_study_report({"rows": all_rows, "wall_s": 1.0, "data_s": 42.0, "images": {}, "command": "c"}, cfg,
+                             tmp_path)
     assert rep["summary"]["axes"]["pool"][-1] == "pseudo-depth-plain-rgb-x4-g24-k256"
     md = (tmp_path / "study.md").read_text()
+    assert "training and evaluation 1 s in its last run (the data made before it not counted), data 42 s." in md
     assert "6.0 min over 6 of 12 rows" in md                       # (60 + 90 + 30) × 2 seeds = 360 s
     assert (tmp_path / "figures" / "study-pool.png").stat().st_size > 0
     assert drawn["study-pool.png"] == ["ggcnn (rgb), labels only", "ggcnn (rgbd), labels only", "pseudo (rgbd)",

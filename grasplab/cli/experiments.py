@@ -150,6 +150,7 @@ def experiment_semisup_study(
     scene style, with pseudo-labelling and consistency training beside the paper's VQ-VAE."""
     import os
     import sys
+    import time
     from ..experiments.semisup_cells import FULL_STUDY, QUICK_STUDY, StudyConfig
     from ..experiments.semisup_study import prepare_study_data, run_study
     from ..errors import ConfigError
@@ -171,9 +172,11 @@ def experiment_semisup_study(
             comma_list(cross_modal, what="inputs such as rgb,rgbd", option="--cross-modal"))
     cfg = StudyConfig(labelled_fraction=labelled_fraction, **settings)
     n_workers = (os.cpu_count() or 1) if workers < 0 else workers
+    t_start = time.perf_counter()
     study_data = prepare_study_data(cfg, out, data, format, depth, unlabelled, quick, n_workers)
+    data_s = time.perf_counter() - t_start
     rep = run_study(study_data, cfg, out, accelerator="gpu" if device == "cuda" else "cpu",
-                    command="grasplab " + " ".join(sys.argv[1:]))
+                    command="grasplab " + " ".join(sys.argv[1:]), data_s=data_s)
     cells = rep["summary"]["cells"]
     rows = []
     for axis, keys in rep["summary"]["axes"].items():
@@ -191,7 +194,8 @@ def experiment_semisup_study(
         if b:
             console.print(f"{what}: {b['cell']}: test {b['test_mean']:.1%}, {100 * b['diff_mean']:+.1f} points over "
                           f"labels-only GG-CNN (target ≥ 9: {'met' if b['target_met'] else 'not met'})", soft_wrap=True)
-    console.print(f"results: {out / 'study.md'}, figures in {out / 'figures'}; {rep['wall_s']:.0f} s", soft_wrap=True)
+    console.print(f"results: {out / 'study.md'}, figures in {out / 'figures'}; data {data_s:.0f} s, training and "
+                  f"evaluation {rep['wall_s']:.0f} s, {time.perf_counter() - t_start:.0f} s in all", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

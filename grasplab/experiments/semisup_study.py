@@ -429,9 +429,10 @@ class _StudyRunner:
 
 
 def run_study(data: dict[str, StudyData], cfg: StudyConfig, out_dir: str | Path, show_progress: bool = True,
-              accelerator: str = "cpu", devices: int | str = 1, command: str = "") -> dict:
+              accelerator: str = "cpu", devices: int | str = 1, command: str = "", data_s: float | None = None) -> dict:
     """Train and evaluate every cell at every seed (resuming finished rows), then write
-    ``study.json``/``study.md`` and a figure per axis."""
+    ``study.json``/``study.md`` and a figure per axis. ``wall_s`` is this call's time; ``data_s``, when
+    given, the time spent making or reading its data before it."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ..storage import check_or_write_run_config
@@ -448,6 +449,7 @@ def run_study(data: dict[str, StudyData], cfg: StudyConfig, out_dir: str | Path,
 
     def report(rows: list[dict]) -> dict:
         rep = {**run_metadata(cfg), "command": command, "rows": rows, "wall_s": round(time.perf_counter() - t0, 1),
+               **({} if data_s is None else {"data_s": round(data_s, 1)}),
                "images": {s: {"pool": len(d.pool), "val": len(d.val), "test": len(d.test), "extra": len(d.extra)}
                           for s, d in data.items()}}
         return write_study_report(rep, cfg, out)

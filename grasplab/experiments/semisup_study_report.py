@@ -89,7 +89,9 @@ def study_markdown(report: dict) -> str:
              "Images per style: " + "; ".join(f"{k}: pool {v['pool']}, validation {v['val']}, test {v['test']}, "
                                               f"extra unlabelled {v['extra']}" for k, v in imgs.items()), ""]
     if report.get("command"):
-        lines += [f"Command: `{report['command']}`; wall {report['wall_s']:.0f} s.", ""]
+        lines += [f"Command: `{report['command']}`; training and evaluation {report['wall_s']:.0f} s in its last run "
+                  f"(the data made before it not counted)" + (f", data {report['data_s']:.0f} s" if "data_s" in report else "")
+                  + ".", ""]
     timed = [r["cell_s"] for r in report["rows"] if "cell_s" in r]
     if timed:               # rows of earlier (resumed) runs count too: the cells' own time, data and set-up excluded
         lines += [f"Cells' own time (training, teacher labels, evaluation): {sum(timed) / 60:.1f} min over "
