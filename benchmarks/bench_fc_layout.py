@@ -32,7 +32,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     scenes = [s for s in load_scenes(args.data, "jacquard", "stereo") if s.rectangles()][:args.frames]
     frames = [s.frame(rgb=False, mask=not args.no_masks) for s in scenes]
-    shipped, contiguous = load_policy("fc-gqcnn"), load_policy("fc-gqcnn")
+    # float32 both: this compares layouts only (bfloat16 is `grasplab bench policy --also SPEC`'s to compare)
+    shipped, contiguous = load_policy("fc-gqcnn", dense_dtype="float32"), load_policy("fc-gqcnn", dense_dtype="float32")
     c = contiguous.dense.config
     layers = nn.Sequential(*list(contiguous.model.image_stream)[:-3]).eval()     # the crop network's own
     contiguous.dense._conv_features = lambda x: layers((x - c["im_mean"]) / c["im_std"])

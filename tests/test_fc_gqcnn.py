@@ -120,7 +120,8 @@ def test_fc_policy_plans_through_the_gate_and_refuses_empty_frames(tmp_path):
     out = pol.plan(Frame(d, mask=mask, intrinsics=INTR), max_grasps=3)
     assert 1 <= len(out) <= 3 and out[0].width_m <= 0.085 + 1e-9
     assert [g.score for g in out] == sorted((g.score for g in out), reverse=True)
-    assert pol.spec()["options"]["angle_bins"] == 16 and pol.last_stats["grid"].startswith("16×")
+    assert pol.spec()["options"]["angle_bins"] == 8 and pol.last_stats["grid"].startswith("8×")
+    assert pol.spec()["options"]["refine_angle"] and pol.last_stats["grasps_scored"] % 7 == 0 < pol.last_stats["grasps_scored"]
     from grasplab.errors import NoGraspFoundError
     with pytest.raises(NoGraspFoundError, match="above the table"):
         pol.plan(Frame(np.full((480, 640), 0.7), intrinsics=INTR))
@@ -184,3 +185,82 @@ def test_nms_by_place_and_angle():
     assert _nms(order, q, x, y, a, 5.0, np.pi / 8, 10) == [0, 1, 3, 4]     # 85° is 15° from −80°: dropped
     assert _nms(order, q, x, y, a, 5.0, np.pi / 8, 2) == [0, 1]
     assert _nms(order, q, x, y, a, 0.0, np.pi / 8, 10) == [0, 1, 2, 3, 4]
+
+
+def test_table_opening_is_binary_opening():
+    """``open_square`` (separable and/or of shifted copies) removes the same specks as
+    ``binary_opening`` by a 3×3 square twice, borders included."""
+    import scipy.ndimage as ndi
+
+    from grasplab.imaging.table_plane import open_square
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        m = rng.random(tuple(rng.integers(1, 30, 2))) < rng.random()
+        want = ndi.binary_opening(m, np.ones((3, 3), bool), iterations=2)
+        assert np.array_equal(open_square(m, 5), want)
+
+
+def _fc(tmp_path, **options):
+    path = _net(3).save(tmp_path / "gq.npz", metadata={"dataset": {"crop_px": 96, "gripper": "robotiq_2f85"}})
+    return load_policy("fc-gqcnn", model=path, **options)
+
+
+def test_views_turned_by_90_degrees_are_shared(tmp_path):
+    """With an even number of angles, view k + K/2 is view k turned by 90°: the views filled by
+    sharing equal the ones sampled one by one, whatever windows are asked for."""
+    d, _, _, _ = box_scene(short_m=0.05, long_m=0.09)
+    d = d + 0.002 * np.random.default_rng(1).standard_normal(d.shape)
+    pol = _fc(tmp_path)
+    n, step, centre = 48, 3.0, (321.3, 238.7)
+    angles = -np.pi / 2 + np.pi * (np.arange(8) + 0.5) / 8
+    img = torch.from_numpy(d.astype(np.float32))
+    windows = {0: (0, 48, 0, 48), 4: (4, 40, 8, 48), 1: (0, 32, 16, 48), 5: (16, 48, 0, 32), 2: (8, 24, 8, 24),
+               6: (0, 16, 32, 48), 7: (12, 40, 4, 44)}             # pairs that overlap and pairs that do not
+    shared = torch.full((8, 1, n, n), float("inf"))
+    pol._fill_views(shared, img, centre, angles, step, windows)
+    for k, (r0, r1, c0, c1) in windows.items():
+        alone = pol._rotated(img, centre, angles[k], n, step, (r0, r1, c0, c1))
+        torch.testing.assert_close(shared[k, 0, r0:r1, c0:c1], alone, atol=1e-5, rtol=0)
+    assert torch.isinf(shared[3]).all()                              # a view without outputs is left alone
+
+
+def test_view_windows_are_quantised_and_hold_what_outputs_read():
+    from grasplab.policies.fc_gqcnn_policy import _QUANTUM_PX, _REACH_PX, _span
+    rng = np.random.default_rng(2)
+    for _ in range(200):
+        n = _QUANTUM_PX * int(rng.integers(3, 15))
+        h = n // 4 - 8 + 1
+        idx = rng.integers(0, h, int(rng.integers(1, 6)))
+        lo, hi = _span(idx, 8, n)
+        assert 0 <= lo and hi <= n and lo % 4 == 0 and (hi - lo) % _QUANTUM_PX == 0
+        assert lo <= max(0, 4 * idx.min() - _REACH_PX) and hi >= min(n, 4 * (idx.max() + 8) + _REACH_PX)
+
+
+def test_bfloat16_dense_pass_plans_what_float32_plans(tmp_path):
+    """The dense convolutions in bfloat16 rank the same grasps as in float32 on a box (scores
+    within 0.01), and an unknown number type is refused."""
+    d, mask, _, _ = box_scene(short_m=0.05, long_m=0.09)
+    d = d + 0.002 * np.random.default_rng(0).standard_normal(d.shape)
+    frame = Frame(d, mask=mask, intrinsics=INTR)
+    plans = {dt: _fc(tmp_path, dense_dtype=dt).plan(frame, max_grasps=3) for dt in ("float32", "bfloat16")}
+    assert _fc(tmp_path, dense_dtype="bfloat16").dense.conv_dtype == torch.bfloat16
+    a, b = plans["float32"][0], plans["bfloat16"][0]
+    assert np.allclose(a.grasp.center_xy_px, b.grasp.center_xy_px) and a.grasp.angle_rad == b.grasp.angle_rad
+    assert abs(a.score - b.score) < 0.01
+    with pytest.raises(ConfigError, match="dense_dtype"):
+        _fc(tmp_path, dense_dtype="float16")
+
+
+def test_angle_refinement_turns_the_best_by_half_a_bin(tmp_path):
+    d, mask, _, _ = box_scene(short_m=0.05, long_m=0.09)
+    frame = Frame(d + 0.002 * np.random.default_rng(0).standard_normal(d.shape), mask=mask, intrinsics=INTR)
+    plain, turned = _fc(tmp_path, refine=4, refine_angle=False), _fc(tmp_path, refine=4)
+    grid = set(np.round(-np.pi / 2 + np.pi * (np.arange(8) + 0.5) / 8, 6))
+    out_plain, out_turned = plain.plan(frame, max_grasps=4), turned.plan(frame, max_grasps=4)
+    assert all(round(g.grasp.angle_rad, 6) in grid for g in out_plain)
+    half = np.pi / 16
+    for g in out_turned:                              # on the grid or half a bin off it, inside [−π/2, π/2)
+        off = min(abs((g.grasp.angle_rad - a + np.pi / 2) % np.pi - np.pi / 2) for a in grid)
+        assert min(off, abs(off - half)) < 1e-6 and -np.pi / 2 <= g.grasp.angle_rad < np.pi / 2
+    assert turned.last_stats["grasps_scored"] == 4 * 7 and plain.last_stats["grasps_scored"] == 4 * 5
+    assert max(g.score for g in out_turned) >= max(g.score for g in out_plain) - 1e-6

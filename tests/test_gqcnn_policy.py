@@ -194,6 +194,8 @@ def test_evaluate_policy_scores_with_the_rectangle_metric(tmp_path, policy_model
         assert good.top1.correct == 1 and bad.top1.correct == 0
     ev = (tmp_path / "e" / "evaluation.json").read_text()
     assert '"top1"' in ev and (tmp_path / "e" / "worst.png").is_file()
+    import json
+
     from grasplab.bench.policy_bench import run_policy_bench
     res = run_policy_bench(str(policy_model), scenes, frames=2, threads=2)
     fc, rank, cem = res["results"]
@@ -204,6 +206,11 @@ def test_evaluate_policy_scores_with_the_rectangle_metric(tmp_path, policy_model
     res = run_policy_bench(str(policy_model), scenes, frames=1, threads=2, policies=("fc-gqcnn",),
                            clearance="robotiq_2f85")
     assert [r["policy"] for r in res["results"]] == ["fc-gqcnn", "fc-gqcnn + clearance"]
+    spec = tmp_path / "fc16.json"                   # a policy spec file timed alongside, with its policy's target
+    spec.write_text(json.dumps({"policy": "fc-gqcnn", "options": {"model": str(policy_model), "angle_bins": 16,
+                                                                    "refine_angle": False}}))
+    res = run_policy_bench(str(policy_model), scenes, frames=1, threads=2, policies=("fc-gqcnn",), extra={"fc16": spec})
+    assert [r["policy"] for r in res["results"]] == ["fc-gqcnn", "fc16"] and res["results"][1]["target_ms"] == 50
 
 
 def test_predict_cli_with_a_gqcnn_on_a_real_frame(policy_model, shared_data, tmp_path, capsys):

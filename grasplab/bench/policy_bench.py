@@ -16,16 +16,17 @@ TARGETS_MS = {"fc-gqcnn": 50.0, "gqcnn-rank": 100.0, "gqcnn-cem": 250.0}
 
 def run_policy_bench(model_path: str, scenes: list, frames: int = 20, threads: int = 2, seed: int = 0,
                      masks: bool = True, policies: tuple[str, ...] = tuple(TARGETS_MS),
-                     clearance: str | None = None) -> dict:
+                     clearance: str | None = None, extra: dict | None = None) -> dict:
     """Time ``plan`` of each policy on the scenes' frames (with their masks, or planning on what
     stands above the table), interleaved; with ``clearance`` (a gripper) each also behind the
-    approach-clearance check."""
+    approach-clearance check; ``extra``: more policies, {name: spec file}, timed alongside."""
     limit_to_cores(threads)
     import torch
     torch.set_num_threads(threads)
     from ..policies import load_policy, with_clearance
 
     loaded = {name: load_policy(name, model=model_path) for name in policies}
+    loaded.update({name: load_policy(path) for name, path in (extra or {}).items()})
     if clearance is not None:
         loaded.update({f"{name} + clearance": with_clearance(load_policy(name, model=model_path), clearance)
                        for name in policies})
@@ -45,7 +46,7 @@ def run_policy_bench(model_path: str, scenes: list, frames: int = 20, threads: i
     rows = []
     for m in loaded:
         med = 1e3 * float(np.median(times[m]))
-        target = TARGETS_MS.get(m)
+        target = TARGETS_MS.get(loaded[m].name) if m in (extra or {}) else TARGETS_MS.get(m)
         rows.append({"policy": m, "frames": frames, "median_ms": med, "p90_ms": 1e3 * float(np.percentile(times[m], 90)),
                      "sampling_median_ms": 1e3 * float(np.median(sampling[m])),
                      "grasps_scored": float(np.median(scored[m])), "target_ms": target,

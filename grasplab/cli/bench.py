@@ -72,6 +72,8 @@ def bench_policy(
                                "on what stands above the table."),
     clearance: Optional[str] = typer.Option(None, help="Also time each policy behind the approach-clearance check "
                                             "for this gripper (robotiq_2f85, yumi or a gripper JSON)."),
+    also: Optional[list[Path]] = typer.Option(None, help="Also time this policy spec file (.json, e.g. the FC-GQ-CNN "
+                                              "with other options), named by its file name; repeatable."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ):
     """Planning time of the Dex-Net policies (FC-GQ-CNN, sample-and-rank, cross-entropy) on full
@@ -80,7 +82,8 @@ def bench_policy(
     from ..datasets.scene_sources import load_scenes
     from ..models.pretrained import DEFAULT_GQCNN, resolve_model
     res = run_policy_bench(str(resolve_model(model or DEFAULT_GQCNN)), load_scenes(data, "jacquard", depth),
-                           frames=frames, threads=threads, masks=masks, clearance=clearance)
+                           frames=frames, threads=threads, masks=masks, clearance=clearance,
+                           extra={p.stem: p for p in also or []})
     if as_json:
         print(json.dumps(res, indent=2))
         return

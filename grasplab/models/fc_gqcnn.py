@@ -22,11 +22,18 @@ from .layers import in_cache_chunks
 STRIDE = 4                     # two 2× max-pools: one output per 4 input pixels of the block-averaged image
 
 
+def fast_conv_dtype() -> torch.dtype:
+    """bfloat16 where the CPU multiplies it natively (AVX-512 BF16 or AMX), else float32."""
+    cpu = torch.cpu
+    native = any(getattr(cpu, f, lambda: False)() for f in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+    return torch.bfloat16 if native else torch.float32
+
+
 class DenseGQCNN(nn.Module):
     """(B, 1, H, W) block-averaged, rotated depth images (m) and (D,) or (B, D, H', W') gripper
     depths (m) → (B, D, H', W') success logits, H' = (H // 4) − S/4 + 1."""
 
-    def __init__(self, gqcnn: GQCNN):
+    def __init__(self, gqcnn: GQCNN, conv_dtype: torch.dtype = torch.float32):
         super().__init__()
         c = gqcnn.config
         self.config = dict(c)
@@ -38,7 +45,10 @@ class DenseGQCNN(nn.Module):
         for m in self.features:
             if isinstance(m, nn.ReLU):
                 m.inplace = True
-        self.features.to(memory_format=torch.channels_last)
+        # in bfloat16 on CPUs with bfloat16 dot products (``fast_conv_dtype``): ~1.7× faster
+        # convolutions; inputs are standardised in float32 first, the features returned in float32
+        self.conv_dtype = conv_dtype
+        self.features.to(dtype=conv_dtype, memory_format=torch.channels_last)
         fc3: nn.Linear = gqcnn.image_stream[-2]
         f, k = int(c["filters"]), self.im_px // STRIDE
         self.fc3 = nn.Conv2d(f, fc3.out_features, k)
@@ -69,8 +79,8 @@ class DenseGQCNN(nn.Module):
 
     def _conv_features(self, images_m: torch.Tensor) -> torch.Tensor:
         c = self.config
-        x = ((images_m - c["im_mean"]) / c["im_std"]).contiguous(memory_format=torch.channels_last)
-        return self.features(x)
+        x = ((images_m - c["im_mean"]) / c["im_std"]).to(self.conv_dtype).contiguous(memory_format=torch.channels_last)
+        return self.features(x).float()
 
     def image_features_at(self, conv: torch.Tensor, b, i, j) -> torch.Tensor:
         """``image_features`` at P chosen outputs (batch ``b``, row ``i``, column ``j``: integer
@@ -87,6 +97,13 @@ class DenseGQCNN(nn.Module):
         """Success logits (P,) from ``image_features_at`` (P, fc) and a gripper depth per position (P,)."""
         pose = self.pose_features(depth_m)
         return nn.functional.linear(torch.relu(features + pose), self.out.weight[:, :, 0, 0], self.out.bias)[:, 0]
+
+    def crop_logits(self, crops_m: torch.Tensor, depth_m: torch.Tensor) -> torch.Tensor:
+        """The crop GQ-CNN's logits (B,) of (B, 1, S, S) crops at gripper depths (B,), through these
+        layers (their layout and number type)."""
+        zero = torch.zeros(len(crops_m), dtype=torch.long)
+        return self.head_at(self.image_features_at(self.conv_features(crops_m), torch.arange(len(crops_m)), zero, zero),
+                            depth_m)
 
     def pose_features(self, depth_m: torch.Tensor) -> torch.Tensor:
         """(...,) gripper depths → (..., fc): the merge layer's depth part."""

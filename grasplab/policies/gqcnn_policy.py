@@ -139,7 +139,11 @@ class GQCNNPolicy(GraspPolicy):
             depth = depth + np.float32(depth_offset_m)
         t = self._torch
         with t.no_grad():
-            return self.model.predict_proba(t.from_numpy(crops[:, None]), t.from_numpy(depth)).numpy().astype(np.float64)
+            return self._crop_proba(t.from_numpy(crops[:, None]), t.from_numpy(depth)).numpy().astype(np.float64)
+
+    def _crop_proba(self, crops_m, depth_m):
+        """(B,) success probabilities of (B, 1, S, S) crops at their gripper depths (tensors)."""
+        return self.model.predict_proba(crops_m, depth_m)
 
     def _candidates(self, frame: Frame, max_grasps: int, rng: np.random.Generator) -> Candidates:
         d, intr = frame.depth_m, frame.intrinsics
