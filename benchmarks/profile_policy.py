@@ -1,7 +1,7 @@
 """Where a policy's planning time goes: plain ms per frame, then the share of profiled time spent in
 its main parts (cProfile inflates the total; compare shares, not milliseconds).
 
-    python benchmarks/profile_policy.py gqcnn-cem runs/gq-test [--frames 12]
+    python benchmarks/profile_policy.py gqcnn-cem runs/gq-test [--frames 12] [--no-masks]
 """
 import argparse
 import cProfile
@@ -15,9 +15,11 @@ from grasplab.policies import load_policy
 
 PARTS = {"GQ-CNN on crops": ("gqcnn.py", "forward", 90), "LRN layers": ("gqcnn.py", "forward", 41),
          "sampling crops": ("crops.py", "rotated_crops", None), "antipodal sampler": ("antipodal_depth.py", "sample_antipodal_grasps", None),
-         "mixture fits": ("_base.py", "fit", None), "dense pass": ("fc_gqcnn.py", "image_features", None),
-         "crop refinement": ("fc_gqcnn_policy.py", "_refined", None), "rotating the region": ("fc_gqcnn_policy.py", "_rotated", None),
-         "table fit": ("table_plane.py", "fit_table_plane", None)}
+         "mixture fits": ("_base.py", "fit", None),
+         "dense convolutions": ("fc_gqcnn.py", "conv_features", None),
+         "dense layers at the positions": ("fc_gqcnn.py", "image_features_at", None),
+         "crop refinement": ("fc_gqcnn_policy.py", "_refined", None), "rotating the views": ("fc_gqcnn_policy.py", "_fill_views", None),
+         "table fit": ("table_plane.py", "fit_table_plane", None), "table mask": ("table_plane.py", "above_table", None)}
 
 
 def main() -> None:
@@ -26,10 +28,11 @@ def main() -> None:
     ap.add_argument("data")
     ap.add_argument("--frames", type=int, default=12)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--no-masks", action="store_true", help="plan on what stands above the table")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     scenes = [s for s in load_scenes(args.data, "jacquard", "stereo") if s.rectangles()][:args.frames]
-    frames = [s.frame(rgb=False, mask=True) for s in scenes]
+    frames = [s.frame(rgb=False, mask=not args.no_masks) for s in scenes]
     pol = load_policy(args.policy)
     pol.plan(frames[0])                                   # warm-up
     t = time.perf_counter()
@@ -46,7 +49,7 @@ def main() -> None:
         cum = sum(v[3] for (fn, ln, fu), v in st.stats.items()
                   if fn.endswith(file) and fu == func and (line is None or ln == line))
         if cum:
-            print(f"  {name:20s} {100 * cum / st.total_tt:5.1f} % of profiled time")
+            print(f"  {name:30s} {100 * cum / st.total_tt:5.1f} % of profiled time")
 
 
 if __name__ == "__main__":

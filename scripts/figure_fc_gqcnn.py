@@ -1,5 +1,5 @@
-"""Figure: what the FC-GQ-CNN sees — per frame, the best dense score at every position (over 16
-angles and the depth bins) and the planned grasps.
+"""Figure: what the FC-GQ-CNN sees — per frame, the best dense score at every position (over the
+angle bins and the depth bins) and the planned grasps.
 
     python scripts/figure_fc_gqcnn.py --data runs/gq-heaps-test --frames 3 --out docs/figures/fc-gqcnn.png
     python scripts/figure_fc_gqcnn.py --primesense ../shared/data/gqcnn --out docs/figures/fc-gqcnn-primesense.png
@@ -71,7 +71,7 @@ def main() -> None:
         for ax in row:                                     # the whole frame
             ax.set_xlim(0, w)
             ax.set_ylim(h, 0)
-    finish_panels(fig, axes, args.out, "FC-GQ-CNN: one dense pass over positions × 16 angles × gripper depths")
+    finish_panels(fig, axes, args.out, f"FC-GQ-CNN: one dense pass over positions × {pol.fc_config.angle_bins} angles × gripper depths")
     print("wrote", args.out)
 
 

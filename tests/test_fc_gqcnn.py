@@ -71,6 +71,10 @@ def test_dense_pass_on_a_crop_sized_image_is_the_crop_network():
         per_position = dense(crops, depth[:, None, None, None])[:, 0, 0, 0]       # depths per position
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(per_position, want, atol=1e-5, rtol=1e-5)
+    with torch.no_grad():                                  # the re-scoring path: crops through the dense layers
+        torch.testing.assert_close(dense.crop_logits(crops, depth), want, atol=1e-5, rtol=1e-5)
+        half = DenseGQCNN(net, torch.bfloat16)                       # bfloat16 convolutions: close, not equal
+        assert (half.crop_logits(crops, depth) - want).abs().max() < 0.05 * want.abs().max() + 0.05
 
 
 def test_scores_at_chosen_positions_are_the_dense_scores_there():
