@@ -251,7 +251,7 @@ def test_bfloat16_dense_pass_plans_what_float32_plans(tmp_path):
     a, b = plans["float32"][0], plans["bfloat16"][0]
     assert np.allclose(a.grasp.center_xy_px, b.grasp.center_xy_px) and a.grasp.angle_rad == b.grasp.angle_rad
     assert abs(a.score - b.score) < 0.01
-    with pytest.raises(ConfigError, match="dense_dtype"):
+    with pytest.raises(ConfigError, match="number type"):
         _fc(tmp_path, dense_dtype="float16")
 
 

@@ -255,3 +255,27 @@ def test_policy_without_mask_keeps_to_objects_above_the_table(policy_model):
     assert any(off)
     with pytest.raises(NoGraspFoundError, match="nothing stands"):
         pol.plan(Frame(np.full((480, 640), 0.7), intrinsics=INTR))
+
+
+def test_crops_scored_through_the_channels_last_layers(policy_model):
+    """The policies score crops through the network's channels-last copy: in float32 the crop
+    network's probabilities, in bfloat16 close to them; the choice is in the spec, and an unknown
+    number type is refused."""
+    import torch
+
+    from grasplab.policies import load_policy
+    d, mask, _, _ = box_scene()
+    d = d + 0.002 * np.random.default_rng(0).standard_normal(d.shape)
+    grasps = sample_antipodal_grasps(d, INTR, 0.085, 30, np.random.default_rng(1))
+    pol32 = load_policy("gqcnn-rank", model=policy_model, conv_dtype="float32")
+    pol16 = load_policy("gqcnn-rank", model=policy_model, conv_dtype="bfloat16")
+    from grasplab.imaging.crops import rotated_crops
+    crops = rotated_crops(d, np.array([g.center_xy_px for g in grasps]), np.array([g.angle_rad for g in grasps]), 96, 32)
+    with torch.no_grad():
+        want = pol32.model.predict_proba(torch.from_numpy(crops[:, None]),
+                                         torch.tensor([g.depth_m for g in grasps], dtype=torch.float32)).numpy()
+    np.testing.assert_allclose(pol32.score(d, grasps), want, atol=1e-5)
+    assert np.abs(pol16.score(d, grasps) - want).max() < 0.02
+    assert pol16.spec()["options"]["conv_dtype"] == "bfloat16" and pol16.dense.conv_dtype == torch.bfloat16
+    with pytest.raises(GrasplabError, match="number type"):
+        load_policy("gqcnn-cem", model=policy_model, conv_dtype="int8")
