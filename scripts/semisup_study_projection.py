@@ -32,11 +32,15 @@ def main() -> None:
         earlier[f.stem.rsplit("-seed", 1)[0]].append(json.loads(f.read_text()))
     ran = {f.stem: json.loads(f.read_text()) for f in Path(args.rows).glob("*.json") if f.stat().st_mtime < cut}
     if not ran:
-        raise SystemExit("no rows with cell_s before --before")
+        raise SystemExit(f"no study rows in {args.rows}" + (f" finished before {args.before}" if args.before else ""))
     evaluation_s = statistics.mean(r["cell_s"] - r["train_s"] for r in ran.values())
 
     def from_earlier(key: str) -> float:
-        return min(r["train_s"] for r in earlier[key.rsplit("-seed", 1)[0]]) + evaluation_s
+        runs = earlier.get(key.rsplit("-seed", 1)[0])
+        if not runs:
+            raise SystemExit(f"the earlier study ({args.earlier}) has no row of cell {key}: it cannot project it; "
+                             "give an earlier study that ran the same grid")
+        return min(r["train_s"] for r in runs) + evaluation_s
 
     ratio = sum(r["cell_s"] for r in ran.values()) / sum(from_earlier(k) for k in ran)
     print(f"{len(ran)} rows ran; their time / the earlier study's fastest seed: {ratio:.2f}; "

@@ -139,7 +139,7 @@ def experiment_semisup_study(
     labelled_fraction: float = typer.Option(0.1, help="Fraction of the training pool whose labels are used."),
     seeds: Optional[int] = typer.Option(None, help="Seeds per cell (default 3; --quick 2)."),
     quick: bool = typer.Option(False, "--quick", help="30 objects, 2 seeds, fewer steps and cells (≤ 15 min on 2 cores)."),
-    full: bool = typer.Option(False, "--full", help="The whole grid (~40 min more on 2 cores): also pseudo-labels and consistency "
+    full: bool = typer.Option(False, "--full", help="The whole grid (~35–40 min more on 2 cores): also pseudo-labels and consistency "
                               "on every input, 1024 codes, consistency on Cornell-like scenes."),
     device: str = typer.Option("cpu", help="cpu, or cuda (training on one GPU)."),
     workers: int = typer.Option(-1, help="Ray workers for synthesis (-1: one per CPU; 0: serial)."),

@@ -70,10 +70,10 @@ class StudyConfig:
             raise ConfigError("--seeds must be at least 1")
 
 
-#: the whole grid the study was first run with (~40 min more on 2 cores): the input axis' pseudo-label
-#: and consistency cells on RGB and depth, 1024 codes, consistency on Cornell-like scenes — cells
-#: whose results (BENCHMARKS) did not change any conclusion, left out of the default to keep it
-#: within 3 hours on 2 CPU cores
+#: the whole grid the study was first run with (~35–40 min more on 2 cores, projected from a
+#: default run): the input axis' pseudo-label and consistency cells on RGB and depth, 1024 codes,
+#: consistency on Cornell-like scenes — cells whose results (BENCHMARKS) did not change any
+#: conclusion, left out of the default to keep it within 3 hours on 2 CPU cores
 FULL_STUDY = dict(input_methods=("vqvae", "pseudo", "consistency", "pseudo-depth"), codebooks=(256, 64, 1024),
                   scene_methods=("vqvae", "pseudo", "consistency"))
 

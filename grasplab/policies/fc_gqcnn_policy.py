@@ -169,8 +169,8 @@ class FCGQCNNPolicy(GQCNNPolicy):
             scores.append(float(q[k, i, j]))
         scores = np.array(scores)
         if c.refine and grasps:
-            grasps[:c.refine], scores[:c.refine] = self._refined(d, grasps[:c.refine], 2 * step if c.refine_shift else 0.0,
-                                                                 np.pi / c.angle_bins / 2 if c.refine_angle else 0.0)
+            shift_px, turn_rad = 2 * step if c.refine_shift else 0.0, np.pi / c.angle_bins / 2 if c.refine_angle else 0.0
+            grasps[:c.refine], scores[:c.refine] = self._refined(d, grasps[:c.refine], shift_px, turn_rad)
         stats = {"dense_s": dense_s, "positions": int(on.sum()), "grid": f"{c.angle_bins}×{h}×{w}×{c.depth_bins}",
                  "sampling_s": 0.0,
                  "grasps_scored": min(c.refine, len(grasps)) * (1 + 4 * c.refine_shift + 2 * c.refine_angle)}
@@ -286,7 +286,8 @@ _QUANTUM_PX = 16
 def _span(idx: np.ndarray, k_win: int, n: int) -> tuple[int, int]:
     """The block-averaged rows (or columns) ``[lo, hi)`` that outputs ``idx`` read: their pooled
     windows (``k_win`` wide, stride 4) and the convolutions' reach, widened to a multiple of
-    ``_QUANTUM_PX`` within ``[0, n)`` (``n`` is one too); ``lo`` on the stride, so the sub-image pools like the whole."""
+    ``_QUANTUM_PX`` within ``[0, n)`` (``n`` is one too); ``lo`` on the stride, so the sub-image
+    pools like the whole."""
     lo, hi = max(0, 4 * int(idx.min()) - _REACH_PX), min(n, 4 * (int(idx.max()) + k_win) + _REACH_PX)
     size = min(n, _QUANTUM_PX * math.ceil((hi - lo) / _QUANTUM_PX))
     lo = min(lo, n - size)
