@@ -50,7 +50,7 @@ def test_sampler_box_known_answer():
     assert [g.center_xy_px for g in again] == [g.center_xy_px for g in grasps]
 
 
-def test_antipodal_pairs_in_blocks_are_the_pairs_tested_one_by_one():
+def test_antipodal_pairs_are_the_pairs_tested_one_by_one():
     from grasplab.policies.antipodal_depth import _antipodal_pairs
     rng = np.random.default_rng(3)
     pts = rng.uniform(0, 120, (57, 2)).round()
@@ -69,9 +69,11 @@ def test_antipodal_pairs_in_blocks_are_the_pairs_tested_one_by_one():
                     and dist * z / fx <= width_m:
                 want.append((i, j))
     assert len(want) > 20
-    for block in (1, 5, 56, 256):               # blocks smaller, equal to and larger than the rows
+    for block in (1, 5, 56, 256):               # blocks smaller, equal to and larger than the edges
         ii, jj = _antipodal_pairs(pts, normals, depth, fx, width_m, mu, rows_per_block=block)
-        assert list(zip(ii.tolist(), jj.tolist())) == want
+        assert list(zip(ii.tolist(), jj.tolist())) == want      # in row-major order, whatever the x-sorting
+    far = _antipodal_pairs(pts * 10, normals, depth.repeat(10, 0).repeat(10, 1), fx, width_m, mu)
+    assert len(far[0]) < len(ii)                                  # spread 10× wider, fewer pairs fit
 
 
 def test_sampler_refuses_what_cannot_be_grasped():

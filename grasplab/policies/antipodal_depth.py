@@ -123,32 +123,37 @@ def _antipodal_pairs(pts: np.ndarray, normals: np.ndarray, depth_m: np.ndarray, 
                      friction_coef: float, rows_per_block: int = 128) -> tuple[np.ndarray, np.ndarray]:
     """Index pairs (i < j, in row-major order) of edge pixels that grasp antipodally and fit the
     opening. With d = p_j − p_i from contact i to contact j, i's outward normal must point away
-    from j (n_i · d ≤ −cos φ |d|) and j's away from i (n_j · d ≥ cos φ |d|). The dot products are
-    matrix products (n_i · p_j − n_i · p_i); only the upper triangle is tested (the test is
-    symmetric), ``rows_per_block`` rows at a time so that the arrays stay in the CPU's caches
-    (the same pairs ~2.5× faster than the whole 2,000² matrix on heap frames, ~1.5× on singles)."""
+    from j (n_i · d ≤ −cos φ |d|) and j's away from i (n_j · d ≥ cos φ |d|); the test is symmetric.
+    The dot products are matrix products (n_i · p_j − n_i · p_i) over blocks of ``rows_per_block``
+    edges sorted by x, each against the edges after it that lie within the widest opening in x
+    (the opening at the nearest edge's depth): the same pairs as testing all k²/2, the arrays in
+    the CPU's caches, and on a heap's 2,000 edges a fraction of the work."""
     h, w = depth_m.shape
     k = len(pts)
     cos_cone = np.cos(np.arctan(friction_coef))
     z = depth_m[pts[:, 1].astype(int).clip(0, h - 1), pts[:, 0].astype(int).clip(0, w - 1)]
-    np_self = np.einsum("ik,ik->i", normals, pts)
-    ii, jj = [], []
+    reach_px = max_width_m * fx_px / z.min() if k else 0.0
+    order = np.argsort(pts[:, 0], kind="stable")
+    p, n, z = pts[order], normals[order], z[order]
+    n_self = np.einsum("ik,ik->i", n, p)
+    keys = []
     for s in range(0, k - 1, rows_per_block):
         e = min(k - 1, s + rows_per_block)
-        cols = slice(s + 1, k)                                        # j > i for some row of the block
-        dist_px = np.hypot(pts[None, cols, 0] - pts[s:e, None, 0], pts[None, cols, 1] - pts[s:e, None, 1])
+        cols = slice(s + 1, max(s + 1, int(np.searchsorted(p[:, 0], p[e - 1, 0] + reach_px, side="right"))))
+        dist_px = np.hypot(p[None, cols, 0] - p[s:e, None, 0], p[None, cols, 1] - p[s:e, None, 1])
         bound = cos_cone * dist_px
-        ok = normals[s:e] @ pts[cols].T - np_self[s:e, None] <= -bound              # n_i · (p_j − p_i)
-        ok &= np_self[None, cols] - pts[s:e] @ normals[cols].T >= bound             # n_j · (p_j − p_i)
+        ok = n[s:e] @ p[cols].T - n_self[s:e, None] <= -bound              # n_a · (p_b − p_a)
+        ok &= n_self[None, cols] - p[s:e] @ n[cols].T >= bound             # n_b · (p_b − p_a)
         ok &= dist_px > 0
         ok &= dist_px * np.minimum(z[s:e, None], z[None, cols]) / fx_px <= max_width_m
-        ok &= np.arange(s + 1, k)[None, :] > np.arange(s, e)[:, None]
-        bi, bj = np.nonzero(ok)
-        ii.append(bi + s)
-        jj.append(bj + s + 1)
-    if not ii:
+        ok &= np.arange(cols.start, cols.stop)[None, :] > np.arange(s, e)[:, None]
+        ba, bb = np.nonzero(ok)
+        oa, ob = order[ba + s], order[bb + cols.start]
+        keys.append(np.minimum(oa, ob).astype(np.int64) * k + np.maximum(oa, ob))
+    if not keys:
         return np.zeros(0, int), np.zeros(0, int)
-    return np.concatenate(ii), np.concatenate(jj)
+    key = np.sort(np.concatenate(keys))                       # row-major, as the sampler's draws expect
+    return key // k, key % k
 
 
 def _min_depth_on_segment(depth_m: np.ndarray, p: np.ndarray, q: np.ndarray) -> float:
