@@ -69,10 +69,11 @@ def table_depth_at_centre(camera_poses: np.ndarray) -> np.ndarray:
     return np.where(d > 0, d, np.nan)
 
 
-def frame_table_depth_m(depth_m: np.ndarray, intrinsics) -> float:
-    """The fitted table plane's depth at the principal point (clamped into the image)."""
+def frame_table_depth_m(depth_m: np.ndarray, intrinsics, plane_m: np.ndarray | None = None) -> float:
+    """The fitted table plane's depth (``plane_m``, when already fitted) at the principal point
+    (clamped into the image)."""
     from .table_plane import fit_table_plane
-    plane = fit_table_plane(depth_m)
+    plane = fit_table_plane(depth_m) if plane_m is None else plane_m
     h, w = plane.shape
     y = int(np.clip(round(intrinsics.cy), 0, h - 1))
     x = int(np.clip(round(intrinsics.cx), 0, w - 1))

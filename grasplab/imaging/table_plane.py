@@ -3,7 +3,6 @@ pixels that stand above it (the objects)."""
 from __future__ import annotations
 
 import numpy as np
-import scipy.ndimage as ndi
 
 
 def fit_table_plane(depth_m: np.ndarray, iterations: int = 4, samples: int = 2500) -> np.ndarray:
@@ -47,9 +46,11 @@ def _median(a: np.ndarray) -> float:
     return float((p[k - 1] + p[k]) / 2)
 
 
-def above_table(depth_m: np.ndarray, min_height_m: float) -> np.ndarray:
-    """Pixels at least ``min_height_m`` above the fitted table plane, specks removed (may be empty)."""
-    return open_square(depth_m < fit_table_plane(depth_m) - min_height_m, 5)
+def above_table(depth_m: np.ndarray, min_height_m: float, plane_m: np.ndarray | None = None) -> np.ndarray:
+    """Pixels at least ``min_height_m`` above the fitted table plane (``plane_m``, when already
+    fitted), specks removed (may be empty)."""
+    plane = fit_table_plane(depth_m) if plane_m is None else plane_m
+    return open_square(depth_m < plane - min_height_m, 5)
 
 
 def open_square(mask: np.ndarray, side: int) -> np.ndarray:

@@ -28,6 +28,7 @@ import numpy as np
 from ..errors import ConfigError, NoGraspFoundError
 from ..geometry import Grasp2D
 from ..imaging import Frame, above_table
+from ..imaging.table_plane import fit_table_plane
 from ..imaging.camera_match import frame_table_depth_m
 from ..presets import published
 from .base import Candidates
@@ -96,14 +97,15 @@ class FCGQCNNPolicy(GQCNNPolicy):
         d, intr = frame.depth_m, frame.intrinsics
         t0 = time.perf_counter()
         mask = frame.mask
+        plane = fit_table_plane(d)                                # fitted once: the mask and the scale use it
         if mask is None:
-            mask = above_table(d, c.object_min_height_m) if c.object_min_height_m > 0 else np.ones(d.shape, bool)
+            mask = above_table(d, c.object_min_height_m, plane) if c.object_min_height_m > 0 else np.ones(d.shape, bool)
             if not mask.any():
                 raise NoGraspFoundError(f"nothing stands {c.object_min_height_m * 100:g} cm above the table in this "
                                         f"depth image; pass an object mask, or lower the height threshold")
         # one scale for the frame: the crops' metric side at the table (objects stand within
         # centimetres of it; the mask's median can be pulled by tall things near the camera)
-        z_ref = frame_table_depth_m(d, intr)
+        z_ref = frame_table_depth_m(d, intr, plane)
         self._fit = fx_fit, offset = self.camera_fit(d, intr, z_ref)
         ys, xs = np.nonzero(mask)
         scale = 1.0 if fx_fit is None else float(self.training_camera.crop_scale(self.crop_px, fx_fit, z_ref))

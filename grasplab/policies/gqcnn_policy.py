@@ -35,6 +35,7 @@ from ..errors import ConfigError, NoGraspFoundError
 from ..geometry import CameraIntrinsics, Grasp2D
 from ..imaging import Frame, above_table
 from ..imaging.camera_match import TrainingCamera, frame_table_depth_m
+from ..imaging.table_plane import fit_table_plane
 from ..imaging.crops import rotated_crops
 from ..presets import published
 from .antipodal_depth import AntipodalDepthConfig, sample_antipodal_grasps
@@ -166,13 +167,16 @@ class GQCNNPolicy(GraspPolicy):
     def _candidates(self, frame: Frame, max_grasps: int, rng: np.random.Generator) -> Candidates:
         d, intr = frame.depth_m, frame.intrinsics
         mask = frame.mask
+        plane = None                                # the table, fitted once for the mask and the camera fit
         if mask is None and self.config.object_min_height_m > 0:
-            mask = above_table(d, self.config.object_min_height_m)
+            plane = fit_table_plane(d)
+            mask = above_table(d, self.config.object_min_height_m, plane)
             if not mask.any():
                 raise NoGraspFoundError(f"nothing stands {self.config.object_min_height_m * 100:g} cm above the table "
                                         f"in this depth image; pass an object mask, or lower the height threshold")
         stats = {"sampling_s": 0.0, "grasps_scored": 0}
-        self._fit = self.camera_fit(d, intr)
+        table_m = None if plane is None or intr is None else frame_table_depth_m(d, intr, plane)
+        self._fit = self.camera_fit(d, intr, table_m)
         if self.config.method == "rank":
             grasps = self._sample(d, intr, self.config.num_candidates, rng, mask, stats)
             q = self._score(d, grasps, stats)
