@@ -40,9 +40,9 @@ _SAMPLER = published("policy", "sampler")
 
 @dataclass(frozen=True)
 class FCGQCNNConfig:
-    # 8 angle bins, the best re-scored half a bin either way (``refine_angle``): the same accuracy as
-    # Dex-Net 4.0's 16 bins in every measurement here (held-out rectangles, singulated and clutter
-    # trials; BENCHMARKS.md) at ~0.65 of the planning time, within 50 ms on a heap seen whole (2 cores)
+    # 8 angle bins, the best re-scored half a bin either way (``refine_angle``): Dex-Net 4.0's 16 bins'
+    # accuracy within the noise of every measurement here (held-out rectangles, singulated and
+    # clutter trials; BENCHMARKS.md) at ~0.65 of the planning time (~43 ms for a heap seen whole, 2 cores)
     angle_bins: int = 8
     depth_bins: int = 4
     # 2.5–4 cm below the local top, not the sampler's 0.5–4 cm: the GQ-CNN barely tells gripper

@@ -93,6 +93,7 @@ class GQCNNPolicyConfig:
 
 
 def check_conv_dtype(name: str) -> None:
+    """A ``ConfigError`` unless ``name`` is one of ``CONV_DTYPES``."""
     if name not in CONV_DTYPES:
         raise ConfigError(f"the convolutions' number type must be one of {', '.join(CONV_DTYPES)}, got {name!r}")
 
