@@ -11,9 +11,12 @@ import time
 import torch
 
 from grasplab.datasets.scene_sources import load_scenes
+from grasplab.models.gqcnn import ChannelLRN
 from grasplab.policies import load_policy
 
-PARTS = {"GQ-CNN on crops": ("gqcnn.py", "forward", 90), "LRN layers": ("gqcnn.py", "forward", 41),
+# (file, function, first line or None); crops go through the network's channels-last copy (crop_logits)
+PARTS = {"GQ-CNN on crops": ("fc_gqcnn.py", "crop_logits", None),
+         "LRN layers": ("gqcnn.py", "forward", ChannelLRN.forward.__code__.co_firstlineno),
          "sampling crops": ("crops.py", "rotated_crops", None), "antipodal sampler": ("antipodal_depth.py", "sample_antipodal_grasps", None),
          "mixture fits": ("_base.py", "fit", None),
          "dense convolutions": ("fc_gqcnn.py", "conv_features", None),

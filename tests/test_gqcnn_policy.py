@@ -213,6 +213,8 @@ def test_evaluate_policy_scores_with_the_rectangle_metric(tmp_path, policy_model
                                                                     "refine_angle": False}}))
     res = run_policy_bench(str(policy_model), scenes, frames=1, threads=2, policies=("fc-gqcnn",), extra={"fc16": spec})
     assert [r["policy"] for r in res["results"]] == ["fc-gqcnn", "fc16"] and res["results"][1]["target_ms"] == 50
+    with pytest.raises(GrasplabError, match="rename"):          # a file named like a policy would replace its row
+        run_policy_bench(str(policy_model), scenes, frames=1, threads=2, extra={"gqcnn-rank": spec})
 
 
 def test_predict_cli_with_a_gqcnn_on_a_real_frame(policy_model, shared_data, tmp_path, capsys):

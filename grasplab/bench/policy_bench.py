@@ -23,9 +23,14 @@ def run_policy_bench(model_path: str, scenes: list, frames: int = 20, threads: i
     limit_to_cores(threads)
     import torch
     torch.set_num_threads(threads)
+    from ..errors import ConfigError
     from ..policies import load_policy, with_clearance
 
     loaded = {name: load_policy(name, model=model_path) for name in policies}
+    clash = set(extra or {}) & set(loaded)
+    if clash:
+        raise ConfigError(f"policy spec files named like the benchmarked policies ({', '.join(sorted(clash))}): "
+                          "rename the files, whose names label their rows")
     loaded.update({name: load_policy(path) for name, path in (extra or {}).items()})
     if clearance is not None:
         loaded.update({f"{name} + clearance": with_clearance(load_policy(name, model=model_path), clearance)
