@@ -45,7 +45,7 @@ class DenseGQCNN(nn.Module):
         for m in self.features:
             if isinstance(m, nn.ReLU):
                 m.inplace = True
-        # in bfloat16 on CPUs with bfloat16 dot products (``fast_conv_dtype``): ~1.7× faster
+        # in bfloat16 on CPUs with bfloat16 dot products (``fast_conv_dtype``): ~1.8× faster
         # convolutions; inputs are standardised in float32 first, the features returned in float32
         self.conv_dtype = conv_dtype
         self.features.to(dtype=conv_dtype, memory_format=torch.channels_last)

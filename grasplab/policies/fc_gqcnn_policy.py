@@ -62,7 +62,7 @@ class FCGQCNNConfig:
     refine_angle: bool = True                  # ... also half an angle bin either way (2 crops more each)
     object_min_height_m: float = 0.01          # without a mask: positions this far above the fitted table
     # the convolutions' number type (dense pass and re-scored crops): "auto" is bfloat16 on CPUs that
-    # multiply it natively (AVX-512 BF16, AMX; ~1.7× faster there), float32 elsewhere; the dense
+    # multiply it natively (AVX-512 BF16, AMX; ~1.8× faster convolutions there), float32 elsewhere; the dense
     # layers after them run in float32 either way
     dense_dtype: str = "auto"
 
@@ -171,7 +171,8 @@ class FCGQCNNPolicy(GQCNNPolicy):
             scores.append(float(q[k, i, j]))
         scores = np.array(scores)
         if c.refine and grasps:
-            shift_px, turn_rad = 2 * step if c.refine_shift else 0.0, np.pi / c.angle_bins / 2 if c.refine_angle else 0.0
+            shift_px = 2 * step if c.refine_shift else 0.0
+            turn_rad = np.pi / c.angle_bins / 2 if c.refine_angle else 0.0
             grasps[:c.refine], scores[:c.refine] = self._refined(d, grasps[:c.refine], shift_px, turn_rad)
         stats = {"dense_s": dense_s, "positions": int(on.sum()), "grid": f"{c.angle_bins}×{h}×{w}×{c.depth_bins}",
                  "sampling_s": 0.0,

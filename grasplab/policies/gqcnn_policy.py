@@ -76,7 +76,7 @@ class GQCNNPolicyConfig:
     sampler: AntipodalDepthConfig = field(default_factory=AntipodalDepthConfig)
     cem: CEMConfig = field(default_factory=CEMConfig)
     # the GQ-CNN's convolutions' number type: "auto" is bfloat16 on CPUs that multiply it natively
-    # (AVX-512 BF16, AMX; ~1.7× faster convolutions there), else float32; the dense layers stay
+    # (AVX-512 BF16, AMX; ~1.8× faster convolutions there), else float32; the dense layers stay
     # float32. float32 by default here: sampling dominates rank's time (bfloat16 saved ~6 %, same
     # top-1), and the cross-entropy method's refits amplify bfloat16's small score differences
     # (held-out heaps with masks 95.0 → 90.0 %, BENCHMARKS.md); the FC-GQ-CNN uses "auto"
