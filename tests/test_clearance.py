@@ -98,13 +98,48 @@ def test_depth_planner_closes_at_its_depth_raised_above_what_is_seen():
     too_deep = grasp_across(0, 0, 0.0, 0.04, TABLE_M + 0.001)   # fingertips through the table
     above = grasp_across(0, 0, 0.0, 0.04, top - 0.01)           # closes above the box: nothing between the pads
     got = with_clearance(Fixed([too_deep, ok, above], plans_depth=True), "robotiq_2f85",
-                         deepest=False).plan(frame, max_grasps=5)
+                         deepest=False, reach_fraction=0.0).plan(frame, max_grasps=5)
     assert len(got) == 2
     # through the table: raised until the fingertips (and the palm, over the box) clear what is seen
     palm_limit = GRIPPER.finger_length_m - GRIPPER.tip_below_center_m - ClearanceConfig.palm_clear_m
     table_limit = BOX[4] - GRIPPER.tip_below_center_m - ClearanceConfig.clear_m
     assert got[0].grasp.depth_m == pytest.approx(top + min(palm_limit, table_limit), abs=1e-6)
     assert got[1].grasp.depth_m == pytest.approx(top + 0.02, abs=1e-9)
+
+
+def test_grasps_whose_fingertips_reach_mid_height_are_preferred():
+    """A 6 cm box: closing 2 cm under its top leaves the fingertips 2.5 cm down, above its middle;
+    where a grasp that reaches 3 cm down exists that one alone is kept, else the shallow one is."""
+    top = TABLE_M - BOX[4]
+    frame = Frame.from_images(scene([BOX]), intrinsics=INTR)
+    shallow = grasp_across(0, 0, 0.0, 0.04, top + 0.02)                 # tips 2.5 cm down: 42 % of the way
+    deep = grasp_across(0, 0.01, 0.0, 0.04, top + 0.03)                 # tips 3.5 cm down: 58 %
+    kw = dict(deepest=False, open_step_m=0.0, recentre_m=0.0)
+    got = with_clearance(Fixed([shallow, deep], plans_depth=True), "robotiq_2f85", **kw).plan(frame, max_grasps=5)
+    assert [g.grasp.depth_m for g in got] == pytest.approx([top + 0.03])
+    [alone] = with_clearance(Fixed([shallow], plans_depth=True), "robotiq_2f85", **kw).plan(frame, max_grasps=5)
+    assert alone.grasp.depth_m == pytest.approx(top + 0.02)
+    both = with_clearance(Fixed([shallow, deep], plans_depth=True), "robotiq_2f85", reach_fraction=0.3, **kw)
+    assert len(both.plan(frame, max_grasps=5)) == 2                     # 42 % reaches 30 %
+    with pytest.raises(ConfigError):
+        with_clearance(Fixed([shallow]), reach_fraction=1.5)
+
+
+def test_a_jaw_on_the_object_is_recentred_over_it():
+    """A 7.6 cm box under a grasp 5 mm off its centre at the full 8.5 cm opening: one finger lands on
+    its top. Moving the jaws 2 mm back along their axis (the first step) clears both; without
+    re-centring there is no grasp."""
+    wide = (-0.038, 0.038, -0.02, 0.02, 0.03)
+    top = TABLE_M - wide[4]
+    frame = Frame.from_images(scene([wide]), intrinsics=INTR)
+    off = grasp_across(0.005, 0, 0.0, 0.076, top)
+    with pytest.raises(NoGraspFoundError):
+        with_clearance(Fixed([off]), "robotiq_2f85", recentre_m=0.0).plan(frame)
+    [g] = with_clearance(Fixed([off]), "robotiq_2f85").plan(frame)
+    assert g.pose.center_m[0] == pytest.approx(0.003, abs=5e-4)         # towards the box's middle
+    assert g.pose.center_m[1] == pytest.approx(0.0, abs=1e-6)           # only along the jaws
+    table_limit = wide[4] - GRIPPER.tip_below_center_m - ClearanceConfig.clear_m
+    assert g.grasp.depth_m - top == pytest.approx(min(GRIPPER.surface_grip_depth_m, table_limit), abs=1e-6)
 
 
 def test_depth_planner_closes_as_deep_as_clear_by_default():

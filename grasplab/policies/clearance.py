@@ -48,6 +48,16 @@ class ClearanceConfig:
     # depth: the GQ-CNNs barely tell depths apart, and shallow grips slip (validation trials,
     # procedural:40 seed 3, FC-GQ-CNN: singulated 80.0 → 84.5 %, 5-object heaps cleared 72.0 → 81.3 %)
     deepest: bool = True
+    # where the planned centre leaves a finger on the object, try the jaws up to this far to either
+    # side along their axis (in ``recentre_step_m`` steps) and keep the deepest clear: centring the
+    # jaws over what lies between them (0: never)
+    recentre_m: float = 0.006
+    recentre_step_m: float = 0.002
+    # prefer grasps whose fingertips reach at least this fraction of the way from the surface seen at
+    # the centre down to the lowest surface seen under the hand (the support): a round object lying
+    # down is widest at mid-height, and pads that close above that level squeeze it up and out of
+    # the grip. Where some grasp reaches, those that do not are dropped (0: no preference)
+    reach_fraction: float = 0.5
 
     def __post_init__(self):
         if self.median_px < 1 or not 0 <= self.top_quantile < 0.5:
@@ -56,7 +66,11 @@ class ClearanceConfig:
             raise ConfigError(f"clearance: candidates must be ≥ 1, got {self.candidates}")
         if min(self.min_grip_depth_m, self.clear_m, self.palm_clear_m, self.open_step_m) < 0:
             raise ConfigError("clearance: min_grip_depth_m, clear_m, palm_clear_m and open_step_m must be ≥ 0 (metres)")
-        if max(self.min_grip_depth_m, self.clear_m, self.palm_clear_m, self.open_step_m) > 0.2:
+        if min(self.recentre_m, self.recentre_step_m) < 0 or (self.recentre_m > 0 and self.recentre_step_m <= 0):
+            raise ConfigError("clearance: recentre_m must be ≥ 0 and recentre_step_m > 0 (metres)")
+        if not 0 <= self.reach_fraction <= 1:
+            raise ConfigError(f"clearance: reach_fraction must be in [0, 1], got {self.reach_fraction}")
+        if max(self.min_grip_depth_m, self.clear_m, self.palm_clear_m, self.open_step_m, self.recentre_m) > 0.2:
             raise ConfigError("clearance: depths above 0.2 m look like millimetres; give metres")
 
 
@@ -78,6 +92,20 @@ def deepest_clear_offset_m(points: np.ndarray, centre: np.ndarray, R_hand: np.nd
     by_fingers = _top(z[in_fingers], top_quantile) - tip - finger_clear_m
     by_palm = _top(z[in_palm], top_quantile) + gripper.finger_length_m - tip - palm_clear_m
     return float(min(by_fingers, by_palm))
+
+
+def support_depth_m(points: np.ndarray, centre: np.ndarray, R_hand: np.ndarray, opening_m: float, gripper,
+                    quantile: float = 0.0) -> float:
+    """How far along the approach below ``centre`` the lowest surface seen under the hand's
+    footprint lies (the table, or whatever the grasped object rests on): the deepest of the points
+    there but a ``quantile`` fraction; 0 when nothing lies under the hand."""
+    local = (points - centre) @ R_hand
+    under = (np.abs(local[:, 0]) <= opening_m / 2 + gripper.finger_thickness_m) & \
+        (np.abs(local[:, 1]) <= max(gripper.palm_width_m, gripper.finger_width_m) / 2)
+    z = local[under, 2]
+    if not len(z):
+        return 0.0
+    return float(z.max() if quantile <= 0 else np.quantile(z, 1.0 - quantile))
 
 
 def _top(z_down: np.ndarray, quantile: float) -> float:
@@ -117,13 +145,16 @@ class ClearancePolicy(GraspPolicy):
             return Candidates([], np.zeros(0), reason=str(e).split(": ", 1)[-1])
         stats = dict(getattr(self.inner, "last_stats", {}))
         approach = self._approach_camera(frame)
-        grasps, scores = [], []
+        grasps, scores, reach = [], [], []
         for p in planned:
-            g = self._cleared(frame, p, approach)
-            if g is not None:
-                grasps.append(g)
+            found = self._cleared(frame, p, approach)
+            if found is not None:
+                grasps.append(found[0])
                 scores.append(p.score)
-        stats.update(clearance_checked=len(planned), clearance_kept=len(grasps))
+                reach.append(found[1])
+        stats.update(clearance_checked=len(planned), clearance_kept=len(grasps), clearance_reaching=int(sum(reach)))
+        if c.reach_fraction > 0 and any(reach):
+            grasps, scores = [g for g, r in zip(grasps, reach) if r], [s for s, r in zip(scores, reach) if r]
         reason = "" if grasps else (f"the hand would meet a seen surface on its way down for all {len(planned)} "
                                     f"grasps the {self.inner.name} policy proposed (fingers on a neighbour or on the "
                                     f"object, or the palm on it); try more candidates or a wider-opening gripper")
@@ -136,10 +167,13 @@ class ClearancePolicy(GraspPolicy):
             return np.array([0.0, 0.0, 1.0])
         return frame.T_world_camera.inverse().rotation @ np.array([0.0, 0.0, -1.0])
 
-    def _cleared(self, frame: Frame, p: PlannedGrasp, approach: np.ndarray) -> Grasp2D | None:
-        """The grasp at the narrowest clear opening (the planned width, then wider in ``open_step_m``
-        steps up to the gripper's opening) and there its deepest clear closing depth; None where
-        no opening lets it close deep enough."""
+    def _cleared(self, frame: Frame, p: PlannedGrasp, approach: np.ndarray) -> tuple[Grasp2D, bool] | None:
+        """The grasp at its deepest clear closing depth over the openings (the planned width, then
+        wider in ``open_step_m`` steps up to the gripper's opening) and the centres (the planned one,
+        then up to ``recentre_m`` to either side along the jaws), preferring the narrowest opening
+        and the nearest centre among equally deep ones and stopping at the first that closes as deep
+        as wanted; with whether its fingertips reach ``reach_fraction`` of the way down to the
+        support. None where nothing closes ``min_grip_depth_m`` deep."""
         c, g = self.config, self.gripper
         pose = p.pose
         planned = min(pose.width_m + 2 * g.open_margin_m, g.max_width_m)
@@ -147,23 +181,36 @@ class ClearancePolicy(GraspPolicy):
         if c.open_step_m > 0:
             openings += list(np.arange(planned + c.open_step_m, g.max_width_m, c.open_step_m)) + [g.max_width_m]
         # depths along the approach are counted from the surface seen at the grasp's centre pixel
-        pts, surface = self._points_near(frame, p.grasp, pose.center_m[2], g.max_width_m)
+        pts, surface = self._points_near(frame, p.grasp, pose.center_m[2], g.max_width_m + 2 * c.recentre_m)
         if self.inner.plans_depth and not c.deepest:
             target = float(np.dot(pose.center_m - surface, approach))
         else:
             target = g.surface_grip_depth_m
         R = pose.hand_pose(approach).rotation
+        shifts = [0.0]
+        if c.recentre_m > 0:
+            steps = np.arange(c.recentre_step_m, c.recentre_m + 1e-9, c.recentre_step_m)
+            shifts += [float(v) for k in steps for v in (k, -k)]
+        best = None                                   # (below, opening, shift)
         for opening in dict.fromkeys(min(o, g.max_width_m) for o in openings):
-            below = min(target, deepest_clear_offset_m(pts, surface, R, opening, g, c.clear_m, c.palm_clear_m,
-                                                       c.top_quantile))
-            if below >= c.min_grip_depth_m:
+            for shift in shifts:
+                below = min(target, deepest_clear_offset_m(pts, surface + shift * R[:, 0], R, opening, g, c.clear_m,
+                                                           c.palm_clear_m, c.top_quantile))
+                if best is None or below > best[0] + 1e-4:
+                    best = (below, opening, shift)
+                if below >= target:
+                    break
+            if best[0] >= target:
                 break
-        else:
+        below, opening, shift = best
+        if below < c.min_grip_depth_m:
             return None
         width_m = max(pose.width_m, opening - 2 * g.open_margin_m)      # the execution opens to width + margins
-        centre = surface + below * approach
+        centre = surface + shift * R[:, 0] + below * approach
+        support = support_depth_m(pts, surface + shift * R[:, 0], R, opening, g, c.top_quantile)
+        reaches = below + g.tip_below_center_m >= c.reach_fraction * support
         moved = Grasp3D(centre, pose.axis, width_m, pose.frame).to_2d(frame.intrinsics, jaw_px=p.grasp.jaw_px)
-        return Grasp2D(moved.center_xy_px, p.grasp.angle_rad, moved.width_px, p.grasp.jaw_px, moved.depth_m)
+        return Grasp2D(moved.center_xy_px, p.grasp.angle_rad, moved.width_px, p.grasp.jaw_px, moved.depth_m), reaches
 
     def _points_near(self, frame: Frame, grasp: Grasp2D, z_m: float, opening_m: float) -> tuple[np.ndarray, np.ndarray]:
         """The frame's points (camera frame) in a pixel window that holds the hand's footprint, and
@@ -191,7 +238,9 @@ class ClearancePolicy(GraspPolicy):
                                                  "candidates": c.candidates, "min_grip_depth_m": c.min_grip_depth_m,
                                                  "clear_m": c.clear_m, "palm_clear_m": c.palm_clear_m,
                                                  "open_step_m": c.open_step_m, "median_px": c.median_px,
-                                                 "top_quantile": c.top_quantile, "deepest": c.deepest}}
+                                                 "top_quantile": c.top_quantile, "deepest": c.deepest,
+                                                 "recentre_m": c.recentre_m, "recentre_step_m": c.recentre_step_m,
+                                                 "reach_fraction": c.reach_fraction}}
 
 
 def with_clearance(policy: GraspPolicy, gripper: str | None = None, **options) -> ClearancePolicy:
@@ -210,8 +259,12 @@ def _clearance_policy(policy: str | dict = "map", gripper: str | None = None,
                       open_step_m: float = ClearanceConfig.open_step_m,
                       median_px: int = ClearanceConfig.median_px,
                       top_quantile: float = ClearanceConfig.top_quantile,
-                      deepest: bool = ClearanceConfig.deepest) -> ClearancePolicy:
+                      deepest: bool = ClearanceConfig.deepest,
+                      recentre_m: float = ClearanceConfig.recentre_m,
+                      recentre_step_m: float = ClearanceConfig.recentre_step_m,
+                      reach_fraction: float = ClearanceConfig.reach_fraction) -> ClearancePolicy:
     from .registry import load_policy, policy_from_spec
     inner = policy_from_spec(policy) if isinstance(policy, dict) else load_policy(policy)
     return ClearancePolicy(inner, gripper, ClearanceConfig(candidates, min_grip_depth_m, clear_m, palm_clear_m,
-                                                         open_step_m, median_px, top_quantile, deepest))
+                                                         open_step_m, median_px, top_quantile, deepest,
+                                                         recentre_m, recentre_step_m, reach_fraction))
