@@ -142,6 +142,18 @@ def test_a_jaw_on_the_object_is_recentred_over_it():
     assert g.grasp.depth_m - top == pytest.approx(min(GRIPPER.surface_grip_depth_m, table_limit), abs=1e-6)
 
 
+def test_the_palm_spans_the_full_stroke_whatever_the_opening():
+    """A 5.5 cm tall neighbour 4–5 cm to the side of a 4 cm box: clear of the fingers at a 5 cm
+    opening, but under the palm, which spans the gripper's whole stroke (±5.25 cm), so the palm stops
+    5 mm above it and the grasp closes only 1 cm under the box's top."""
+    box, tall = (-0.02, 0.02, -0.05, 0.05, 0.03), (0.04, 0.05, -0.05, 0.05, 0.055)
+    top = TABLE_M - box[4]
+    frame = Frame.from_images(scene([box, tall]), intrinsics=INTR)
+    [g] = with_clearance(Fixed([grasp_across(0, 0, 0.0, 0.04, top)]), "robotiq_2f85").plan(frame)
+    palm_limited = tall[4] + ClearanceConfig.palm_clear_m - GRIPPER.finger_length_m + GRIPPER.tip_below_center_m
+    assert TABLE_M - g.grasp.depth_m == pytest.approx(palm_limited, abs=1e-6)
+
+
 def test_depth_planner_closes_as_deep_as_clear_by_default():
     """``deepest`` (the default): a planned depth 1 cm under the top, or one above the box,
     closes as deep as the fingers reach, as a surface planner's grasp does."""

@@ -9,7 +9,8 @@ approach, downwards), and for each grasp
 - the *fingers'* columns (``|x|`` from the half-opening to the half-opening plus the finger's
   thickness, ``|y|`` ≤ half the finger's width) bound how deep the fingertips may go: ``clear_m``
   above the highest point seen in them;
-- the *palm*'s column (the whole hand's span, the palm's width) bounds how deep the palm may go:
+- the *palm*'s column (the hand's full span at its widest opening, whatever the fingers' opening —
+  the palm does not move with them — and the palm's width) bounds how deep the palm may go:
   ``palm_clear_m`` above the highest point seen under it.
 
 The wrapped policy's grasps (best first) close as deep as the fingers reach (finger length − 1 cm
@@ -18,7 +19,14 @@ planners that plan the depth, the GQ-CNN family, close at their own depth) — o
 higher where the bounds say so (as a robot stops its fingers above the table), and a grasp is kept
 when it still closes at least ``min_grip_depth_m`` below the surface seen at its centre. The result plans depth:
 a robot executes the grasp where this wrapper puts it. The opening is the planned width plus the
-gripper's margin on each side, as the execution opens.
+gripper's margin on each side, as the execution opens; where that leaves a finger on something,
+wider openings and centres moved a few millimetres along the jaws (``recentre_m``) are tried,
+and the deepest clear one is kept.
+
+Where the fingertips of some grasps reach half-way from the surface seen at their centre down to
+the support (``reach_fraction``), the others are dropped: on a round object lying down, pads that
+close above its widest level meet a surface tilted beyond the friction cone and the grip squeezes
+it out during the lift (validation trials: most slips were such grasps).
 
 Only what the camera saw is checked: surfaces hidden from it (under an overhang) are not.
 """
@@ -87,7 +95,7 @@ def deepest_clear_offset_m(points: np.ndarray, centre: np.ndarray, R_hand: np.nd
     half = opening_m / 2
     t = gripper.finger_thickness_m
     in_fingers = (ax >= half) & (ax <= half + t) & (ay <= gripper.finger_width_m / 2)
-    in_palm = (ax <= half + t) & (ay <= gripper.palm_width_m / 2)
+    in_palm = (ax <= gripper.max_width_m / 2 + t) & (ay <= gripper.palm_width_m / 2)   # the palm does not narrow
     tip = gripper.tip_below_center_m
     by_fingers = _top(z[in_fingers], top_quantile) - tip - finger_clear_m
     by_palm = _top(z[in_palm], top_quantile) + gripper.finger_length_m - tip - palm_clear_m
