@@ -88,8 +88,9 @@ def deepest_clear_offset_m(points: np.ndarray, centre: np.ndarray, R_hand: np.nd
     """How far along the approach (metres, from ``centre``) the grasp centre may go before a
     fingertip comes within ``finger_clear_m`` of the points (N, 3; the same frame as ``centre``)
     under the fingers, or the palm within ``palm_clear_m`` of those under it; ``inf`` when nothing
-    lies under the hand. The highest point under a part is its highest but a ``top_quantile``
-    fraction of the points (0: the highest; noisy depth: a few per cent)."""
+    lies under the hand. The highest point under the fingers is their highest but a ``top_quantile``
+    fraction of the points (0: the highest; noisy depth: a few per cent); under the palm, but
+    the same area."""
     local = (points - centre) @ R_hand
     ax, ay, z = np.abs(local[:, 0]), np.abs(local[:, 1]), local[:, 2]
     half = opening_m / 2
@@ -98,7 +99,11 @@ def deepest_clear_offset_m(points: np.ndarray, centre: np.ndarray, R_hand: np.nd
     in_palm = (ax <= gripper.max_width_m / 2 + t) & (ay <= gripper.palm_width_m / 2)   # the palm does not narrow
     tip = gripper.tip_below_center_m
     by_fingers = _top(z[in_fingers], top_quantile) - tip - finger_clear_m
-    by_palm = _top(z[in_palm], top_quantile) + gripper.finger_length_m - tip - palm_clear_m
+    # the palm ignores as much area as the fingers do, not the same fraction: 5 % of its footprint
+    # is a neighbour's corner, not noise
+    palm_quantile = top_quantile * (2 * t * gripper.finger_width_m) / \
+        ((gripper.max_width_m + 2 * t) * gripper.palm_width_m)
+    by_palm = _top(z[in_palm], palm_quantile) + gripper.finger_length_m - tip - palm_clear_m
     return float(min(by_fingers, by_palm))
 
 
