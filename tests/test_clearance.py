@@ -154,6 +154,17 @@ def test_the_palm_spans_the_full_stroke_whatever_the_opening():
     assert TABLE_M - g.grasp.depth_m == pytest.approx(palm_limited, abs=1e-6)
 
 
+def test_a_neighbours_corner_under_the_palm_is_not_taken_for_noise():
+    """A 1.4 × 1.4 cm corner of a 6 cm tall neighbour under one corner of the palm only: under 3 %
+    of the palm's footprint, more than the fingers' outliers cover; the palm stops above it."""
+    box, corner = (-0.02, 0.02, -0.05, 0.05, 0.03), (0.038, 0.052, 0.02, 0.034, 0.06)
+    top = TABLE_M - box[4]
+    frame = Frame.from_images(scene([box, corner]), intrinsics=INTR)
+    [g] = with_clearance(Fixed([grasp_across(0, 0, 0.0, 0.04, top)]), "robotiq_2f85").plan(frame)
+    palm_limited = corner[4] + ClearanceConfig.palm_clear_m - GRIPPER.finger_length_m + GRIPPER.tip_below_center_m
+    assert TABLE_M - g.grasp.depth_m == pytest.approx(palm_limited, abs=1e-6)
+
+
 def test_depth_planner_closes_as_deep_as_clear_by_default():
     """``deepest`` (the default): a planned depth 1 cm under the top, or one above the box,
     closes as deep as the fingers reach, as a surface planner's grasp does."""
