@@ -91,7 +91,13 @@ def deepest_clear_offset_m(points: np.ndarray, centre: np.ndarray, R_hand: np.nd
     lies under the hand. The highest point under the fingers is their highest but a ``top_quantile``
     fraction of the points (0: the highest; noisy depth: a few per cent); under the palm, but
     the same area."""
-    local = (points - centre) @ R_hand
+    return clear_offset_local_m((points - centre) @ R_hand, opening_m, gripper, finger_clear_m, palm_clear_m,
+                                top_quantile)
+
+
+def clear_offset_local_m(local: np.ndarray, opening_m: float, gripper, finger_clear_m: float = 0.0,
+                         palm_clear_m: float = 0.0, top_quantile: float = 0.0) -> float:
+    """``deepest_clear_offset_m`` of points already in the hand's frame (N, 3)."""
     ax, ay, z = np.abs(local[:, 0]), np.abs(local[:, 1]), local[:, 2]
     half = opening_m / 2
     t = gripper.finger_thickness_m
@@ -204,11 +210,14 @@ class ClearancePolicy(GraspPolicy):
         if c.recentre_m > 0:
             steps = np.arange(c.recentre_step_m, c.recentre_m + 1e-9, c.recentre_step_m)
             shifts += [float(v) for k in steps for v in (k, -k)]
+        local = (pts - surface) @ R                   # the hand's frame; a shift along the jaws moves x only
+        local = local[(np.abs(local[:, 0]) <= g.max_width_m / 2 + g.finger_thickness_m + c.recentre_m) &
+                      (np.abs(local[:, 1]) <= max(g.palm_width_m, g.finger_width_m) / 2)]   # the hand's reach
         best = None                                   # (below, opening, shift)
         for opening in dict.fromkeys(min(o, g.max_width_m) for o in openings):
             for shift in shifts:
-                below = min(target, deepest_clear_offset_m(pts, surface + shift * R[:, 0], R, opening, g, c.clear_m,
-                                                           c.palm_clear_m, c.top_quantile))
+                moved = local if shift == 0 else local - np.array([shift, 0.0, 0.0])
+                below = min(target, clear_offset_local_m(moved, opening, g, c.clear_m, c.palm_clear_m, c.top_quantile))
                 if best is None or below > best[0] + 1e-4:
                     best = (below, opening, shift)
                 if below >= target:
@@ -220,7 +229,8 @@ class ClearancePolicy(GraspPolicy):
             return None
         width_m = max(pose.width_m, opening - 2 * g.open_margin_m)      # the execution opens to width + margins
         centre = surface + shift * R[:, 0] + below * approach
-        support = support_depth_m(pts, surface + shift * R[:, 0], R, opening, g, c.top_quantile)
+        support = support_depth_m(local - np.array([shift, 0.0, 0.0]), np.zeros(3), np.eye(3), opening, g,
+                                  c.top_quantile)
         reaches = below + g.tip_below_center_m >= c.reach_fraction * support
         moved = Grasp3D(centre, pose.axis, width_m, pose.frame).to_2d(frame.intrinsics, jaw_px=p.grasp.jaw_px)
         return Grasp2D(moved.center_xy_px, p.grasp.angle_rad, moved.width_px, p.grasp.jaw_px, moved.depth_m), reaches
