@@ -98,19 +98,30 @@ def deepest_clear_offset_m(points: np.ndarray, centre: np.ndarray, R_hand: np.nd
 def clear_offset_local_m(local: np.ndarray, opening_m: float, gripper, finger_clear_m: float = 0.0,
                          palm_clear_m: float = 0.0, top_quantile: float = 0.0) -> float:
     """``deepest_clear_offset_m`` of points already in the hand's frame (N, 3)."""
-    ax, ay, z = np.abs(local[:, 0]), np.abs(local[:, 1]), local[:, 2]
-    half = opening_m / 2
-    t = gripper.finger_thickness_m
+    return min(finger_bound_m(local, opening_m, gripper, finger_clear_m, top_quantile),
+               palm_bound_m(local, gripper, palm_clear_m, top_quantile))
+
+
+def finger_bound_m(local: np.ndarray, opening_m: float, gripper, finger_clear_m: float = 0.0,
+                   top_quantile: float = 0.0) -> float:
+    """How deep the grasp centre may go before a fingertip comes within ``finger_clear_m`` of the
+    points (hand frame) in the fingers' columns at ``opening_m``."""
+    ax, ay = np.abs(local[:, 0]), np.abs(local[:, 1])
+    half, t = opening_m / 2, gripper.finger_thickness_m
     in_fingers = (ax >= half) & (ax <= half + t) & (ay <= gripper.finger_width_m / 2)
-    in_palm = (ax <= gripper.max_width_m / 2 + t) & (ay <= gripper.palm_width_m / 2)   # the palm does not narrow
-    tip = gripper.tip_below_center_m
-    by_fingers = _top(z[in_fingers], top_quantile) - tip - finger_clear_m
-    # the palm ignores as much area as the fingers do, not the same fraction: 5 % of its footprint
-    # is a neighbour's corner, not noise
-    palm_quantile = top_quantile * (2 * t * gripper.finger_width_m) / \
-        ((gripper.max_width_m + 2 * t) * gripper.palm_width_m)
-    by_palm = _top(z[in_palm], palm_quantile) + gripper.finger_length_m - tip - palm_clear_m
-    return float(min(by_fingers, by_palm))
+    return float(_top(local[in_fingers, 2], top_quantile) - gripper.tip_below_center_m - finger_clear_m)
+
+
+def palm_bound_m(local: np.ndarray, gripper, palm_clear_m: float = 0.0, top_quantile: float = 0.0) -> float:
+    """How deep the grasp centre may go before the palm, which spans the whole stroke whatever the
+    fingers' opening, comes within ``palm_clear_m`` of the points (hand frame) under it. It ignores
+    as much area of outlying points as the fingers' columns do, not the same fraction: 5 % of its
+    footprint is a neighbour's corner, not noise."""
+    t = gripper.finger_thickness_m
+    in_palm = (np.abs(local[:, 0]) <= gripper.max_width_m / 2 + t) & (np.abs(local[:, 1]) <= gripper.palm_width_m / 2)
+    quantile = top_quantile * (2 * t * gripper.finger_width_m) / ((gripper.max_width_m + 2 * t) * gripper.palm_width_m)
+    return float(_top(local[in_palm, 2], quantile) + gripper.finger_length_m - gripper.tip_below_center_m
+                 - palm_clear_m)
 
 
 def support_depth_m(points: np.ndarray, centre: np.ndarray, R_hand: np.ndarray, opening_m: float, gripper,
@@ -124,14 +135,15 @@ def support_depth_m(points: np.ndarray, centre: np.ndarray, R_hand: np.ndarray, 
     z = local[under, 2]
     if not len(z):
         return 0.0
-    return float(z.max() if quantile <= 0 else np.quantile(z, 1.0 - quantile))
+    return -_top(-z, quantile)
 
 
 def _top(z_down: np.ndarray, quantile: float) -> float:
     """The highest of heights given as depths along the approach (smallest), but a ``quantile`` fraction."""
     if not len(z_down):
         return np.inf
-    return float(z_down.min() if quantile <= 0 else np.quantile(z_down, quantile))
+    k = int(quantile * (len(z_down) - 1))          # the quantile's lower neighbour: a partition, not a sort
+    return float(z_down.min() if k <= 0 else np.partition(z_down, k)[k])
 
 
 class ClearancePolicy(GraspPolicy):
@@ -213,11 +225,17 @@ class ClearancePolicy(GraspPolicy):
         local = (pts - surface) @ R                   # the hand's frame; a shift along the jaws moves x only
         local = local[(np.abs(local[:, 0]) <= g.max_width_m / 2 + g.finger_thickness_m + c.recentre_m) &
                       (np.abs(local[:, 1]) <= max(g.palm_width_m, g.finger_width_m) / 2)]   # the hand's reach
+        shifted, by_palm = {}, {}                     # per shift: the points, and the palm's bound (any opening)
         best = None                                   # (below, opening, shift)
         for opening in dict.fromkeys(min(o, g.max_width_m) for o in openings):
             for shift in shifts:
-                moved = local if shift == 0 else local - np.array([shift, 0.0, 0.0])
-                below = min(target, clear_offset_local_m(moved, opening, g, c.clear_m, c.palm_clear_m, c.top_quantile))
+                if shift not in shifted:
+                    shifted[shift] = local if shift == 0 else local - np.array([shift, 0.0, 0.0])
+                    by_palm[shift] = palm_bound_m(shifted[shift], g, c.palm_clear_m, c.top_quantile)
+                if best is not None and min(target, by_palm[shift]) <= best[0] + 1e-4:
+                    continue                          # the palm alone keeps this one no deeper
+                below = min(target, by_palm[shift], finger_bound_m(shifted[shift], opening, g, c.clear_m,
+                                                                   c.top_quantile))
                 if best is None or below > best[0] + 1e-4:
                     best = (below, opening, shift)
                 if below >= target:
