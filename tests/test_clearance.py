@@ -142,26 +142,22 @@ def test_a_jaw_on_the_object_is_recentred_over_it():
     assert g.grasp.depth_m - top == pytest.approx(min(GRIPPER.surface_grip_depth_m, table_limit), abs=1e-6)
 
 
-def test_the_palm_spans_the_full_stroke_whatever_the_opening():
-    """A 5.5 cm tall neighbour 4–5 cm to the side of a 4 cm box: clear of the fingers at a 5 cm
-    opening, but under the palm, which spans the gripper's whole stroke (±5.25 cm), so the palm stops
-    5 mm above it and the grasp closes only 1 cm under the box's top."""
-    box, tall = (-0.02, 0.02, -0.05, 0.05, 0.03), (0.04, 0.05, -0.05, 0.05, 0.055)
+@pytest.mark.parametrize("obstacle", [
+    # a 5.5 cm tall neighbour 4–5 cm to the side: clear of the fingers at a 5 cm opening, but under
+    # the palm, which spans the gripper's whole stroke (±5.25 cm) whatever the opening
+    (0.04, 0.05, -0.05, 0.05, 0.055),
+    # a 1.4 × 1.4 cm corner of a 6 cm tall neighbour under one corner of the palm only: under 3 % of
+    # its footprint, but more area than the fingers' outliers cover, so not taken for noise
+    (0.038, 0.052, 0.02, 0.034, 0.06),
+], ids=["neighbour-beside-the-fingers", "corner-under-the-palm"])
+def test_the_palm_stops_above_what_lies_under_it(obstacle):
+    """A 4 cm box grasped across: the palm stops 5 mm above the obstacle, so the grasp closes
+    higher than the fingers alone would allow."""
+    box = (-0.02, 0.02, -0.05, 0.05, 0.03)
     top = TABLE_M - box[4]
-    frame = Frame.from_images(scene([box, tall]), intrinsics=INTR)
+    frame = Frame.from_images(scene([box, obstacle]), intrinsics=INTR)
     [g] = with_clearance(Fixed([grasp_across(0, 0, 0.0, 0.04, top)]), "robotiq_2f85").plan(frame)
-    palm_limited = tall[4] + ClearanceConfig.palm_clear_m - GRIPPER.finger_length_m + GRIPPER.tip_below_center_m
-    assert TABLE_M - g.grasp.depth_m == pytest.approx(palm_limited, abs=1e-6)
-
-
-def test_a_neighbours_corner_under_the_palm_is_not_taken_for_noise():
-    """A 1.4 × 1.4 cm corner of a 6 cm tall neighbour under one corner of the palm only: under 3 %
-    of the palm's footprint, more than the fingers' outliers cover; the palm stops above it."""
-    box, corner = (-0.02, 0.02, -0.05, 0.05, 0.03), (0.038, 0.052, 0.02, 0.034, 0.06)
-    top = TABLE_M - box[4]
-    frame = Frame.from_images(scene([box, corner]), intrinsics=INTR)
-    [g] = with_clearance(Fixed([grasp_across(0, 0, 0.0, 0.04, top)]), "robotiq_2f85").plan(frame)
-    palm_limited = corner[4] + ClearanceConfig.palm_clear_m - GRIPPER.finger_length_m + GRIPPER.tip_below_center_m
+    palm_limited = obstacle[4] + ClearanceConfig.palm_clear_m - GRIPPER.finger_length_m + GRIPPER.tip_below_center_m
     assert TABLE_M - g.grasp.depth_m == pytest.approx(palm_limited, abs=1e-6)
 
 
