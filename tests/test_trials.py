@@ -224,6 +224,33 @@ def test_the_oracle_clears_a_small_heap_and_the_heap_is_deterministic():
                                                                                               "two failures")
 
 
+def test_a_heap_dropped_into_a_bin_stays_a_heap():
+    """Ten procedural objects dropped as one column: freely, about half come to rest beyond the 25 cm
+    workspace; into a 20 cm bin that is then taken away, nearly all stay; the bin ends out of reach
+    and out of view (below the table), and nothing falls through the table."""
+    from grasplab.objects import parse_object_source
+    from grasplab.seeding import derive_rng
+    from grasplab.sim import drop_heap
+    from grasplab.sim.world import PARKED_BIN_M
+    from grasplab.trials.clutter import _strays
+    specs = parse_object_source("procedural:40", seed=3)
+    inside = {}
+    for bin_m in (None, 0.2):
+        counts = []
+        for h in range(3):
+            rng = derive_rng(3, "bin-test", h)
+            objects = [specs[i].build() for i in rng.choice(len(specs), 10, replace=False)]
+            world = drop_heap(objects, ROBOTIQ, 0.5, rng, bin_m)
+            counts.append(10 - len(_strays(world, 0.25)))
+            assert all(world.object_pose(i).translation_m[2] > 0.0 for i in range(10))
+            if bin_m:
+                bin_body = world._id("BODY", "bin")
+                assert np.allclose(world.data.xpos[bin_body], PARKED_BIN_M)
+            world.close()
+        inside[bin_m] = sum(counts)
+    assert inside[0.2] >= 26 and inside[None] <= 22, inside
+
+
 def test_objects_out_of_the_workspace_are_taken_away():
     """A box 30 cm from the heap's centre is out of a 25 cm workspace (taken away, index given),
     one at 10 cm stays; nothing is taken twice."""

@@ -33,19 +33,27 @@ def settle(world: SimWorld, index: int | None = 0, max_s: float = SETTLE_MAX_S) 
 
 
 
-def drop_heap(objects: list, gripper, friction: float, rng: np.random.Generator) -> SimWorld:
+def drop_heap(objects: list, gripper, friction: float, rng: np.random.Generator,
+              bin_m: float | None = None) -> SimWorld:
     """Drop ``objects`` one above another in random orientations over a small square and let
-    them settle into a heap."""
+    them settle into a heap. With ``bin_m`` they fall into a bin of that inner width, which is
+    taken away once they rest, and the heap settles again (VGN's piles): a column of ten objects
+    dropped freely scatters over half a metre, one dropped into a bin stays a heap."""
     poses, z = [], 0.0
     for obj in objects:
         radius = float(np.linalg.norm(obj.mesh.vertices, axis=1).max())
         z += radius + 0.005
         xy = rng.uniform(-DROP_AREA_M / 2, DROP_AREA_M / 2, 2)
+        if bin_m:                                       # start clear of the walls
+            xy = np.clip(xy, -max(0.0, bin_m / 2 - radius), max(0.0, bin_m / 2 - radius))
         R = Rotation.random(random_state=np.random.RandomState(int(rng.integers(2 ** 31)))).as_matrix()
         poses.append((obj, RigidTransform(R, (xy[0], xy[1], z), "obj", "world")))
         z += radius
-    world = SimWorld.build(poses, gripper, friction)
+    world = SimWorld.build(poses, gripper, friction, bin_m=bin_m)
     for i in range(len(objects)):                       # colours, so RGB views tell the objects apart
         world.model.geom_rgba[world.object_geoms(i)] = (*rng.uniform(0.1, 0.95, 3), 1.0)
     settle(world, None, HEAP_SETTLE_S)
+    if bin_m:
+        world.remove_bin()
+        settle(world, None, HEAP_SETTLE_S)
     return world

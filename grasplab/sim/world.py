@@ -86,8 +86,25 @@ def _gripper_xml(gripper: ParallelJawGripper) -> tuple[str, str]:
     return body, actuators
 
 
-def world_xml(objects: list[tuple[GraspObject, RigidTransform]], gripper: ParallelJawGripper) -> str:
-    """The MJCF of a trial world: table, ``objects`` at their poses, the gripper parked above."""
+BIN_WALL_M = 0.01                  # a heap's temporary bin: wall thickness
+BIN_HEIGHT_M = 1.0                 # tall enough that nothing dropped from above the heap bounces out
+PARKED_BIN_M = (0.0, 0.0, -10.0)   # where the bin goes once the heap has settled: out of view and reach
+
+
+def _bin_xml(inner_m: float) -> str:
+    """A square bin of four walls around the table's origin, on a mocap body so it can be taken away."""
+    h, t, half = BIN_HEIGHT_M / 2, BIN_WALL_M / 2, inner_m / 2
+    walls = "".join(f'<geom name="bin{k}" type="box" size="{sx:.9g} {sy:.9g} {h:.9g}" pos="{px:.9g} {py:.9g} {h:.9g}" '
+                    f'rgba="0.5 0.5 0.5 0.3"/>'
+                    for k, (sx, sy, px, py) in enumerate([(half + 2 * t, t, 0, half + t), (half + 2 * t, t, 0, -half - t),
+                                                          (t, half, half + t, 0), (t, half, -half - t, 0)]))
+    return f'<body name="bin" mocap="true" pos="0 0 0">{walls}</body>'
+
+
+def world_xml(objects: list[tuple[GraspObject, RigidTransform]], gripper: ParallelJawGripper,
+              bin_m: float | None = None) -> str:
+    """The MJCF of a trial world: table, ``objects`` at their poses, the gripper parked above and,
+    with ``bin_m``, a bin of that inner width around the origin (a heap's, taken away once it settles)."""
     assets, bodies = zip(*[_object_xml(i, o, T) for i, (o, T) in enumerate(objects)]) if objects else ((), ())
     hand, actuators = _gripper_xml(gripper)
     return f"""<mujoco model="grasplab_trial">
@@ -106,6 +123,7 @@ def world_xml(objects: list[tuple[GraspObject, RigidTransform]], gripper: Parall
     <camera name="cam" pos="0 0 1" resolution="64 64" focalpixel="64 64" principalpixel="0 0" sensorsize="0.00064 0.00064"/>
     {"".join(bodies)}
     {hand}
+    {_bin_xml(bin_m) if bin_m else ""}
   </worldbody>
   <equality><weld body1="hand" body2="hand_target" solref="{WRIST_SOLREF_S} 1"/></equality>
   <actuator>{actuators}</actuator>
@@ -124,10 +142,10 @@ class SimWorld:
 
     @classmethod
     def build(cls, objects: list[tuple[GraspObject, RigidTransform]], gripper: ParallelJawGripper,
-              friction: float) -> "SimWorld":
+              friction: float, bin_m: float | None = None) -> "SimWorld":
         import mujoco
         try:
-            model = mujoco.MjModel.from_xml_string(world_xml(objects, gripper))
+            model = mujoco.MjModel.from_xml_string(world_xml(objects, gripper, bin_m))
         except ValueError as e:                      # MuJoCo's compiler: e.g. a part it cannot hull
             names = ", ".join(o.name for o, _ in objects)
             raise SimulationError(f"MuJoCo cannot build the world of {names}: {str(e).splitlines()[0]} (repair or "
@@ -234,6 +252,12 @@ class SimWorld:
         if getattr(self, "_renderer", None) is not None:
             self._renderer.close()
             self._renderer = None
+
+    def remove_bin(self) -> None:
+        """Take the heap's bin away (VGN's piles: objects dropped into a box that is then lifted)."""
+        body = self._id("BODY", "bin")
+        self.data.mocap_pos[self.model.body_mocapid[body]] = PARKED_BIN_M
+        self.forward()
 
     def park_hand(self) -> None:
         """Open the fingers and put the hand back out of the way (between clutter attempts)."""

@@ -41,6 +41,8 @@ class TrialConfig:
     min_pose_probability: float = 0.02
     oracle_candidates: int = 100          # mesh candidates the oracle labels per trial
     workspace_radius_m: float = 0.25      # clutter: objects whose centre rolls farther from the heap's centre leave
+    heap_bin_m: float | None = 0.2        # clutter: heaps are dropped into a bin this wide, then it is taken away
+                                          # (None: dropped freely, the protocol before 2026-12-07)
 
     @classmethod
     def from_preset(cls, preset: str = "jacquard-like", **overrides) -> "TrialConfig":
