@@ -170,6 +170,7 @@ def test_the_trial_command_reports_and_refuses_bad_settings(tmp_path, capsys):
     assert "Success:" in capsys.readouterr().out
     for bad, says in ((["--trials", "0"], "--trials"), (["--protocol", "bin"], "protocol"),
                       (["--protocol", "clutter", "--heap-sizes", "5"], "heap"),
+                      (["--protocol", "clutter", "--heap-bin", "20"], "--heap-bin"),
                       (["--workers", "-5"], "--workers"), (["--policy", "nope"], "nope")):
         with pytest.raises(SystemExit) as e:
             main(["trial", "--objects", "procedural:1", "--out", str(tmp_path / "bad")] + bad)

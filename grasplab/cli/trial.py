@@ -22,6 +22,9 @@ def trial(
                                  "labels predict success?)."),
     trials: int = typer.Option(5, help="Trials per object (clutter: heaps per size; labels: settled poses per object)."),
     heap_sizes: str = typer.Option("5,10", help="--protocol clutter: objects per heap, comma-separated."),
+    heap_bin: float = typer.Option(0.2, help="--protocol clutter: heaps fall into a bin this wide (metres), taken "
+                                   "away once they rest (VGN's piles); 0 drops them freely (the protocol before "
+                                   "2026-12-07, whose 10-object heaps kept ~6.6 objects in the workspace)."),
     grasps: int = typer.Option(40, help="--protocol labels: labelled mesh grasps executed per settled pose."),
     preset: str = typer.Option("jacquard-like", help="Synthesis preset whose gripper, camera, depth noise and friction "
                                "model the trials use (the recipe the policy was trained on)."),
@@ -50,7 +53,9 @@ def trial(
         raise ConfigError(f"--workers {workers}: give -1 (one per CPU), 0 (serial) or a number of Ray workers")
     from dataclasses import replace
     tcfg = TrialConfig.from_preset(preset, gripper=gripper, camera=camera, use_mask=not no_mask)
-    tcfg = replace(tcfg, execution=replace(tcfg.execution, open_fully=open_fully))
+    if not 0 <= heap_bin <= 1:
+        raise ConfigError(f"--heap-bin {heap_bin}: give the bin's inner width in metres (e.g. 0.2), or 0 for none")
+    tcfg = replace(tcfg, execution=replace(tcfg.execution, open_fully=open_fully), heap_bin_m=heap_bin or None)
     if policy == ORACLE:
         if model or rerank or clearance:
             raise ConfigError("the oracle reads the mesh labels: it takes no --model, --rerank or --clearance")
