@@ -123,6 +123,8 @@ def test_grasps_whose_fingertips_reach_mid_height_are_preferred():
     assert len(both.plan(frame, max_grasps=5)) == 2                     # 42 % reaches 30 %
     with pytest.raises(ConfigError):
         with_clearance(Fixed([shallow]), reach_fraction=1.5)
+    with pytest.raises(ConfigError):
+        with_clearance(Fixed([shallow]), recentre_m=0.006, recentre_step_m=0.0)
 
 
 def test_a_jaw_on_the_object_is_recentred_over_it():

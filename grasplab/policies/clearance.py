@@ -91,13 +91,7 @@ def deepest_clear_offset_m(points: np.ndarray, centre: np.ndarray, R_hand: np.nd
     lies under the hand. The highest point under the fingers is their highest but a ``top_quantile``
     fraction of the points (0: the highest; noisy depth: a few per cent); under the palm, but
     the same area."""
-    return clear_offset_local_m((points - centre) @ R_hand, opening_m, gripper, finger_clear_m, palm_clear_m,
-                                top_quantile)
-
-
-def clear_offset_local_m(local: np.ndarray, opening_m: float, gripper, finger_clear_m: float = 0.0,
-                         palm_clear_m: float = 0.0, top_quantile: float = 0.0) -> float:
-    """``deepest_clear_offset_m`` of points already in the hand's frame (N, 3)."""
+    local = (points - centre) @ R_hand
     return min(finger_bound_m(local, opening_m, gripper, finger_clear_m, top_quantile),
                palm_bound_m(local, gripper, palm_clear_m, top_quantile))
 
@@ -124,12 +118,11 @@ def palm_bound_m(local: np.ndarray, gripper, palm_clear_m: float = 0.0, top_quan
                  - palm_clear_m)
 
 
-def support_depth_m(points: np.ndarray, centre: np.ndarray, R_hand: np.ndarray, opening_m: float, gripper,
-                    quantile: float = 0.0) -> float:
-    """How far along the approach below ``centre`` the lowest surface seen under the hand's
-    footprint lies (the table, or whatever the grasped object rests on): the deepest of the points
-    there but a ``quantile`` fraction; 0 when nothing lies under the hand."""
-    local = (points - centre) @ R_hand
+def support_depth_m(local: np.ndarray, opening_m: float, gripper, quantile: float = 0.0) -> float:
+    """How far along the approach below the hand frame's origin the lowest surface seen under the
+    hand's footprint lies (points in the hand's frame; the table, or whatever the grasped object
+    rests on): the deepest of the points there but a ``quantile`` fraction; 0 when nothing lies
+    under the hand."""
     under = (np.abs(local[:, 0]) <= opening_m / 2 + gripper.finger_thickness_m) & \
         (np.abs(local[:, 1]) <= max(gripper.palm_width_m, gripper.finger_width_m) / 2)
     z = local[under, 2]
@@ -247,8 +240,7 @@ class ClearancePolicy(GraspPolicy):
             return None
         width_m = max(pose.width_m, opening - 2 * g.open_margin_m)      # the execution opens to width + margins
         centre = surface + shift * R[:, 0] + below * approach
-        support = support_depth_m(local - np.array([shift, 0.0, 0.0]), np.zeros(3), np.eye(3), opening, g,
-                                  c.top_quantile)
+        support = support_depth_m(shifted[shift], opening, g, c.top_quantile)
         reaches = below + g.tip_below_center_m >= c.reach_fraction * support
         moved = Grasp3D(centre, pose.axis, width_m, pose.frame).to_2d(frame.intrinsics, jaw_px=p.grasp.jaw_px)
         return Grasp2D(moved.center_xy_px, p.grasp.angle_rad, moved.width_px, p.grasp.jaw_px, moved.depth_m), reaches
