@@ -80,6 +80,21 @@ def test_collision_checks_table_object_and_clear_grasps():
     assert not checker.collides(_grasp([0.2, 0, 0.03], [1, 0, 0], 0.04))[0]
 
 
+def test_the_palm_spans_the_whole_stroke_whatever_the_opening():
+    """A 10 cm post 4-5 cm beside a 4 cm box: the fingers, open to 5 cm (2.5 + 1 cm a side),
+    miss it, but the palm, 8.5 + 2 cm wide like the simulated hand's, comes down on its top."""
+    box = trimesh.creation.box(extents=(0.04, 0.04, 0.06))
+    box.apply_translation([0, 0, 0.03])
+    post = trimesh.creation.box(extents=(0.01, 0.02, 0.10))
+    post.apply_translation([0.045, 0, 0.05])
+    grasp = _grasp([0, 0, 0.04], [1, 0, 0], 0.04)                 # fingers 2.5-3.5 cm out, palm from 8 cm up
+    assert not CollisionChecker(box, ROBOTIQ).collides(grasp)[0]
+    assert CollisionChecker(trimesh.util.concatenate([box, post]), ROBOTIQ).collides(grasp)[0]
+    low = post.copy()
+    low.apply_translation([0, 0, -0.025])                          # 7.5 cm tall: under the palm
+    assert not CollisionChecker(trimesh.util.concatenate([box, low]), ROBOTIQ).collides(grasp)[0]
+
+
 def test_gripper_presets_and_files(tmp_path):
     assert load_gripper("yumi").max_width_m == 0.05
     assert load_gripper("robotiq_2f85").max_width_m == 0.085

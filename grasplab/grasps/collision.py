@@ -36,7 +36,9 @@ def grasp_frames(grasps: GraspSet, approach_world=(0.0, 0.0, -1.0)) -> np.ndarra
 
 def gripper_boxes(gripper: ParallelJawGripper, widths_m: np.ndarray, approach_height_m: float) -> np.ndarray:
     """Swept boxes (N, 3, 2, 3) in grasp frame: for each grasp, fingers 1 and 2 and the palm,
-    as [min corner, max corner]; each box extends up by the approach height."""
+    as [min corner, max corner]; each box extends up by the approach height. The fingers stand
+    at the opening (width + margin, at most the stroke); the palm spans the whole stroke whatever
+    the opening, as a real hand's body (and the simulated one, :mod:`grasplab.sim.world`) does."""
     n = len(widths_m)
     half_open = np.minimum(widths_m / 2 + gripper.open_margin_m, gripper.max_width_m / 2)
     t, fw, fl = gripper.finger_thickness_m, gripper.finger_width_m, gripper.finger_length_m
@@ -48,9 +50,9 @@ def gripper_boxes(gripper: ParallelJawGripper, widths_m: np.ndarray, approach_he
     boxes[:, 0, 1] = np.c_[-half_open, np.full(n, fw / 2), np.full(n, tip)]
     boxes[:, 1, 0] = np.c_[half_open, np.full(n, -fw / 2), np.full(n, z_top_finger - approach_height_m)]
     boxes[:, 1, 1] = np.c_[half_open + t, np.full(n, fw / 2), np.full(n, tip)]
-    pw = gripper.palm_width_m
-    boxes[:, 2, 0] = np.c_[-half_open - t, np.full(n, -pw / 2), np.full(n, z_top_palm - approach_height_m)]
-    boxes[:, 2, 1] = np.c_[half_open + t, np.full(n, pw / 2), np.full(n, z_top_finger)]
+    pw, palm_half_x = gripper.palm_width_m, gripper.max_width_m / 2 + t
+    boxes[:, 2, 0] = np.c_[np.full(n, -palm_half_x), np.full(n, -pw / 2), np.full(n, z_top_palm - approach_height_m)]
+    boxes[:, 2, 1] = np.c_[np.full(n, palm_half_x), np.full(n, pw / 2), np.full(n, z_top_finger)]
     return boxes
 
 
