@@ -24,7 +24,7 @@ from ..quality import QualityLabels
 from ..storage import atomic_write_bytes
 
 #: bump when the labelling code changes what it computes, so older entries are not read
-LABELS_VERSION = 1
+LABELS_VERSION = 2              # 2: the palm spans the whole stroke in the collision check (2026-12-07)
 
 
 def label_key(seed: int, spec_key: str, pose_index: int, mesh_t, com_t: np.ndarray, gripper, antipodal, collision,
