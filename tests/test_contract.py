@@ -159,7 +159,8 @@ def test_the_gate_keeps_every_policy_in_the_frame_on_the_mask_and_within_the_gri
 def test_the_registry_refuses_what_it_does_not_know(gqcnn_file):
     assert load_policy("rank", model=str(gqcnn_file)).name == "gqcnn-rank"      # earlier --policy rank|cem
     assert load_policy(str(gqcnn_file)).name == "gqcnn-cem"                     # a GQ-CNN file's own policy
-    assert load_policy().name == "map" and load_policy("map-rerank").name == "map-rerank"
+    assert load_policy().name == "auto" and load_policy(views=2).name == "map"     # the default; grasp-map options
+    assert load_policy("map-rerank").name == "map-rerank"
     assert load_policy(model=str(gqcnn_file)).name == "gqcnn-cem"
     with pytest.raises(ConfigError, match="no option views.*its options: model"):
         load_policy("gqcnn-rank", model=str(gqcnn_file), views=2)

@@ -76,7 +76,7 @@ def test_demo_runs_and_scores(tmp_path):
         run_demo(DemoConfig(objects=2), tmp_path / "none", show_progress=False)
     rep = run_demo(DemoConfig(objects=3), tmp_path / "demo", show_progress=False)
     assert rep["scenes"] and {"top1", "top5"} <= set(rep)
-    assert rep["config"]["policy"]["policy"] == "map" and rep["config"]["synth_preset"] == "demo"
+    assert rep["config"]["policy"]["policy"] == "auto" and rep["config"]["synth_preset"] == "demo"
     # objects the synthesis left out and views without an analytic positive are reported, not dropped silently
     assert set(rep["objects_without_scenes"]) >= {"box_00000"} and "gripper" in rep["objects_without_scenes"]["box_00000"]
     assert len(rep["unscored_scenes"]) == rep["scenes_without_labels"]

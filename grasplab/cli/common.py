@@ -15,7 +15,9 @@ POLICY_HELP = ("A registered policy (see `grasplab policies`: map, map-rerank, g
                "random-antipodal; rank and cem are short for the GQ-CNN ones; --clearance wraps any of them) or a "
                "policy spec file (.json; e.g. a fallback chain, {\"policy\": \"fallback\", \"options\": "
                "{\"policies\": [SPEC, SPEC]}}); "
-               "default: the one the model is planned with (a grasp-map model: map, a GQ-CNN: gqcnn-cem).")
+               "default: with --model, the one the model is planned with (a grasp-map model: map, a GQ-CNN: "
+               "gqcnn-cem); without, auto (with intrinsics the FC-GQ-CNN behind --clearance, else sample-and-rank "
+               "behind it; without intrinsics, or with --views or --rerank, the GG-CNN2).")
 RERANK_HELP = ("Re-rank a grasp-map model's grasps with a crop classifier (`grasplab train reranker`): a pretrained "
                "name (see `grasplab models`) or a model file.")
 VIEWS_HELP = ("Grasp-map models: average the maps over 1, 2 (mirror), 4 (quarter turns) or 8 views; one network "
@@ -34,12 +36,16 @@ def make_policy(policy: str | None, model: str | None, clearance: str | None = N
     or the model alone (planned with its own policy); options left at ``None`` are not passed,
     so a policy is never handed one it does not take. ``clearance``: a gripper whose approach
     clearance the grasps must have (``--clearance``)."""
-    from ..policies import load_policy, with_clearance
+    from ..policies import AutoPolicy, load_policy, with_clearance
     opts = {k: v for k, v in options.items() if v is not None}
     if policy is not None:
         pol = load_policy(policy, **({"model": model} if model is not None else {}), **opts)
+    elif model is None and set(opts) <= {"gripper"}:
+        pol = load_policy("auto", **({"gripper": clearance} if clearance else opts))
     else:
         pol = load_policy(model, **opts)
+    if isinstance(pol, AutoPolicy):
+        return pol if clearance is None else pol.metric      # --clearance: the checked chain, intrinsics required
     return pol if clearance is None else with_clearance(pol, clearance)
 
 

@@ -39,8 +39,9 @@ def demo(
         rows.append([r["family"], view, r["positives"], mark(r["top1"]), mark(r["top5"]), f"{r['score']:.2f}",
                      f"{g['width_m'] * 100:.1f}" if "width_m" in g else ""])
     pol = rep["config"]["policy"]
-    console.print(table(f"grasplab demo: {len(rows)} fresh scenes, policy {pol['policy']} "
-                        f"({Path(pol['options'].get('model') or '-').stem})",
+    model = pol["options"].get("model")
+    console.print(table(f"grasplab demo: {len(rows)} fresh scenes, policy {pol['policy']}"
+                        + (f" ({Path(model).stem})" if model else ""),
                         ["object", "view", "positives", "top-1", "top-5", "score", "width cm"], rows,
                         left=("object", "view")))
     a1, a5 = rep["top1"], rep["top5"]

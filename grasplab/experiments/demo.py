@@ -24,7 +24,7 @@ class DemoConfig:
     objects: int | None = None           # procedural objects (None: the preset's)
     model: str | None = None             # pretrained name or file; None: the default model
     rerank: str | None = None            # a crop re-ranker for the model (pretrained name or file)
-    policy: str | None = None            # a registered policy name (default: the model's own)
+    policy: str | None = None            # a registered policy name (default: the model's own; no model: auto)
     workers: int = 0                     # serial: no Ray start-up for a job this small
 
 
@@ -71,8 +71,9 @@ def run_demo(cfg: DemoConfig, out_dir: str | Path = "grasplab-demo", show_progre
                        "image": sc.rgb(), "mask": sc.mask(), "positives": [x.to_grasp2d() for x in sc.rectangles()],
                        "predicted": top})
     if panels:
+        model = policy.spec()["options"].get("model")
         save_grasp_scenes(panels, out / "grasps.png", cols=4,
-                          title=f"{policy.name} ({Path(policy.spec()['options'].get('model') or '').stem}): top grasp "
+                          title=f"{policy.name}{f' ({Path(model).stem})' if model else ''}: top grasp "
                                 f"(blue) vs analytic positives (green); top-1 {rep.top1.correct}/{rep.top1.total}")
     return report
 

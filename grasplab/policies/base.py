@@ -90,6 +90,7 @@ class GraspPolicy(abc.ABC):
     score_meaning: ClassVar[str] = ""              # what ``PlannedGrasp.score`` estimates
     requires_intrinsics: ClassVar[bool] = False    # metric planning: the frame must carry intrinsics
     plans_depth: ClassVar[bool] = False            # the grasp's depth_m is where the jaws close (else the surface)
+    checks_clearance: ClassVar[bool] = False       # its grasps' hands clear the seen surfaces (--clearance)
     max_width_m: float | None = None               # drop grasps wider than the gripper opens (needs intrinsics)
     needs_rgb: bool = False                        # the policy reads the frame's RGB image
 

@@ -31,6 +31,7 @@ class FallbackPolicy(GraspPolicy):
                               "choose policies of one kind")
         self.policies = list(policies)
         self.plans_depth = policies[0].plans_depth
+        self.checks_clearance = all(p.checks_clearance for p in policies)
         self.requires_intrinsics = any(p.requires_intrinsics for p in policies)
         self.needs_rgb = any(p.needs_rgb for p in policies)
         self.score_meaning = "the score of whichever policy planned the frame: " + \

@@ -8,7 +8,9 @@
   (a grasp-map model → ``map``, a GQ-CNN → ``gqcnn-cem``), the model passed as ``model=``;
 * a policy spec file (``.json``, ``{"policy": NAME, "options": {...}}``, as ``policy.spec()``
   writes it beside every result), options given here overriding the file's;
-* nothing: the default pretrained grasp-map model.
+* nothing (or only ``gripper=``): ``auto``, the default policy (:mod:`grasplab.policies.auto`:
+  the clearance-checked FC-GQ-CNN chain on frames with intrinsics, the GG-CNN2 without); grasp-map
+  options alone (``views=``, ``rerank=``) plan with the default pretrained grasp-map model.
 """
 from __future__ import annotations
 
@@ -56,6 +58,8 @@ def load_policy(name_or_file: str | Path | None = None, **options) -> GraspPolic
     if name_or_file is None and "model" in options:          # load_policy(model=...): the model's own policy
         name_or_file = options.pop("model")
     key = None if name_or_file is None else str(name_or_file)
+    if key is None and set(options) <= {"gripper"}:
+        key = "auto"
     key = ALIASES.get(key, key)
     if key in POLICIES:
         return _build(POLICIES[key], options)
