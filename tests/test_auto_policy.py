@@ -52,7 +52,7 @@ def test_on_real_primesense_frames_the_top_grasp_lies_on_the_object_within_the_o
 
 
 def test_options_spec_and_refusals(auto, shared_data):
-    assert auto.spec() == {"policy": "auto", "options": {}}
+    assert isinstance(auto, AutoPolicy) and auto.spec() == {"policy": "auto", "options": {}}
     yumi = load_policy("auto", gripper="yumi")
     assert load_policy(**yumi.spec()["options"]).spec() == yumi.spec()
     assert yumi.metric.policies[0].gripper.name == "yumi"
