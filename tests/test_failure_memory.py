@@ -65,6 +65,19 @@ def test_a_wider_radius_covers_both_and_wrappers_pass_outcomes_on():
     assert inner.told == ["reset", False]
 
 
+def test_where_nothing_failed_it_plans_the_wrapped_policys_very_grasps():
+    """The same seed reaches the wrapped policy: a random planner's grasps are unchanged."""
+    from grasplab.geometry import CameraIntrinsics as K
+    depth = np.full((240, 320), 0.70)
+    depth[100:140, 140:180] = 0.66                                    # a 4 cm block on the table
+    frame = Frame.from_images(depth, intrinsics=K(520.0, 520.0, 159.5, 119.5, 320, 240))
+    inner = load_policy("random-antipodal")
+    mem = FailureMemoryPolicy(load_policy("random-antipodal"))
+    for seed in (0, 1, 2):
+        a, b = inner.plan(frame, max_grasps=3, seed=seed), mem.plan(frame, max_grasps=3, seed=seed)
+        assert [g.grasp for g in a] == [g.grasp for g in b]
+
+
 def test_spec_round_trip_and_refusals():
     mem = load_policy("avoid-failures", policy="random-antipodal", radius_m=0.05)
     assert isinstance(mem, FailureMemoryPolicy) and mem.requires_intrinsics

@@ -41,6 +41,7 @@ class FailureMemoryPolicy(GraspPolicy):
         self.inner = policy
         self.radius_m, self.radius_px, self.candidates = float(radius_m), float(radius_px), int(candidates)
         self.failures: list[tuple[str, np.ndarray]] = []
+        self._seed = 0
         self.plans_depth = policy.plans_depth
         self.requires_intrinsics = policy.requires_intrinsics
         self.checks_clearance = policy.checks_clearance
@@ -61,10 +62,13 @@ class FailureMemoryPolicy(GraspPolicy):
         r = self.radius_px if kind == "px" else self.radius_m
         return any(k == kind and np.linalg.norm(q - p) <= r for k, q in self.failures)
 
+    def plan(self, frame: Frame, *, max_grasps: int = 5, seed: int = 0) -> list[PlannedGrasp]:
+        self._seed = seed                          # the wrapped policy plans with the same seed: where
+        return super().plan(frame, max_grasps=max_grasps, seed=seed)   # nothing failed, its very grasps
+
     def _candidates(self, frame: Frame, max_grasps: int, rng: np.random.Generator) -> Candidates:
         try:
-            planned = self.inner.plan(frame, max_grasps=max(max_grasps, self.candidates),
-                                      seed=int(rng.integers(2 ** 31)))
+            planned = self.inner.plan(frame, max_grasps=max(max_grasps, self.candidates), seed=self._seed)
         except NoGraspFoundError as e:
             return Candidates([], np.zeros(0), reason=str(e).split(": ", 1)[-1])
         away = [p for p in planned if not self._near_a_failure(p)]
