@@ -8,13 +8,12 @@ from .fallback import FallbackPolicy
 from .fc_gqcnn_policy import FCGQCNNPolicy
 from .gqcnn_policy import GQCNNPolicy
 from .grasp_map_policy import GraspMapPolicy, load_detector
-from .memory import FailureMemoryPolicy
 from .map_decoding import MapDecodingConfig, RankedGrasps, decode_grasp_maps, local_maxima
 from .random_antipodal import RandomAntipodalPolicy
 from .registry import POLICIES, load_policy, policy_from_spec, policy_names, policy_options, register_policy
 from .reranking import CropReranker, RerankConfig, load_reranker
 
 __all__ = ["Candidates", "GraspPolicy", "PlannedGrasp", "AutoPolicy", "ClearanceConfig", "ClearancePolicy", "with_clearance",
-           "FallbackPolicy", "FailureMemoryPolicy", "FCGQCNNPolicy", "GQCNNPolicy", "GraspMapPolicy", "RandomAntipodalPolicy", "load_detector", "MapDecodingConfig",
+           "FallbackPolicy", "FCGQCNNPolicy", "GQCNNPolicy", "GraspMapPolicy", "RandomAntipodalPolicy", "load_detector", "MapDecodingConfig",
            "RankedGrasps", "decode_grasp_maps", "local_maxima", "POLICIES", "load_policy", "policy_from_spec", "policy_names",
            "policy_options", "register_policy", "CropReranker", "RerankConfig", "load_reranker"]

@@ -7,9 +7,7 @@ with the shipped GQ-CNN behind the same check (the fallback chain: 87.0 % of hel
 trials, 85.0 % / 77.7 % of 5- / 10-object heaps cleared, against 71.5 % and 25.8 % / 28.1 % for the
 GG-CNN2 alone; BENCHMARKS.md). A frame without intrinsics (a Cornell image, say) can only be planned
 in pixels: the shipped GG-CNN2. ``AutoPolicy.plan`` hands the frame to one of the two whole, so a
-frame with intrinsics gets exactly the fallback chain's grasps for the same seed — until a robot
-loop reports a failed pick (``observe``): both remember this scene's failures and look elsewhere
-first (:mod:`grasplab.policies.memory`), until ``reset``.
+frame with intrinsics gets exactly the fallback chain's grasps for the same seed.
 """
 from __future__ import annotations
 
@@ -39,39 +37,22 @@ class AutoPolicy(GraspPolicy):
 
     @property
     def metric(self) -> GraspPolicy:
-        """The policy for frames with intrinsics: the clearance-checked fallback chain, with a memory
-        of this scene's failed picks."""
+        """The policy for frames with intrinsics: the clearance-checked fallback chain."""
         if self._metric is None:
             from .clearance import with_clearance
             from .fallback import FallbackPolicy
-            from .memory import FailureMemoryPolicy
             from .registry import load_policy
-            self._metric = FailureMemoryPolicy(FallbackPolicy([
-                with_clearance(load_policy("fc-gqcnn"), self.gripper_name),
-                with_clearance(load_policy("gqcnn-rank"), self.gripper_name)]))
+            self._metric = FallbackPolicy([with_clearance(load_policy("fc-gqcnn"), self.gripper_name),
+                                           with_clearance(load_policy("gqcnn-rank"), self.gripper_name)])
         return self._metric
 
     @property
     def pixels(self) -> GraspPolicy:
-        """The policy for frames without intrinsics: the shipped GG-CNN2, with the same memory."""
+        """The policy for frames without intrinsics: the shipped GG-CNN2."""
         if self._pixels is None:
-            from .memory import FailureMemoryPolicy
             from .registry import load_policy
-            self._pixels = FailureMemoryPolicy(
-                load_policy("map", **({"gripper": self.gripper_name} if self.gripper_name else {})))
+            self._pixels = load_policy("map", **({"gripper": self.gripper_name} if self.gripper_name else {}))
         return self._pixels
-
-    def reset(self) -> None:
-        for branch in (self._metric, self._pixels):
-            if branch is not None:
-                branch.reset()
-
-    def observe(self, grasp: PlannedGrasp, lifted: bool) -> None:
-        self.policy_for_grasp(grasp).observe(grasp, lifted)
-
-    def policy_for_grasp(self, grasp: PlannedGrasp) -> GraspPolicy:
-        """The branch that planned ``grasp``: one with a 3-D pose came from a frame with intrinsics."""
-        return self.metric if grasp.pose is not None else self.pixels
 
     def policy_for(self, frame: Frame) -> GraspPolicy:
         if not isinstance(frame, Frame):
@@ -84,7 +65,7 @@ class AutoPolicy(GraspPolicy):
         try:
             return policy.plan(frame, max_grasps=max_grasps, seed=seed)
         finally:
-            self.last_stats = {**getattr(policy, "last_stats", {}), "planned_with": policy.inner.name}
+            self.last_stats = {**getattr(policy, "last_stats", {}), "planned_with": policy.name}
 
     def _candidates(self, frame, max_grasps, rng) -> Candidates:      # plan() hands the frame on whole
         raise NotImplementedError

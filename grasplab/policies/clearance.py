@@ -188,12 +188,6 @@ class ClearancePolicy(GraspPolicy):
                                     f"object, or the palm on it); try more candidates or a wider-opening gripper")
         return Candidates(grasps, np.asarray(scores, dtype=np.float64), reason=reason, stats=stats)
 
-    def reset(self) -> None:
-        self.inner.reset()
-
-    def observe(self, grasp: PlannedGrasp, lifted: bool) -> None:
-        self.inner.observe(grasp, lifted)
-
     def _approach_camera(self, frame: Frame) -> np.ndarray:
         """The approach direction in the camera frame: world −z where the camera pose is known,
         else the optical axis."""
