@@ -127,35 +127,6 @@ def test_grasps_whose_fingertips_reach_mid_height_are_preferred():
         with_clearance(Fixed([shallow]), recentre_m=0.006, recentre_step_m=0.0)
 
 
-def test_after_a_failed_pick_another_object_comes_first_even_before_reach():
-    """Boxes A and B, 6 cm tall, 12 cm apart; a 4 cm shelf beside B stops B's right finger high, so
-    only A's grasp reaches half-way down. Told that the pick on A failed, the memory plans B — a
-    failure outranks the reach preference —; with both failed, A again; reset() forgets."""
-    a_box, b_box, shelf = (-0.08, -0.04, -0.05, 0.05, 0.06), (0.04, 0.08, -0.05, 0.05, 0.06), \
-        (0.082, 0.12, -0.05, 0.05, 0.04)
-    top = TABLE_M - 0.06
-    frame = Frame.from_images(scene([a_box, b_box, shelf]), intrinsics=INTR)
-    on_b, on_a = grasp_across(0.06, 0, 0.0, 0.04, top), grasp_across(-0.06, 0, 0.0, 0.04, top)
-    side = lambda g: np.sign(g.grasp.center_xy_px[0] - INTR.cx)                     # noqa: E731  A: −1, B: +1
-    plain = with_clearance(Fixed([on_b, on_a]), "robotiq_2f85")
-    mem = with_clearance(Fixed([on_b, on_a]), "robotiq_2f85", avoid_failures_m=0.05)
-    first = mem.plan(frame, max_grasps=1)[0]
-    assert side(first) == -1 and mem.last_stats["clearance_reaching"] == 1      # B ranks first but does not reach
-    for pol in (plain, mem):
-        pol.observe(first, lifted=False)
-    assert side(plain.plan(frame, max_grasps=1)[0]) == -1                         # no memory: A again
-    second = mem.plan(frame, max_grasps=1)[0]
-    assert side(second) == 1 and mem.last_stats["clearance_near_failures"] == 1
-    mem.observe(first, lifted=True)                                               # a success is not avoided
-    mem.observe(second, lifted=False)                                             # both failed: as without
-    assert side(mem.plan(frame, max_grasps=1)[0]) == -1
-    mem.reset()                                                                   # forgets both
-    mem.observe(first, lifted=False)
-    assert side(mem.plan(frame, max_grasps=1)[0]) == 1
-    with pytest.raises(ConfigError, match="avoid_failures_m"):
-        with_clearance(Fixed([on_a]), avoid_failures_m=5.0)
-
-
 def test_a_jaw_on_the_object_is_recentred_over_it():
     """A 7.6 cm box under a grasp 5 mm off its centre at the full 8.5 cm opening: one finger lands on
     its top. Moving the jaws 2 mm back along their axis (the first step) clears both; without

@@ -386,36 +386,3 @@ def test_a_world_mujoco_cannot_build_is_a_clear_error_and_a_trial_record(monkeyp
     heap = run_heap(parse_object_source("procedural:3:box", seed=5), 2, 0, 7, TrialConfig.from_preset("jacquard-like"),
                     "oracle")
     assert heap["outcome"] == "error" and "MuJoCo cannot build the world" in heap["error"]
-
-
-def test_the_clutter_trials_tell_the_policy_each_outcome():
-    """A heap resets the policy once and reports every executed attempt's outcome (observe)."""
-    from grasplab.objects import parse_object_source
-    from grasplab.policies import Candidates, GraspPolicy, load_policy
-    from grasplab.trials.clutter import run_heap
-    from grasplab.trials.trial import TrialConfig
-
-    class Spy(GraspPolicy):
-        name, requires_intrinsics = "spy", True
-
-        def __init__(self):
-            self.inner, self.told = load_policy("random-antipodal"), []
-
-        def _candidates(self, frame, max_grasps, rng):
-            planned = self.inner.plan(frame, max_grasps=max_grasps, seed=int(rng.integers(2 ** 31)))
-            return Candidates([p.grasp for p in planned], np.array([p.score for p in planned]))
-
-        def reset(self):
-            self.told.append("reset")
-
-        def observe(self, grasp, lifted):
-            self.told.append(lifted)
-
-        def spec(self):
-            return {"policy": "spy", "options": {}}
-
-    spy = Spy()
-    rec = run_heap(parse_object_source("procedural:6:box,cylinder,prism", seed=2), 3, 0, 4,
-                   TrialConfig.from_preset("jacquard-like"), spy)
-    executed = [a["outcome"] == "success" for a in rec["attempts"] if a["outcome"] != "no grasp"]
-    assert executed and spy.told == ["reset", *executed]

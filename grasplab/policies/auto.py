@@ -54,15 +54,6 @@ class AutoPolicy(GraspPolicy):
             self._pixels = load_policy("map", **({"gripper": self.gripper_name} if self.gripper_name else {}))
         return self._pixels
 
-    def reset(self) -> None:
-        for branch in (self._metric, self._pixels):
-            if branch is not None:
-                branch.reset()
-
-    def observe(self, grasp: PlannedGrasp, lifted: bool) -> None:
-        """Passed to the branch that planned ``grasp`` (one with a 3-D pose came from a frame with intrinsics)."""
-        (self.metric if grasp.pose is not None else self.pixels).observe(grasp, lifted)
-
     def policy_for(self, frame: Frame) -> GraspPolicy:
         if not isinstance(frame, Frame):
             raise GrasplabError(f"plan() takes a grasplab Frame, got {type(frame).__name__}; build one with "

@@ -121,14 +121,6 @@ class GraspPolicy(abc.ABC):
         """Scored grasps in frame pixels (at least ``max_grasps`` where there are that many, so
         that enough remain after the gate)."""
 
-    def reset(self) -> None:
-        """A new scene begins (a new bin, a new heap): forget what ``observe`` was told. Stateless
-        policies (most) ignore it."""
-
-    def observe(self, grasp: PlannedGrasp, lifted: bool) -> None:
-        """The robot executed ``grasp`` (one this policy planned) and the object was ``lifted`` or
-        not. Stateless policies ignore it; wrappers pass it on to the policies they hold."""
-
     @abc.abstractmethod
     def spec(self) -> dict:
         """``{"policy": name, "options": {...}}``, JSON: what ``load_policy`` needs to rebuild it."""

@@ -66,10 +66,6 @@ class ClearanceConfig:
     # down is widest at mid-height, and pads that close above that level squeeze it up and out of
     # the grip. Where some grasp reaches, those that do not are dropped (0: no preference)
     reach_fraction: float = 0.5
-    # after a failed pick (a robot loop calls ``observe``), grasps centred farther than this from every
-    # failed pick of the scene come first, before the reach preference: where a grasp slipped off an
-    # object wider than the stroke, another object rather than that one again (0: no memory)
-    avoid_failures_m: float = 0.0
 
     def __post_init__(self):
         if self.median_px < 1 or not 0 <= self.top_quantile < 0.5:
@@ -80,8 +76,6 @@ class ClearanceConfig:
             raise ConfigError("clearance: min_grip_depth_m, clear_m, palm_clear_m and open_step_m must be ≥ 0 (metres)")
         if min(self.recentre_m, self.recentre_step_m) < 0 or (self.recentre_m > 0 and self.recentre_step_m <= 0):
             raise ConfigError("clearance: recentre_m must be ≥ 0 and recentre_step_m > 0 (metres)")
-        if not 0 <= self.avoid_failures_m <= 0.5:
-            raise ConfigError(f"clearance: avoid_failures_m must be in [0, 0.5] metres, got {self.avoid_failures_m}")
         if not 0 <= self.reach_fraction <= 1:
             raise ConfigError(f"clearance: reach_fraction must be in [0, 1], got {self.reach_fraction}")
         if max(self.min_grip_depth_m, self.clear_m, self.palm_clear_m, self.open_step_m, self.recentre_m) > 0.2:
@@ -162,7 +156,6 @@ class ClearancePolicy(GraspPolicy):
                                  "checked): use it as it is, or its .metric policy to require intrinsics"
                                  if policy.name == "auto" else ""))
         self.inner = policy
-        self.failures_m: list[np.ndarray] = []     # this scene's failed picks (world, else camera frame)
         self.gripper_name = gripper or "robotiq_2f85"
         self.gripper = load_gripper(self.gripper_name)
         self.config = config
@@ -188,32 +181,12 @@ class ClearancePolicy(GraspPolicy):
                 scores.append(p.score)
                 reach.append(found[1])
         stats.update(clearance_checked=len(planned), clearance_kept=len(grasps), clearance_reaching=int(sum(reach)))
-        if c.avoid_failures_m > 0 and self.failures_m and grasps:
-            away = [not self._near_a_failure(frame, g) for g in grasps]
-            stats.update(clearance_near_failures=len(grasps) - sum(away))
-            if any(away):
-                grasps, scores, reach = ([v for v, a in zip(x, away) if a] for x in (grasps, scores, reach))
         if c.reach_fraction > 0 and any(reach):
             grasps, scores = [g for g, r in zip(grasps, reach) if r], [s for s, r in zip(scores, reach) if r]
         reason = "" if grasps else (f"the hand would meet a seen surface on its way down for all {len(planned)} "
                                     f"grasps the {self.inner.name} policy proposed (fingers on a neighbour or on the "
                                     f"object, or the palm on it); try more candidates or a wider-opening gripper")
         return Candidates(grasps, np.asarray(scores, dtype=np.float64), reason=reason, stats=stats)
-
-    def reset(self) -> None:
-        self.failures_m = []
-        self.inner.reset()
-
-    def observe(self, grasp: PlannedGrasp, lifted: bool) -> None:
-        if not lifted and grasp.pose is not None:
-            self.failures_m.append(np.asarray((grasp.pose_world or grasp.pose).center_m, dtype=np.float64))
-        self.inner.observe(grasp, lifted)
-
-    def _near_a_failure(self, frame: Frame, grasp: Grasp2D) -> bool:
-        centre = grasp.to_3d(frame.intrinsics)
-        if frame.T_world_camera is not None:
-            centre = centre.transformed(frame.T_world_camera)
-        return any(np.linalg.norm(centre.center_m - f) <= self.config.avoid_failures_m for f in self.failures_m)
 
     def _approach_camera(self, frame: Frame) -> np.ndarray:
         """The approach direction in the camera frame: world −z where the camera pose is known,
@@ -304,8 +277,7 @@ class ClearancePolicy(GraspPolicy):
                                                  "open_step_m": c.open_step_m, "median_px": c.median_px,
                                                  "top_quantile": c.top_quantile, "deepest": c.deepest,
                                                  "recentre_m": c.recentre_m, "recentre_step_m": c.recentre_step_m,
-                                                 "reach_fraction": c.reach_fraction,
-                                                 "avoid_failures_m": c.avoid_failures_m}}
+                                                 "reach_fraction": c.reach_fraction}}
 
 
 def with_clearance(policy: GraspPolicy, gripper: str | None = None, **options) -> ClearancePolicy:
@@ -327,11 +299,9 @@ def _clearance_policy(policy: str | dict = "map", gripper: str | None = None,
                       deepest: bool = ClearanceConfig.deepest,
                       recentre_m: float = ClearanceConfig.recentre_m,
                       recentre_step_m: float = ClearanceConfig.recentre_step_m,
-                      reach_fraction: float = ClearanceConfig.reach_fraction,
-                      avoid_failures_m: float = ClearanceConfig.avoid_failures_m) -> ClearancePolicy:
+                      reach_fraction: float = ClearanceConfig.reach_fraction) -> ClearancePolicy:
     from .registry import load_policy, policy_from_spec
     inner = policy_from_spec(policy) if isinstance(policy, dict) else load_policy(policy)
     return ClearancePolicy(inner, gripper, ClearanceConfig(candidates, min_grip_depth_m, clear_m, palm_clear_m,
                                                          open_step_m, median_px, top_quantile, deepest,
-                                                         recentre_m, recentre_step_m, reach_fraction,
-                                                         avoid_failures_m))
+                                                         recentre_m, recentre_step_m, reach_fraction))

@@ -49,14 +49,6 @@ class FallbackPolicy(GraspPolicy):
             return Candidates([p.grasp for p in planned], np.array([p.score for p in planned]), stats=stats)
         return Candidates([], np.zeros(0), reason="none of its policies found a grasp (" + "; ".join(reasons) + ")")
 
-    def reset(self) -> None:
-        for p in self.policies:
-            p.reset()
-
-    def observe(self, grasp, lifted: bool) -> None:
-        for p in self.policies:
-            p.observe(grasp, lifted)
-
     def spec(self) -> dict:
         return {"policy": self.name, "options": {"policies": [p.spec() for p in self.policies]}}
 

@@ -130,8 +130,6 @@ def run_heap(specs: list[ObjectSpec], n_objects: int, heap: int, seed: int, conf
     hulls = [np.asarray(o.mesh.convex_hull.vertices) for o in objects]
     rec.update(friction=round(friction, 4), drops=drops, setup_ms=round(1e3 * (time.perf_counter() - t0), 1))
     attempts, failures_in_a_row, thumbs, strays = [], 0, [], []
-    if policy != "oracle":
-        policy.reset()                             # a new heap: a policy with a memory starts afresh
     try:
         unplaced = take_away_strays(world, config.workspace_radius_m)    # rolled out in every drop: not in the heap
         while world.active_objects() and failures_in_a_row < MAX_FAILURES_IN_A_ROW and \
@@ -166,8 +164,6 @@ def run_heap(specs: list[ObjectSpec], n_objects: int, heap: int, seed: int, conf
             if result.detail:
                 a["detail"] = result.detail
             attempts.append(a)
-            if policy != "oracle":
-                policy.observe(planned, result.outcome == SUCCESS)     # a robot knows whether it lifted
             if result.outcome == SUCCESS:
                 world.remove_object(result.object_index)
                 failures_in_a_row = 0

@@ -143,7 +143,6 @@ def run_trial(spec: ObjectSpec, trial: int, seed: int, config: TrialConfig, poli
             rec["score"] = eps
     else:
         try:
-            policy.reset()                         # every trial is a scene of its own
             planned = policy.plan(setup.frame, max_grasps=1, seed=rec["seed"])[0]
             grasp_world, depth_is_surface = planned.pose_world, not policy.plans_depth
             rec["score"] = float(planned.score)
