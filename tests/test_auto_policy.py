@@ -56,6 +56,10 @@ def test_options_spec_and_refusals(auto, shared_data):
     yumi = load_policy("auto", gripper="yumi")
     assert load_policy(**yumi.spec()["options"]).spec() == yumi.spec()
     assert yumi.metric.policies[0].gripper.name == "yumi"
+    metric, pixels = _frames(shared_data, 2)
+    assert all(g.width_m <= 0.05 for g in yumi.plan(metric, max_grasps=5))            # YuMi's 5 cm opening
+    with pytest.raises(GrasplabError, match="needs the camera intrinsics"):             # a width in metres
+        yumi.plan(pixels)
     with pytest.raises(ConfigError, match="already checks clearance"):
         with_clearance(auto)
     with pytest.raises(ConfigError, match="unknown gripper"):

@@ -6,14 +6,15 @@ behind the approach-clearance check, and, where none of its grasps is clear, by 
 with the shipped GQ-CNN behind the same check (the fallback chain: 87.0 % of held-out singulated
 trials, 85.0 % / 77.7 % of 5- / 10-object heaps cleared, against 71.5 % and 11.0 % / 6.3 % for the
 GG-CNN2 alone; BENCHMARKS.md). A frame without intrinsics (a Cornell image, say) can only be planned
-in pixels: the shipped GG-CNN2. ``AutoPolicy.plan`` hands the frame to one of the two whole, so a
-frame with intrinsics gets exactly the fallback chain's grasps for the same seed.
+in pixels: the shipped GG-CNN2. The frame goes to one of the two, whose candidates pass the same
+gate, so a frame with intrinsics gets exactly the fallback chain's grasps for the same seed.
 """
 from __future__ import annotations
 
-from ..errors import GrasplabError
+import numpy as np
+
 from ..imaging import Frame
-from .base import Candidates, GraspPolicy, PlannedGrasp
+from .base import Candidates, GraspPolicy, gripper_width_m
 from .registry import register_policy
 
 
@@ -28,10 +29,8 @@ class AutoPolicy(GraspPolicy):
                      "where none of the FC-GQ-CNN's grasps was clear); without, GG-CNN2's quality map")
 
     def __init__(self, gripper: str | None = None):
-        from ..grasps import load_gripper
         self.gripper_name = gripper
-        if gripper is not None:
-            load_gripper(gripper)                  # a wrong gripper fails now, not on the first frame
+        self.max_width_m = gripper_width_m(gripper, None)   # a wrong gripper fails now, not on the first frame
         self._metric: GraspPolicy | None = None
         self._pixels: GraspPolicy | None = None
 
@@ -48,27 +47,20 @@ class AutoPolicy(GraspPolicy):
 
     @property
     def pixels(self) -> GraspPolicy:
-        """The policy for frames without intrinsics: the shipped GG-CNN2."""
+        """The policy for frames without intrinsics: the shipped GG-CNN2 (``plan`` applies the gripper's
+        width, which needs intrinsics, itself)."""
         if self._pixels is None:
             from .registry import load_policy
-            self._pixels = load_policy("map", **({"gripper": self.gripper_name} if self.gripper_name else {}))
+            self._pixels = load_policy("map")
         return self._pixels
 
-    def policy_for(self, frame: Frame) -> GraspPolicy:
-        if not isinstance(frame, Frame):
-            raise GrasplabError(f"plan() takes a grasplab Frame, got {type(frame).__name__}; build one with "
-                                f"Frame.from_images(depth, rgb=..., mask=..., intrinsics=...)")
-        return self.metric if frame.intrinsics is not None else self.pixels
-
-    def plan(self, frame: Frame, *, max_grasps: int = 5, seed: int = 0) -> list[PlannedGrasp]:
-        policy = self.policy_for(frame)
-        try:
-            return policy.plan(frame, max_grasps=max_grasps, seed=seed)
-        finally:
-            self.last_stats = {**getattr(policy, "last_stats", {}), "planned_with": policy.name}
-
-    def _candidates(self, frame, max_grasps, rng) -> Candidates:      # plan() hands the frame on whole
-        raise NotImplementedError
+    def _candidates(self, frame: Frame, max_grasps: int, rng: np.random.Generator) -> Candidates:
+        """The branch's own candidates from the same random stream, so that ``plan`` (the one gate)
+        returns what the branch's ``plan`` would for the same seed."""
+        policy = self.metric if frame.intrinsics is not None else self.pixels
+        cands = policy._candidates(frame, max_grasps, rng)
+        cands.stats = {**cands.stats, "planned_with": policy.name}
+        return cands
 
     def spec(self) -> dict:
         return {"policy": self.name, "options": {"gripper": self.gripper_name} if self.gripper_name else {}}

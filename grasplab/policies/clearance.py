@@ -151,10 +151,8 @@ class ClearancePolicy(GraspPolicy):
     def __init__(self, policy: GraspPolicy, gripper: str | None = None, config: ClearanceConfig = ClearanceConfig()):
         from ..grasps import load_gripper
         if policy.checks_clearance:
-            raise ConfigError(f"the {policy.name} policy already checks clearance"
-                              + (" on frames with intrinsics (without them it plans in pixels, where nothing can be "
-                                 "checked): use it as it is, or its .metric policy to require intrinsics"
-                                 if policy.name == "auto" else ""))
+            raise ConfigError(f"the {policy.name} policy already checks clearance (where the frame allows it): "
+                              f"use it as it is")
         self.inner = policy
         self.gripper_name = gripper or "robotiq_2f85"
         self.gripper = load_gripper(self.gripper_name)
