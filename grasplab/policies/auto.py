@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import GrasplabError
 from ..imaging import Frame
 from .base import Candidates, GraspPolicy, gripper_width_m
 from .registry import register_policy
@@ -30,7 +31,7 @@ class AutoPolicy(GraspPolicy):
 
     def __init__(self, gripper: str | None = None):
         self.gripper_name = gripper
-        self.max_width_m = gripper_width_m(gripper, None)   # a wrong gripper fails now, not on the first frame
+        gripper_width_m(gripper, None)             # a wrong gripper fails now, not on the first frame
         self._metric: GraspPolicy | None = None
         self._pixels: GraspPolicy | None = None
 
@@ -47,8 +48,7 @@ class AutoPolicy(GraspPolicy):
 
     @property
     def pixels(self) -> GraspPolicy:
-        """The policy for frames without intrinsics: the shipped GG-CNN2 (``plan`` applies the gripper's
-        width, which needs intrinsics, itself)."""
+        """The policy for frames without intrinsics: the shipped GG-CNN2."""
         if self._pixels is None:
             from .registry import load_policy
             self._pixels = load_policy("map")
@@ -57,6 +57,10 @@ class AutoPolicy(GraspPolicy):
     def _candidates(self, frame: Frame, max_grasps: int, rng: np.random.Generator) -> Candidates:
         """The branch's own candidates from the same random stream, so that ``plan`` (the one gate)
         returns what the branch's ``plan`` would for the same seed."""
+        if frame.intrinsics is None and self.gripper_name is not None:
+            raise GrasplabError("a maximum grasp width in metres (the gripper's opening) needs the camera "
+                                "intrinsics; pass them too, or no gripper")
+        # with intrinsics the clearance check keeps the jaws within the gripper's stroke
         policy = self.metric if frame.intrinsics is not None else self.pixels
         cands = policy._candidates(frame, max_grasps, rng)
         cands.stats = {**cands.stats, "planned_with": policy.name}
