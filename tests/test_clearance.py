@@ -7,7 +7,7 @@ from grasplab.geometry import CameraIntrinsics, Grasp2D, Grasp3D
 from grasplab.grasps import load_gripper
 from grasplab.imaging import Frame
 from grasplab.policies import Candidates, ClearanceConfig, GraspPolicy, load_policy, with_clearance
-from grasplab.policies.clearance import deepest_clear_offset_m
+from grasplab.policies.clearance import deepest_clear_offset_m, draw_in
 
 TABLE_M = 0.60                       # camera straight above the table, optical axis down
 INTR = CameraIntrinsics(fx=600.0, fy=600.0, cx=160.0, cy=120.0, width=320, height=240)
@@ -125,6 +125,54 @@ def test_grasps_whose_fingertips_reach_mid_height_are_preferred():
         with_clearance(Fixed([shallow]), reach_fraction=1.5)
     with pytest.raises(ConfigError):
         with_clearance(Fixed([shallow]), recentre_m=0.006, recentre_step_m=0.0)
+
+
+def height_field_points(height_m, half_m=0.06, step_m=0.001) -> np.ndarray:
+    """The points a camera straight above sees of a surface of heights ``height_m(x)`` (metres,
+    the same along y), in the hand's frame of a grasp across x centred at x = 0: z down from
+    the surface's height at the centre."""
+    x, y = np.meshgrid(np.arange(-half_m, half_m + 1e-9, step_m), np.arange(-0.02, 0.02 + 1e-9, step_m))
+    h = height_m(x)
+    return np.stack([x.ravel(), y.ravel(), (height_m(np.zeros(1))[0] - h).ravel()], axis=1)
+
+
+def test_draw_in_is_the_cotangent_of_the_faces_the_pads_meet():
+    wall = height_field_points(lambda x: np.where(np.abs(x) <= 0.02, 0.06, 0.0))        # a 4 cm box, 6 cm tall
+    assert draw_in(wall, 0.04, 0.06, GRIPPER) == pytest.approx(0.0, abs=0.05)
+    ridge = height_field_points(lambda x: np.clip(0.04 - np.abs(x), 0.0, None))      # faces at 45°
+    assert draw_in(ridge, 0.03, 0.075, GRIPPER) == pytest.approx(1.0, abs=0.15)
+    steep = height_field_points(lambda x: np.clip(0.04 - 4 * np.abs(x), 0.0, None))  # faces at 76°: cot 0.25
+    assert draw_in(steep, 0.03, 0.075, GRIPPER) == pytest.approx(0.25, abs=0.08)
+    r = 0.03                                                                        # a cylinder lying along y
+    cylinder = height_field_points(lambda x: np.where(np.abs(x) < r, r + np.sqrt(np.clip(r * r - x * x, 0, None)), 0.0))
+    assert draw_in(cylinder, 0.01, 0.075, GRIPPER) > 0.5                             # pads above its widest level
+    assert draw_in(cylinder, 0.04, 0.075, GRIPPER) == pytest.approx(0.0, abs=0.05)   # below it
+    low = height_field_points(lambda x: np.where(np.abs(x) <= 0.02, 0.004, 0.0))     # tips 1 mm over the table:
+    assert draw_in(low, 0.003, 0.06, GRIPPER) == 0.0                                # 3 mm of side, nothing to measure
+
+
+def test_grasps_on_a_sloped_face_give_way_to_grasps_on_walls():
+    """A ridge (faces at 45°, as a box leaning on its neighbours shows them) and a box: the ridge's
+    grasp comes first from the planner, but its pads would meet a wedge; the box's is kept alone,
+    and with no preference (``max_draw_in`` = inf) both are."""
+    ridge_x, ridge_h = 0.09, 0.04
+    v, u = np.mgrid[0:INTR.height, 0:INTR.width].astype(np.float64)
+    depth = scene([BOX])
+    z_ref = TABLE_M - ridge_h / 2
+    x, y = (u - INTR.cx) * z_ref / INTR.fx, (v - INTR.cy) * z_ref / INTR.fy
+    h = np.clip(ridge_h - np.abs(x - ridge_x), 0.0, None) * (np.abs(y) <= 0.05)
+    depth = np.minimum(depth, TABLE_M - h)
+    frame = Frame.from_images(depth, intrinsics=INTR)
+    on_ridge = grasp_across(ridge_x, 0.0, 0.0, 0.06, TABLE_M - ridge_h)
+    on_box = grasp_across(0.0, 0.0, 0.0, 0.04, TABLE_M - BOX[4])
+    got = with_clearance(Fixed([on_ridge, on_box]), "robotiq_2f85").plan(frame, max_grasps=5)
+    assert len(got) == 1 and got[0].grasp.center_xy_px[0] == pytest.approx(px(0, 0, 1)[0], abs=1.0)
+    both = with_clearance(Fixed([on_ridge, on_box]), "robotiq_2f85", max_draw_in=float("inf")).plan(frame, max_grasps=5)
+    assert len(both) == 2 and both[0].grasp.center_xy_px[0] > INTR.cx + 20       # the ridge first, as planned
+    [alone] = with_clearance(Fixed([on_ridge]), "robotiq_2f85").plan(frame, max_grasps=5)   # nothing steeper: kept
+    assert alone.grasp.center_xy_px[0] > INTR.cx + 20
+    with pytest.raises(ConfigError, match="max_draw_in"):
+        with_clearance(Fixed([on_box]), max_draw_in=-1.0)
 
 
 def test_a_jaw_on_the_object_is_recentred_over_it():
