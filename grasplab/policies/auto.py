@@ -3,8 +3,8 @@ frame allows it.
 
 A frame with the camera intrinsics has metric scale, so it is planned by the shipped FC-GQ-CNN
 behind the approach-clearance check, and, where none of its grasps is clear, by sample-and-rank
-with the shipped GQ-CNN behind the same check (the fallback chain: 87.0 % of held-out singulated
-trials, 85.0 % / 77.7 % of 5- / 10-object heaps cleared, against 71.5 % and 11.0 % / 6.3 % for the
+with the shipped GQ-CNN behind the same check (the fallback chain: 87.5 % of held-out singulated
+trials, 86.0 % / 79.5 % of 5- / 10-object heaps cleared, against 71.5 % and 11.0 % / 6.3 % for the
 GG-CNN2 alone; BENCHMARKS.md). A frame without intrinsics (a Cornell image, say) can only be planned
 in pixels: the shipped GG-CNN2. The frame goes to one of the two, whose candidates pass the same
 gate, so a frame with intrinsics gets exactly the fallback chain's grasps for the same seed.
