@@ -78,6 +78,10 @@ def test_predict_defaults_to_auto_and_clearance_requires_intrinsics(shared_data,
     written = json.loads((tmp_path / "p" / "grasps.json").read_text())
     # at most the two asked for: the clearance check keeps only the grasps it prefers (reaching, steep faces)
     assert written["config"]["policy"]["policy"] == "auto" and 1 <= len(written["grasps"]) <= 2
+    assert "without --intrinsics" not in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:                        # no intrinsics: the GG-CNN2, and a note why
+        main(["predict", "--depth", str(d / "depth_1.npy"), "--out", str(tmp_path / "n")])
+    assert (exc.value.code or 0) == 0 and "without --intrinsics" in capsys.readouterr().out
     with pytest.raises(SystemExit) as exc:
         main(["predict", "--depth", str(d / "depth_1.npy"), "--clearance", "--out", str(tmp_path / "q")])
     text = capsys.readouterr()
