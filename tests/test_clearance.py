@@ -169,8 +169,13 @@ def test_grasps_on_a_sloped_face_give_way_to_grasps_on_walls():
     assert len(got) == 1 and got[0].grasp.center_xy_px[0] == pytest.approx(px(0, 0, 1)[0], abs=1.0)
     both = with_clearance(Fixed([on_ridge, on_box]), "robotiq_2f85", max_draw_in=float("inf")).plan(frame, max_grasps=5)
     assert len(both) == 2 and both[0].grasp.center_xy_px[0] > INTR.cx + 20       # the ridge first, as planned
-    [alone] = with_clearance(Fixed([on_ridge]), "robotiq_2f85").plan(frame, max_grasps=5)   # nothing steeper: kept
+    pol = with_clearance(Fixed([on_ridge]), "robotiq_2f85")
+    [alone] = pol.plan(frame, max_grasps=5)                                     # nothing steeper: kept
     assert alone.grasp.center_xy_px[0] > INTR.cx + 20
+    assert pol.last_stats["draw_in"] == pytest.approx(1.0, abs=0.25) and pol.last_stats["reaches"]
+    box_only = with_clearance(Fixed([on_box]), "robotiq_2f85")
+    box_only.plan(frame, max_grasps=5)
+    assert box_only.last_stats["draw_in"] == pytest.approx(0.0, abs=0.1)         # the trials record these
     with pytest.raises(ConfigError, match="max_draw_in"):
         with_clearance(Fixed([on_box]), max_draw_in=-1.0)
 

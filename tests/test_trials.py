@@ -112,6 +112,17 @@ def test_a_trial_is_deterministic_for_its_seed_and_the_oracle_lifts(renderer):
     assert (c["friction"], c["grasp_world"]) != (a["friction"], a["grasp_world"])
 
 
+def test_a_clearance_checked_grasp_leaves_its_checks_in_the_record(renderer):
+    from grasplab.objects import parse_object_source
+    from grasplab.policies import load_policy, with_clearance
+    from grasplab.trials.trial import TrialConfig, run_trial
+    spec = parse_object_source("procedural:1:box", seed=5)[0]
+    cfg = TrialConfig.from_preset("jacquard-like")
+    rec = run_trial(spec, 0, 3, cfg, with_clearance(load_policy("random-antipodal"), "robotiq_2f85"), renderer)
+    assert rec["outcome"] != "no grasp" and set(rec["checks"]) == {"reaches", "draw_in"}
+    assert "checks" not in run_trial(spec, 0, 3, cfg, load_policy("random-antipodal"), renderer)
+
+
 def test_the_job_writes_records_resumes_and_reports(tmp_path):
     from grasplab.trials.job import TrialJobConfig, load_records, record_path, run_trial_job
     from grasplab.trials.report import write_report
@@ -299,6 +310,21 @@ def test_clutter_summary_counts_strays_and_objects_that_fit():
     assert s["objects_fitting"] == 3 and s["cleared_fraction_fitting"] == pytest.approx(2 / 3)   # a, c of a, c, d
     assert s["failures"] == {"slipped during lift": 1, "no grasp": 1, "objects that left the workspace": 1}
     assert s["ended_by"] == {"left the workspace": 1, "no grasp": 1} and s["trials"] == 4 and s["successes"] == 3
+    assert "by_draw_in" not in s                                     # no policy measured it
+    from grasplab.trials.report import clutter_markdown, summarise
+    checked = lambda out, d: {"outcome": out, "object": "a", "sim_s": 3.0, "planning_ms": 100.0,   # noqa: E731
+                              "checks": {"reaches": True, "draw_in": d}}
+    heap = {**heaps[0], "attempts": [checked("success", 0.0), checked("success", 0.25), checked("slipped during lift", 0.3),
+                                     checked("success", 0.4), checked("slipped during lift", 1.2)]}
+    groups = summarise_clutter([heap])["3"]["by_draw_in"]
+    assert list(groups) == ["≤ 0.25", "0.25–0.5", "> 0.5"]
+    assert [(g["trials"], g["successes"], g["slips"]) for g in groups.values()] == [(2, 2, 0), (2, 1, 1), (1, 0, 1)]
+    meta = {"config": {"policy": {"policy": "map"}, "objects": "x", "trials": 1, "seed": 0,
+                       "trial": {"gripper": "g", "camera": "c", "workspace_radius_m": 0.25}},
+            "command": ["grasplab"], "grasplab_version": "0"}
+    assert "| 0.25–0.5 | 2 | 50.0 %" in clutter_markdown(summarise_clutter([heap]), meta)
+    single = [{**checked("success", 0.1), "family": "f"}, {**checked("slipped during lift", 0.9), "family": "f"}]
+    assert summarise(single)["by_draw_in"]["> 0.5"]["slips"] == 1
     from grasplab.trials.report import policy_label
     wrapped = {"policy": "clearance", "options": {"policy": {"policy": "fc-gqcnn", "options": {}}}}
     assert policy_label({"policy": "fallback", "options": {"policies": [wrapped, "map"]}}) == \

@@ -73,7 +73,8 @@ class ClearanceConfig:
     reach_fraction: float = 0.5
     # prefer grasps whose pads meet steep faces: the seen surface between the jaws draws in by at most
     # this much per unit of rise from the fingertips' level to 1 cm above it (the cotangent of the
-    # face's slope). Where some kept grasp passes, the others are dropped (inf: no preference)
+    # face's slope). Where some kept grasp passes, the others are dropped (inf: no preference; the
+    # measure is still taken, and the trials record it)
     max_draw_in: float = 0.25
 
     def __post_init__(self):
@@ -216,6 +217,9 @@ class ClearancePolicy(GraspPolicy):
         if steep:
             kept = steep
         grasps, scores = [k[0] for k in kept], [k[1] for k in kept]
+        if kept:                                   # the best grasp's checks, for the trials' records
+            top = kept[int(np.argmax(scores))]
+            stats.update(reaches=bool(top[2]), draw_in=round(float(top[3]), 4))
         reason = "" if grasps else (f"the hand would meet a seen surface on its way down for all {len(planned)} "
                                     f"grasps the {self.inner.name} policy proposed (fingers on a neighbour or on the "
                                     f"object, or the palm on it); try more candidates or a wider-opening gripper")
@@ -280,7 +284,7 @@ class ClearancePolicy(GraspPolicy):
         centre = surface + shift * R[:, 0] + below * approach
         support = support_depth_m(shifted[shift], opening, g, c.top_quantile)
         reaches = below + g.tip_below_center_m >= c.reach_fraction * support
-        slope = draw_in(shifted[shift], below + g.tip_below_center_m, opening, g) if np.isfinite(c.max_draw_in) else 0.0
+        slope = draw_in(shifted[shift], below + g.tip_below_center_m, opening, g)   # measured even unused: recorded
         moved = Grasp3D(centre, pose.axis, width_m, pose.frame).to_2d(frame.intrinsics, jaw_px=p.grasp.jaw_px)
         grasp = Grasp2D(moved.center_xy_px, p.grasp.angle_rad, moved.width_px, p.grasp.jaw_px, moved.depth_m)
         return grasp, reaches, slope

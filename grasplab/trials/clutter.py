@@ -29,7 +29,7 @@ from ..scene import apply_depth_noise, camera_preset, compute_stable_poses, samp
 from ..seeding import derive_int_seed, derive_rng
 from .grasp_execution import SUCCESS, execute_grasp, seen_top_under_palm
 from ..sim import HEAP_SETTLE_S, SimWorld, drop_heap, settle
-from .trial import TrialConfig
+from .trial import TrialConfig, grasp_checks
 
 MAX_FAILURES_IN_A_ROW = 2
 MAX_DROPS = 10                    # a heap is dropped again (up to this often) until it settles in the workspace
@@ -155,7 +155,7 @@ def run_heap(specs: list[ObjectSpec], n_objects: int, heap: int, seed: int, conf
             result = execute_grasp(world, grasp_world, None, hulls, config.execution, depth_is_surface=depth_is_surface,
                                    seen_top_under_palm_m=top)
             a = {"outcome": result.outcome, "planning_ms": round(planning_ms, 2), "sim_s": round(result.sim_time_s, 3),
-                 "score": float(score)}
+                 "score": float(score), **({} if policy == "oracle" else grasp_checks(policy))}
             if result.object_index is not None:
                 a["object"] = chosen[result.object_index].key
             if result.outcome != SUCCESS:          # for the failure sheet (the job draws and drops it)

@@ -51,7 +51,37 @@ def summarise(records: list[dict]) -> dict:
                      "sim_ms_median": float(np.median(simulated)) if simulated else None,
                      "sim_s_per_trial_mean": float(np.mean([r["sim_s"] for r in recs if "sim_s" in r] or [0.0]))}
     out["errors"] = [{"object": r["object"], "error": r.get("error", "")} for r in errors]
+    by_face = by_draw_in(recs)
+    if by_face:
+        out["by_draw_in"] = by_face
     return out
+
+
+DRAW_IN_BINS = (0.25, 0.5)          # the clearance check's default preference, and twice it
+
+
+def by_draw_in(picks: list[dict]) -> dict:
+    """Executed grasps grouped by how much the faces between the jaws drew in (the clearance
+    check's measure, ``checks.draw_in``): picks, success (Wilson) and slips per group; empty
+    where no grasp carries the measure."""
+    measured = [p for p in picks if "draw_in" in p.get("checks", {}) and p.get("outcome") not in ("no grasp", "error")]
+    out = {}
+    edges = (-np.inf, *DRAW_IN_BINS, np.inf)
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        group = [p for p in measured if lo < p["checks"]["draw_in"] <= hi]
+        if group:
+            name = f"≤ {hi:g}" if lo == -np.inf else f"> {lo:g}" if hi == np.inf else f"{lo:g}–{hi:g}"
+            out[name] = {**_rate(group), "slips": sum(p["outcome"] == "slipped during lift" for p in group)}
+    return out
+
+
+def _draw_in_lines(groups: dict, what: str = "Executed grasps") -> list[str]:
+    if not groups:
+        return []
+    return ["", f"{what} by how much the faces between the jaws draw in over the 1 cm above the fingertips "
+            "(the clearance check's measure: the cotangent of the faces' slope; it prefers ≤ 0.25):", "",
+            "| draw-in | picks | success (Wilson 95 %) | slips |", "|---|---:|---:|---:|",
+            *[f"| {k} | {v['trials']} | {_pct(v)} | {v['slips']} |" for k, v in groups.items()]]
 
 
 def summarise_clutter(records: list[dict]) -> dict:
@@ -79,7 +109,9 @@ def summarise_clutter(records: list[dict]) -> dict:
                        ("cleared" if h["cleared"] == h.get("on_table", h["n_objects"]) else
                         "no grasp" if h["attempts"] and h["attempts"][-1]["outcome"] == "no grasp" else "two failures")
                        for h in heaps)
+        by_face = by_draw_in(attempts)
         out[str(n)] = {"heaps": len(heaps), "attempts": len(attempts), "successes": ok, "trials": len(attempts),
+                       **({"by_draw_in": by_face} if by_face else {}),
                        "success_rate": acc.value, "ci95": [acc.low, acc.high],
                        "cleared_fraction": cleared / objects if objects else float("nan"),
                        "cleared_fraction_fitting": fit_cleared / fit_objects if fit_objects else float("nan"),
@@ -111,6 +143,8 @@ def clutter_markdown(summary: dict, meta: dict) -> str:
         fails = ", ".join(f"{k} {c}" for k, c in v["failures"].items()) or "—"
         lines.append(f"| {n} | {v['heaps']} | {_pct(v)} | {_cleared(v)} | {v['heaps_cleared']} | "
                      f"{v['picks_per_hour']:.0f} | {fails} |")
+    for n, v in summary.items():
+        lines += _draw_in_lines(v.get("by_draw_in", {}), f"{n}-object heaps: executed grasps")
     return "\n".join(lines) + "\n"
 
 
@@ -140,6 +174,7 @@ def results_markdown(summary: dict, meta: dict) -> str:
         lines += ["", f"Planning {t['planning_ms_median']:.1f} ms median per frame; simulation "
                       f"{(t['sim_ms_median'] or 0):.1f} ms median wall per executed grasp "
                       f"({t['sim_s_per_trial_mean']:.2f} s simulated)."]
+    lines += _draw_in_lines(summary.get("by_draw_in", {}))
     lines += ["", "| family | success |", "|---|---:|"]
     lines += [f"| {f} | {_pct(v)} |" for f, v in summary["per_family"].items()]
     lines += ["", "| object | family | success |", "|---|---|---:|"]

@@ -147,6 +147,7 @@ def run_trial(spec: ObjectSpec, trial: int, seed: int, config: TrialConfig, poli
             grasp_world, depth_is_surface = planned.pose_world, not policy.plans_depth
             rec["score"] = float(planned.score)
             rec["grasp_px"] = planned.to_dict()
+            rec.update(grasp_checks(policy))
         except NoGraspFoundError as e:
             rec["no_grasp_reason"] = str(e)
     rec["planning_ms"] = round(1e3 * (time.perf_counter() - t0), 2)
@@ -166,3 +167,12 @@ def run_trial(spec: ObjectSpec, trial: int, seed: int, config: TrialConfig, poli
     if record_every:
         rec["_frames"] = result.frames
     return rec
+
+
+def grasp_checks(policy) -> dict:
+    """What the clearance check measured of the grasp a policy just returned (whether its
+    fingertips reach half-way down, how much the faces between its jaws draw in), for the trial's
+    record: ``{"checks": {...}}``, or nothing for a policy without the check."""
+    stats = getattr(policy, "last_stats", {}) or {}
+    checks = {k: stats[k] for k in ("reaches", "draw_in") if k in stats}
+    return {"checks": checks} if checks else {}
