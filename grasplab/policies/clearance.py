@@ -30,8 +30,8 @@ it out during the lift (validation trials: most slips were such grasps). Among t
 seen surface between the jaws stays steep from the fingertips' level to 1 cm above it (it draws in
 by at most ``max_draw_in`` per unit of rise, the cotangent of its slope) for some grasps, the others
 are dropped too: pads that meet a sloped face (a box leaning on its neighbours, a round top) press
-on a wedge that squeezes out of the grip (validation replay, 321 picks: 46 of 48 slips were on
-faces drawing in by more than 0.2; the picks on steeper faces succeeded 94 % of the time).
+on a wedge that squeezes out of the grip (validation bin heaps, the chain not acting on it: picks
+at ≤ 0.25 lifted 90–93 % of the time, above 0.5 35–44 %; BENCHMARKS.md "Steep faces").
 
 Only what the camera saw is checked: surfaces hidden from it (under an overhang) are not.
 """

@@ -79,7 +79,7 @@ def _draw_in_lines(groups: dict, what: str = "Executed grasps") -> list[str]:
     if not groups:
         return []
     return ["", f"{what} by how much the faces between the jaws draw in over the 1 cm above the fingertips "
-            "(the clearance check's measure: the cotangent of the faces' slope; it prefers ≤ 0.25):", "",
+            "(the clearance check's measure: the cotangent of the faces' slope; by default it prefers ≤ 0.25):", "",
             "| draw-in | picks | success (Wilson 95 %) | slips |", "|---|---:|---:|---:|",
             *[f"| {k} | {v['trials']} | {_pct(v)} | {v['slips']} |" for k, v in groups.items()]]
 
