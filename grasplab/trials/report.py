@@ -10,6 +10,7 @@ import numpy as np
 
 from ..evaluation.rectangle_metric import accuracy_with_ci
 from ..storage import atomic_write, atomic_write_json, run_metadata
+from ..policies.clearance import ClearanceConfig
 from .grasp_execution import FAILURES, SUCCESS
 
 
@@ -57,7 +58,8 @@ def summarise(records: list[dict]) -> dict:
     return out
 
 
-DRAW_IN_BINS = (0.25, 0.5)          # the clearance check's default preference, and twice it
+PREFERRED_DRAW_IN = ClearanceConfig.max_draw_in
+DRAW_IN_BINS = (PREFERRED_DRAW_IN, 2 * PREFERRED_DRAW_IN)      # the clearance check's default preference, twice it
 
 
 def by_draw_in(picks: list[dict]) -> dict:
@@ -79,7 +81,8 @@ def _draw_in_lines(groups: dict, what: str = "Executed grasps") -> list[str]:
     if not groups:
         return []
     return ["", f"{what} by how much the faces between the jaws draw in over the 1 cm above the fingertips "
-            "(the clearance check's measure: the cotangent of the faces' slope; by default it prefers ≤ 0.25):", "",
+            f"(the clearance check's measure: the cotangent of the faces' slope; by default it prefers "
+            f"≤ {PREFERRED_DRAW_IN:g}):", "",
             "| draw-in | picks | success (Wilson 95 %) | slips |", "|---|---:|---:|---:|",
             *[f"| {k} | {v['trials']} | {_pct(v)} | {v['slips']} |" for k, v in groups.items()]]
 
