@@ -293,7 +293,7 @@ def test_an_object_too_wide_for_the_gripper_in_its_resting_pose():
     assert too_wide(slab, ROBOTIQ, cfg) and not too_wide(cube, ROBOTIQ, cfg) and not too_wide(tee, ROBOTIQ, cfg)
 
 
-def test_clutter_summary_counts_strays_and_objects_that_fit():
+def test_clutter_summary_counts_strays_and_objects_that_fit(tmp_path):
     """Two heaps of 3 with known outcomes: cleared over the objects on the table; of those that
     fit, over the objects that are not too wide; strays listed among the failures."""
     from grasplab.trials.report import summarise_clutter
@@ -325,6 +325,9 @@ def test_clutter_summary_counts_strays_and_objects_that_fit():
     assert "| 0.25–0.5 | 2 | 50.0 %" in clutter_markdown(summarise_clutter([heap]), meta)
     single = [{**checked("success", 0.1), "family": "f"}, {**checked("slipped during lift", 0.9), "family": "f"}]
     assert summarise(single)["by_draw_in"]["> 0.5"]["slips"] == 1
+    from grasplab.trials.report import save_draw_in_chart
+    assert save_draw_in_chart({"3-object heaps": groups}, tmp_path / "d.png").stat().st_size > 1000
+    assert save_draw_in_chart({"3-object heaps": {}}, tmp_path / "e.png") is None
     from grasplab.trials.report import policy_label
     wrapped = {"policy": "clearance", "options": {"policy": {"policy": "fc-gqcnn", "options": {}}}}
     assert policy_label({"policy": "fallback", "options": {"policies": [wrapped, "map"]}}) == \

@@ -212,6 +212,28 @@ def save_score_curve(records: list[dict], path: Path, bins: int = 5) -> Path | N
     return finish_figure(fig, path, "success against score")
 
 
+def save_draw_in_chart(series: dict[str, dict], path: Path) -> Path | None:
+    """Success (Wilson 95 %) per draw-in group (``by_draw_in``'s), one set of bars per series
+    (a heap size, or all trials): do grasps on steep faces hold and grasps on wedges slip?"""
+    series = {k: v for k, v in series.items() if v}
+    if not series:
+        return None
+    from ..viz.figures import finish_figure, plt
+    groups = list(dict.fromkeys(g for v in series.values() for g in v))
+    fig, ax = plt.subplots(figsize=(4.8, 3.4), dpi=90)
+    width = 0.8 / len(series)
+    for i, (label, v) in enumerate(series.items()):
+        xs = [groups.index(g) + (i - (len(series) - 1) / 2) * width for g in v]
+        ys = [x["success_rate"] for x in v.values()]
+        err = [[y - x["ci95"][0] for y, x in zip(ys, v.values())], [x["ci95"][1] - y for y, x in zip(ys, v.values())]]
+        ax.bar(xs, ys, width, yerr=err, capsize=3, label=f"{label} ({sum(x['trials'] for x in v.values())} grasps)")
+    ax.set_xticks(range(len(groups)), [f"draw-in {g}" for g in groups])
+    ax.set_ylabel("success rate (Wilson 95 %)")
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=7)
+    return finish_figure(fig, path, "success by the faces the pads meet")
+
+
 def save_failure_sheet(out_dir: Path, path: Path, limit: int = 24) -> Path | None:
     """A grid of the first failed trials' (clutter: attempts') frames with the executed grasp."""
     from PIL import Image
@@ -233,6 +255,8 @@ def write_report(out_dir: Path, records: list[dict]) -> dict:
         summary = summarise_clutter(records)
         md = clutter_markdown(summary, meta)
         save_failure_sheet(out_dir, out_dir / "figures" / "failures.png")
+        save_draw_in_chart({f"{n}-object heaps": v.get("by_draw_in", {}) for n, v in summary.items()},
+                           out_dir / "figures" / "success-by-draw-in.png")
     elif meta["config"]["protocol"] == "labels":
         from .label_study import summarise_labels, labels_markdown, save_reliability_curve
         summary = summarise_labels(records)
@@ -243,6 +267,7 @@ def write_report(out_dir: Path, records: list[dict]) -> dict:
         md = results_markdown(summary, meta)
         save_failure_sheet(out_dir, out_dir / "figures" / "failures.png")
         save_score_curve(records, out_dir / "figures" / "score-vs-success.png")
+        save_draw_in_chart({"all trials": summary.get("by_draw_in", {})}, out_dir / "figures" / "success-by-draw-in.png")
     atomic_write_json(out_dir / "results.json", {**meta, "summary": summary})
     atomic_write(out_dir / "results.md", lambda p: p.write_text(md))
     return summary
