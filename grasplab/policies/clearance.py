@@ -206,20 +206,20 @@ class ClearancePolicy(GraspPolicy):
             return Candidates([], np.zeros(0), reason=str(e).split(": ", 1)[-1])
         stats = dict(getattr(self.inner, "last_stats", {}))
         approach = self._approach_camera(frame)
-        kept = [(found[0], p.score, found[1], found[2]) for p in planned
-                if (found := self._cleared(frame, p, approach)) is not None]    # grasp, score, reaches, draw-in
+        kept = [(found[0], p.score, found[1]) for p in planned
+                if (found := self._cleared(frame, p, approach)) is not None]    # grasp, score, checks
         stats.update(clearance_checked=len(planned), clearance_kept=len(kept),
-                     clearance_reaching=sum(k[2] for k in kept))
-        if c.reach_fraction > 0 and any(k[2] for k in kept):
-            kept = [k for k in kept if k[2]]
-        steep = [k for k in kept if k[3] <= c.max_draw_in]
+                     clearance_reaching=sum(k[2]["reaches"] for k in kept))
+        if c.reach_fraction > 0 and any(k[2]["reaches"] for k in kept):
+            kept = [k for k in kept if k[2]["reaches"]]
+        steep = [k for k in kept if k[2]["draw_in"] <= c.max_draw_in]
         stats.update(clearance_steep=len(steep))
         if steep:
             kept = steep
         grasps, scores = [k[0] for k in kept], [k[1] for k in kept]
         if kept:                                   # the best grasp's checks, for the trials' records
-            top = kept[int(np.argmax(scores))]
-            stats.update(reaches=bool(top[2]), draw_in=round(float(top[3]), 4))
+            top = kept[int(np.argmax(scores))][2]
+            stats.update(reaches=top["reaches"], draw_in=round(top["draw_in"], 4))
         reason = "" if grasps else (f"the hand would meet a seen surface on its way down for all {len(planned)} "
                                     f"grasps the {self.inner.name} policy proposed (fingers on a neighbour or on the "
                                     f"object, or the palm on it); try more candidates or a wider-opening gripper")
@@ -232,7 +232,7 @@ class ClearancePolicy(GraspPolicy):
             return np.array([0.0, 0.0, 1.0])
         return frame.T_world_camera.inverse().rotation @ np.array([0.0, 0.0, -1.0])
 
-    def _cleared(self, frame: Frame, p: PlannedGrasp, approach: np.ndarray) -> tuple[Grasp2D, bool, float] | None:
+    def _cleared(self, frame: Frame, p: PlannedGrasp, approach: np.ndarray) -> tuple[Grasp2D, dict] | None:
         """The grasp at its deepest clear closing depth over the openings (the planned width, then
         wider in ``open_step_m`` steps up to the gripper's opening) and the centres (the planned one,
         then up to ``recentre_m`` to either side along the jaws), preferring the narrowest opening
@@ -285,9 +285,10 @@ class ClearancePolicy(GraspPolicy):
         support = support_depth_m(shifted[shift], opening, g, c.top_quantile)
         reaches = below + g.tip_below_center_m >= c.reach_fraction * support
         slope = draw_in(shifted[shift], below + g.tip_below_center_m, opening, g)   # measured even unused: recorded
+        checks = dict(reaches=bool(reaches), draw_in=float(slope))
         moved = Grasp3D(centre, pose.axis, width_m, pose.frame).to_2d(frame.intrinsics, jaw_px=p.grasp.jaw_px)
         grasp = Grasp2D(moved.center_xy_px, p.grasp.angle_rad, moved.width_px, p.grasp.jaw_px, moved.depth_m)
-        return grasp, reaches, slope
+        return grasp, checks
 
     def _points_near(self, frame: Frame, grasp: Grasp2D, z_m: float, opening_m: float) -> tuple[np.ndarray, np.ndarray]:
         """The frame's points (camera frame) in a pixel window that holds the hand's footprint, and
