@@ -173,9 +173,11 @@ def test_grasps_on_a_sloped_face_give_way_to_grasps_on_walls():
     [alone] = pol.plan(frame, max_grasps=5)                                     # nothing steeper: kept
     assert alone.grasp.center_xy_px[0] > INTR.cx + 20
     assert pol.last_stats["draw_in"] == pytest.approx(1.0, abs=0.25) and pol.last_stats["reaches"]
+    assert pol.last_stats["favoured"] is False                                  # kept, but not preferred
     box_only = with_clearance(Fixed([on_box]), "robotiq_2f85")
     box_only.plan(frame, max_grasps=5)
     assert box_only.last_stats["draw_in"] == pytest.approx(0.0, abs=0.1)         # the trials record these
+    assert box_only.last_stats["favoured"] is True
     with pytest.raises(ConfigError, match="max_draw_in"):
         with_clearance(Fixed([on_box]), max_draw_in=-1.0)
 

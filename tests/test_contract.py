@@ -193,3 +193,36 @@ def test_fallback_plans_with_the_first_policy_that_finds_a_grasp():
     with pytest.raises(ConfigError, match="at least two"):
         FallbackPolicy([first])
 
+
+class _Checked(_Scripted):
+    """A scripted policy behind a clearance check whose best grasp is favoured or not."""
+    checks_clearance = True
+    plans_depth = True
+
+    def __init__(self, grasps, scores, favoured):
+        super().__init__(grasps, scores)
+        self.favoured = favoured
+
+    def _candidates(self, frame, max_grasps, rng):
+        return Candidates(list(self.grasps), self.scores, stats={"favoured": self.favoured})
+
+
+def test_a_fallback_until_favoured_asks_on_where_the_best_grasp_missed_the_preferences():
+    """``until="favoured"``: a first policy whose best grasp failed the clearance check's preferences
+    gives way to a later one with a favoured grasp, and is kept where none has one."""
+    from grasplab.policies import FallbackPolicy
+    frame = box_frame()
+    g = [Grasp2D((320.0, 240.0), 0.0, 40.0, 10.0, 0.6), Grasp2D((322.0, 241.0), 0.5, 40.0, 10.0, 0.6)]
+    wedge, steep, also_wedge = _Checked(g[:1], [0.9], False), _Checked(g[1:], [0.4], True), _Checked(g[1:], [0.3], False)
+    pol = FallbackPolicy([wedge, steep], until="favoured")
+    assert [p.score for p in pol.plan(frame)] == [0.4] and pol.last_stats["planned_by"] == 1
+    assert [p.score for p in FallbackPolicy([wedge, steep]).plan(frame)] == [0.9]     # the default: any grasp
+    pol = FallbackPolicy([wedge, also_wedge], until="favoured")
+    assert [p.score for p in pol.plan(frame)] == [0.9] and pol.last_stats["planned_by"] == 0
+    pol = FallbackPolicy([_Checked([], [], False), also_wedge], until="favoured")
+    assert [p.score for p in pol.plan(frame)] == [0.3]
+    with pytest.raises(ConfigError, match="favoured"):
+        FallbackPolicy([wedge, steep], until="best")
+    with pytest.raises(ConfigError, match="clearance"):
+        FallbackPolicy([_Scripted(g, [0.5, 0.5]), _Scripted(g, [0.5, 0.5])], until="favoured")
+

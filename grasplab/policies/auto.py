@@ -2,12 +2,13 @@
 frame allows it.
 
 A frame with the camera intrinsics has metric scale, so it is planned by the shipped FC-GQ-CNN
-behind the approach-clearance check, and, where none of its grasps is clear, by sample-and-rank
-with the shipped GQ-CNN behind the same check (the fallback chain: 87.5 % of held-out singulated
-trials, 86.0 % / 79.5 % of 5- / 10-object heaps cleared, against 71.5 % and 11.0 % / 6.3 % for the
-GG-CNN2 alone; BENCHMARKS.md). A frame without intrinsics (a Cornell image, say) can only be planned
-in pixels: the shipped GG-CNN2. The frame goes to one of the two, whose candidates pass the same
-gate, so a frame with intrinsics gets exactly the fallback chain's grasps for the same seed.
+behind the approach-clearance check, and, where none of its grasps is clear or its best one misses
+the check's preferences (fingertips half-way down, steep faces), by sample-and-rank with the
+shipped GQ-CNN behind the same check; the FC-GQ-CNN's grasps stay where sample-and-rank has no
+favoured grasp either (the fallback chain; BENCHMARKS.md "The default policy, auto"). A frame
+without intrinsics (a Cornell image, say) can only be planned in pixels: the shipped GG-CNN2. The
+frame goes to one of the two, whose candidates pass the same gate, so a frame with intrinsics gets
+exactly the fallback chain's grasps for the same seed.
 """
 from __future__ import annotations
 
@@ -20,14 +21,15 @@ from .registry import register_policy
 
 
 class AutoPolicy(GraspPolicy):
-    """With intrinsics: FC-GQ-CNN, else sample-and-rank, both behind ``--clearance``; without: GG-CNN2."""
+    """With intrinsics: FC-GQ-CNN, else (none clear, or none favoured) sample-and-rank, both behind
+    ``--clearance``; without: GG-CNN2."""
 
     name = "auto"
     # wherever a grasp has a 3-D pose (a frame with intrinsics) its depth is where the jaws close
     plans_depth = True
     checks_clearance = True                        # where it can: on frames with intrinsics
     score_meaning = ("with intrinsics, the GQ-CNN's probability of success (the FC-GQ-CNN's, or sample-and-rank's "
-                     "where none of the FC-GQ-CNN's grasps was clear); without, GG-CNN2's quality map")
+                     "where none of the FC-GQ-CNN's grasps was clear or favoured); without, GG-CNN2's quality map")
 
     def __init__(self, gripper: str | None = None):
         self.gripper_name = gripper
@@ -37,13 +39,15 @@ class AutoPolicy(GraspPolicy):
 
     @property
     def metric(self) -> GraspPolicy:
-        """The policy for frames with intrinsics: the clearance-checked fallback chain."""
+        """The policy for frames with intrinsics: the clearance-checked fallback chain, on until a
+        favoured grasp."""
         if self._metric is None:
             from .clearance import with_clearance
             from .fallback import FallbackPolicy
             from .registry import load_policy
             self._metric = FallbackPolicy([with_clearance(load_policy("fc-gqcnn"), self.gripper_name),
-                                           with_clearance(load_policy("gqcnn-rank"), self.gripper_name)])
+                                           with_clearance(load_policy("gqcnn-rank"), self.gripper_name)],
+                                          until="favoured")
         return self._metric
 
     @property
@@ -70,8 +74,9 @@ class AutoPolicy(GraspPolicy):
         return {"policy": self.name, "options": {"gripper": self.gripper_name} if self.gripper_name else {}}
 
 
-@register_policy("auto", "The default: with intrinsics, the FC-GQ-CNN behind --clearance, else sample-and-rank behind "
-                 "it (the most objects lifted in the simulated trials); without, the GG-CNN2 (map)",
+@register_policy("auto", "The default: with intrinsics, the FC-GQ-CNN behind --clearance, else (none clear or favoured) "
+                 "sample-and-rank behind it (the most objects lifted in the simulated trials); without, the GG-CNN2 "
+                 "(map)",
                  "the shipped GQ-CNN; the shipped GG-CNN2 without intrinsics")
 def _auto_policy(gripper: str | None = None) -> AutoPolicy:
     return AutoPolicy(gripper)

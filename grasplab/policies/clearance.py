@@ -219,7 +219,8 @@ class ClearancePolicy(GraspPolicy):
         grasps, scores = [k[0] for k in kept], [k[1] for k in kept]
         if kept:                                   # the best grasp's checks, for the trials' records
             top = kept[int(np.argmax(scores))][2]
-            stats.update(reaches=top["reaches"], draw_in=round(top["draw_in"], 4))
+            stats.update(reaches=top["reaches"], draw_in=round(top["draw_in"], 4),
+                         favoured=(top["reaches"] or c.reach_fraction == 0) and top["draw_in"] <= c.max_draw_in)
         reason = "" if grasps else (f"the hand would meet a seen surface on its way down for all {len(planned)} "
                                     f"grasps the {self.inner.name} policy proposed (fingers on a neighbour or on the "
                                     f"object, or the palm on it); try more candidates or a wider-opening gripper")
