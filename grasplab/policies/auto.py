@@ -5,10 +5,10 @@ A frame with the camera intrinsics has metric scale, so it is planned by the shi
 behind the approach-clearance check, and, where none of its grasps is clear or its best one misses
 the check's preferences (fingertips half-way down, steep faces), by sample-and-rank with the
 shipped GQ-CNN behind the same check; the FC-GQ-CNN's grasps stay where sample-and-rank has no
-favoured grasp either (the fallback chain; BENCHMARKS.md "The default policy, auto"). A frame
-without intrinsics (a Cornell image, say) can only be planned in pixels: the shipped GG-CNN2. The
-frame goes to one of the two, whose candidates pass the same gate, so a frame with intrinsics gets
-exactly the fallback chain's grasps for the same seed.
+favoured grasp either (the fallback chain; BENCHMARKS.md "The default policy, auto" and "Asking on
+where the best grasp is not favoured"). A frame without intrinsics (a Cornell image, say) can only
+be planned in pixels: the shipped GG-CNN2. The frame goes to one of the two, whose candidates pass
+the same gate, so a frame with intrinsics gets exactly the fallback chain's grasps for the same seed.
 """
 from __future__ import annotations
 

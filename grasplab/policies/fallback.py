@@ -10,7 +10,8 @@ means (``plans_depth``).
 With ``until="favoured"`` (policies behind the clearance check) it also asks on where a policy's
 best grasp missed the check's preferences (fingertips half-way down, steep faces: the grasps that
 slip), and returns the first policy's grasps where no later one has a favoured grasp (validation
-heaps: +1.5 / +3.7 points of objects cleared; BENCHMARKS.md "The default policy, auto").
+heaps: +1.5 / +3.7 points of objects cleared; BENCHMARKS.md "Asking on where the best grasp is
+not favoured").
 """
 from __future__ import annotations
 
