@@ -155,7 +155,7 @@ def run_heap(specs: list[ObjectSpec], n_objects: int, heap: int, seed: int, conf
             result = execute_grasp(world, grasp_world, None, hulls, config.execution, depth_is_surface=depth_is_surface,
                                    seen_top_under_palm_m=top)
             a = {"outcome": result.outcome, "planning_ms": round(planning_ms, 2), "sim_s": round(result.sim_time_s, 3),
-                 "score": float(score), **({} if policy == "oracle" else grasp_checks(policy))}
+                 "score": float(score), **grasp_checks(policy)}
             if result.object_index is not None:
                 a["object"] = chosen[result.object_index].key
             if result.outcome != SUCCESS:          # for the failure sheet (the job draws and drops it)

@@ -172,7 +172,7 @@ def run_trial(spec: ObjectSpec, trial: int, seed: int, config: TrialConfig, poli
 def grasp_checks(policy) -> dict:
     """What the clearance check measured of the grasp a policy just returned (whether its
     fingertips reach half-way down, how much the faces between its jaws draw in), for the trial's
-    record: ``{"checks": {...}}``, or nothing for a policy without the check."""
+    record: ``{"checks": {...}}``, or nothing for a policy without the check (or ``"oracle"``)."""
     stats = getattr(policy, "last_stats", {}) or {}
     checks = {k: stats[k] for k in ("reaches", "draw_in") if k in stats}
     return {"checks": checks} if checks else {}
