@@ -199,6 +199,30 @@ def test_a_jaw_on_the_object_is_recentred_over_it():
     assert g.grasp.depth_m - top == pytest.approx(min(GRIPPER.surface_grip_depth_m, table_limit), abs=1e-6)
 
 
+def test_a_grasp_recentred_off_the_mask_gives_way_before_the_preferences():
+    """The recentred grasp of the test above, with a mask that holds its planned centre but not the
+    centre it moves to, ranked above a grasp across a 12 cm tall box that does not reach half-way
+    down. The recentred one is not returned, so it must not outrank the other by reaching: the tall
+    box's grasp comes back, and the recorded checks are its own (as when it is planned alone)."""
+    wide, tall = (-0.038, 0.038, -0.02, 0.02, 0.03), (0.10, 0.14, -0.03, 0.03, 0.12)
+    frame = Frame.from_images(scene([wide, tall]), intrinsics=INTR)
+    off = grasp_across(0.005, 0, 0.0, 0.076, TABLE_M - wide[4])
+    on_tall = grasp_across(0.12, 0, 0.0, 0.04, TABLE_M - tall[4])
+    mask = np.zeros(frame.shape, bool)
+    mask[:, int(np.ceil(px(0.004, 0, TABLE_M - wide[4])[0])):] = True        # 5 mm in, 3 mm out
+    masked = Frame.from_images(frame.depth_m, mask=mask, intrinsics=INTR)
+    pol = with_clearance(Fixed([off, on_tall]), "robotiq_2f85")
+    [g] = pol.plan(masked, max_grasps=5)
+    assert g.pose.center_m[0] == pytest.approx(0.12, abs=0.003)
+    alone = with_clearance(Fixed([on_tall]), "robotiq_2f85")
+    alone.plan(frame)
+    assert pol.last_stats["reaches"] is alone.last_stats["reaches"] is False
+    assert pol.last_stats["draw_in"] == alone.last_stats["draw_in"]
+    assert pol.last_stats["clearance_kept"] == 1
+    with pytest.raises(NoGraspFoundError, match="off the mask"):
+        with_clearance(Fixed([off]), "robotiq_2f85").plan(masked)
+
+
 @pytest.mark.parametrize("obstacle", [
     # a 5.5 cm tall neighbour 4–5 cm to the side: clear of the fingers at a 5 cm opening, but under
     # the palm, which spans the gripper's whole stroke (±5.25 cm) whatever the opening

@@ -127,7 +127,6 @@ class GraspPolicy(abc.ABC):
 
     def _planned(self, frame: Frame, cands: Candidates, max_grasps: int) -> list[PlannedGrasp]:
         """The gate: in the frame, on the mask, within the gripper's opening; best first."""
-        h, w = frame.shape
         scores = np.asarray(cands.scores, dtype=np.float64)
         if len(cands.grasps) != len(scores):
             raise RuntimeError(f"{self.name}: {len(cands.grasps)} grasps but {len(scores)} scores")
@@ -135,17 +134,11 @@ class GraspPolicy(abc.ABC):
         out: list[PlannedGrasp] = []
         for k in np.argsort(-scores, kind="stable"):
             g = cands.grasps[k]
-            x, y = g.center_xy_px
-            if not (np.isfinite(scores[k]) and np.isfinite(x) and np.isfinite(y) and np.isfinite(g.width_px)):
-                dropped["not finite"] += 1
+            why = off_gate(frame, g, scores[k])
+            if why is not None:
+                dropped[why] += 1
                 continue
-            if not (-0.5 <= x < w - 0.5 and -0.5 <= y < h - 0.5):
-                dropped["outside the frame"] += 1
-                continue
-            col, row = int(np.rint(x)), int(np.rint(y))
-            if frame.mask is not None and not frame.mask[row, col]:
-                dropped["off the mask"] += 1
-                continue
+            col, row = (int(np.rint(v)) for v in g.center_xy_px)
             depth = g.depth_m if np.isfinite(g.depth_m) and g.depth_m > 0 else float(frame.depth_m[row, col])
             g = Grasp2D(g.center_xy_px, g.angle_rad, g.width_px, g.jaw_px, depth)
             pose = world = None
@@ -171,6 +164,21 @@ class GraspPolicy(abc.ABC):
     def describe(self) -> dict:
         """What to record beside results: the spec and the meaning of the scores."""
         return {**self.spec(), "score_meaning": self.score_meaning}
+
+
+def off_gate(frame: Frame, grasp: Grasp2D, score: float = 0.0) -> str | None:
+    """Why the gate drops ``grasp`` before lifting it to 3-D (not finite, outside the frame, off the
+    mask), or None where it passes. Wrappers that rank their own candidates ask it first, so that
+    what they record of their best grasp is of one the gate returns."""
+    h, w = frame.shape
+    x, y = grasp.center_xy_px
+    if not (np.isfinite(score) and np.isfinite(x) and np.isfinite(y) and np.isfinite(grasp.width_px)):
+        return "not finite"
+    if not (-0.5 <= x < w - 0.5 and -0.5 <= y < h - 0.5):
+        return "outside the frame"
+    if frame.mask is not None and not frame.mask[int(np.rint(y)), int(np.rint(x))]:
+        return "off the mask"
+    return None
 
 
 def gripper_width_m(gripper: str | None, max_width_m: float | None) -> float | None:

@@ -44,7 +44,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..geometry import Grasp2D, Grasp3D
 from ..imaging import Frame
-from .base import Candidates, GraspPolicy, PlannedGrasp
+from .base import Candidates, GraspPolicy, PlannedGrasp, off_gate
 from .registry import register_policy
 
 
@@ -206,8 +206,9 @@ class ClearancePolicy(GraspPolicy):
             return Candidates([], np.zeros(0), reason=str(e).split(": ", 1)[-1])
         stats = dict(getattr(self.inner, "last_stats", {}))
         approach = self._approach_camera(frame)
-        kept = [(found[0], p.score, found[1]) for p in planned
-                if (found := self._cleared(frame, p, approach)) is not None]    # grasp, score, checks
+        cleared = [(found[0], p.score, found[1]) for p in planned      # grasp, score, checks
+                   if (found := self._cleared(frame, p, approach)) is not None]
+        kept = [k for k in cleared if off_gate(frame, k[0], k[1]) is None]   # recentring may leave the mask
         stats.update(clearance_checked=len(planned), clearance_kept=len(kept),
                      clearance_reaching=sum(k[2]["reaches"] for k in kept))
         if c.reach_fraction > 0 and any(k[2]["reaches"] for k in kept):
@@ -224,6 +225,9 @@ class ClearancePolicy(GraspPolicy):
         reason = "" if grasps else (f"the hand would meet a seen surface on its way down for all {len(planned)} "
                                     f"grasps the {self.inner.name} policy proposed (fingers on a neighbour or on the "
                                     f"object, or the palm on it); try more candidates or a wider-opening gripper")
+        if cleared and not kept:
+            reason = (f"the {len(cleared)} grasps of the {self.inner.name} policy that the hand clears were moved "
+                      f"off the mask (or out of the frame) to clear it; widen the mask or set recentre_m=0")
         return Candidates(grasps, np.asarray(scores, dtype=np.float64), reason=reason, stats=stats)
 
     def _approach_camera(self, frame: Frame) -> np.ndarray:
