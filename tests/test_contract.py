@@ -226,3 +226,44 @@ def test_a_fallback_until_favoured_asks_on_where_the_best_grasp_missed_the_prefe
     with pytest.raises(ConfigError, match="clearance"):
         FallbackPolicy([_Scripted(g, [0.5, 0.5]), _Scripted(g, [0.5, 0.5])], until="favoured")
 
+
+
+class _Few(_Scripted):
+    """Finds its grasp only when asked for at least ``needs`` candidates (a clearance check whose
+    usual candidates are all blocked); counts the requests."""
+
+    def __init__(self, grasps, scores, needs):
+        super().__init__(grasps, scores)
+        self.needs, self.asked = needs, []
+
+    def _candidates(self, frame, max_grasps, rng):
+        self.asked.append(max_grasps)
+        if max_grasps < self.needs:
+            return Candidates([], np.zeros(0), reason="all blocked")
+        return super()._candidates(frame, max_grasps, rng)
+
+
+def test_a_fallback_widens_its_search_before_giving_up():
+    """``widen_to``: where no policy finds a grasp among its usual candidates, each is asked again for
+    more, and the first that finds one plans the frame; frames that find one on the first pass are
+    not asked twice; without it (0, the default) the frame has no grasp; bad values are refused."""
+    from grasplab.policies import FallbackPolicy
+    frame = box_frame()
+    g = [Grasp2D((320.0, 240.0), 0.0, 40.0, 10.0, 0.6)]
+    never, late = _Few(g, [0.5], needs=10 ** 6), _Few(g, [0.6], needs=50)
+    pol = FallbackPolicy([never, late], widen_to=100)
+    (got,) = pol.plan(frame, max_grasps=5)
+    assert got.score == 0.6 and pol.last_stats["widened_to"] == 100 and pol.last_stats["planned_by"] == 1
+    assert never.asked == [5, 100] and late.asked == [5, 100]
+    with pytest.raises(NoGraspFoundError, match=r"all blocked; .*all blocked \(asked for 100\)"):
+        FallbackPolicy([never, never], widen_to=100).plan(frame)
+    with pytest.raises(NoGraspFoundError):
+        FallbackPolicy([never, late]).plan(frame, max_grasps=5)
+    easy = _Few(g, [0.7], needs=1)
+    pol = FallbackPolicy([easy, late], widen_to=100)
+    pol.plan(frame, max_grasps=5)
+    assert easy.asked == [5] and "widened_to" not in pol.last_stats
+    assert FallbackPolicy([easy, late], widen_to=100).spec()["options"]["widen_to"] == 100
+    for bad in (-1, 2.5, "many"):
+        with pytest.raises(ConfigError, match="widen_to"):
+            FallbackPolicy([easy, late], widen_to=bad)
