@@ -28,13 +28,9 @@ class FallbackPolicy(GraspPolicy):
 
     name = "fallback"
 
-    def __init__(self, policies: list[GraspPolicy], until: str = "grasp", widen_to: int = 0):
+    def __init__(self, policies: list[GraspPolicy], until: str = "grasp"):
         if len(policies) < 2:
             raise ConfigError("a fallback needs at least two policies")
-        if not (isinstance(widen_to, (int, np.integer)) and widen_to >= 0):
-            raise ConfigError(f"widen_to is how many candidates to ask each policy for on a second pass where "
-                              f"none found a grasp (0: no second pass), a whole number ≥ 0, not {widen_to!r}")
-        self.widen_to = int(widen_to)
         if until not in ("grasp", "favoured"):
             raise ConfigError(f'a fallback goes on until a policy finds a "grasp" or a "favoured" one, not {until!r}')
         if until == "favoured" and not all(p.checks_clearance for p in policies):
@@ -53,19 +49,6 @@ class FallbackPolicy(GraspPolicy):
             "; ".join(f"{p.name}: {p.score_meaning}" for p in policies)
 
     def _candidates(self, frame: Frame, max_grasps: int, rng: np.random.Generator) -> Candidates:
-        found, reasons = self._first(frame, max_grasps, rng)
-        if found is None and self.widen_to > max_grasps:     # a last resort before "no grasp"
-            found, more = self._first(frame, self.widen_to, rng)
-            reasons += [f"{r} (asked for {self.widen_to})" for r in more]
-            if found is not None:
-                found.stats["widened_to"] = self.widen_to
-        if found is not None:
-            return found
-        return Candidates([], np.zeros(0), reason="none of its policies found a grasp (" + "; ".join(reasons) + ")")
-
-    def _first(self, frame: Frame, max_grasps: int, rng: np.random.Generator) -> tuple[Candidates | None, list]:
-        """One pass over the policies: the first's grasps that qualify (``until``), else the first
-        policy's grasps, else None; with each failing policy's reason."""
         reasons, first = [], None
         for k, policy in enumerate(self.policies):
             try:
@@ -76,22 +59,22 @@ class FallbackPolicy(GraspPolicy):
             stats = {**getattr(policy, "last_stats", {}), "planned_by": k}
             found = Candidates([p.grasp for p in planned], np.array([p.score for p in planned]), stats=stats)
             if self.until == "grasp" or stats.get("favoured", True):
-                return found, reasons
+                return found
             if first is None:                      # kept where no later policy finds a favoured grasp
                 first = found
-        return first, reasons
+        if first is not None:
+            return first
+        return Candidates([], np.zeros(0), reason="none of its policies found a grasp (" + "; ".join(reasons) + ")")
 
     def spec(self) -> dict:
-        return {"policy": self.name, "options": {"policies": [p.spec() for p in self.policies], "until": self.until,
-                                                 "widen_to": self.widen_to}}
+        return {"policy": self.name, "options": {"policies": [p.spec() for p in self.policies], "until": self.until}}
 
 
 @register_policy("fallback", "The grasps of the first of several policies that finds one (e.g. the FC-GQ-CNN, "
                  "then sample-and-rank, both behind --clearance)", "its policies'")
-def _fallback_policy(policies: list | None = None, until: str = "grasp", widen_to: int = 0) -> FallbackPolicy:
+def _fallback_policy(policies: list | None = None, until: str = "grasp") -> FallbackPolicy:
     from .registry import load_policy, policy_from_spec
     if not policies:
         raise ConfigError('a fallback needs its policies: {"policy": "fallback", "options": {"policies": '
                           '[SPEC_OR_NAME, SPEC_OR_NAME, ...]}}')
-    return FallbackPolicy([policy_from_spec(p) if isinstance(p, dict) else load_policy(p) for p in policies], until,
-                          widen_to)
+    return FallbackPolicy([policy_from_spec(p) if isinstance(p, dict) else load_policy(p) for p in policies], until)
