@@ -223,6 +223,24 @@ def test_a_grasp_recentred_off_the_mask_gives_way_before_the_preferences():
         with_clearance(Fixed([off]), "robotiq_2f85").plan(masked)
 
 
+def test_a_side_margin_keeps_the_fingers_off_a_neighbour_beside_them():
+    """A 6 cm tall neighbour whose edge runs 0.2 mm beside a finger's side (outside its 22 mm width,
+    under its 1 cm thickness): clear without a margin, in the widened column with a 2 mm one, where
+    the fingers would stop at its top, too high to grip the box beside it."""
+    opening = 0.04 + 2 * GRIPPER.open_margin_m
+    neighbour = (opening / 2, opening / 2 + GRIPPER.finger_thickness_m,
+                 GRIPPER.finger_width_m / 2 + 0.0002, 0.04, BOX[4])
+    frame = Frame.from_images(scene([BOX, neighbour]), intrinsics=INTR)
+    grasp = grasp_across(0, 0, 0.0, 0.04, TABLE_M - BOX[4])
+    kw = dict(open_step_m=0.0, recentre_m=0.0)
+    [g] = with_clearance(Fixed([grasp]), "robotiq_2f85", **kw).plan(frame)
+    assert g.grasp.depth_m > TABLE_M - BOX[4] + 0.02                       # deep: the neighbour is beside it
+    with pytest.raises(NoGraspFoundError):
+        with_clearance(Fixed([grasp]), "robotiq_2f85", side_margin_m=0.002, **kw).plan(frame)
+    with pytest.raises(ConfigError, match="side_margin_m"):
+        with_clearance(Fixed([grasp]), side_margin_m=-0.001)
+
+
 @pytest.mark.parametrize("obstacle", [
     # a 5.5 cm tall neighbour 4–5 cm to the side: clear of the fingers at a 5 cm opening, but under
     # the palm, which spans the gripper's whole stroke (±5.25 cm) whatever the opening

@@ -76,14 +76,22 @@ class ClearanceConfig:
     # face's slope). Where some kept grasp passes, the others are dropped (inf: no preference; the
     # measure is still taken, and the trials record it)
     max_draw_in: float = 0.25
+    # strips this wide beside the fingers' columns, across their width (not inside the pads' faces),
+    # in which all but SIDE_OUTLIERS points count: a neighbour's edge along a finger's side is too
+    # thin a sliver of the column to tell from noise, and the fingertip's corner lands on it. Off by
+    # default: 2 mm halved the collisions on approach, but cleared validation bin heaps by −1.5 /
+    # −1.5 (procedural) and +9.2 / −0.6 (random URDF shapes) points (BENCHMARKS.md "Heaps of random
+    # URDF shapes…")
+    side_margin_m: float = 0.0
 
     def __post_init__(self):
         if self.median_px < 1 or not 0 <= self.top_quantile < 0.5:
             raise ConfigError("clearance: median_px must be ≥ 1 and top_quantile in [0, 0.5)")
         if self.candidates < 1:
             raise ConfigError(f"clearance: candidates must be ≥ 1, got {self.candidates}")
-        if min(self.min_grip_depth_m, self.clear_m, self.palm_clear_m, self.open_step_m) < 0:
-            raise ConfigError("clearance: min_grip_depth_m, clear_m, palm_clear_m and open_step_m must be ≥ 0 (metres)")
+        if min(self.min_grip_depth_m, self.clear_m, self.palm_clear_m, self.open_step_m, self.side_margin_m) < 0:
+            raise ConfigError("clearance: min_grip_depth_m, clear_m, palm_clear_m, open_step_m and side_margin_m "
+                              "must be ≥ 0 (metres)")
         if min(self.recentre_m, self.recentre_step_m) < 0 or (self.recentre_m > 0 and self.recentre_step_m <= 0):
             raise ConfigError("clearance: recentre_m must be ≥ 0 and recentre_step_m > 0 (metres)")
         if not 0 <= self.reach_fraction <= 1:
@@ -91,8 +99,12 @@ class ClearanceConfig:
         if not self.max_draw_in >= 0:
             raise ConfigError(f"clearance: max_draw_in must be ≥ 0 (a cotangent; inf: no preference), "
                               f"got {self.max_draw_in}")
-        if max(self.min_grip_depth_m, self.clear_m, self.palm_clear_m, self.open_step_m, self.recentre_m) > 0.2:
+        if max(self.min_grip_depth_m, self.clear_m, self.palm_clear_m, self.open_step_m, self.recentre_m,
+               self.side_margin_m) > 0.2:
             raise ConfigError("clearance: depths above 0.2 m look like millimetres; give metres")
+
+
+SIDE_OUTLIERS = 2          # points of the strips beside the fingers ignored as noise (after the median filter)
 
 
 def deepest_clear_offset_m(points: np.ndarray, centre: np.ndarray, R_hand: np.ndarray, opening_m: float,
@@ -110,13 +122,21 @@ def deepest_clear_offset_m(points: np.ndarray, centre: np.ndarray, R_hand: np.nd
 
 
 def finger_bound_m(local: np.ndarray, opening_m: float, gripper, finger_clear_m: float = 0.0,
-                   top_quantile: float = 0.0) -> float:
+                   top_quantile: float = 0.0, side_margin_m: float = 0.0) -> float:
     """How deep the grasp centre may go before a fingertip comes within ``finger_clear_m`` of the
-    points (hand frame) in the fingers' columns at ``opening_m``."""
+    points (hand frame) in the fingers' columns at ``opening_m`` (their highest but a ``top_quantile``
+    fraction: noise), or of those in strips ``side_margin_m`` wide beside the columns across the
+    fingers' width (their highest but ``SIDE_OUTLIERS`` points: a neighbour's edge along a finger's
+    side is too thin a sliver of the column to tell from noise there)."""
     ax, ay = np.abs(local[:, 0]), np.abs(local[:, 1])
-    half, t = opening_m / 2, gripper.finger_thickness_m
-    in_fingers = (ax >= half) & (ax <= half + t) & (ay <= gripper.finger_width_m / 2)
-    return float(_top(local[in_fingers, 2], top_quantile) - gripper.tip_below_center_m - finger_clear_m)
+    half, t, w = opening_m / 2, gripper.finger_thickness_m, gripper.finger_width_m
+    across = (ax >= half) & (ax <= half + t)
+    bound = _top(local[across & (ay <= w / 2), 2], top_quantile)
+    if side_margin_m > 0:
+        side = np.sort(local[across & (ay > w / 2) & (ay <= w / 2 + side_margin_m), 2])
+        if len(side) > SIDE_OUTLIERS:
+            bound = min(bound, float(side[SIDE_OUTLIERS]))
+    return float(bound - gripper.tip_below_center_m - finger_clear_m)
 
 
 def palm_bound_m(local: np.ndarray, gripper, palm_clear_m: float = 0.0, top_quantile: float = 0.0) -> float:
@@ -264,7 +284,7 @@ class ClearancePolicy(GraspPolicy):
             shifts += [float(v) for k in steps for v in (k, -k)]
         local = (pts - surface) @ R                   # the hand's frame; a shift along the jaws moves x only
         local = local[(np.abs(local[:, 0]) <= g.max_width_m / 2 + g.finger_thickness_m + c.recentre_m) &
-                      (np.abs(local[:, 1]) <= max(g.palm_width_m, g.finger_width_m) / 2)]   # the hand's reach
+                      (np.abs(local[:, 1]) <= max(g.palm_width_m, g.finger_width_m + 2 * c.side_margin_m) / 2)]
         shifted, by_palm = {}, {}                     # per shift: the points, and the palm's bound (any opening)
         best = None                                   # (below, opening, shift)
         for opening in dict.fromkeys(min(o, g.max_width_m) for o in openings):
@@ -275,7 +295,7 @@ class ClearancePolicy(GraspPolicy):
                 if best is not None and min(target, by_palm[shift]) <= best[0] + 1e-4:
                     continue                          # the palm alone keeps this one no deeper
                 below = min(target, by_palm[shift], finger_bound_m(shifted[shift], opening, g, c.clear_m,
-                                                                   c.top_quantile))
+                                                                   c.top_quantile, c.side_margin_m))
                 if best is None or below > best[0] + 1e-4:
                     best = (below, opening, shift)
                 if below >= target:
@@ -323,7 +343,8 @@ class ClearancePolicy(GraspPolicy):
                                                  "open_step_m": c.open_step_m, "median_px": c.median_px,
                                                  "top_quantile": c.top_quantile, "deepest": c.deepest,
                                                  "recentre_m": c.recentre_m, "recentre_step_m": c.recentre_step_m,
-                                                 "reach_fraction": c.reach_fraction, "max_draw_in": c.max_draw_in}}
+                                                 "reach_fraction": c.reach_fraction, "max_draw_in": c.max_draw_in,
+                                                 "side_margin_m": c.side_margin_m}}
 
 
 def with_clearance(policy: GraspPolicy, gripper: str | None = None, **options) -> ClearancePolicy:
@@ -346,9 +367,11 @@ def _clearance_policy(policy: str | dict = "map", gripper: str | None = None,
                       recentre_m: float = ClearanceConfig.recentre_m,
                       recentre_step_m: float = ClearanceConfig.recentre_step_m,
                       reach_fraction: float = ClearanceConfig.reach_fraction,
-                      max_draw_in: float = ClearanceConfig.max_draw_in) -> ClearancePolicy:
+                      max_draw_in: float = ClearanceConfig.max_draw_in,
+                      side_margin_m: float = ClearanceConfig.side_margin_m) -> ClearancePolicy:
     from .registry import load_policy, policy_from_spec
     inner = policy_from_spec(policy) if isinstance(policy, dict) else load_policy(policy)
     return ClearancePolicy(inner, gripper, ClearanceConfig(candidates, min_grip_depth_m, clear_m, palm_clear_m,
                                                          open_step_m, median_px, top_quantile, deepest,
-                                                         recentre_m, recentre_step_m, reach_fraction, max_draw_in))
+                                                         recentre_m, recentre_step_m, reach_fraction, max_draw_in,
+                                                         side_margin_m))
