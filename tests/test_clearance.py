@@ -292,9 +292,11 @@ def test_offset_function_known_answer_and_empty():
 
 
 def test_spec_round_trip_and_bad_options():
-    pol = load_policy("clearance", policy={"policy": "random-antipodal", "options": {}}, candidates=7)
+    pol = load_policy("clearance", policy={"policy": "random-antipodal", "options": {}}, candidates=7,
+                      side_margin_m=0.002)
     again = load_policy("clearance", **pol.spec()["options"])
     assert again.spec() == pol.spec() and again.inner.name == "random-antipodal"
+    assert again.config.side_margin_m == 0.002 and again.config.candidates == 7
     with pytest.raises(ConfigError, match="millimetres"):
         ClearanceConfig(clear_m=3.0)
     with pytest.raises(ConfigError):
