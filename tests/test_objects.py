@@ -182,3 +182,18 @@ def test_slivers_among_the_convex_parts_are_dropped():
     assert solid_parts([box, flat, sliver, thin], obj) == [box, thin]
     only = solid_parts([flat, sliver], obj)                       # nothing left: the object's hull
     assert len(only) == 1 and only[0].volume == pytest.approx(obj.volume)
+
+
+def test_why_a_mesh_is_not_closed_names_open_and_shared_edges():
+    """A box is closed; without one triangle it has 3 open edges; two boxes touching along an edge
+    (merged vertices) have no open edge but one edge shared by four faces: the error must say so,
+    not "0 open edges"."""
+    from grasplab.objects.mesh_files import _unclosed_edges
+    box = trimesh.creation.box()
+    assert _unclosed_edges(box) == "0 edges open"
+    assert _unclosed_edges(trimesh.Trimesh(box.vertices, box.faces[:-1], process=False)) == "3 edges open"
+    other = trimesh.creation.box()
+    other.apply_translation([1.0, 1.0, 0.0])
+    touching = trimesh.util.concatenate([box, other])
+    touching.merge_vertices()
+    assert _unclosed_edges(touching) == "0 edges open, 1 edge shared by more than two faces"

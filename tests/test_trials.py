@@ -323,6 +323,13 @@ def test_clutter_summary_counts_strays_and_objects_that_fit(tmp_path):
                        "trial": {"gripper": "g", "camera": "c", "workspace_radius_m": 0.25}},
             "command": ["grasplab"], "grasplab_version": "0"}
     assert "| 0.25–0.5 | 2 | 50.0 %" in clutter_markdown(summarise_clutter([heap]), meta)
+    from grasplab.trials.report import clutter_errors            # heaps a bad mesh stopped are named
+    bad = lambda k: {"heap": k, "n_objects": 3, "objects": ["x"], "outcome": "error",   # noqa: E731
+                     "error": "x.obj: has NaN or infinite vertex coordinates (fix the export)"}
+    errors = clutter_errors([heap, bad(7), bad(2)])
+    assert errors == [{"error": bad(0)["error"], "heaps": ["3-object heap 2", "3-object heap 7"]}]
+    md = clutter_markdown(summarise_clutter([heap, bad(7), bad(2)]), meta, errors)
+    assert "| 3 | 1 |" in md and "left out of the table (2)" in md and "NaN" in md
     single = [{**checked("success", 0.1), "family": "f"}, {**checked("slipped during lift", 0.9), "family": "f"}]
     assert summarise(single)["by_draw_in"]["> 0.5"]["slips"] == 1
     from grasplab.trials.report import save_draw_in_chart

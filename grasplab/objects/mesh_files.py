@@ -108,13 +108,22 @@ def _union_of_closed_parts(mesh: trimesh.Trimesh, checks: MeshChecks) -> tuple[t
     return union, f"joined {len(parts)} closed parts that shared edges (exact boolean union)"
 
 
+def _unclosed_edges(mesh: trimesh.Trimesh) -> str:
+    """Why a mesh is not closed, in edges: those on one face only (holes) and those shared by more
+    than two faces (non-manifold, e.g. parts that touch along an edge)."""
+    counts = np.unique(np.unique(mesh.edges_sorted, axis=0, return_inverse=True)[1], return_counts=True)[1]
+    n_open, n_shared = int(np.sum(counts == 1)), int(np.sum(counts > 2))
+    edges = lambda n: f"{n} edge{'' if n == 1 else 's'}"          # noqa: E731
+    return f"{edges(n_open)} open" + (f", {edges(n_shared)} shared by more than two faces" if n_shared else "")
+
+
 def _meshfix(mesh: trimesh.Trimesh, source: str, checks: MeshChecks) -> tuple[trimesh.Trimesh, str]:
     """MeshFix's closed, manifold version of ``mesh``, if it keeps the shape (else the mesh as it was)."""
     try:
         import pymeshfix
     except ImportError:                 # a dependency; only a broken install lacks it
         return mesh, "not repaired: pymeshfix is not installed"
-    n_open = int(len(trimesh.grouping.group_rows(mesh.edges_sorted, require_count=1)))
+    n_open = _unclosed_edges(mesh)
     fix = pymeshfix.MeshFix(np.asarray(mesh.vertices, dtype=np.float64), np.asarray(mesh.faces, dtype=np.int32))
     fix.repair(joincomp=False, remove_smallest_components=False)
     fixed = trimesh.Trimesh(np.asarray(fix.points), np.asarray(fix.faces), process=True)
@@ -131,11 +140,11 @@ def _meshfix(mesh: trimesh.Trimesh, source: str, checks: MeshChecks) -> tuple[tr
     invented = float(np.mean(new > checks.max_surface_gap_m))
     if extent > checks.max_extent_change or area > checks.max_area_change or gap_m > checks.max_surface_gap_m \
             or invented > checks.max_new_surface:
-        raise MeshError(source, f"is not watertight ({n_open} open edges), and closing it would change its shape "
+        raise MeshError(source, f"is not watertight ({n_open}), and closing it would change its shape "
                                 f"(bounding box by {extent:.1%}, area by {area:.1%}, surface moved up to "
                                 f"{gap_m * 1000:.2f} mm, {invented:.1%} of the surface new)",
                         "close it in a mesh editor (e.g. Blender's 3D-Print toolbox) or re-export it as a solid")
-    return fixed, (f"closed with MeshFix ({n_open} open edges; area changed {area:.2%}, surface moved ≤ "
+    return fixed, (f"closed with MeshFix ({n_open}; area changed {area:.2%}, surface moved ≤ "
                    f"{gap_m * 1000:.2f} mm, {invented:.1%} new)")
 
 
@@ -185,8 +194,7 @@ def check_and_repair_mesh(mesh: trimesh.Trimesh, source: str, scale: float = 1.0
             trimesh.repair.fix_normals(mesh)
             notes.append("made face winding consistent and outward")
     if not mesh.is_watertight:
-        n_open = int(len(trimesh.grouping.group_rows(mesh.edges_sorted, require_count=1)))
-        raise MeshError(source, f"is not watertight ({n_open} open edges)",
+        raise MeshError(source, f"is not watertight ({_unclosed_edges(mesh)})",
                         "close it in a mesh editor (e.g. Blender's 3D-Print toolbox) or re-export it as a solid")
     if not mesh.volume > 0:
         raise MeshError(source, f"encloses no positive volume ({mesh.volume:.3g} m³)", "is it flat or inside-out?")

@@ -127,7 +127,16 @@ def summarise_clutter(records: list[dict]) -> dict:
     return out
 
 
-def clutter_markdown(summary: dict, meta: dict) -> str:
+def clutter_errors(records: list[dict]) -> list[dict]:
+    """The heaps that could not be simulated (a mesh that cannot be loaded or dropped), one entry
+    per error with the heaps it stopped, so that a table with fewer heaps than asked says why."""
+    by_error: dict[str, list[str]] = {}
+    for r in sorted((r for r in records if r.get("outcome") == "error"), key=lambda r: (r["n_objects"], r["heap"])):
+        by_error.setdefault(r.get("error", ""), []).append(f"{r['n_objects']}-object heap {r['heap']}")
+    return [{"error": e, "heaps": h} for e, h in by_error.items()]
+
+
+def clutter_markdown(summary: dict, meta: dict, errors: list[dict] = ()) -> str:
     cfg = meta["config"]
     lines = [f"# Clutter clearing: {policy_label(cfg['policy'])}", "",
              f"Objects drawn from `{cfg['objects']}`, {cfg['trials']} heaps per size, seed {cfg['seed']}, gripper "
@@ -146,6 +155,10 @@ def clutter_markdown(summary: dict, meta: dict) -> str:
         fails = ", ".join(f"{k} {c}" for k, c in v["failures"].items()) or "—"
         lines.append(f"| {n} | {v['heaps']} | {_pct(v)} | {_cleared(v)} | {v['heaps_cleared']} | "
                      f"{v['picks_per_hour']:.0f} | {fails} |")
+    if errors:
+        lines += ["", f"Heaps that could not be simulated, left out of the table "
+                      f"({sum(len(e['heaps']) for e in errors)}):", ""]
+        lines += [f"- {e['error']} ({', '.join(e['heaps'])})" for e in errors]
     for n, v in summary.items():
         lines += _draw_in_lines(v.get("by_draw_in", {}), f"{n}-object heaps: executed grasps")
     return "\n".join(lines) + "\n"
@@ -252,8 +265,9 @@ def write_report(out_dir: Path, records: list[dict]) -> dict:
     meta = json.loads((out_dir / "trial_config.json").read_text())
     meta = {**run_metadata(meta["config"]), "config": meta["config"]}
     if meta["config"]["protocol"] == "clutter":
-        summary = summarise_clutter(records)
-        md = clutter_markdown(summary, meta)
+        summary, errors = summarise_clutter(records), clutter_errors(records)
+        md = clutter_markdown(summary, meta, errors)
+        meta["errors"] = errors
         save_failure_sheet(out_dir, out_dir / "figures" / "failures.png")
         save_draw_in_chart({f"{n}-object heaps": v.get("by_draw_in", {}) for n, v in summary.items()},
                            out_dir / "figures" / "success-by-draw-in.png")
