@@ -123,7 +123,7 @@ def _meshfix(mesh: trimesh.Trimesh, source: str, checks: MeshChecks) -> tuple[tr
         import pymeshfix
     except ImportError:                 # a dependency; only a broken install lacks it
         return mesh, "not repaired: pymeshfix is not installed"
-    n_open = _unclosed_edges(mesh)
+    unclosed = _unclosed_edges(mesh)
     fix = pymeshfix.MeshFix(np.asarray(mesh.vertices, dtype=np.float64), np.asarray(mesh.faces, dtype=np.int32))
     fix.repair(joincomp=False, remove_smallest_components=False)
     fixed = trimesh.Trimesh(np.asarray(fix.points), np.asarray(fix.faces), process=True)
@@ -140,11 +140,11 @@ def _meshfix(mesh: trimesh.Trimesh, source: str, checks: MeshChecks) -> tuple[tr
     invented = float(np.mean(new > checks.max_surface_gap_m))
     if extent > checks.max_extent_change or area > checks.max_area_change or gap_m > checks.max_surface_gap_m \
             or invented > checks.max_new_surface:
-        raise MeshError(source, f"is not watertight ({n_open}), and closing it would change its shape "
+        raise MeshError(source, f"is not watertight ({unclosed}), and closing it would change its shape "
                                 f"(bounding box by {extent:.1%}, area by {area:.1%}, surface moved up to "
                                 f"{gap_m * 1000:.2f} mm, {invented:.1%} of the surface new)",
                         "close it in a mesh editor (e.g. Blender's 3D-Print toolbox) or re-export it as a solid")
-    return fixed, (f"closed with MeshFix ({n_open}; area changed {area:.2%}, surface moved ≤ "
+    return fixed, (f"closed with MeshFix ({unclosed}; area changed {area:.2%}, surface moved ≤ "
                    f"{gap_m * 1000:.2f} mm, {invented:.1%} new)")
 
 
