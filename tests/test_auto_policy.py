@@ -31,7 +31,7 @@ def test_a_frame_with_intrinsics_gets_the_checked_chain_and_one_without_the_ggcn
     metric, pixels = _frames(shared_data, 0)
     got = auto.plan(metric, max_grasps=3, seed=4)
     assert auto.last_stats["planned_with"] == "fallback" and all(g.pose is not None for g in got)
-    chain = FallbackPolicy([with_clearance(load_policy("fc-gqcnn")), with_clearance(load_policy("gqcnn-rank"))],
+    chain = FallbackPolicy([with_clearance(load_policy(name), rank_by="estimate") for name in ("fc-gqcnn", "gqcnn-rank")],
                            until="favoured")
     assert _same(got, chain.plan(metric, max_grasps=3, seed=4))          # the same grasps as the chain itself
     flat = auto.plan(pixels, max_grasps=3, seed=4)
@@ -77,8 +77,7 @@ def test_predict_defaults_to_auto_and_clearance_requires_intrinsics(shared_data,
               "--out", str(tmp_path / "p")])
     assert (exc.value.code or 0) == 0
     written = json.loads((tmp_path / "p" / "grasps.json").read_text())
-    # at most the two asked for: the clearance check keeps only the grasps it prefers (reaching, steep faces)
-    assert written["config"]["policy"]["policy"] == "auto" and 1 <= len(written["grasps"]) <= 2
+    assert written["config"]["policy"]["policy"] == "auto" and len(written["grasps"]) == 2
     assert "without --intrinsics" not in capsys.readouterr().out
     with pytest.raises(SystemExit) as exc:                        # no intrinsics: the GG-CNN2, and a note why
         main(["predict", "--depth", str(d / "depth_1.npy"), "--out", str(tmp_path / "n")])

@@ -7,7 +7,7 @@ from grasplab.geometry import CameraIntrinsics, Grasp2D, Grasp3D
 from grasplab.grasps import load_gripper
 from grasplab.imaging import Frame
 from grasplab.policies import Candidates, ClearanceConfig, GraspPolicy, load_policy, with_clearance
-from grasplab.policies.clearance import deepest_clear_offset_m, draw_in
+from grasplab.policies.clearance import PICK_SUCCESS_LOGIT, deepest_clear_offset_m, draw_in, pick_success_estimate
 
 TABLE_M = 0.60                       # camera straight above the table, optical axis down
 INTR = CameraIntrinsics(fx=600.0, fy=600.0, cx=160.0, cy=120.0, width=320, height=240)
@@ -125,6 +125,35 @@ def test_grasps_whose_fingertips_reach_mid_height_are_preferred():
         with_clearance(Fixed([shallow]), reach_fraction=1.5)
     with pytest.raises(ConfigError):
         with_clearance(Fixed([shallow]), recentre_m=0.006, recentre_step_m=0.0)
+
+
+def test_ranking_by_estimated_pick_success():
+    """The model's known values; on a box's walls reaching half-way down counts for nothing, so the
+    shallow grasp the planner scores higher comes first (the preferences keep only the deep one),
+    with its estimate as its score; a sloped face that the fingertips do not reach below costs most."""
+    sig = lambda z: 1 / (1 + np.exp(-z))
+    w = PICK_SUCCESS_LOGIT
+    assert pick_success_estimate(0.5, True, 0.0) == pytest.approx(sig(w["intercept"]))
+    assert pick_success_estimate(0.5, False, 0.0) == pick_success_estimate(0.5, True, 0.0)
+    assert pick_success_estimate(0.5, True, 1.0) == pytest.approx(sig(w["intercept"] + w["sloped"]))
+    assert pick_success_estimate(0.5, False, 1.0) == pytest.approx(
+        sig(w["intercept"] + w["sloped"] + w["sloped_not_reaching"]))
+    assert pick_success_estimate(0.9, True, 0.0) > pick_success_estimate(0.2, True, 0.0)
+    assert pick_success_estimate(0.5, False, 0.3, max_draw_in=0.5) == pick_success_estimate(0.5, False, 0.0)
+    top = TABLE_M - BOX[4]
+    frame = Frame.from_images(scene([BOX]), intrinsics=INTR)
+    shallow = grasp_across(0, 0, 0.0, 0.04, top + 0.02)                 # tips 2.5 cm down: 42 % of the way
+    deep = grasp_across(0, 0.01, 0.0, 0.04, top + 0.03)                 # tips 3.5 cm down: 58 %
+    kw = dict(deepest=False, open_step_m=0.0, recentre_m=0.0)
+    pol = with_clearance(Fixed([shallow, deep], plans_depth=True), "robotiq_2f85", rank_by="estimate", **kw)
+    got = pol.plan(frame, max_grasps=5)
+    assert [g.grasp.depth_m for g in got] == pytest.approx([top + 0.02, top + 0.03])
+    assert [g.score for g in got] == pytest.approx([pick_success_estimate(1.0, False, 0.0),
+                                                    pick_success_estimate(0.5, True, 0.0)])
+    assert pol.last_stats["reaches"] is False and pol.last_stats["favoured"] is False
+    assert "estimated pick success" in pol.score_meaning and pol.spec()["options"]["rank_by"] == "estimate"
+    with pytest.raises(ConfigError, match="rank_by"):
+        with_clearance(Fixed([shallow]), rank_by="score")
 
 
 def height_field_points(height_m, half_m=0.06, step_m=0.001) -> np.ndarray:

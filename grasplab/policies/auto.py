@@ -6,7 +6,8 @@ behind the approach-clearance check, and, where none of its grasps is clear or i
 the check's preferences (fingertips half-way down, steep faces), by sample-and-rank with the
 shipped GQ-CNN behind the same check; the FC-GQ-CNN's grasps stay where sample-and-rank has no
 favoured grasp either (the fallback chain; BENCHMARKS.md "The default policy, auto" and "Asking on
-where the best grasp is not favoured"). A frame without intrinsics (a Cornell image, say) can only
+where the best grasp is not favoured"). Both rank their cleared grasps by estimated pick success
+(``rank_by="estimate"``; BENCHMARKS.md "Ranking by estimated pick success"). A frame without intrinsics (a Cornell image, say) can only
 be planned in pixels: the shipped GG-CNN2. The frame goes to one of the two, whose candidates pass
 the same gate, so a frame with intrinsics gets exactly the fallback chain's grasps for the same seed.
 """
@@ -28,8 +29,9 @@ class AutoPolicy(GraspPolicy):
     # wherever a grasp has a 3-D pose (a frame with intrinsics) its depth is where the jaws close
     plans_depth = True
     checks_clearance = True                        # where it can: on frames with intrinsics
-    score_meaning = ("with intrinsics, the GQ-CNN's probability of success (the FC-GQ-CNN's, or sample-and-rank's "
-                     "where none of the FC-GQ-CNN's grasps was clear or favoured); without, GG-CNN2's quality map")
+    score_meaning = ("with intrinsics, the estimated pick success from the GQ-CNN's score (the FC-GQ-CNN's, or "
+                     "sample-and-rank's where none of the FC-GQ-CNN's grasps was clear or favoured) and the clearance "
+                     "checks; without, GG-CNN2's quality map")
 
     def __init__(self, gripper: str | None = None):
         self.gripper_name = gripper
@@ -45,9 +47,8 @@ class AutoPolicy(GraspPolicy):
             from .clearance import with_clearance
             from .fallback import FallbackPolicy
             from .registry import load_policy
-            self._metric = FallbackPolicy([with_clearance(load_policy("fc-gqcnn"), self.gripper_name),
-                                           with_clearance(load_policy("gqcnn-rank"), self.gripper_name)],
-                                          until="favoured")
+            self._metric = FallbackPolicy([with_clearance(load_policy(name), self.gripper_name, rank_by="estimate")
+                                           for name in ("fc-gqcnn", "gqcnn-rank")], until="favoured")
         return self._metric
 
     @property

@@ -33,6 +33,11 @@ are dropped too: pads that meet a sloped face (a box leaning on its neighbours, 
 on a wedge that squeezes out of the grip (validation bin heaps, the chain not acting on it: picks
 at ≤ 0.25 lifted 90–93 % of the time, above 0.5 35–44 %; BENCHMARKS.md "Steep faces").
 
+With ``rank_by="estimate"`` neither preference drops anything: every cleared grasp is ranked by
+its estimated pick success, a logistic model of the planner's score and the two checks fitted on
+validation trials (``pick_success_estimate``). On those trials reaching half-way down mattered
+only on sloped faces, and the hard preferences promoted low-scored grasps over much better ones.
+
 Only what the camera saw is checked: surfaces hidden from it (under an overhang) are not.
 """
 from __future__ import annotations
@@ -83,6 +88,11 @@ class ClearanceConfig:
     # −1.5 (procedural) and +9.2 / −0.6 (random URDF shapes) points (BENCHMARKS.md "Heaps of random
     # URDF shapes…")
     side_margin_m: float = 0.0
+    # how the cleared grasps are ranked: "preferences" (the reach preference, then the steep-face
+    # one, each dropping the grasps that fail it where some pass; then the wrapped policy's score)
+    # or "estimate" (all of them by their estimated pick success, ``pick_success_estimate``, which
+    # becomes their score)
+    rank_by: str = "preferences"
 
     def __post_init__(self):
         if self.median_px < 1 or not 0 <= self.top_quantile < 0.5:
@@ -96,6 +106,8 @@ class ClearanceConfig:
             raise ConfigError("clearance: recentre_m must be ≥ 0 and recentre_step_m > 0 (metres)")
         if not 0 <= self.reach_fraction <= 1:
             raise ConfigError(f"clearance: reach_fraction must be in [0, 1], got {self.reach_fraction}")
+        if self.rank_by not in RANKINGS:
+            raise ConfigError(f"clearance: rank_by must be one of {', '.join(RANKINGS)}, got {self.rank_by!r}")
         if not self.max_draw_in >= 0:
             raise ConfigError(f"clearance: max_draw_in must be ≥ 0 (a cotangent; inf: no preference), "
                               f"got {self.max_draw_in}")
@@ -104,6 +116,15 @@ class ClearanceConfig:
             raise ConfigError("clearance: depths above 0.2 m look like millimetres; give metres")
 
 
+RANKINGS = ("preferences", "estimate")     # ClearanceConfig.rank_by
+# A logistic model of a pick's success from the wrapped policy's score s and the two checks:
+# logit P = intercept + score_logit·logit(s) + sloped·[draw-in > max_draw_in]
+#           + sloped_not_reaching·[draw-in > max_draw_in and fingertips not half-way down].
+# Maximum likelihood over the 1,075 attempts that `auto` (the shipped GQ-CNNs' scores) made on the
+# validation bin heaps (procedural:40 and random URDF shapes 100–199, seed 3, 5 and 10 objects;
+# BENCHMARKS.md "Ranking by estimated pick success"; a term for reaching alone, −0.02, was dropped).
+# Reaching adds nothing on steep faces there.
+PICK_SUCCESS_LOGIT = {"intercept": 2.67, "score_logit": 0.58, "sloped": -0.23, "sloped_not_reaching": -1.77}
 SIDE_OUTLIERS = 2          # points of the strips beside the fingers ignored as noise (after the median filter)
 
 
@@ -186,6 +207,18 @@ def draw_in(local: np.ndarray, tip_m: float, opening_m: float, gripper, rise_m: 
     return float(max(high_l - low_l, low_r - high_r)) / rise
 
 
+def pick_success_estimate(score: float, reaches: bool, draw_in: float, max_draw_in: float = 0.25) -> float:
+    """The estimated probability that a cleared grasp lifts its object (``PICK_SUCCESS_LOGIT``'s
+    model): the planner's score, discounted where the pads meet a sloped face, and much more where
+    they also close above the object's mid-height."""
+    s = min(max(float(score), 1e-3), 1.0 - 1e-3)
+    sloped = draw_in > max_draw_in
+    w = PICK_SUCCESS_LOGIT
+    z = w["intercept"] + w["score_logit"] * np.log(s / (1.0 - s)) + w["sloped"] * sloped + \
+        w["sloped_not_reaching"] * (sloped and not reaches)
+    return float(1.0 / (1.0 + np.exp(-z)))
+
+
 def _top(z_down: np.ndarray, quantile: float) -> float:
     """The highest of heights given as depths along the approach (smallest), but a ``quantile`` fraction."""
     if not len(z_down):
@@ -214,7 +247,8 @@ class ClearancePolicy(GraspPolicy):
         self.config = config
         self.max_width_m = None                    # the inner policy's gate applies its own
         self.needs_rgb = policy.needs_rgb
-        self.score_meaning = policy.score_meaning
+        self.score_meaning = policy.score_meaning if config.rank_by == "preferences" else \
+            f"the estimated pick success from the {policy.name} policy's score and the clearance checks"
 
     def _candidates(self, frame: Frame, max_grasps: int, rng: np.random.Generator) -> Candidates:
         from ..errors import NoGraspFoundError
@@ -231,12 +265,16 @@ class ClearancePolicy(GraspPolicy):
         kept = [k for k in cleared if off_gate(frame, k[0], k[1]) is None]   # recentring may leave the mask
         stats.update(clearance_checked=len(planned), clearance_kept=len(kept),
                      clearance_reaching=sum(k[2]["reaches"] for k in kept))
-        if c.reach_fraction > 0 and any(k[2]["reaches"] for k in kept):
-            kept = [k for k in kept if k[2]["reaches"]]
-        steep = [k for k in kept if k[2]["draw_in"] <= c.max_draw_in]
-        stats.update(clearance_steep=len(steep))
-        if steep:
-            kept = steep
+        if c.rank_by == "estimate":
+            kept = [(g, pick_success_estimate(score, checks["reaches"], checks["draw_in"], c.max_draw_in), checks)
+                    for g, score, checks in kept]
+        else:
+            if c.reach_fraction > 0 and any(k[2]["reaches"] for k in kept):
+                kept = [k for k in kept if k[2]["reaches"]]
+            steep = [k for k in kept if k[2]["draw_in"] <= c.max_draw_in]
+            stats.update(clearance_steep=len(steep))
+            if steep:
+                kept = steep
         grasps, scores = [k[0] for k in kept], [k[1] for k in kept]
         if kept:                                   # the best grasp's checks, for the trials' records
             top = kept[int(np.argmax(scores))][2]
@@ -344,7 +382,7 @@ class ClearancePolicy(GraspPolicy):
                                                  "top_quantile": c.top_quantile, "deepest": c.deepest,
                                                  "recentre_m": c.recentre_m, "recentre_step_m": c.recentre_step_m,
                                                  "reach_fraction": c.reach_fraction, "max_draw_in": c.max_draw_in,
-                                                 "side_margin_m": c.side_margin_m}}
+                                                 "side_margin_m": c.side_margin_m, "rank_by": c.rank_by}}
 
 
 def with_clearance(policy: GraspPolicy, gripper: str | None = None, **options) -> ClearancePolicy:
@@ -368,10 +406,11 @@ def _clearance_policy(policy: str | dict = "map", gripper: str | None = None,
                       recentre_step_m: float = ClearanceConfig.recentre_step_m,
                       reach_fraction: float = ClearanceConfig.reach_fraction,
                       max_draw_in: float = ClearanceConfig.max_draw_in,
-                      side_margin_m: float = ClearanceConfig.side_margin_m) -> ClearancePolicy:
+                      side_margin_m: float = ClearanceConfig.side_margin_m,
+                      rank_by: str = ClearanceConfig.rank_by) -> ClearancePolicy:
     from .registry import load_policy, policy_from_spec
     inner = policy_from_spec(policy) if isinstance(policy, dict) else load_policy(policy)
     return ClearancePolicy(inner, gripper, ClearanceConfig(candidates, min_grip_depth_m, clear_m, palm_clear_m,
                                                          open_step_m, median_px, top_quantile, deepest,
                                                          recentre_m, recentre_step_m, reach_fraction, max_draw_in,
-                                                         side_margin_m))
+                                                         side_margin_m, rank_by))
