@@ -31,8 +31,8 @@ def test_a_frame_with_intrinsics_gets_the_checked_chain_and_one_without_the_ggcn
     metric, pixels = _frames(shared_data, 0)
     got = auto.plan(metric, max_grasps=3, seed=4)
     assert auto.last_stats["planned_with"] == "fallback" and all(g.pose is not None for g in got)
-    chain = FallbackPolicy([with_clearance(load_policy(name), rank_by="estimate") for name in ("fc-gqcnn", "gqcnn-rank")],
-                           until="favoured")
+    chain = FallbackPolicy([with_clearance(load_policy(name), rank_by="estimate")
+                            for name in ("fc-gqcnn", "gqcnn-rank")], until="favoured")
     assert _same(got, chain.plan(metric, max_grasps=3, seed=4))          # the same grasps as the chain itself
     flat = auto.plan(pixels, max_grasps=3, seed=4)
     assert auto.last_stats["planned_with"] == "map" and all(g.pose is None for g in flat)

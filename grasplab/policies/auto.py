@@ -7,9 +7,10 @@ the check's preferences (fingertips half-way down, steep faces), by sample-and-r
 shipped GQ-CNN behind the same check; the FC-GQ-CNN's grasps stay where sample-and-rank has no
 favoured grasp either (the fallback chain; BENCHMARKS.md "The default policy, auto" and "Asking on
 where the best grasp is not favoured"). Both rank their cleared grasps by estimated pick success
-(``rank_by="estimate"``; BENCHMARKS.md "Ranking by estimated pick success"). A frame without intrinsics (a Cornell image, say) can only
-be planned in pixels: the shipped GG-CNN2. The frame goes to one of the two, whose candidates pass
-the same gate, so a frame with intrinsics gets exactly the fallback chain's grasps for the same seed.
+(``rank_by="estimate"``; BENCHMARKS.md "Ranking by estimated pick success"). A frame without
+intrinsics (a Cornell image, say) can only be planned in pixels: the shipped GG-CNN2. The frame
+goes to one of the two, whose candidates pass the same gate, so a frame with intrinsics gets
+exactly the fallback chain's grasps for the same seed.
 """
 from __future__ import annotations
 
