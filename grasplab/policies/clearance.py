@@ -207,7 +207,8 @@ def draw_in(local: np.ndarray, tip_m: float, opening_m: float, gripper, rise_m: 
     return float(max(high_l - low_l, low_r - high_r)) / rise
 
 
-def pick_success_estimate(score: float, reaches: bool, draw_in: float, max_draw_in: float = 0.25) -> float:
+def pick_success_estimate(score: float, reaches: bool, draw_in: float,
+                          max_draw_in: float = ClearanceConfig.max_draw_in) -> float:
     """The estimated probability that a cleared grasp lifts its object (``PICK_SUCCESS_LOGIT``'s
     model): the planner's score, discounted where the pads meet a sloped face, and much more where
     they also close above the object's mid-height."""
