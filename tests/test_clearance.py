@@ -127,33 +127,80 @@ def test_grasps_whose_fingertips_reach_mid_height_are_preferred():
         with_clearance(Fixed([shallow]), recentre_m=0.006, recentre_step_m=0.0)
 
 
+def checks(reaches=True, draw_in=0.0, side_clear_m=0.0, inside_clear_m=0.0, reach_ratio=0.0) -> dict:
+    return dict(reaches=reaches, draw_in=draw_in, side_clear_m=side_clear_m, inside_clear_m=inside_clear_m,
+                reach_ratio=reach_ratio)
+
+
 def test_ranking_by_estimated_pick_success():
-    """The model's known values; on a box's walls reaching half-way down counts for nothing, so the
-    shallow grasp the planner scores higher comes first (the preferences keep only the deep one),
-    with its estimate as its score; a sloped face that the fingertips do not reach below costs most."""
+    """The model's known values; on a box's walls a shallow grasp the planner scores much higher comes
+    first (the preferences keep only the deep one), with its estimate as its score; a sloped face
+    that the fingertips do not reach below costs most."""
     sig = lambda z: 1 / (1 + np.exp(-z))
     w = PICK_SUCCESS_LOGIT
-    assert pick_success_estimate(0.5, True, 0.0) == pytest.approx(sig(w["intercept"]))
-    assert pick_success_estimate(0.5, False, 0.0) == pick_success_estimate(0.5, True, 0.0)
-    assert pick_success_estimate(0.5, True, 1.0) == pytest.approx(sig(w["intercept"] + w["sloped"]))
-    assert pick_success_estimate(0.5, False, 1.0) == pytest.approx(
-        sig(w["intercept"] + w["sloped"] + w["sloped_not_reaching"]))
-    assert pick_success_estimate(0.9, True, 0.0) > pick_success_estimate(0.2, True, 0.0)
-    assert pick_success_estimate(0.5, False, 0.3, max_draw_in=0.5) == pick_success_estimate(0.5, False, 0.0)
+    est = pick_success_estimate
+    assert est(0.5, checks()) == pytest.approx(sig(w["intercept"]))
+    assert est(0.5, checks(reaches=False)) == est(0.5, checks())          # on walls reaching is not asked
+    assert est(0.5, checks(draw_in=1.0)) == pytest.approx(sig(w["intercept"] + w["draw_in"]))
+    assert est(0.5, checks(reaches=False, draw_in=1.0)) == pytest.approx(
+        sig(w["intercept"] + w["draw_in"] + w["sloped_not_reaching"]))
+    assert est(0.5, checks(draw_in=5.0)) == est(0.5, checks(draw_in=2.0)) < est(0.5, checks(draw_in=1.0))
+    assert est(0.5, checks(reaches=False, draw_in=0.3), max_draw_in=0.5) == est(0.5, checks(draw_in=0.3))
+    assert est(0.5, checks(side_clear_m=-0.004)) == pytest.approx(sig(w["intercept"] - 0.004 * w["side_clear_per_m"]))
+    assert est(0.5, checks(side_clear_m=1.0)) == est(0.5, checks(side_clear_m=0.0))         # room to spare: no credit
+    assert est(0.5, checks(inside_clear_m=-1.0)) == pytest.approx(
+        sig(w["intercept"] - 0.01 * w["inside_clear_per_m"]))
+    assert est(0.5, checks(reach_ratio=9.0)) == pytest.approx(sig(w["intercept"] + w["reach_ratio"]))
+    assert est(0.9, checks()) > est(0.2, checks())
     top = TABLE_M - BOX[4]
     frame = Frame.from_images(scene([BOX]), intrinsics=INTR)
     shallow = grasp_across(0, 0, 0.0, 0.04, top + 0.02)                 # tips 2.5 cm down: 42 % of the way
     deep = grasp_across(0, 0.01, 0.0, 0.04, top + 0.03)                 # tips 3.5 cm down: 58 %
     kw = dict(deepest=False, open_step_m=0.0, recentre_m=0.0)
+    scores = iter([0.95, 0.3])
     pol = with_clearance(Fixed([shallow, deep], plans_depth=True), "robotiq_2f85", rank_by="estimate", **kw)
+    pol.inner._candidates = lambda frame, n, rng: Candidates([shallow, deep], np.array([next(scores), 0.3]))
     got = pol.plan(frame, max_grasps=5)
     assert [g.grasp.depth_m for g in got] == pytest.approx([top + 0.02, top + 0.03])
-    assert [g.score for g in got] == pytest.approx([pick_success_estimate(1.0, False, 0.0),
-                                                    pick_success_estimate(0.5, True, 0.0)])
-    assert pol.last_stats["reaches"] is False and pol.last_stats["favoured"] is False
+    # the table 6 cm below the box's top is all the fingers see beside them and inside their pads
+    room = lambda below: BOX[4] - GRIPPER.tip_below_center_m - ClearanceConfig.clear_m - below
+    expect = [est(0.95, checks(False, 0.0, room(0.02), room(0.02), 0.025 / BOX[4])),
+              est(0.3, checks(True, 0.0, room(0.03), room(0.03), 0.035 / BOX[4]))]
+    assert [g.score for g in got] == pytest.approx(expect)
+    stats = pol.last_stats
+    assert stats["reaches"] is False and stats["favoured"] is False
+    assert stats["side_clear_m"] == pytest.approx(room(0.02), abs=1e-5)
+    assert stats["reach_ratio"] == pytest.approx(0.025 / BOX[4], abs=1e-4)
     assert "estimated pick success" in pol.score_meaning and pol.spec()["options"]["rank_by"] == "estimate"
     with pytest.raises(ConfigError, match="rank_by"):
         with_clearance(Fixed([shallow]), rank_by="score")
+
+
+def test_the_estimate_counts_the_room_beside_the_fingers_and_inside_the_pads():
+    """A neighbour's edge 0.2 mm beside a finger's side, or a box wider than the planned grasp by
+    3.8 mm on either side (1.2 mm from the open pads' faces), leaves the fingertips no room
+    there: the clearances are the fingertips' depth below that top, negative, and the estimate falls."""
+    top = TABLE_M - BOX[4]
+    kw = dict(open_step_m=0.0, recentre_m=0.0, rank_by="estimate")
+    grasp = grasp_across(0, 0, 0.0, 0.04, top)
+
+    def plan(boxes):
+        pol = with_clearance(Fixed([grasp]), "robotiq_2f85", **kw)
+        [g] = pol.plan(Frame.from_images(scene(boxes), intrinsics=INTR))
+        below = g.grasp.depth_m - top
+        return g.score, pol.last_stats, -(GRIPPER.tip_below_center_m + ClearanceConfig.clear_m + below)
+
+    alone, stats, _ = plan([BOX])
+    assert stats["side_clear_m"] > 0.01 and stats["inside_clear_m"] > 0.01
+    opening = 0.04 + 2 * GRIPPER.open_margin_m
+    neighbour = (opening / 2, opening / 2 + GRIPPER.finger_thickness_m,
+                 GRIPPER.finger_width_m / 2 + 0.0002, 0.04, BOX[4])
+    beside, stats, none = plan([BOX, neighbour])
+    assert stats["side_clear_m"] == pytest.approx(none, abs=2e-4) and stats["inside_clear_m"] > 0.01
+    wide = (-0.0238, 0.0238) + BOX[2:]
+    tight, stats, none = plan([wide])
+    assert stats["inside_clear_m"] == pytest.approx(none, abs=2e-4) and stats["side_clear_m"] > 0.01
+    assert alone > beside and alone > tight
 
 
 def height_field_points(height_m, half_m=0.06, step_m=0.001) -> np.ndarray:

@@ -119,7 +119,8 @@ def test_a_clearance_checked_grasp_leaves_its_checks_in_the_record(renderer):
     spec = parse_object_source("procedural:1:box", seed=5)[0]
     cfg = TrialConfig.from_preset("jacquard-like")
     rec = run_trial(spec, 0, 3, cfg, with_clearance(load_policy("random-antipodal"), "robotiq_2f85"), renderer)
-    assert rec["outcome"] != "no grasp" and set(rec["checks"]) == {"reaches", "draw_in"}
+    assert rec["outcome"] != "no grasp" and set(rec["checks"]) == {"reaches", "draw_in", "side_clear_m",
+                                                                  "inside_clear_m", "reach_ratio"}
     assert "checks" not in run_trial(spec, 0, 3, cfg, load_policy("random-antipodal"), renderer)
 
 

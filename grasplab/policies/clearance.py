@@ -34,9 +34,12 @@ on a wedge that squeezes out of the grip (validation bin heaps, the chain not ac
 at ≤ 0.25 lifted 90–93 % of the time, above 0.5 35–44 %; BENCHMARKS.md "Steep faces").
 
 With ``rank_by="estimate"`` neither preference drops anything: every cleared grasp is ranked by
-its estimated pick success, a logistic model of the planner's score and the two checks fitted on
-validation trials (``pick_success_estimate``). On those trials reaching half-way down mattered
-only on sloped faces, and the hard preferences promoted low-scored grasps over much better ones.
+its estimated pick success, a logistic model fitted on validation trials (``pick_success_estimate``)
+of the planner's score, the two checks as measures (how far down the fingertips reach, how much the
+faces draw in), and the room the fingertips have beside the fingers and just inside the pads'
+faces. On those trials reaching half-way down mattered only on sloped faces, the hard preferences
+promoted low-scored grasps over much better ones, and grasps with a neighbour's edge beside a finger
+or the object just inside a pad collided or slipped more often.
 
 Only what the camera saw is checked: surfaces hidden from it (under an overhang) are not.
 """
@@ -117,14 +120,22 @@ class ClearanceConfig:
 
 
 RANKINGS = ("preferences", "estimate")     # ClearanceConfig.rank_by
-# A logistic model of a pick's success from the wrapped policy's score s and the two checks:
-# logit P = intercept + score_logit·logit(s) + sloped·[draw-in > max_draw_in]
-#           + sloped_not_reaching·[draw-in > max_draw_in and fingertips not half-way down].
-# Maximum likelihood over the 1,075 attempts that `auto` (the shipped GQ-CNNs' scores) made on the
-# validation bin heaps (procedural:40 and random URDF shapes 100–199, seed 3, 5 and 10 objects;
-# BENCHMARKS.md "Ranking by estimated pick success"; a term for reaching alone, −0.02, was dropped).
-# Reaching adds nothing on steep faces there.
-PICK_SUCCESS_LOGIT = {"intercept": 2.67, "score_logit": 0.58, "sloped": -0.23, "sloped_not_reaching": -1.77}
+# A logistic model of a pick's success from the wrapped policy's score s and the clearance checks:
+# logit P = intercept + score_logit·logit(s) + draw_in·min(draw-in, 2)
+#           + sloped_not_reaching·[draw-in > max_draw_in and fingertips not half-way down]
+#           + side_clear_per_m·side clearance + inside_clear_per_m·inside clearance (each only where it
+#             falls short, down to −1 cm: more room than none does not count, so wide grasps are not favoured)
+#           + reach_ratio·min(how far down the fingertips reach, as a fraction of the way to the support, 1).
+# Maximum likelihood over the 1,076 attempts that `auto` (the shipped GQ-CNNs' scores, ranked by the
+# first model, score and draw-in alone) made on the validation bin heaps (procedural:40 and random URDF
+# shapes 100–199, seed 3, 5 and 10 objects; BENCHMARKS.md "Room to spare in the estimate"). Grasps
+# with a neighbour's edge just beside a finger or the object just inside a pad's face, the most
+# collisions on approach and many slips, lift less often.
+PICK_SUCCESS_LOGIT = {"intercept": 3.01, "score_logit": 0.44, "draw_in": -1.29, "sloped_not_reaching": -1.31,
+                      "side_clear_per_m": 146.0, "inside_clear_per_m": 82.0, "reach_ratio": 0.96}
+SIDE_STRIP_M = 0.004       # the side clearance: strips this wide beside the fingers' columns, across their width
+INSIDE_STRIP_M = 0.002     # the inside clearance: the fingers' columns moved this far inside the pads' faces
+ESTIMATE_CLIP_M = 0.01     # a clearance's shortfall counts up to this much
 SIDE_OUTLIERS = 2          # points of the strips beside the fingers ignored as noise (after the median filter)
 
 
@@ -207,16 +218,20 @@ def draw_in(local: np.ndarray, tip_m: float, opening_m: float, gripper, rise_m: 
     return float(max(high_l - low_l, low_r - high_r)) / rise
 
 
-def pick_success_estimate(score: float, reaches: bool, draw_in: float,
-                          max_draw_in: float = ClearanceConfig.max_draw_in) -> float:
+def pick_success_estimate(score: float, checks: dict, max_draw_in: float = ClearanceConfig.max_draw_in) -> float:
     """The estimated probability that a cleared grasp lifts its object (``PICK_SUCCESS_LOGIT``'s
-    model): the planner's score, discounted where the pads meet a sloped face, and much more where
-    they also close above the object's mid-height."""
+    model) from the planner's score and the clearance check's ``checks`` (``reaches``, ``draw_in``,
+    ``side_clear_m``, ``inside_clear_m``, ``reach_ratio``): discounted the more the faces the pads
+    meet slope, much more where the pads also close above the object's mid-height, and where
+    something seen beside the fingers or just inside the pads' faces stands above the fingertips."""
     s = min(max(float(score), 1e-3), 1.0 - 1e-3)
-    sloped = draw_in > max_draw_in
+    d = checks["draw_in"]
     w = PICK_SUCCESS_LOGIT
-    z = w["intercept"] + w["score_logit"] * np.log(s / (1.0 - s)) + w["sloped"] * sloped + \
-        w["sloped_not_reaching"] * (sloped and not reaches)
+    clip = lambda v: float(np.clip(v, -ESTIMATE_CLIP_M, 0.0))
+    z = w["intercept"] + w["score_logit"] * np.log(s / (1.0 - s)) + w["draw_in"] * min(d, 2.0) + \
+        w["sloped_not_reaching"] * (d > max_draw_in and not checks["reaches"]) + \
+        w["side_clear_per_m"] * clip(checks["side_clear_m"]) + w["inside_clear_per_m"] * clip(checks["inside_clear_m"]) + \
+        w["reach_ratio"] * float(np.clip(checks["reach_ratio"], 0.0, 1.0))
     return float(1.0 / (1.0 + np.exp(-z)))
 
 
@@ -267,7 +282,7 @@ class ClearancePolicy(GraspPolicy):
         stats.update(clearance_checked=len(planned), clearance_kept=len(kept),
                      clearance_reaching=sum(k[2]["reaches"] for k in kept))
         if c.rank_by == "estimate":
-            kept = [(g, pick_success_estimate(score, checks["reaches"], checks["draw_in"], c.max_draw_in), checks)
+            kept = [(g, pick_success_estimate(score, checks, c.max_draw_in), checks)
                     for g, score, checks in kept]
         else:
             if c.reach_fraction > 0 and any(k[2]["reaches"] for k in kept):
@@ -280,6 +295,8 @@ class ClearancePolicy(GraspPolicy):
         if kept:                                   # the best grasp's checks, for the trials' records
             top = kept[int(np.argmax(scores))][2]
             stats.update(reaches=top["reaches"], draw_in=round(top["draw_in"], 4),
+                         side_clear_m=round(top["side_clear_m"], 5), inside_clear_m=round(top["inside_clear_m"], 5),
+                         reach_ratio=round(top["reach_ratio"], 4),
                          favoured=(top["reaches"] or c.reach_fraction == 0) and top["draw_in"] <= c.max_draw_in)
         reason = "" if grasps else (f"the hand would meet a seen surface on its way down for all {len(planned)} "
                                     f"grasps the {self.inner.name} policy proposed (fingers on a neighbour or on the "
@@ -346,10 +363,18 @@ class ClearancePolicy(GraspPolicy):
             return None
         width_m = max(pose.width_m, opening - 2 * g.open_margin_m)      # the execution opens to width + margins
         centre = surface + shift * R[:, 0] + below * approach
-        support = support_depth_m(shifted[shift], opening, g, c.top_quantile)
-        reaches = below + g.tip_below_center_m >= c.reach_fraction * support
-        slope = draw_in(shifted[shift], below + g.tip_below_center_m, opening, g)   # measured even unused: recorded
-        checks = dict(reaches=bool(reaches), draw_in=float(slope))
+        here = shifted[shift]
+        support = support_depth_m(here, opening, g, c.top_quantile)
+        tip_m = below + g.tip_below_center_m
+        checks = dict(reaches=bool(tip_m >= c.reach_fraction * support),
+                      draw_in=float(draw_in(here, tip_m, opening, g)),       # measured even unused: recorded
+                      # the fingertips' clearance from what is seen beside the fingers, and just inside
+                      # the pads' faces (the column moved inwards): the estimate's room to spare
+                      side_clear_m=min(finger_bound_m(here, opening, g, c.clear_m, c.top_quantile, SIDE_STRIP_M)
+                                       - below, 1.0),                 # 1 m: nothing seen there
+                      inside_clear_m=min(finger_bound_m(here, max(opening - 2 * INSIDE_STRIP_M, 0.0), g, c.clear_m,
+                                                        c.top_quantile) - below, 1.0),
+                      reach_ratio=float(tip_m / support) if support > 0 else 1.0)
         moved = Grasp3D(centre, pose.axis, width_m, pose.frame).to_2d(frame.intrinsics, jaw_px=p.grasp.jaw_px)
         grasp = Grasp2D(moved.center_xy_px, p.grasp.angle_rad, moved.width_px, p.grasp.jaw_px, moved.depth_m)
         return grasp, checks

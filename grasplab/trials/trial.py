@@ -169,10 +169,14 @@ def run_trial(spec: ObjectSpec, trial: int, seed: int, config: TrialConfig, poli
     return rec
 
 
+CHECKS = ("reaches", "draw_in", "side_clear_m", "inside_clear_m", "reach_ratio")   # the clearance check's, recorded
+
+
 def grasp_checks(policy) -> dict:
     """What the clearance check measured of the grasp a policy just returned (whether its
-    fingertips reach half-way down, how much the faces between its jaws draw in), for the trial's
+    fingertips reach half-way down and how far, how much the faces between its jaws draw in, how
+    much room the fingertips have beside the fingers and inside the pads), for the trial's
     record: ``{"checks": {...}}``, or nothing for a policy without the check (or ``"oracle"``)."""
     stats = getattr(policy, "last_stats", {}) or {}
-    checks = {k: stats[k] for k in ("reaches", "draw_in") if k in stats}
+    checks = {k: stats[k] for k in CHECKS if k in stats}
     return {"checks": checks} if checks else {}
