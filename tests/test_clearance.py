@@ -30,15 +30,17 @@ def px(x_m: float, y_m: float, z_m: float) -> tuple[float, float]:
 
 
 class Fixed(GraspPolicy):
-    """Proposes the given grasps in order (a surface planner unless told otherwise)."""
+    """Proposes the given grasps in order, scored 1.0 down to 0.5 unless given ``scores`` (a surface
+    planner unless told otherwise)."""
     name = "fixed"
 
-    def __init__(self, grasps, plans_depth=False):
+    def __init__(self, grasps, plans_depth=False, scores=None):
         self.grasps = grasps
         self.plans_depth = plans_depth
+        self.scores = np.linspace(1.0, 0.5, len(grasps)) if scores is None else np.asarray(scores, dtype=float)
 
     def _candidates(self, frame, max_grasps, rng):
-        return Candidates(list(self.grasps), np.linspace(1.0, 0.5, len(self.grasps)))
+        return Candidates(list(self.grasps), self.scores)
 
     def spec(self):
         return {"policy": "fixed", "options": {}}
@@ -157,9 +159,8 @@ def test_ranking_by_estimated_pick_success():
     shallow = grasp_across(0, 0, 0.0, 0.04, top + 0.02)                 # tips 2.5 cm down: 42 % of the way
     deep = grasp_across(0, 0.01, 0.0, 0.04, top + 0.03)                 # tips 3.5 cm down: 58 %
     kw = dict(deepest=False, open_step_m=0.0, recentre_m=0.0)
-    scores = iter([0.95, 0.3])
-    pol = with_clearance(Fixed([shallow, deep], plans_depth=True), "robotiq_2f85", rank_by="estimate", **kw)
-    pol.inner._candidates = lambda frame, n, rng: Candidates([shallow, deep], np.array([next(scores), 0.3]))
+    pol = with_clearance(Fixed([shallow, deep], plans_depth=True, scores=[0.95, 0.3]), "robotiq_2f85",
+                         rank_by="estimate", **kw)
     got = pol.plan(frame, max_grasps=5)
     assert [g.grasp.depth_m for g in got] == pytest.approx([top + 0.02, top + 0.03])
     # the table 6 cm below the box's top is all the fingers see beside them and inside their pads
