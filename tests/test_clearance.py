@@ -177,6 +177,39 @@ def test_ranking_by_estimated_pick_success():
         with_clearance(Fixed([shallow]), rank_by="score")
 
 
+def test_a_poor_best_asks_for_the_planners_next_grasps():
+    """Where the best of the first ``candidates`` cleared grasps is estimated below
+    ``enough_estimate``, the next ones up to ``more_candidates`` are checked too and a better one
+    further down the planner's list comes first; where the first ones are good enough (or
+    ``more_candidates`` is 0), they are all that is checked. The planner prefers two grasps on a box
+    3.8 mm wider than their opening on either side (no room inside the pads) to one on a box that
+    leaves the pads room."""
+    top = TABLE_M - BOX[4]
+    tight = (-0.0238, 0.0238, -0.06, -0.005, BOX[4])
+    roomy = (-0.02, 0.02, 0.005, 0.06, BOX[4])
+    frame = Frame.from_images(scene([tight, roomy]), intrinsics=INTR)
+    grasps = [grasp_across(0, y, 0.0, 0.04, top) for y in (-0.045, -0.03, 0.035)]
+
+    def plan(**kw):
+        pol = with_clearance(Fixed(grasps, scores=[0.02, 0.019, 0.018]), "robotiq_2f85", rank_by="estimate",
+                             candidates=2, open_step_m=0.0, recentre_m=0.0, **kw)
+        [best] = pol.plan(frame, max_grasps=1)
+        return best, pol.last_stats
+
+    best, stats = plan(more_candidates=3, enough_estimate=0.8)
+    assert best.grasp.center_xy_px[1] > INTR.cy and best.score > 0.8           # the third, on the roomy box
+    assert stats["clearance_checked"] == 3 and stats["clearance_widened"] is True
+    for kw in (dict(more_candidates=0), dict(more_candidates=3, enough_estimate=0.7)):
+        best, stats = plan(**kw)                                   # the first two alone: 0.7 ≤ estimate < 0.8
+        assert best.grasp.center_xy_px[1] < INTR.cy and 0.7 <= best.score < 0.8
+        assert stats["clearance_checked"] == 2 and stats["clearance_widened"] is False
+    spec = with_clearance(Fixed(grasps), more_candidates=60, enough_estimate=0.7).spec()["options"]
+    assert (spec["more_candidates"], spec["enough_estimate"]) == (60, 0.7)
+    for bad in (dict(more_candidates=-1), dict(enough_estimate=1.5)):
+        with pytest.raises(ConfigError, match="more_candidates"):
+            with_clearance(Fixed(grasps), **bad)
+
+
 def test_the_estimate_counts_the_room_beside_the_fingers_and_inside_the_pads():
     """A neighbour's edge 0.2 mm beside a finger's side, or a box wider than the planned grasp by
     3.8 mm on either side (1.2 mm from the open pads' faces), leaves the fingertips no room

@@ -96,12 +96,22 @@ class ClearanceConfig:
     # or "estimate" (all of them by their estimated pick success, ``pick_success_estimate``, which
     # becomes their score)
     rank_by: str = "preferences"
+    # where the best of the ``candidates`` grasps the hand clears has an estimated pick success
+    # (``pick_success_estimate``) below ``enough_estimate``, the wrapped policy's next best grasps are
+    # checked too, up to ``more_candidates`` in all (0: never): in a heap the planner's best 20 can all
+    # lie on one object too wide or too sloped to lift (a big box), while a neighbour that lifts is
+    # further down its list (validation bin heaps: BENCHMARKS.md "A wider look where the best is poor")
+    more_candidates: int = 0
+    enough_estimate: float = 0.8
 
     def __post_init__(self):
         if self.median_px < 1 or not 0 <= self.top_quantile < 0.5:
             raise ConfigError("clearance: median_px must be ≥ 1 and top_quantile in [0, 0.5)")
         if self.candidates < 1:
             raise ConfigError(f"clearance: candidates must be ≥ 1, got {self.candidates}")
+        if self.more_candidates < 0 or not 0 <= self.enough_estimate <= 1:
+            raise ConfigError(f"clearance: more_candidates must be ≥ 0 (0: never look further) and enough_estimate "
+                              f"in [0, 1] (a probability), got {self.more_candidates} and {self.enough_estimate}")
         if min(self.min_grip_depth_m, self.clear_m, self.palm_clear_m, self.open_step_m, self.side_margin_m) < 0:
             raise ConfigError("clearance: min_grip_depth_m, clear_m, palm_clear_m, open_step_m and side_margin_m "
                               "must be ≥ 0 (metres)")
@@ -273,15 +283,19 @@ class ClearancePolicy(GraspPolicy):
         c = self.config
         n = max(c.candidates, max_grasps)
         try:
-            planned = self.inner.plan(frame, max_grasps=n, seed=int(rng.integers(2 ** 31)))
+            planned = self.inner.plan(frame, max_grasps=max(n, c.more_candidates), seed=int(rng.integers(2 ** 31)))
         except NoGraspFoundError as e:
             return Candidates([], np.zeros(0), reason=str(e).split(": ", 1)[-1])
         stats = dict(getattr(self.inner, "last_stats", {}))
         approach = self._approach_camera(frame)
-        cleared = [(found[0], p.score, found[1]) for p in planned      # grasp, score, checks
-                   if (found := self._cleared(frame, p, approach)) is not None]
+        cleared = self._cleared_all(frame, planned[:n], approach)
+        checked, widened = min(n, len(planned)), False
+        if len(planned) > n and max((pick_success_estimate(score, checks, c.max_draw_in) for _, score, checks in cleared),
+                                    default=0.0) < c.enough_estimate:
+            cleared += self._cleared_all(frame, planned[n:], approach)
+            checked, widened = len(planned), True
         kept = [k for k in cleared if off_gate(frame, k[0], k[1]) is None]   # recentring may leave the mask
-        stats.update(clearance_checked=len(planned), clearance_kept=len(kept),
+        stats.update(clearance_checked=checked, clearance_widened=widened, clearance_kept=len(kept),
                      clearance_reaching=sum(k[2]["reaches"] for k in kept))
         if c.rank_by == "estimate":
             kept = [(g, pick_success_estimate(score, checks, c.max_draw_in), checks)
@@ -300,13 +314,19 @@ class ClearancePolicy(GraspPolicy):
                          side_clear_m=round(top["side_clear_m"], 5), inside_clear_m=round(top["inside_clear_m"], 5),
                          reach_ratio=round(top["reach_ratio"], 4),
                          favoured=(top["reaches"] or c.reach_fraction == 0) and top["draw_in"] <= c.max_draw_in)
-        reason = "" if grasps else (f"the hand would meet a seen surface on its way down for all {len(planned)} "
+        reason = "" if grasps else (f"the hand would meet a seen surface on its way down for all {checked} "
                                     f"grasps the {self.inner.name} policy proposed (fingers on a neighbour or on the "
                                     f"object, or the palm on it); try more candidates or a wider-opening gripper")
         if cleared and not kept:
             reason = (f"the {len(cleared)} grasps of the {self.inner.name} policy that the hand clears were moved "
                       f"off the mask (or out of the frame) to clear it; widen the mask or set recentre_m=0")
         return Candidates(grasps, np.asarray(scores, dtype=np.float64), reason=reason, stats=stats)
+
+    def _cleared_all(self, frame: Frame, planned: list[PlannedGrasp], approach: np.ndarray) -> list[tuple]:
+        """(grasp, the wrapped policy's score, checks) of each of ``planned`` that the hand clears
+        (those it cannot are left out), in order."""
+        return [(found[0], p.score, found[1]) for p in planned
+                if (found := self._cleared(frame, p, approach)) is not None]
 
     def _approach_camera(self, frame: Frame) -> np.ndarray:
         """The approach direction in the camera frame: world −z where the camera pose is known,
@@ -410,7 +430,9 @@ class ClearancePolicy(GraspPolicy):
                                                  "top_quantile": c.top_quantile, "deepest": c.deepest,
                                                  "recentre_m": c.recentre_m, "recentre_step_m": c.recentre_step_m,
                                                  "reach_fraction": c.reach_fraction, "max_draw_in": c.max_draw_in,
-                                                 "side_margin_m": c.side_margin_m, "rank_by": c.rank_by}}
+                                                 "side_margin_m": c.side_margin_m, "rank_by": c.rank_by,
+                                                 "more_candidates": c.more_candidates,
+                                                 "enough_estimate": c.enough_estimate}}
 
 
 def with_clearance(policy: GraspPolicy, gripper: str | None = None, **options) -> ClearancePolicy:
@@ -435,10 +457,12 @@ def _clearance_policy(policy: str | dict = "map", gripper: str | None = None,
                       reach_fraction: float = ClearanceConfig.reach_fraction,
                       max_draw_in: float = ClearanceConfig.max_draw_in,
                       side_margin_m: float = ClearanceConfig.side_margin_m,
-                      rank_by: str = ClearanceConfig.rank_by) -> ClearancePolicy:
+                      rank_by: str = ClearanceConfig.rank_by,
+                      more_candidates: int = ClearanceConfig.more_candidates,
+                      enough_estimate: float = ClearanceConfig.enough_estimate) -> ClearancePolicy:
     from .registry import load_policy, policy_from_spec
     inner = policy_from_spec(policy) if isinstance(policy, dict) else load_policy(policy)
     return ClearancePolicy(inner, gripper, ClearanceConfig(candidates, min_grip_depth_m, clear_m, palm_clear_m,
                                                          open_step_m, median_px, top_quantile, deepest,
                                                          recentre_m, recentre_step_m, reach_fraction, max_draw_in,
-                                                         side_margin_m, rank_by))
+                                                         side_margin_m, rank_by, more_candidates, enough_estimate))
