@@ -199,13 +199,20 @@ def test_a_poor_best_asks_for_the_planners_next_grasps():
     best, stats = plan(more_candidates=3, enough_estimate=0.8)
     assert best.grasp.center_xy_px[1] > INTR.cy and best.score > 0.8           # the third, on the roomy box
     assert stats["clearance_checked"] == 3 and stats["clearance_widened"] is True
+    first = best.score
     for kw in (dict(more_candidates=0), dict(more_candidates=3, enough_estimate=0.7)):
         best, stats = plan(**kw)                                   # the first two alone: 0.7 ≤ estimate < 0.8
         assert best.grasp.center_xy_px[1] < INTR.cy and 0.7 <= best.score < 0.8
         assert stats["clearance_checked"] == 2 and stats["clearance_widened"] is False
-    spec = with_clearance(Fixed(grasps), more_candidates=60, enough_estimate=0.7).spec()["options"]
-    assert (spec["more_candidates"], spec["enough_estimate"]) == (60, 0.7)
-    for bad in (dict(more_candidates=-1), dict(enough_estimate=1.5)):
+    # a grasp found further down must beat the first ones' best by more_margin
+    margin = first - best.score
+    best, stats = plan(more_candidates=3, enough_estimate=0.8, more_margin=margin - 0.01)
+    assert best.grasp.center_xy_px[1] > INTR.cy and stats["clearance_widened"] is True
+    best, stats = plan(more_candidates=3, enough_estimate=0.8, more_margin=margin + 0.01)
+    assert best.grasp.center_xy_px[1] < INTR.cy and stats["clearance_widened"] is True
+    spec = with_clearance(Fixed(grasps), more_candidates=60, enough_estimate=0.7, more_margin=0.2).spec()["options"]
+    assert (spec["more_candidates"], spec["enough_estimate"], spec["more_margin"]) == (60, 0.7, 0.2)
+    for bad in (dict(more_candidates=-1), dict(enough_estimate=1.5), dict(more_margin=-0.1)):
         with pytest.raises(ConfigError, match="more_candidates"):
             with_clearance(Fixed(grasps), **bad)
 

@@ -105,15 +105,19 @@ class ClearanceConfig:
     # "Tried and dropped: a wider look where the best is poor")
     more_candidates: int = 0
     enough_estimate: float = 0.8
+    # ... and a grasp found further down is kept only where its estimate beats the first ones' best by
+    # this much: the best of many draws is chosen for a high estimate, and lifts less often than it says
+    more_margin: float = 0.0
 
     def __post_init__(self):
         if self.median_px < 1 or not 0 <= self.top_quantile < 0.5:
             raise ConfigError("clearance: median_px must be ≥ 1 and top_quantile in [0, 0.5)")
         if self.candidates < 1:
             raise ConfigError(f"clearance: candidates must be ≥ 1, got {self.candidates}")
-        if self.more_candidates < 0 or not 0 <= self.enough_estimate <= 1:
-            raise ConfigError(f"clearance: more_candidates must be ≥ 0 (0: never look further) and enough_estimate "
-                              f"in [0, 1] (a probability), got {self.more_candidates} and {self.enough_estimate}")
+        if self.more_candidates < 0 or not 0 <= self.enough_estimate <= 1 or not 0 <= self.more_margin <= 1:
+            raise ConfigError(f"clearance: more_candidates must be ≥ 0 (0: never look further), enough_estimate and "
+                              f"more_margin in [0, 1] (probabilities), got {self.more_candidates}, "
+                              f"{self.enough_estimate} and {self.more_margin}")
         if min(self.min_grip_depth_m, self.clear_m, self.palm_clear_m, self.open_step_m, self.side_margin_m) < 0:
             raise ConfigError("clearance: min_grip_depth_m, clear_m, palm_clear_m, open_step_m and side_margin_m "
                               "must be ≥ 0 (metres)")
@@ -292,9 +296,11 @@ class ClearancePolicy(GraspPolicy):
         approach = self._approach_camera(frame)
         cleared = self._cleared_all(frame, planned[:n], approach)
         checked, widened = min(n, len(planned)), False
-        if len(planned) > n and max((pick_success_estimate(score, checks, c.max_draw_in) for _, score, checks in cleared),
-                                    default=0.0) < c.enough_estimate:
-            cleared += self._cleared_all(frame, planned[n:], approach)
+        estimate = lambda k: pick_success_estimate(k[1], k[2], c.max_draw_in)
+        first_best = max(map(estimate, cleared), default=0.0)
+        if len(planned) > n and first_best < c.enough_estimate:
+            cleared += [k for k in self._cleared_all(frame, planned[n:], approach)
+                        if estimate(k) >= first_best + c.more_margin]
             checked, widened = len(planned), True
         kept = [k for k in cleared if off_gate(frame, k[0], k[1]) is None]   # recentring may leave the mask
         stats.update(clearance_checked=checked, clearance_widened=widened, clearance_kept=len(kept),
@@ -434,7 +440,7 @@ class ClearancePolicy(GraspPolicy):
                                                  "reach_fraction": c.reach_fraction, "max_draw_in": c.max_draw_in,
                                                  "side_margin_m": c.side_margin_m, "rank_by": c.rank_by,
                                                  "more_candidates": c.more_candidates,
-                                                 "enough_estimate": c.enough_estimate}}
+                                                 "enough_estimate": c.enough_estimate, "more_margin": c.more_margin}}
 
 
 def with_clearance(policy: GraspPolicy, gripper: str | None = None, **options) -> ClearancePolicy:
@@ -461,10 +467,12 @@ def _clearance_policy(policy: str | dict = "map", gripper: str | None = None,
                       side_margin_m: float = ClearanceConfig.side_margin_m,
                       rank_by: str = ClearanceConfig.rank_by,
                       more_candidates: int = ClearanceConfig.more_candidates,
-                      enough_estimate: float = ClearanceConfig.enough_estimate) -> ClearancePolicy:
+                      enough_estimate: float = ClearanceConfig.enough_estimate,
+                      more_margin: float = ClearanceConfig.more_margin) -> ClearancePolicy:
     from .registry import load_policy, policy_from_spec
     inner = policy_from_spec(policy) if isinstance(policy, dict) else load_policy(policy)
     return ClearancePolicy(inner, gripper, ClearanceConfig(candidates, min_grip_depth_m, clear_m, palm_clear_m,
                                                          open_step_m, median_px, top_quantile, deepest,
                                                          recentre_m, recentre_step_m, reach_fraction, max_draw_in,
-                                                         side_margin_m, rank_by, more_candidates, enough_estimate))
+                                                         side_margin_m, rank_by, more_candidates, enough_estimate,
+                                                         more_margin))
