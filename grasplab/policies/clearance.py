@@ -101,8 +101,9 @@ class ClearanceConfig:
     # checked too, up to ``more_candidates`` in all (0: never): in a heap the planner's best 20 can all
     # lie on one object too wide to lift (a big box) while a neighbour that lifts is further down its
     # list. Off by default: 60 at 0.8 cleared validation bin heaps of 10 objects by +2.8 points but
-    # those of 5 by −2.0, the estimate being optimistic about the grasps further down (BENCHMARKS.md
-    # "Tried and dropped: a wider look where the best is poor")
+    # those of 5 by −2.0, the estimate being optimistic about the grasps further down; with a
+    # ``more_margin`` of 0.2, −0.05 on average (BENCHMARKS.md "Tried and dropped: a wider look where
+    # the best is poor")
     more_candidates: int = 0
     enough_estimate: float = 0.8
     # ... and a grasp found further down is kept only where its estimate beats the first ones' best by
