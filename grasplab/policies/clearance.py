@@ -297,12 +297,13 @@ class ClearancePolicy(GraspPolicy):
         approach = self._approach_camera(frame)
         cleared = self._cleared_all(frame, planned[:n], approach)
         checked, widened = min(n, len(planned)), False
-        estimate = lambda k: pick_success_estimate(k[1], k[2], c.max_draw_in)
-        first_best = max(map(estimate, cleared), default=0.0)
-        if len(planned) > n and first_best < c.enough_estimate:
-            cleared += [k for k in self._cleared_all(frame, planned[n:], approach)
-                        if estimate(k) >= first_best + c.more_margin]
-            checked, widened = len(planned), True
+        if len(planned) > n:                       # more_candidates: look further where the first ones' best is poor
+            estimate = lambda k: pick_success_estimate(k[1], k[2], c.max_draw_in)
+            first_best = max(map(estimate, cleared), default=0.0)
+            if first_best < c.enough_estimate:
+                cleared += [k for k in self._cleared_all(frame, planned[n:], approach)
+                            if estimate(k) >= first_best + c.more_margin]
+                checked, widened = len(planned), True
         kept = [k for k in cleared if off_gate(frame, k[0], k[1]) is None]   # recentring may leave the mask
         stats.update(clearance_checked=checked, clearance_widened=widened, clearance_kept=len(kept),
                      clearance_reaching=sum(k[2]["reaches"] for k in kept))
