@@ -400,8 +400,41 @@ def test_trial_table_puts_runs_side_by_side_on_the_same_trials(tmp_path):
     mine = run("mine", "map", ["success", "collision on approach", "collision on approach", "success"])
     md = compare_runs([oracle, mine], oracle)
     assert "| map | 4 | 50.0 % (2/4" in md and "66.7 % (2/3" in md          # 2 of the 3 trials the oracle grasps
+    # paired over the same four trials: one lifted by the oracle only → −25 points, SE 0.5 / √4
+    assert "| map (`mine`) | 4 | -25.0 (25.0) | 0 / 1 |" in md and "Paired against oracle (`oracle`)" in md
+    assert "Paired" not in compare_runs([mine])
     with pytest.raises(ConfigError, match="other trials"):
         compare_runs([oracle, run("short", "map", ["success"])])
+
+
+def test_paired_change_of_two_runs_over_the_keys_both_hold():
+    from grasplab.trials.report import paired_change
+    c = paired_change({0: 0.4, 1: 1.0, 2: 0.6, 9: 0.0}, {0: 0.6, 1: 1.0, 2: 1.0, 5: 1.0})
+    d = np.array([0.2, 0.0, 0.4])                                       # heaps 0, 1, 2 only
+    assert c["n"] == 3 and (c["up"], c["down"]) == (2, 0)
+    assert c["change"] == pytest.approx(d.mean()) and c["se"] == pytest.approx(d.std(ddof=1) / np.sqrt(3))
+    assert paired_change({0: 1.0}, {0: 0.0}) is None                      # one heap: no spread to speak of
+
+
+def test_trial_table_pairs_clutter_runs_heap_by_heap(tmp_path):
+    from grasplab.storage import atomic_write_json
+    from grasplab.trials.report import compare_runs
+
+    def run(name, cleared):                                            # 5-object heaps, objects cleared per heap
+        d = tmp_path / name
+        atomic_write_json(d / "trial_config.json", {"config": {
+            "policy": {"policy": "auto"}, "protocol": "clutter", "objects": "procedural:8", "seed": 1,
+            "trials": len(cleared), "heap_sizes": [5], "trial": {"execution": {"open_fully": False}}}})
+        for k, c in enumerate(cleared):
+            attempts = [{"outcome": "success", "planning_ms": 5.0, "sim_s": 3.0}] * c + \
+                [{"outcome": "slipped during lift", "planning_ms": 5.0, "sim_s": 3.0}] * 2
+            atomic_write_json(d / "trials" / f"heap05__t{k:03d}.json", {
+                "object": "heap05", "trial": k, "heap": k, "n_objects": 5, "on_table": 5, "objects": list("abcde"),
+                "outcome": "done", "cleared": c, "attempts": attempts, "ended_by": "two failures"})
+        return d
+    md = compare_runs([run("before", [3, 5, 4, 2]), run("after", [4, 5, 5, 2])])
+    # per heap +0.2, 0, +0.2, 0 → +10 points, SE 0.1155 / 2
+    assert "| auto (`after`) | 5 | 4 | +10.0 (5.8) | 2 / 0 |" in md
 
 
 def test_a_world_mujoco_cannot_build_is_a_clear_error_and_a_trial_record(monkeypatch, renderer):

@@ -92,7 +92,8 @@ def trial_table(
                                           "success on the trials the oracle could grasp."),
     out: Optional[Path] = typer.Option(None, help="Also write the table as Markdown to this file."),
 ):
-    """Policies side by side on the same trials: success, Wilson interval, failures, planning time."""
+    """Policies side by side on the same trials: success, Wilson interval, failures, planning time; and
+    each run paired against the first over the trials or heaps both ran (change, standard error)."""
     from ..trials.report import compare_runs
     md = compare_runs(runs, oracle)
     if out is not None:

@@ -309,9 +309,11 @@ def compare_runs(runs: list[Path], oracle: Path | None = None) -> str:
         graspable = {k for k, r in orecs.items() if r["outcome"] != "no grasp"}
     rows = ["| policy | trials | success (Wilson 95 %) | on trials the oracle grasps | failures | planning ms (median) |",
             "|---|---:|---:|---:|---|---:|"]
-    keys = None
+    keys, lifted = None, []
     for d in runs:
         cfg, recs = load(d)
+        lifted.append((f"{policy_label(cfg['policy'])} (`{Path(d).name}`)",
+                       {None: {k: float(r["outcome"] == "success") for k, r in recs.items()}}))
         if keys is not None and set(recs) != keys:
             raise ConfigError(f"{d} holds other trials than {runs[0]}: compare runs of the same --objects, --trials "
                               f"and --seed")
@@ -326,7 +328,39 @@ def compare_runs(runs: list[Path], oracle: Path | None = None) -> str:
         t = s["timing"]["planning_ms_median"]
         rows.append(f"| {name} | {s['overall']['trials']} | {_pct(s['overall'])} | {on} | {fails} | "
                     f"{'—' if t is None else f'{t:.0f}'} |")
-    return "\n".join(rows) + "\n"
+    return "\n".join(rows) + "\n" + _paired_lines(lifted, "trials", "success")
+
+
+def paired_change(base: dict, other: dict) -> dict | None:
+    """``other`` against ``base`` over the keys both hold (the same trials or heaps): the mean change
+    of the per-key values, its standard error (the spread of the paired differences over √n), and
+    how many keys went up and down; None where they share fewer than two keys. Paired over the same
+    objects, poses and heaps, two runs differ far less by chance than their separate rates suggest."""
+    keys = sorted(set(base) & set(other))
+    if len(keys) < 2:
+        return None
+    d = np.array([other[k] - base[k] for k in keys], dtype=np.float64)
+    return {"n": len(keys), "change": float(d.mean()), "se": float(d.std(ddof=1) / np.sqrt(len(d))),
+            "up": int((d > 0).sum()), "down": int((d < 0).sum())}
+
+
+def _paired_lines(runs: list[tuple[str, dict]], unit: str, what: str) -> str:
+    """A Markdown table of each run after the first paired against the first (``runs``: name and
+    {group: {key: value}}, the group the heap size or None); empty for one run."""
+    if len(runs) < 2:
+        return ""
+    grouped = any(g is not None for _, groups in runs for g in groups)
+    lines = ["", f"Paired against {runs[0][0]} over the {unit} both ran: the change in {what}, in points, with its "
+             f"standard error (a change within about two of them is within the {unit}' own variation).", "",
+             f"| policy | {'objects per heap | ' if grouped else ''}{unit} paired | change (SE) | {unit} better / worse |",
+             f"|---|{'---:|' if grouped else ''}---:|---:|---:|"]
+    for name, groups in runs[1:]:
+        for group, values in groups.items():
+            c = paired_change(runs[0][1].get(group, {}), values)
+            cells = "— | — | —" if c is None else \
+                f"{c['n']} | {100 * c['change']:+.1f} ({100 * c['se']:.1f}) | {c['up']} / {c['down']}"
+            lines.append(f"| {name} | {f'{group} | ' if grouped else ''}{cells} |")
+    return "\n".join(lines) + "\n"
 
 
 def _compare_clutter(runs: list[Path], configs: list[dict]) -> str:
@@ -339,12 +373,17 @@ def _compare_clutter(runs: list[Path], configs: list[dict]) -> str:
     rows = ["| policy | objects per heap | heaps | pick success (Wilson 95 %) | objects cleared | of those that fit | "
             "heaps cleared | picks per hour | failures | planning ms (median) |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
+    cleared = []
     for d, cfg in zip(runs, configs):
-        s = summarise_clutter(load_records(Path(d)))
+        records = load_records(Path(d))
+        s = summarise_clutter(records)
+        cleared.append((f"{policy_label(cfg['policy'])} (`{Path(d).name}`)", {}))
         for n, v in s.items():
             fails = ", ".join(f"{k} {c}" for k, c in v["failures"].items()) or "—"
             t = v["planning_ms_median"]
             rows.append(f"| {policy_label(cfg['policy'])} | {n} | {v['heaps']} | {_pct(v)} | "
                         f"{_cleared(v)} | {v['heaps_cleared']} | {v['picks_per_hour']:.0f} | "
                         f"{fails} | {'—' if t is None else f'{t:.0f}'} |")
-    return "\n".join(rows) + "\n"
+            cleared[-1][1][n] = {r["heap"]: r["cleared"] / r["on_table"] for r in records
+                                 if r.get("outcome") == "done" and str(r["n_objects"]) == n and r.get("on_table")}
+    return "\n".join(rows) + "\n" + _paired_lines(cleared, "heaps", "the fraction of each heap's objects cleared")
