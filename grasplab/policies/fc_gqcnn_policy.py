@@ -25,9 +25,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..errors import ConfigError, NoGraspFoundError
+from ..errors import ConfigError
 from ..geometry import Grasp2D
-from ..imaging import Frame, above_table
+from ..imaging import Frame, objects_above_table
 from ..imaging.table_plane import fit_table_plane
 from ..imaging.camera_match import frame_table_depth_m
 from ..presets import published
@@ -60,7 +60,8 @@ class FCGQCNNConfig:
     refine: int = 10                           # best grasps re-scored by the crop GQ-CNN (0: the dense scores)
     refine_shift: bool = True                  # ... also half a grid step along and across the axis (5 crops each)
     refine_angle: bool = True                  # ... also half an angle bin either way (2 crops more each)
-    object_min_height_m: float = 0.01          # without a mask: positions this far above the fitted table
+    object_min_height_m: float = 0.01          # without a mask: positions this far above the fitted table ...
+    exclude_walls: bool = True                 # ... less a bin's walls (grasplab.imaging.bin_walls)
     # the convolutions' number type (dense pass and re-scored crops): "auto" is bfloat16 on CPUs that
     # multiply it natively (AVX-512 BF16, AMX; ~1.8× faster convolutions there), float32 elsewhere; the dense
     # layers after them run in float32 either way
@@ -84,7 +85,8 @@ class FCGQCNNPolicy(GQCNNPolicy):
     def __init__(self, model_path, config: FCGQCNNConfig = FCGQCNNConfig(), max_width_m: float | None = None,
                  gripper: str | None = None):
         super().__init__(model_path, GQCNNPolicyConfig(method="rank", object_min_height_m=config.object_min_height_m,
-                                                       conv_dtype=config.dense_dtype), max_width_m, gripper)
+                                                       conv_dtype=config.dense_dtype,
+                                                       exclude_walls=config.exclude_walls), max_width_m, gripper)
         self.name = "fc-gqcnn"
         self.fc_config = config
         self.block = self.crop_px // self.out_px          # image pixels per block-averaged pixel at scale 1
@@ -99,10 +101,8 @@ class FCGQCNNPolicy(GQCNNPolicy):
         mask = frame.mask
         plane = fit_table_plane(d)                                # fitted once: the mask and the scale use it
         if mask is None:
-            mask = above_table(d, c.object_min_height_m, plane) if c.object_min_height_m > 0 else np.ones(d.shape, bool)
-            if not mask.any():
-                raise NoGraspFoundError(f"nothing stands {c.object_min_height_m * 100:g} cm above the table in this "
-                                        f"depth image; pass an object mask, or lower the height threshold")
+            mask = (objects_above_table(d, c.object_min_height_m, plane, intr, c.exclude_walls)
+                    if c.object_min_height_m > 0 else np.ones(d.shape, bool))
         # one scale for the frame: the crops' metric side at the table (objects stand within
         # centimetres of it; the mask's median can be pulled by tall things near the camera)
         z_ref = frame_table_depth_m(d, intr, plane)
@@ -331,11 +331,13 @@ def _fc_gqcnn_policy(model=None, gripper: str | None = None, max_width_m: float 
                      nms_angle_rad: float = FCGQCNNConfig.nms_angle_rad, refine: int = FCGQCNNConfig.refine,
                      refine_shift: bool = FCGQCNNConfig.refine_shift, refine_angle: bool = FCGQCNNConfig.refine_angle,
                      object_min_height_m: float = FCGQCNNConfig.object_min_height_m,
-                     dense_dtype: str = FCGQCNNConfig.dense_dtype) -> FCGQCNNPolicy:
+                     dense_dtype: str = FCGQCNNConfig.dense_dtype,
+                     exclude_walls: bool = FCGQCNNConfig.exclude_walls) -> FCGQCNNPolicy:
     """A registered FC-GQ-CNN policy from its options (``FCGQCNNConfig``'s fields)."""
     from ..models.pretrained import DEFAULT_GQCNN, resolve_model
     cfg = FCGQCNNConfig(angle_bins, depth_bins, min_depth_offset_m, max_depth_offset_m, top_window_m, nms_radius_m,
-                        nms_angle_rad, refine, refine_shift, refine_angle, object_min_height_m, dense_dtype)
+                        nms_angle_rad, refine, refine_shift, refine_angle, object_min_height_m,
+                        exclude_walls=bool(exclude_walls), dense_dtype=dense_dtype)
     return FCGQCNNPolicy(resolve_model(model or DEFAULT_GQCNN), cfg, max_width_m, gripper)
 
 

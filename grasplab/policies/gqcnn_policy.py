@@ -31,9 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError, NoGraspFoundError
+from ..errors import ConfigError
 from ..geometry import CameraIntrinsics, Grasp2D
-from ..imaging import Frame, above_table
+from ..imaging import Frame, objects_above_table
 from ..imaging.camera_match import TrainingCamera, frame_table_depth_m
 from ..imaging.table_plane import fit_table_plane
 from ..imaging.crops import rotated_crops
@@ -81,6 +81,8 @@ class GQCNNPolicyConfig:
     # top-1), and the cross-entropy method's refits amplify bfloat16's small score differences
     # (held-out heaps with masks 95.0 → 90.0 %, BENCHMARKS.md); the FC-GQ-CNN uses "auto"
     conv_dtype: str = "float32"
+    # without a mask and with intrinsics, a bin's walls are not taken for objects (grasplab.imaging.bin_walls)
+    exclude_walls: bool = True
 
     def __post_init__(self):
         check_conv_dtype(self.conv_dtype)
@@ -171,10 +173,7 @@ class GQCNNPolicy(GraspPolicy):
         plane = None                                # the table, fitted once for the mask and the camera fit
         if mask is None and self.config.object_min_height_m > 0:
             plane = fit_table_plane(d)
-            mask = above_table(d, self.config.object_min_height_m, plane)
-            if not mask.any():
-                raise NoGraspFoundError(f"nothing stands {self.config.object_min_height_m * 100:g} cm above the table "
-                                        f"in this depth image; pass an object mask, or lower the height threshold")
+            mask = objects_above_table(d, self.config.object_min_height_m, plane, intr, self.config.exclude_walls)
         stats = {"sampling_s": 0.0, "grasps_scored": 0}
         table_m = None if plane is None or intr is None else frame_table_depth_m(d, intr, plane)
         self._fit = self.camera_fit(d, intr, table_m)
@@ -237,7 +236,8 @@ class GQCNNPolicy(GraspPolicy):
             "model": str(self.path), **({"gripper": self._gripper} if self._gripper
                                         else {"max_width_m": self.gripper_max_width_m}),
             "num_candidates": c.num_candidates, "object_min_height_m": c.object_min_height_m,
-            "sampler": asdict(c.sampler), "cem": asdict(c.cem), "conv_dtype": c.conv_dtype}}
+            "sampler": asdict(c.sampler), "cem": asdict(c.cem), "conv_dtype": c.conv_dtype,
+            "exclude_walls": c.exclude_walls}}
 
 
 def _features(grasps: list[Grasp2D]) -> np.ndarray:
@@ -252,13 +252,14 @@ def _from_features(f: np.ndarray, jaw_px: float) -> Grasp2D:
 def _gqcnn_policy(method: str, model: str | Path | None = None, gripper: str | None = None,
                   max_width_m: float | None = None, num_candidates: int = GQCNNPolicyConfig.num_candidates,
                   object_min_height_m: float = GQCNNPolicyConfig.object_min_height_m, sampler: dict | None = None,
-                  cem: dict | None = None, conv_dtype: str = GQCNNPolicyConfig.conv_dtype) -> GQCNNPolicy:
+                  cem: dict | None = None, conv_dtype: str = GQCNNPolicyConfig.conv_dtype,
+                  exclude_walls: bool = GQCNNPolicyConfig.exclude_walls) -> GQCNNPolicy:
     """A registered GQ-CNN policy from its options (``sampler``/``cem``: ``AntipodalDepthConfig`` /
     ``CEMConfig`` values as dicts)."""
     from ..models.pretrained import DEFAULT_GQCNN, resolve_model
     model = DEFAULT_GQCNN if model is None else model
     cfg = GQCNNPolicyConfig(method, num_candidates, object_min_height_m, AntipodalDepthConfig(**(sampler or {})),
-                            CEMConfig(**(cem or {})), conv_dtype)
+                            CEMConfig(**(cem or {})), conv_dtype, bool(exclude_walls))
     return GQCNNPolicy(resolve_model(model), cfg, max_width_m, gripper)
 
 

@@ -9,8 +9,7 @@ from dataclasses import asdict
 
 import numpy as np
 
-from ..errors import NoGraspFoundError
-from ..imaging import Frame, above_table
+from ..imaging import Frame, objects_above_table
 from .antipodal_depth import AntipodalDepthConfig, sample_antipodal_grasps
 from .base import Candidates, GraspPolicy, gripper_width_m
 from .registry import register_policy
@@ -25,20 +24,20 @@ class RandomAntipodalPolicy(GraspPolicy):
     score_meaning = "a uniform random number (the order is random: a floor for comparisons)"
 
     def __init__(self, gripper: str | None = "robotiq_2f85", max_width_m: float | None = None,
-                 num_candidates: int = 100, object_min_height_m: float = 0.01, sampler: dict | None = None):
+                 num_candidates: int = 100, object_min_height_m: float = 0.01, sampler: dict | None = None,
+                 exclude_walls: bool = True):
         self._gripper = None if max_width_m is not None else gripper
         self.gripper_max_width_m = float(gripper_width_m(self._gripper, max_width_m))
         self.num_candidates = int(num_candidates)
         self.object_min_height_m = float(object_min_height_m)
         self.sampler = AntipodalDepthConfig(**(sampler or {}))
+        self.exclude_walls = bool(exclude_walls)
 
     def _candidates(self, frame: Frame, max_grasps: int, rng: np.random.Generator) -> Candidates:
         mask = frame.mask
         if mask is None and self.object_min_height_m > 0:
-            mask = above_table(frame.depth_m, self.object_min_height_m)
-            if not mask.any():
-                raise NoGraspFoundError(f"nothing stands {self.object_min_height_m * 100:g} cm above the table "
-                                        f"in this depth image; pass an object mask")
+            mask = objects_above_table(frame.depth_m, self.object_min_height_m, None, frame.intrinsics,
+                                       self.exclude_walls)
         grasps = sample_antipodal_grasps(frame.depth_m, frame.intrinsics, self.gripper_max_width_m,
                                          max(self.num_candidates, max_grasps), rng, self.sampler, mask)
         return Candidates(grasps, rng.random(len(grasps)))
@@ -47,4 +46,4 @@ class RandomAntipodalPolicy(GraspPolicy):
         return {"policy": self.name, "options": {
             **({"gripper": self._gripper} if self._gripper else {"max_width_m": self.gripper_max_width_m}),
             "num_candidates": self.num_candidates, "object_min_height_m": self.object_min_height_m,
-            "sampler": asdict(self.sampler)}}
+            "sampler": asdict(self.sampler), "exclude_walls": self.exclude_walls}}

@@ -34,12 +34,12 @@ def settle(world: SimWorld, index: int | None = 0, max_s: float = SETTLE_MAX_S) 
 
 
 def drop_heap(objects: list, gripper, friction: float, rng: np.random.Generator,
-              bin_m: float | None = None) -> SimWorld:
+              bin_m: float | None = None, keep_bin_m: float | None = None) -> SimWorld:
     """Drop ``objects`` one above another in random orientations over a small square and let
     them settle into a heap. With ``bin_m`` they fall into a bin of that inner width, which is
     taken away once they rest, and the heap settles again (VGN's piles): dropped freely, a third of
     a ten-object column came to rest beyond 25 cm of the centre; from a 20 cm bin, a thirtieth
-    (``tests/test_trials.py``)."""
+    (``tests/test_trials.py``). With ``keep_bin_m`` too, the bin stays, its walls that high."""
     poses, z = [], 0.0
     for obj in objects:
         radius = float(np.linalg.norm(obj.mesh.vertices, axis=1).max())
@@ -55,6 +55,6 @@ def drop_heap(objects: list, gripper, friction: float, rng: np.random.Generator,
         world.model.geom_rgba[world.object_geoms(i)] = (*rng.uniform(0.1, 0.95, 3), 1.0)
     settle(world, None, HEAP_SETTLE_S)
     if bin_m:
-        world.remove_bin()
+        world.remove_bin() if keep_bin_m is None else world.lower_bin(keep_bin_m)
         settle(world, None, HEAP_SETTLE_S)
     return world

@@ -259,6 +259,14 @@ class SimWorld:
         self.data.mocap_pos[self.model.body_mocapid[body]] = PARKED_BIN_M
         self.forward()
 
+    def lower_bin(self, height_m: float) -> None:
+        """Sink the heap's bin into the table until its walls stand ``height_m`` above it (a bin
+        the objects are picked from, as in Dex-Net 4.0's frames)."""
+        body = self._id("BODY", "bin")
+        self.data.mocap_pos[self.model.body_mocapid[body]] = (0.0, 0.0, height_m - BIN_HEIGHT_M)
+        self.model.geom_rgba[self.model.geom_bodyid == body, 3] = 1.0      # opaque: seen by the camera
+        self.forward()
+
     def park_hand(self) -> None:
         """Open the fingers and put the hand back out of the way (between clutter attempts)."""
         self.set_opening(self.gripper.max_width_m)

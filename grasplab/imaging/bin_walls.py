@@ -1,0 +1,183 @@
+"""Container walls in a depth frame: the thin, tall, long rims of a bin or tote around the objects.
+
+Without an object mask every policy takes what stands above the fitted support plane for the
+objects. In bin picking (Dex-Net 4.0's frames) the bin's walls stand above it too: a 1 cm wall
+10 cm tall looks like the ideal thin object to an antipodal sampler or a GQ-CNN. Walls are found in
+a top-down occupancy grid of the points seen well above the support (so that a wall's inner face,
+which the camera sees in perspective, falls onto the wall's footprint), as the parts of it that
+are thin (a square ``max_thickness_m`` wide does not fit), long, and outside the objects."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from ..errors import NoGraspFoundError
+from .table_plane import above_table, fit_table_plane, open_square
+
+WALL_MIN_HEIGHT_M = 0.04      # a bin's wall stands at least this far above its floor
+WALL_MAX_THICKNESS_M = 0.03   # walls and lips are thinner than this; graspable objects' tops mostly are not
+WALL_MIN_LENGTH_M = 0.15      # a bin for picking is wider than this inside
+CELL_M = 0.005                # the top-down grid's cell
+MAX_LINES = 12                # lines tried: a bin's four walls, a divider or two, their lips' second strips
+BAND_CELLS = 2.5              # a wall's cells: within a line's own ±2 cells, and noise
+COS_3DEG, SIN_3DEG = np.cos(np.deg2rad(3)), np.sin(np.deg2rad(3))
+
+
+def plane_frame(plane_depth_m: np.ndarray, intrinsics) -> tuple[np.ndarray, float, np.ndarray]:
+    """The fitted support plane in the camera frame: unit normal ``n`` (towards the camera), offset
+    ``d`` (height of X above the plane = n·X − d) and two in-plane unit axes (2, 3)."""
+    h, w = plane_depth_m.shape
+    corners = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]], float)
+    z = plane_depth_m[corners[:, 1].astype(int), corners[:, 0].astype(int)]
+    pts = np.c_[(corners[:, 0] - intrinsics.cx) * z / intrinsics.fx, (corners[:, 1] - intrinsics.cy) * z / intrinsics.fy, z]
+    n = np.cross(pts[1] - pts[0], pts[2] - pts[0])
+    n /= np.linalg.norm(n)
+    if n[2] > 0:                                   # towards the camera (the camera looks along +z)
+        n = -n
+    d = float(n @ pts.mean(0))
+    e1 = np.cross(n, [0.0, 1.0, 0.0])
+    e1 /= np.linalg.norm(e1)
+    return n, d, np.stack([e1, np.cross(n, e1)])
+
+
+def bin_walls(depth_m: np.ndarray, intrinsics, plane_depth_m: np.ndarray, above: np.ndarray, *,
+              min_height_m: float = WALL_MIN_HEIGHT_M, max_thickness_m: float = WALL_MAX_THICKNESS_M,
+              min_length_m: float = WALL_MIN_LENGTH_M, margin_m: float = 0.005) -> np.ndarray:
+    """The pixels of ``above`` (what stands above the support) that belong to a container's walls,
+    within ``margin_m`` of them on the table (all False where there is none)."""
+    walls = np.zeros(depth_m.shape, bool)
+    n, d, axes = plane_frame(plane_depth_m, intrinsics)
+    ys, xs = np.nonzero(above)
+    if xs.size == 0:
+        return walls
+    z = depth_m[ys, xs].astype(np.float64)
+    pts = np.c_[(xs - intrinsics.cx) * z / intrinsics.fx, (ys - intrinsics.cy) * z / intrinsics.fy, z]
+    height = pts @ n - d
+    ab = pts @ axes.T                                        # (N, 2) on the support plane
+    lo = ab.min(0) - 2 * max_thickness_m
+    cells = np.floor((ab - lo) / CELL_M).astype(np.int64)
+    shape = tuple(cells.max(0) + int(np.ceil(2 * max_thickness_m / CELL_M)) + 1)
+    occupied = np.zeros(shape, bool)
+    occupied[cells[:, 0], cells[:, 1]] = True
+    tall = np.zeros(shape, bool)
+    t = height >= min_height_m
+    tall[cells[t, 0], cells[t, 1]] = True
+    square = np.ones((3, 3), bool)                      # the grid's gaps between seen points
+    occupied, tall = ndimage.binary_closing(occupied, square), ndimage.binary_closing(tall, square)
+    # thin: no square as wide as a wall fits in the footprint of everything seen there (a round
+    # object's crest is thin at the top, its footprint is not)
+    side = int(np.ceil(max_thickness_m / CELL_M)) | 1
+    thin = tall & ~open_square(occupied, side)
+    # ... and not cut thin by the image's edge (an object running out of view)
+    h, w = depth_m.shape
+    edge = (xs < 3) | (ys < 3) | (xs >= w - 3) | (ys >= h - 3)
+    if edge.any():
+        cut = np.zeros(shape, bool)
+        cut[cells[edge, 0], cells[edge, 1]] = True
+        thin &= ~ndimage.binary_dilation(cut, np.ones((2 * side + 1,) * 2, bool))
+    lines, ij = [], np.argwhere(thin)
+    for _ in range(MAX_LINES):                          # the straightest runs of thin cells, one by one
+        line = _strongest_line(ij)
+        if line is None:
+            break
+        lines.append(line)
+        ij = ij[~line.on_mask]
+    # a wall: a line whose thin cells run min_length_m unbroken; and, where objects lean on a
+    # wall, a line parallel or square to one, whose thin cells span min_length_m a third full
+    square_to = [ln.normal for ln in lines if ln.unbroken_m >= min_length_m]
+    walls_found = [ln for ln in lines if ln.span_m >= min_length_m and ln.fill >= 1 / 3 and
+                   any(abs(ln.normal @ m) > COS_3DEG or abs(ln.normal @ m) < SIN_3DEG for m in square_to)]
+    if not walls_found:
+        return walls
+    grid = np.argwhere(tall)
+    bands = [grid[ln.band(grid)] for ln in walls_found]
+    others = occupied.copy()
+    for b in bands:
+        others[b[:, 0], b[:, 1]] = False
+    oij = np.argwhere(others)
+    found = np.zeros(shape, bool)
+    for ln, b in zip(walls_found, bands):              # a wall has the objects on one side of it
+        if _one_side(oij @ ln.normal - ln.offset, BAND_CELLS):
+            found[b[:, 0], b[:, 1]] = True
+    if not found.any():
+        return walls
+    grow = int(np.ceil(margin_m / CELL_M))
+    found = ndimage.binary_dilation(found, np.ones((2 * grow + 1,) * 2, bool))
+    walls[ys, xs] = found[cells[:, 0], cells[:, 1]]
+    return walls
+
+
+@dataclass
+class _Line:
+    """A line of thin cells on the grid: unit normal and offset (cells), the cells on it, how long
+    they run without a break over 2 cm and with none over 20 cm, and how full that span is."""
+    normal: np.ndarray
+    offset: float
+    on_mask: np.ndarray
+    unbroken_m: float
+    span_m: float
+    fill: float
+    start: float
+    stop: float
+
+    def band(self, cells: np.ndarray) -> np.ndarray:
+        """Which of ``cells`` lie on the line's band, along its span."""
+        t = cells @ [-self.normal[1], self.normal[0]]
+        return (np.abs(cells @ self.normal - self.offset) <= BAND_CELLS) & (t >= self.start - 4) & (t <= self.stop + 4)
+
+
+def _strongest_line(ij: np.ndarray) -> _Line | None:
+    """The line through most of the cells ``ij`` (a Hough vote at 1° and 1 cell); None where fewer
+    than 10 cells are left."""
+    if len(ij) < 10:
+        return None
+    theta = np.deg2rad(np.arange(180))
+    normals = np.stack([np.cos(theta), np.sin(theta)], 1)
+    rho = np.rint(ij @ normals.T).astype(np.int64)                  # (N, 180)
+    lo, width = rho.min(), rho.max() - rho.min() + 1
+    votes = np.bincount((rho - lo + width * np.arange(180)).ravel(), minlength=180 * width)
+    k, r = divmod(int(np.argmax(votes)), width)
+    normal, offset = normals[k], float(r + lo)
+    on = np.abs(ij @ normal - offset) <= 2.0
+    for _ in range(2 if on.sum() >= 3 else 0):   # refitted to its cells: the vote's 1° is 1.5 cells off over 30 cm
+        centre = ij[on].mean(0)
+        normal = np.linalg.svd(ij[on] - centre, full_matrices=False)[2][1]
+        offset = float(centre @ normal)
+        on = np.abs(ij @ normal - offset) <= 2.0
+    t = np.unique(np.rint(ij[on] @ [-normal[1], normal[0]]))
+    unbroken = max(_runs(t, 0.02), key=lambda run: run[-1] - run[0])
+    run = max(_runs(t, 0.2), key=len)
+    span = run[-1] - run[0] + 1
+    return _Line(normal, offset, on, (unbroken[-1] - unbroken[0] + 1) * CELL_M, span * CELL_M, len(run) / span,
+                 float(run[0]), float(run[-1]))
+
+
+def _runs(t: np.ndarray, max_gap_m: float) -> list[np.ndarray]:
+    """Sorted positions ``t`` (cells) split where they leave a gap over ``max_gap_m``."""
+    return np.split(t, np.nonzero(np.diff(t) > max_gap_m / CELL_M)[0] + 1)
+
+
+def _one_side(signed: np.ndarray, band: float) -> bool:
+    """Whether the cells at these signed distances from a line lie (90 %) on one side of it."""
+    out = signed[np.abs(signed) > band]
+    return out.size == 0 or max((out > 0).mean(), (out < 0).mean()) >= 0.9
+
+
+def objects_above_table(depth_m: np.ndarray, min_height_m: float, plane_m: np.ndarray | None = None,
+                        intrinsics=None, exclude_walls: bool = True) -> np.ndarray:
+    """The pixels a policy plans on without an object mask: those ``min_height_m`` above the
+    fitted table, less a container's walls where the intrinsics give the metric scale (and
+    ``exclude_walls``). Raises ``NoGraspFoundError`` where nothing else is left."""
+    plane = fit_table_plane(depth_m) if plane_m is None else plane_m
+    above = above_table(depth_m, min_height_m, plane)
+    if not above.any():
+        raise NoGraspFoundError(f"nothing stands {min_height_m * 100:g} cm above the table in this depth image; "
+                                f"pass an object mask, or lower the height threshold")
+    if exclude_walls and intrinsics is not None:
+        above &= ~bin_walls(depth_m, intrinsics, plane, above)
+        if not above.any():
+            raise NoGraspFoundError("only a container's walls stand above its floor in this depth image (an empty "
+                                    "bin?); pass an object mask, or set exclude_walls=false if those are the objects")
+    return above
