@@ -264,6 +264,35 @@ def test_a_heap_dropped_into_a_bin_stays_a_heap():
     assert inside[0.2] >= 26 and inside[None] <= 22, inside
 
 
+def test_a_kept_bin_stands_as_high_as_asked_is_seen_and_touching_it_is_a_collision():
+    """Bin picking: a box dropped into a 30 cm bin kept at 10 cm stays inside it; the camera sees the
+    walls' tops 10 cm up, 15–16 cm from the centre; fingers lowered onto a wall hit the bin, and fingers
+    astride it close on nothing that lifts."""
+    from grasplab.geometry import CameraIntrinsics
+    from grasplab.objects import GraspObject
+    from grasplab.seeding import derive_rng
+    from grasplab.sim import drop_heap
+    from grasplab.trials.grasp_execution import execute_grasp
+    box = GraspObject.from_mesh("box", trimesh.creation.box((0.05, 0.07, 0.04)))
+    world = drop_heap([box], ROBOTIQ, 0.5, derive_rng(0, "kept-bin"), bin_m=0.3, keep_bin_m=0.1)
+    x, y, z = world.object_pose(0).translation_m
+    assert max(abs(x), abs(y)) < 0.15 and 0 < z < 0.05
+    intr = CameraIntrinsics(500.0, 500.0, 199.5, 199.5, 400, 400)
+    T = RigidTransform.look_at((0, 0, 0.7), (0, 0, 0), up_hint=(0, 1, 0), from_frame="camera", to_frame="world")
+    depth, _, index = world.render(intr, T, rgb=False)
+    row = depth[200, :]                       # through the centre, across two walls (x = ±0.15..0.16 m)
+    u_wall = int(round(199.5 + 500 * 0.155 / 0.6))
+    assert abs(row[u_wall] - 0.6) < 0.003 and abs(row[u_wall + 12] - 0.7) < 0.003   # wall top, table beyond
+    hull = [np.asarray(box.mesh.convex_hull.vertices)]
+    onto = Grasp3D((0.155, 0.0, 0.07), np.array([0.0, 1.0, 0]), 0.05, "world")      # fingers along the wall, onto it
+    hit = execute_grasp(world, onto, None, hull)
+    assert hit.outcome == "collision on approach" and "bin" in hit.detail
+    world.park_hand()
+    astride = Grasp3D((0.155, 0.0, 0.07), np.array([1.0, 0.0, 0]), 0.05, "world")   # one finger each side
+    assert execute_grasp(world, astride, None, hull).outcome == "empty grasp"
+    world.close()
+
+
 def test_objects_out_of_the_workspace_are_taken_away():
     """A box 30 cm from the heap's centre is out of a 25 cm workspace (taken away, index given),
     one at 10 cm stays; nothing is taken twice."""

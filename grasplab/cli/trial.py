@@ -25,6 +25,9 @@ def trial(
     heap_bin: float = typer.Option(0.2, help="--protocol clutter: heaps fall into a bin this wide (metres), taken "
                                    "away once they rest (VGN's piles); 0 drops them freely (the protocol before "
                                    "2026-12-07, whose 10-object heaps kept ~6.6 objects in the workspace)."),
+    keep_bin: float = typer.Option(0.0, help="--protocol clutter: the bin stays, its walls this high (metres, e.g. "
+                                   "0.1), and the heap is picked from it (bin picking, as in Dex-Net 4.0's frames); "
+                                   "0: taken away."),
     grasps: int = typer.Option(40, help="--protocol labels: labelled mesh grasps executed per settled pose."),
     preset: str = typer.Option("jacquard-like", help="Synthesis preset whose gripper, camera, depth noise and friction "
                                "model the trials use (the recipe the policy was trained on)."),
@@ -55,7 +58,12 @@ def trial(
     tcfg = TrialConfig.from_preset(preset, gripper=gripper, camera=camera, use_mask=not no_mask)
     if not 0 <= heap_bin <= 1:
         raise ConfigError(f"--heap-bin {heap_bin}: give the bin's inner width in metres (e.g. 0.2), or 0 for none")
-    tcfg = replace(tcfg, execution=replace(tcfg.execution, open_fully=open_fully), heap_bin_m=heap_bin or None)
+    if keep_bin and not heap_bin:
+        raise ConfigError(f"--keep-bin {keep_bin}: a kept bin needs --heap-bin (its inner width, e.g. 0.3)")
+    if not 0 <= keep_bin <= 0.5:
+        raise ConfigError(f"--keep-bin {keep_bin}: give the walls' height in metres (e.g. 0.1), or 0 for no bin")
+    tcfg = replace(tcfg, execution=replace(tcfg.execution, open_fully=open_fully), heap_bin_m=heap_bin or None,
+                   keep_bin_m=keep_bin or None)
     if policy == ORACLE:
         if model or rerank or clearance:
             raise ConfigError("the oracle reads the mesh labels: it takes no --model, --rerank or --clearance")

@@ -259,6 +259,15 @@ class SimWorld:
         self.data.mocap_pos[self.model.body_mocapid[body]] = PARKED_BIN_M
         self.forward()
 
+    def fixture_geoms(self) -> np.ndarray:
+        """What a hand must not touch besides the objects: the table and, in a heap's world, the bin's walls."""
+        table = [self._id("GEOM", "table")]
+        try:
+            walls = np.flatnonzero(self.model.geom_bodyid == self._id("BODY", "bin"))
+        except KeyError:                                   # no bin in this world
+            return np.array(table)
+        return np.r_[table, walls]
+
     def lower_bin(self, height_m: float) -> None:
         """Sink the heap's bin into the table until its walls stand ``height_m`` above it (a bin
         the objects are picked from, as in Dex-Net 4.0's frames)."""

@@ -120,12 +120,14 @@ def run_heap(specs: list[ObjectSpec], n_objects: int, heap: int, seed: int, conf
         rec["too_wide"] = [s.key for s, o in zip(chosen, objects) if too_wide(o, gripper, config)]
         friction = config.draw_friction(rng)
         t0 = time.perf_counter()
-        world, drops = drop_heap(objects, gripper, friction, rng, config.heap_bin_m), 1   # SimulationError: a world MuJoCo refuses
+        # SimulationError: a world MuJoCo refuses
+        world, drops = drop_heap(objects, gripper, friction, rng, config.heap_bin_m, config.keep_bin_m), 1
     except (MeshError, StablePoseError, GrasplabError) as e:
         return {**rec, "outcome": "error", "error": str(e)}
     while drops < MAX_DROPS and _strays(world, config.workspace_radius_m):   # start with all N in the workspace
         world.close()
-        world = drop_heap(objects, gripper, friction, derive_rng(hs, "drop", drops), config.heap_bin_m)
+        world = drop_heap(objects, gripper, friction, derive_rng(hs, "drop", drops), config.heap_bin_m,
+                          config.keep_bin_m)
         drops += 1
     hulls = [np.asarray(o.mesh.convex_hull.vertices) for o in objects]
     rec.update(friction=round(friction, 4), drops=drops, setup_ms=round(1e3 * (time.perf_counter() - t0), 1))

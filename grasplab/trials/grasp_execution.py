@@ -117,7 +117,7 @@ def execute_grasp(world: SimWorld, grasp_world: Grasp3D, target_index: int | Non
     opening = g.max_width_m if config.open_fully else min(target.width_m + 2 * g.open_margin_m, g.max_width_m)
     target = target_index                      # clutter: found once the fingers close
     hand_geoms = world.hand_geoms
-    others = np.concatenate([world.object_geoms(i) for i in range(world.n_objects)] + [[world._id("GEOM", "table")]])
+    others = np.concatenate([world.object_geoms(i) for i in range(world.n_objects)] + [world.fixture_geoms()])
     steps = 0
     origin = T_grasp.translation_m
     up = np.array([0.0, 0.0, 1.0])

@@ -136,12 +136,24 @@ def clutter_errors(records: list[dict]) -> list[dict]:
     return [{"error": e, "heaps": h} for e, h in by_error.items()]
 
 
+def _heap_setting(trial: dict) -> str:
+    """Where the heaps lie: picked from a bin that stays, or dropped into one taken away, or freely."""
+    inner, kept = trial.get("heap_bin_m"), trial.get("keep_bin_m")
+    if kept:
+        return (f"The heaps are picked from a {100 * inner:g} cm bin whose walls stand {100 * kept:g} cm high "
+                f"(touching them is a collision). ")
+    if inner:
+        return f"The heaps fall into a {100 * inner:g} cm bin, taken away once they rest. "
+    return "The heaps are dropped freely. "
+
+
 def clutter_markdown(summary: dict, meta: dict, errors: list[dict] = ()) -> str:
     cfg = meta["config"]
     lines = [f"# Clutter clearing: {policy_label(cfg['policy'])}", "",
              f"Objects drawn from `{cfg['objects']}`, {cfg['trials']} heaps per size, seed {cfg['seed']}, gripper "
              f"`{cfg['trial']['gripper']}`, camera `{cfg['trial']['camera']}`; command: `{' '.join(meta['command'])}`; "
-             f"grasplab {meta['grasplab_version']}. A heap ends when the table is clear, after two failed attempts "
+             f"grasplab {meta['grasplab_version']}. {_heap_setting(cfg['trial'])}A heap ends when the table is clear, "
+             f"after two failed attempts "
              f"in a row, or when the policy finds no grasp; an object whose centre rolls more than "
              f"{100 * cfg['trial'].get('workspace_radius_m', float('nan')):.0f} cm from the heap's centre leaves the "
              f"workspace (taken away, not cleared). Picks per hour: successful picks per hour of simulated "

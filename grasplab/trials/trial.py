@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..errors import GrasplabError, MeshError, NoGraspFoundError, StablePoseError
+from ..errors import ConfigError, GrasplabError, MeshError, NoGraspFoundError, StablePoseError
 from ..geometry import Grasp3D, RigidTransform
 from ..grasps import load_gripper
 from ..imaging import Frame
@@ -43,6 +43,8 @@ class TrialConfig:
     workspace_radius_m: float = 0.25      # clutter: objects whose centre rolls farther from the heap's centre leave
     heap_bin_m: float | None = 0.2        # clutter: heaps are dropped into a bin this wide, then it is taken away
                                           # (None: dropped freely, the protocol before 2026-12-07)
+    keep_bin_m: float | None = None       # clutter: the bin stays, its walls this high, and the heap is picked
+                                          # from it (bin picking, as in Dex-Net 4.0); None: taken away
 
     @classmethod
     def from_preset(cls, preset: str = "jacquard-like", **overrides) -> "TrialConfig":
@@ -53,6 +55,11 @@ class TrialConfig:
         # robot is calibrated, so its grasps land where the camera saw the object
         base = cls(gripper=s.gripper, camera=s.camera, noise=replace(s.noise, gamma_shape=0.0), quality=s.quality)
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})
+
+    def __post_init__(self):
+        if self.keep_bin_m is not None and (self.heap_bin_m is None or not 0 < self.keep_bin_m <= 0.5):
+            raise ConfigError(f"keep_bin_m={self.keep_bin_m}: a kept bin needs heap_bin_m (its inner width) and walls "
+                              f"0–0.5 m high (e.g. 0.1)")
 
     def draw_friction(self, rng: np.random.Generator) -> float:
         """Dex-Net's friction model: N(μ, σ) truncated below at the minimum (redrawn, not clipped)."""
