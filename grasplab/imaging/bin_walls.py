@@ -97,12 +97,17 @@ def bin_walls(depth_m: np.ndarray, intrinsics, plane_depth_m: np.ndarray, above:
     for b in bands:
         others[b[:, 0], b[:, 1]] = False
     oij = np.argwhere(others)
-    found = np.zeros(shape, bool)
-    for ln, b in zip(walls_found, bands):              # a wall has the objects on one side of it
-        if _one_side(oij @ ln.normal - ln.offset, BAND_CELLS):
-            found[b[:, 0], b[:, 1]] = True
-    if not found.any():
+    kept = [(ln, b) for ln, b in zip(walls_found, bands)     # a wall has the objects on one side of it
+            if _one_side(oij @ ln.normal - ln.offset, BAND_CELLS)]
+    if not kept:
         return walls
+    # each wall runs on to the others (the corners, where objects lean into both)
+    walls_found, ends = [ln for ln, _ in kept], np.concatenate([b for _, b in kept])
+    found = np.zeros(shape, bool)
+    for ln in walls_found:
+        t = ends @ ln.direction
+        b = grid[ln.band(grid, t.min(), t.max())]
+        found[b[:, 0], b[:, 1]] = True
     grow = int(np.ceil(margin_m / CELL_M))
     found = ndimage.binary_dilation(found, np.ones((2 * grow + 1,) * 2, bool))
     walls[ys, xs] = found[cells[:, 0], cells[:, 1]]
@@ -122,10 +127,16 @@ class _Line:
     start: float
     stop: float
 
-    def band(self, cells: np.ndarray) -> np.ndarray:
-        """Which of ``cells`` lie on the line's band, along its span."""
-        t = cells @ [-self.normal[1], self.normal[0]]
-        return (np.abs(cells @ self.normal - self.offset) <= BAND_CELLS) & (t >= self.start - 4) & (t <= self.stop + 4)
+    @property
+    def direction(self) -> np.ndarray:
+        return np.array([-self.normal[1], self.normal[0]])
+
+    def band(self, cells: np.ndarray, start: float | None = None, stop: float | None = None) -> np.ndarray:
+        """Which of ``cells`` lie on the line's band, along its span (or from ``start`` to ``stop``)."""
+        t = cells @ self.direction
+        lo = self.start - 4 if start is None else start - 1
+        hi = self.stop + 4 if stop is None else stop + 1
+        return (np.abs(cells @ self.normal - self.offset) <= BAND_CELLS) & (t >= lo) & (t <= hi)
 
 
 def _strongest_line(ij: np.ndarray) -> _Line | None:
