@@ -57,8 +57,8 @@ def test_a_bins_walls_are_found_and_its_objects_are_not():
     walls, objects = truth(wall_boxes()), scene(OBJECTS, [CYLINDER]) < TABLE_M - 0.005
     assert found[walls].mean() > 0.97
     assert found[objects].mean() < 0.01                       # the cylinder's crest (thin, tall) is not a wall
-    mask = objects_above_table(depth, 0.01, None, INTR)
-    assert not (mask & walls).any() and mask[objects].mean() > 0.9
+    mask, left_out = objects_above_table(depth, 0.01, None, INTR)
+    assert not (mask & walls).any() and mask[objects].mean() > 0.9 and (left_out == found).all()
 
 
 @pytest.mark.parametrize("inner_m, thick_m, height_m", [(0.40, 0.005, 0.12), (0.22, 0.02, 0.05)])
@@ -68,6 +68,18 @@ def test_bins_of_other_sizes(inner_m, thick_m, height_m):
     assert found[truth(boxes)].mean() > 0.95
     clear = truth(OBJECTS) & ~ndimage.binary_dilation(truth(boxes), iterations=16)   # 2 cm or more from a wall
     assert clear.sum() > 2000 and not found[clear].any()
+
+
+def test_a_wall_with_an_object_along_all_of_it_is_still_a_wall():
+    """A 28 cm bar against the right wall: no thin run is left there; the wall is the outermost
+    line square to the others that stands tall all along."""
+    bar = (0.12, 0.15, -0.14, 0.14, 0.05)
+    boxes = wall_boxes()
+    found = walls_of(scene(boxes + OBJECTS + [bar]))
+    right = truth([boxes[2]])
+    assert found[right].mean() > 0.95 and found[truth(boxes)].mean() > 0.97
+    inner = truth([bar]) & ~ndimage.binary_dilation(truth(boxes), iterations=20)   # 2.5 cm from any wall
+    assert inner.sum() > 300 and not found[inner].any()               # the bar's far side is an object
 
 
 def test_no_walls_without_a_bin_and_a_thin_panel_amid_the_objects_is_an_object():
@@ -93,8 +105,22 @@ def test_an_empty_bin_has_nothing_to_grasp_and_says_so():
     depth = scene(wall_boxes())
     with pytest.raises(NoGraspFoundError, match="container's walls.*exclude_walls"):
         objects_above_table(depth, 0.01, None, INTR)
-    assert objects_above_table(depth, 0.01, None, INTR, exclude_walls=False).any()
-    assert objects_above_table(depth, 0.01, None, None).any()       # no intrinsics, no metric scale: not looked for
+    mask, walls = objects_above_table(depth, 0.01, None, INTR, exclude_walls=False)
+    assert mask.any() and walls is None
+    mask, walls = objects_above_table(depth, 0.01, None, None)      # no intrinsics, no metric scale: not looked for
+    assert mask.any() and walls is None
+
+
+def test_a_grasp_whose_jaws_close_across_a_wall_is_found_out():
+    from grasplab.geometry import Grasp2D
+    from grasplab.imaging import across_walls
+    walls = np.zeros((100, 100), bool)
+    walls[:, 50:54] = True                                            # a wall 4 px wide, top to bottom
+    across = Grasp2D((45.0, 20.0), 0.0, 30.0, 5.0, 0.6)               # centre beside it, jaws from x 30 to 60
+    beside = Grasp2D((30.0, 20.0), 0.0, 30.0, 5.0, 0.6)               # jaws from x 15 to 45
+    along = Grasp2D((40.0, 50.0), np.pi / 2, 60.0, 5.0, 0.6)          # parallel to it, 10 px away
+    assert across_walls([across, beside, along], walls).tolist() == [True, False, False]
+    assert not across_walls([across], None).any()
 
 
 @pytest.mark.parametrize("name", ["random-antipodal", "gqcnn-rank", "fc-gqcnn"])
@@ -102,14 +128,11 @@ def test_policies_without_a_mask_plan_on_the_objects_not_the_walls(name):
     depth = scene(wall_boxes() + OBJECTS, [CYLINDER])
     frame = Frame.from_images(depth, intrinsics=INTR)
     walls = truth(wall_boxes())
-    near_wall = np.zeros_like(walls)                            # within 1.5 cm of a wall's pixels
-    near_wall[np.nonzero(walls)] = True
-
-    near_wall = ndimage.binary_dilation(near_wall, iterations=11)
 
     def on_walls(policy):
-        grasps = policy.plan(frame, max_grasps=20, seed=0)
-        return sum(near_wall[int(round(g.grasp.center_xy_px[1])), int(round(g.grasp.center_xy_px[0]))] for g in grasps)
+        """How many of the top 20 grasps close across a wall (a jaw-to-jaw line over its pixels)."""
+        from grasplab.imaging import across_walls
+        return int(across_walls([g.grasp for g in policy.plan(frame, max_grasps=20, seed=0)], walls).sum())
 
     assert on_walls(load_policy(name)) == 0
     assert on_walls(load_policy(name, exclude_walls=False)) > 0

@@ -101,8 +101,11 @@ def bin_walls(depth_m: np.ndarray, intrinsics, plane_depth_m: np.ndarray, above:
             if _one_side(oij @ ln.normal - ln.offset, BAND_CELLS)]
     if not kept:
         return walls
+    walls_found = [ln for ln, _ in kept]
+    if len(walls_found) >= 2:                          # a bin: the walls an object lies along, too
+        walls_found += _outermost_walls(walls_found, grid)
     # each wall runs on to the others (the corners, where objects lean into both)
-    walls_found, ends = [ln for ln, _ in kept], np.concatenate([b for _, b in kept])
+    ends = np.concatenate([grid[ln.band(grid)] for ln in walls_found])
     found = np.zeros(shape, bool)
     for ln in walls_found:
         t = ends @ ln.direction
@@ -112,6 +115,26 @@ def bin_walls(depth_m: np.ndarray, intrinsics, plane_depth_m: np.ndarray, above:
     found = ndimage.binary_dilation(found, np.ones((2 * grow + 1,) * 2, bool))
     walls[ys, xs] = found[cells[:, 0], cells[:, 1]]
     return walls
+
+
+def _outermost_walls(walls: list, tall_ij: np.ndarray, min_cover: float = 0.8) -> list:
+    """A bin's walls that are not thin anywhere (an object lies along all of them): the outermost
+    lines parallel or square to the first wall found whose band is tall along 80 % of the bin's
+    extent that way. Walls already found are not returned again."""
+    out = []
+    first = walls[0].normal
+    for normal in (first, np.array([-first[1], first[0]])):
+        direction = np.array([-normal[1], normal[0]])
+        d, t = tall_ij @ normal, tall_ij @ direction
+        extent = t.max() - t.min() + 1
+        for offset in (d.min() + 1.5, d.max() - 1.5):
+            if any(abs(w.normal @ normal) > COS_3DEG and abs(w.offset * np.sign(w.normal @ normal) - offset) < 3
+                   for w in walls):
+                continue
+            on = np.abs(d - offset) <= BAND_CELLS
+            if len(np.unique(np.rint(t[on]))) >= min_cover * extent:
+                out.append(_Line(normal, float(offset), on, 0.0, extent * CELL_M, 1.0, float(t.min()), float(t.max())))
+    return out
 
 
 @dataclass
@@ -177,18 +200,38 @@ def _one_side(signed: np.ndarray, band: float) -> bool:
 
 
 def objects_above_table(depth_m: np.ndarray, min_height_m: float, plane_m: np.ndarray | None = None,
-                        intrinsics=None, exclude_walls: bool = True) -> np.ndarray:
+                        intrinsics=None, exclude_walls: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """The pixels a policy plans on without an object mask: those ``min_height_m`` above the
     fitted table, less a container's walls where the intrinsics give the metric scale (and
-    ``exclude_walls``). Raises ``NoGraspFoundError`` where nothing else is left."""
+    ``exclude_walls``); and those walls (None where not looked for). Raises ``NoGraspFoundError``
+    where nothing else is left."""
     plane = fit_table_plane(depth_m) if plane_m is None else plane_m
     above = above_table(depth_m, min_height_m, plane)
     if not above.any():
         raise NoGraspFoundError(f"nothing stands {min_height_m * 100:g} cm above the table in this depth image; "
                                 f"pass an object mask, or lower the height threshold")
-    if exclude_walls and intrinsics is not None:
-        above &= ~bin_walls(depth_m, intrinsics, plane, above)
-        if not above.any():
-            raise NoGraspFoundError("only a container's walls stand above its floor in this depth image (an empty "
-                                    "bin?); pass an object mask, or set exclude_walls=false if those are the objects")
-    return above
+    if not exclude_walls or intrinsics is None:
+        return above, None
+    walls = bin_walls(depth_m, intrinsics, plane, above)
+    above &= ~walls
+    if not above.any():
+        raise NoGraspFoundError("only a container's walls stand above its floor in this depth image (an empty "
+                                "bin?); pass an object mask, or set exclude_walls=false if those are the objects")
+    return above, walls
+
+
+def across_walls(grasps: list, walls: np.ndarray | None) -> np.ndarray:
+    """Which grasps' closing line (jaw to jaw, at their opening) crosses a wall's pixels: fingers
+    astride a wall close on the wall, whatever lies beside it."""
+    out = np.zeros(len(grasps), bool)
+    if walls is None or not walls.any():
+        return out
+    h, w = walls.shape
+    t = np.linspace(0.0, 1.0, 17)[:, None]
+    for k, g in enumerate(grasps):
+        a, b = g.endpoints_xy_px
+        pts = a + t * (b - a)
+        u = np.clip(np.rint(pts[:, 0]).astype(int), 0, w - 1)
+        v = np.clip(np.rint(pts[:, 1]).astype(int), 0, h - 1)
+        out[k] = walls[v, u].any()
+    return out

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..geometry import Grasp2D
-from ..imaging import Frame, objects_above_table
+from ..imaging import Frame, across_walls, objects_above_table
 from ..imaging.table_plane import fit_table_plane
 from ..imaging.camera_match import frame_table_depth_m
 from ..presets import published
@@ -98,11 +98,11 @@ class FCGQCNNPolicy(GQCNNPolicy):
         c = self.fc_config
         d, intr = frame.depth_m, frame.intrinsics
         t0 = time.perf_counter()
-        mask = frame.mask
+        mask, walls = frame.mask, None
         plane = fit_table_plane(d)                                # fitted once: the mask and the scale use it
         if mask is None:
-            mask = (objects_above_table(d, c.object_min_height_m, plane, intr, c.exclude_walls)
-                    if c.object_min_height_m > 0 else np.ones(d.shape, bool))
+            mask, walls = (objects_above_table(d, c.object_min_height_m, plane, intr, c.exclude_walls)
+                           if c.object_min_height_m > 0 else (np.ones(d.shape, bool), None))
         # one scale for the frame: the crops' metric side at the table (objects stand within
         # centimetres of it; the mask's median can be pulled by tall things near the camera)
         z_ref = frame_table_depth_m(d, intr, plane)
@@ -169,7 +169,8 @@ class FCGQCNNPolicy(GQCNNPolicy):
             jaw_px = self.jaw_m * intr.fx / depth
             grasps.append(Grasp2D((float(x[k, i, j]), float(y[k, i, j])), float(angles[k]), width_px, jaw_px, depth))
             scores.append(float(q[k, i, j]))
-        scores = np.array(scores)
+        astride = across_walls(grasps, walls)
+        grasps, scores = [g for g, a in zip(grasps, astride) if not a], np.array(scores)[~astride]
         if c.refine and grasps:
             shift_px = 2 * step if c.refine_shift else 0.0
             turn_rad = np.pi / c.angle_bins / 2 if c.refine_angle else 0.0
@@ -177,7 +178,8 @@ class FCGQCNNPolicy(GQCNNPolicy):
         stats = {"dense_s": dense_s, "positions": int(on.sum()), "grid": f"{c.angle_bins}×{h}×{w}×{c.depth_bins}",
                  "sampling_s": 0.0,
                  "grasps_scored": min(c.refine, len(grasps)) * (1 + 4 * c.refine_shift + 2 * c.refine_angle)}
-        reason = "" if grasps else "no position of the dense grid lies on the object mask"
+        reason = ("" if grasps else f"its {int(astride.sum())} best grasps all close across a bin's wall" if astride.any()
+                  else "no position of the dense grid lies on the object mask")
         return Candidates(grasps, scores, reason=reason, stats=stats)
 
     def _refined(self, d: np.ndarray, grasps: list[Grasp2D], shift_px: float,

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..geometry import CameraIntrinsics, Grasp2D
-from ..imaging import Frame, objects_above_table
+from ..imaging import Frame, across_walls, objects_above_table
 from ..imaging.camera_match import TrainingCamera, frame_table_depth_m
 from ..imaging.table_plane import fit_table_plane
 from ..imaging.crops import rotated_crops
@@ -169,11 +169,12 @@ class GQCNNPolicy(GraspPolicy):
 
     def _candidates(self, frame: Frame, max_grasps: int, rng: np.random.Generator) -> Candidates:
         d, intr = frame.depth_m, frame.intrinsics
-        mask = frame.mask
+        mask, walls = frame.mask, None
         plane = None                                # the table, fitted once for the mask and the camera fit
         if mask is None and self.config.object_min_height_m > 0:
             plane = fit_table_plane(d)
-            mask = objects_above_table(d, self.config.object_min_height_m, plane, intr, self.config.exclude_walls)
+            mask, walls = objects_above_table(d, self.config.object_min_height_m, plane, intr,
+                                              self.config.exclude_walls)
         stats = {"sampling_s": 0.0, "grasps_scored": 0}
         table_m = None if plane is None or intr is None else frame_table_depth_m(d, intr, plane)
         self._fit = self.camera_fit(d, intr, table_m)
@@ -182,7 +183,11 @@ class GQCNNPolicy(GraspPolicy):
             q = self._score(d, grasps, stats)
         else:
             grasps, q = self._cem(d, intr, mask, rng, stats)
-        return Candidates(grasps, q, stats=stats)
+        astride = across_walls(grasps, walls)
+        if astride.any():
+            grasps, q = [g for g, a in zip(grasps, astride) if not a], np.asarray(q)[~astride]
+        return Candidates(grasps, q, reason="every grasp closes across a bin's wall" if astride.any() and not grasps
+                          else "", stats=stats)
 
     def _cem(self, d: np.ndarray, intr: CameraIntrinsics, mask, rng, stats) -> tuple[list[Grasp2D], np.ndarray]:
         from sklearn.mixture import GaussianMixture

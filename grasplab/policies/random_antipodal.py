@@ -9,7 +9,7 @@ from dataclasses import asdict
 
 import numpy as np
 
-from ..imaging import Frame, objects_above_table
+from ..imaging import Frame, across_walls, objects_above_table
 from .antipodal_depth import AntipodalDepthConfig, sample_antipodal_grasps
 from .base import Candidates, GraspPolicy, gripper_width_m
 from .registry import register_policy
@@ -35,11 +35,13 @@ class RandomAntipodalPolicy(GraspPolicy):
 
     def _candidates(self, frame: Frame, max_grasps: int, rng: np.random.Generator) -> Candidates:
         mask = frame.mask
+        walls = None
         if mask is None and self.object_min_height_m > 0:
-            mask = objects_above_table(frame.depth_m, self.object_min_height_m, None, frame.intrinsics,
-                                       self.exclude_walls)
+            mask, walls = objects_above_table(frame.depth_m, self.object_min_height_m, None, frame.intrinsics,
+                                              self.exclude_walls)
         grasps = sample_antipodal_grasps(frame.depth_m, frame.intrinsics, self.gripper_max_width_m,
                                          max(self.num_candidates, max_grasps), rng, self.sampler, mask)
+        grasps = [g for g, a in zip(grasps, across_walls(grasps, walls)) if not a]
         return Candidates(grasps, rng.random(len(grasps)))
 
     def spec(self) -> dict:
