@@ -48,35 +48,63 @@ def bin_walls(depth_m: np.ndarray, intrinsics, plane_depth_m: np.ndarray, above:
     """The pixels of ``above`` (what stands above the support) that belong to a container's walls,
     within ``margin_m`` of them on the table (all False where there is none)."""
     walls = np.zeros(depth_m.shape, bool)
-    n, d, axes = plane_frame(plane_depth_m, intrinsics)
     ys, xs = np.nonzero(above)
     if xs.size == 0:
         return walls
-    z = depth_m[ys, xs].astype(np.float64)
-    pts = np.c_[(xs - intrinsics.cx) * z / intrinsics.fx, (ys - intrinsics.cy) * z / intrinsics.fy, z]
-    height = pts @ n - d
-    ab = pts @ axes.T                                        # (N, 2) on the support plane
-    lo = ab.min(0) - 2 * max_thickness_m
-    cells = np.floor((ab - lo) / CELL_M).astype(np.int64)
-    shape = tuple(cells.max(0) + int(np.ceil(2 * max_thickness_m / CELL_M)) + 1)
-    occupied = np.zeros(shape, bool)
-    occupied[cells[:, 0], cells[:, 1]] = True
-    tall = np.zeros(shape, bool)
-    t = height >= min_height_m
-    tall[cells[t, 0], cells[t, 1]] = True
-    square = np.ones((3, 3), bool)                      # the grid's gaps between seen points
-    occupied, tall = ndimage.binary_closing(occupied, square), ndimage.binary_closing(tall, square)
-    # thin: no square as wide as a wall fits in the footprint of everything seen there (a round
-    # object's crest is thin at the top, its footprint is not)
+    grid = _TopDown.of(depth_m, intrinsics, plane_depth_m, ys, xs, min_height_m, max_thickness_m)
+    found = _wall_cells(grid, _thin_cells(grid, depth_m.shape, max_thickness_m), min_length_m)
+    if found is None:
+        return walls
+    grow = int(np.ceil(margin_m / CELL_M))
+    found = ndimage.binary_dilation(found, np.ones((2 * grow + 1,) * 2, bool))
+    walls[ys, xs] = found[grid.cells[:, 0], grid.cells[:, 1]]
+    return walls
+
+
+@dataclass
+class _TopDown:
+    """The points seen above the support on a grid of ``CELL_M`` cells in its plane: each pixel's
+    cell, and the cells where anything is seen (``occupied``) or something ``min_height_m`` up (``tall``)."""
+    ys: np.ndarray
+    xs: np.ndarray
+    cells: np.ndarray
+    occupied: np.ndarray
+    tall: np.ndarray
+
+    @classmethod
+    def of(cls, depth_m, intrinsics, plane_depth_m, ys, xs, min_height_m: float, pad_m: float) -> "_TopDown":
+        n, d, axes = plane_frame(plane_depth_m, intrinsics)
+        z = depth_m[ys, xs].astype(np.float64)
+        pts = np.c_[(xs - intrinsics.cx) * z / intrinsics.fx, (ys - intrinsics.cy) * z / intrinsics.fy, z]
+        height = pts @ n - d
+        ab = pts @ axes.T                                    # (N, 2) on the support plane
+        cells = np.floor((ab - ab.min(0) + 2 * pad_m) / CELL_M).astype(np.int64)   # room for the square's opening
+        shape = tuple(cells.max(0) + int(np.ceil(2 * pad_m / CELL_M)) + 1)
+        occupied, tall = np.zeros(shape, bool), np.zeros(shape, bool)
+        occupied[cells[:, 0], cells[:, 1]] = True
+        up = height >= min_height_m
+        tall[cells[up, 0], cells[up, 1]] = True
+        square = np.ones((3, 3), bool)                  # the grid's gaps between seen points
+        return cls(ys, xs, cells, ndimage.binary_closing(occupied, square), ndimage.binary_closing(tall, square))
+
+
+def _thin_cells(grid: _TopDown, image_shape: tuple[int, int], max_thickness_m: float) -> np.ndarray:
+    """Tall cells where no square ``max_thickness_m`` wide fits in the footprint of everything seen
+    there (a round object's crest is thin at the top, its footprint is not), and not cut thin by
+    the image's edge (an object running out of view)."""
     side = int(np.ceil(max_thickness_m / CELL_M)) | 1
-    thin = tall & ~open_square(occupied, side)
-    # ... and not cut thin by the image's edge (an object running out of view)
-    h, w = depth_m.shape
-    edge = (xs < 3) | (ys < 3) | (xs >= w - 3) | (ys >= h - 3)
+    thin = grid.tall & ~open_square(grid.occupied, side)
+    h, w = image_shape
+    edge = (grid.xs < 3) | (grid.ys < 3) | (grid.xs >= w - 3) | (grid.ys >= h - 3)
     if edge.any():
-        cut = np.zeros(shape, bool)
-        cut[cells[edge, 0], cells[edge, 1]] = True
+        cut = np.zeros(thin.shape, bool)
+        cut[grid.cells[edge, 0], grid.cells[edge, 1]] = True
         thin &= ~ndimage.binary_dilation(cut, np.ones((2 * side + 1,) * 2, bool))
+    return thin
+
+
+def _wall_cells(grid: _TopDown, thin: np.ndarray, min_length_m: float) -> np.ndarray | None:
+    """The grid cells of the walls found among the ``thin`` cells (None where there is none)."""
     lines, ij = [], np.argwhere(thin)
     for _ in range(MAX_LINES):                          # the straightest runs of thin cells, one by one
         line = _strongest_line(ij)
@@ -87,34 +115,29 @@ def bin_walls(depth_m: np.ndarray, intrinsics, plane_depth_m: np.ndarray, above:
     # a wall: a line whose thin cells run min_length_m unbroken; and, where objects lean on a
     # wall, a line parallel or square to one, whose thin cells span min_length_m a third full
     square_to = [ln.normal for ln in lines if ln.unbroken_m >= min_length_m]
-    walls_found = [ln for ln in lines if ln.span_m >= min_length_m and ln.fill >= 1 / 3 and
-                   any(abs(ln.normal @ m) > COS_3DEG or abs(ln.normal @ m) < SIN_3DEG for m in square_to)]
-    if not walls_found:
-        return walls
-    grid = np.argwhere(tall)
-    bands = [grid[ln.band(grid)] for ln in walls_found]
-    others = occupied.copy()
+    walls = [ln for ln in lines if ln.span_m >= min_length_m and ln.fill >= 1 / 3 and
+             any(abs(ln.normal @ m) > COS_3DEG or abs(ln.normal @ m) < SIN_3DEG for m in square_to)]
+    if not walls:
+        return None
+    tall = np.argwhere(grid.tall)
+    bands = [tall[ln.band(tall)] for ln in walls]
+    others = grid.occupied.copy()
     for b in bands:
         others[b[:, 0], b[:, 1]] = False
     oij = np.argwhere(others)
-    kept = [(ln, b) for ln, b in zip(walls_found, bands)     # a wall has the objects on one side of it
-            if _one_side(oij @ ln.normal - ln.offset, BAND_CELLS)]
-    if not kept:
-        return walls
-    walls_found = [ln for ln, _ in kept]
-    if len(walls_found) >= 2:                          # a bin: the walls an object lies along, too
-        walls_found += _outermost_walls(walls_found, grid)
+    walls = [ln for ln in walls if _one_side(oij @ ln.normal - ln.offset, BAND_CELLS)]   # the objects inside
+    if not walls:
+        return None
+    if len(walls) >= 2:                                 # a bin: the walls an object lies along, too
+        walls += _outermost_walls(walls, tall)
     # each wall runs on to the others (the corners, where objects lean into both)
-    ends = np.concatenate([grid[ln.band(grid)] for ln in walls_found])
-    found = np.zeros(shape, bool)
-    for ln in walls_found:
+    ends = np.concatenate([tall[ln.band(tall)] for ln in walls])
+    found = np.zeros(thin.shape, bool)
+    for ln in walls:
         t = ends @ ln.direction
-        b = grid[ln.band(grid, t.min(), t.max())]
+        b = tall[ln.band(tall, t.min(), t.max())]
         found[b[:, 0], b[:, 1]] = True
-    grow = int(np.ceil(margin_m / CELL_M))
-    found = ndimage.binary_dilation(found, np.ones((2 * grow + 1,) * 2, bool))
-    walls[ys, xs] = found[cells[:, 0], cells[:, 1]]
-    return walls
+    return found
 
 
 def _outermost_walls(walls: list, tall_ij: np.ndarray, min_cover: float = 0.8) -> list:
