@@ -1,7 +1,7 @@
 """Heaps left in a bin (Dex-Net 4.0's real frames): where do the policies put their top grasp without
 a mask, with the bin's walls taken out of the object region and without? Prints a table.
 
-    MUJOCO_GL=egl python benchmarks/bench_bin_walls.py [--heaps 10 --objects procedural:40 --seed 1]
+    MUJOCO_GL=egl python benchmarks/bench_bin_walls.py [--heaps 10 --objects procedural:40 --seed 1 --scale 1]
 
 Each heap: 5 objects dropped by MuJoCo into a 30 cm bin whose walls are then sunk to 10 cm (1 cm
 thick), seen by each camera preset with the trials' depth noise, planned without a mask. A grasp is
@@ -25,6 +25,7 @@ def main() -> None:
     ap.add_argument("--heaps", type=int, default=10)
     ap.add_argument("--objects", default="procedural:40")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--scale", type=float, default=1.0, help="mesh scale (0.015 for pybullet's random URDF shapes)")
     ap.add_argument("--cameras", default="primesense,phoxi,jacquard")
     args = ap.parse_args()
     import torch
@@ -51,7 +52,7 @@ def main() -> None:
     policies = {"auto": (chain(True), chain(False)),
                 "fc-gqcnn": (load_policy("fc-gqcnn"), load_policy("fc-gqcnn", exclude_walls=False)),
                 "gqcnn-rank": (load_policy("gqcnn-rank"), load_policy("gqcnn-rank", exclude_walls=False))}
-    specs = parse_object_source(args.objects, seed=args.seed, scale=1.0)
+    specs = parse_object_source(args.objects, seed=args.seed, scale=args.scale)
     gripper = load_gripper("robotiq_2f85")
     noise = TrialConfig.from_preset("jacquard-like").noise
     counts = {(p, c, w): [0, 0, 0] for p in policies for c in args.cameras.split(",") for w in (True, False)}
