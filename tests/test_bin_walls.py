@@ -136,3 +136,17 @@ def test_policies_without_a_mask_plan_on_the_objects_not_the_walls(name):
 
     assert on_walls(load_policy(name)) == 0
     assert on_walls(load_policy(name, exclude_walls=False)) > 0
+
+
+def test_square_closing_and_dilation_are_scipys():
+    """``close_square`` and ``dilate_square`` (separable passes, outside counted empty) give
+    scipy's ``binary_closing`` / ``binary_dilation`` by the same square (zero border)."""
+    from grasplab.imaging.table_plane import close_square, dilate_square
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        m = rng.random(tuple(rng.integers(1, 30, 2))) < rng.random()
+        side = int(rng.choice([3, 5, 7]))
+        square = np.ones((side, side), bool)
+        assert np.array_equal(dilate_square(m, side), ndimage.binary_dilation(m, square))
+        want = ndimage.binary_erosion(ndimage.binary_dilation(m, square), square, border_value=0)
+        assert np.array_equal(close_square(m, side), want)

@@ -11,10 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 from ..errors import NoGraspFoundError
-from .table_plane import above_table, fit_table_plane, open_square
+from .table_plane import above_table, close_square, dilate_square, fit_table_plane, open_square
 
 WALL_MIN_HEIGHT_M = 0.04      # a bin's wall stands at least this far above its floor
 WALL_MAX_THICKNESS_M = 0.03   # walls and lips are thinner than this; graspable objects' tops mostly are not
@@ -60,7 +59,7 @@ def bin_walls(depth_m: np.ndarray, intrinsics, plane_depth_m: np.ndarray, above:
     if found is None:
         return walls
     grow = int(np.ceil(margin_m / CELL_M))
-    found = ndimage.binary_dilation(found, np.ones((2 * grow + 1,) * 2, bool))
+    found = dilate_square(found, 2 * grow + 1)
     ys, xs = np.nonzero(above)
     walls[ys, xs] = found[grid.cells_of(depth_m, ys, xs)]
     return walls
@@ -92,8 +91,7 @@ class _TopDown:
         occupied[cells[:, 0], cells[:, 1]] = True
         up = height >= min_height_m
         tall[cells[up, 0], cells[up, 1]] = True
-        square = np.ones((3, 3), bool)                  # the grid's gaps between seen points
-        return cls(ys, xs, cells, ndimage.binary_closing(occupied, square), ndimage.binary_closing(tall, square),
+        return cls(ys, xs, cells, close_square(occupied, 3), close_square(tall, 3),     # the gaps between seen points
                    intrinsics, plane, origin)
 
     def cells_of(self, depth_m, ys, xs) -> tuple[np.ndarray, np.ndarray]:
@@ -121,7 +119,7 @@ def _thin_cells(grid: _TopDown, image_shape: tuple[int, int], max_thickness_m: f
     if edge.any():
         cut = np.zeros(thin.shape, bool)
         cut[grid.cells[edge, 0], grid.cells[edge, 1]] = True
-        thin &= ~ndimage.binary_dilation(cut, np.ones((2 * side + 1,) * 2, bool))
+        thin &= ~dilate_square(cut, 2 * side + 1)
     return thin
 
 
@@ -130,8 +128,9 @@ def _wall_cells(grid: _TopDown, thin: np.ndarray, min_length_m: float) -> np.nda
     lines, ij = [], np.argwhere(thin)
     for _ in range(MAX_LINES):                          # the straightest runs of thin cells, one by one
         line = _strongest_line(ij)
-        if line is None:
-            break
+        if line is None or (line.on_mask.sum() < min_length_m / CELL_M and
+                            not any(ln.unbroken_m >= min_length_m for ln in lines)):
+            break                                       # too few cells left for an unbroken wall, and none yet
         lines.append(line)
         ij = ij[~line.on_mask]
     # a wall: a line whose thin cells run min_length_m unbroken; and, where objects lean on a

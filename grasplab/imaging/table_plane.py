@@ -57,8 +57,22 @@ def open_square(mask: np.ndarray, side: int) -> np.ndarray:
     """Morphological opening by a ``side``×``side`` square, outside the image counted empty: the
     same pixels as ``binary_opening`` by a 3×3 square ``(side − 1) / 2`` times, as separable
     and/or of shifted copies (~0.5 ms on a 512² frame instead of ~4.5, BENCHMARKS.md)."""
-    out = np.asarray(mask, dtype=bool)
-    for combine in (np.logical_and, np.logical_or):           # erosion, then dilation
+    return _passes(np.asarray(mask, dtype=bool), side, (np.logical_and, np.logical_or))   # erosion, then dilation
+
+
+def close_square(mask: np.ndarray, side: int) -> np.ndarray:
+    """Morphological closing by a ``side``×``side`` square (dilation, then erosion; outside the
+    image counted empty), by the same separable passes as ``open_square``."""
+    return _passes(np.asarray(mask, dtype=bool), side, (np.logical_or, np.logical_and))
+
+
+def dilate_square(mask: np.ndarray, side: int) -> np.ndarray:
+    """Morphological dilation by a ``side``×``side`` square, by separable passes."""
+    return _passes(np.asarray(mask, dtype=bool), side, (np.logical_or,))
+
+
+def _passes(out: np.ndarray, side: int, combines) -> np.ndarray:
+    for combine in combines:
         for axis in (0, 1):
             out = _square_pass(out, side, axis, combine)
     return out
