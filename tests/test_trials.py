@@ -291,6 +291,11 @@ def test_a_kept_bin_stands_as_high_as_asked_is_seen_and_touching_it_is_a_collisi
     astride = Grasp3D((0.155, 0.0, 0.07), np.array([1.0, 0.0, 0]), 0.05, "world")   # one finger each side
     assert execute_grasp(world, astride, None, hull).outcome == "empty grasp"
     world.close()
+    from grasplab.errors import ConfigError
+    from grasplab.trials.trial import TrialConfig
+    for bad in ({"heap_bin_m": None, "keep_bin_m": 0.1}, {"keep_bin_m": 0.0}, {"keep_bin_m": 2.0}):
+        with pytest.raises(ConfigError, match="keep_bin_m"):
+            TrialConfig(**bad)
 
 
 def test_objects_out_of_the_workspace_are_taken_away():
@@ -353,6 +358,11 @@ def test_clutter_summary_counts_strays_and_objects_that_fit(tmp_path):
                        "trial": {"gripper": "g", "camera": "c", "workspace_radius_m": 0.25}},
             "command": ["grasplab"], "grasplab_version": "0"}
     assert "| 0.25–0.5 | 2 | 50.0 %" in clutter_markdown(summarise_clutter([heap]), meta)
+    assert "dropped freely" in clutter_markdown(summarise_clutter([heap]), meta)     # where the heaps lie
+    for trial, says in (({"heap_bin_m": 0.2}, "fall into a 20 cm bin, taken away"),
+                        ({"heap_bin_m": 0.3, "keep_bin_m": 0.1}, "picked from a 30 cm bin whose walls stand 10 cm")):
+        kept = {**meta, "config": {**meta["config"], "trial": {**meta["config"]["trial"], **trial}}}
+        assert says in clutter_markdown(summarise_clutter([heap]), kept)
     from grasplab.trials.report import clutter_errors            # heaps a bad mesh stopped are named
     bad = lambda k: {"heap": k, "n_objects": 3, "objects": ["x"], "outcome": "error",   # noqa: E731
                      "error": "x.obj: has NaN or infinite vertex coordinates (fix the export)"}
