@@ -2,13 +2,15 @@
 a mask, with the bin's walls taken out of the object region and without? Prints a table.
 
     MUJOCO_GL=egl python benchmarks/bench_bin_walls.py [--heaps 10 --objects procedural:40 --seed 1 --scale 1]
+        [--figure docs/figures/bin-walls.png]
 
 Each heap: 5 objects dropped by MuJoCo into a 30 cm bin whose walls are then sunk to 10 cm (1 cm
 thick), seen by each camera preset with the trials' depth noise, planned without a mask. A grasp is
 "on the bin" when its centre lies within 1.5 cm of a wall's inner face (on the wall, or a finger
 over it); "on an object" when the rendered object index at its centre pixel is an object's. Also
 the wall detection's time per frame (median), and how many frames of heaps *without* a bin it marks
-any wall in (the same objects, the bin taken away).
+any wall in (the same objects, the bin taken away). ``--figure``: each camera's first heap, the walls
+found shaded red, `auto`'s top 3 grasps with the walls left out and without.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--scale", type=float, default=1.0, help="mesh scale (0.015 for pybullet's random URDF shapes)")
     ap.add_argument("--cameras", default="primesense,phoxi,jacquard")
+    ap.add_argument("--figure", help="write a figure of each camera's first heap here (PNG)")
     args = ap.parse_args()
     import torch
 
@@ -56,7 +59,7 @@ def main() -> None:
     gripper = load_gripper("robotiq_2f85")
     noise = TrialConfig.from_preset("jacquard-like").noise
     counts = {(p, c, w): [0, 0, 0] for p in policies for c in args.cameras.split(",") for w in (True, False)}
-    detect_ms, false_walls, frames = [], 0, 0
+    detect_ms, false_walls, frames, shown = [], 0, 0, []
     for cam in args.cameras.split(","):
         for h in range(args.heaps):
             rng = derive_rng(args.seed, "bin-walls", h)
@@ -80,6 +83,8 @@ def main() -> None:
                     false_walls += bool(walls.any())
                     continue
                 frame = Frame.from_images(depth, intrinsics=intr, T_world_camera=T)
+                if args.figure and h == 0:
+                    shown.append((cam, frame, walls, [_top(p, frame, 3) for p in policies["auto"]]))
                 for name, pair in policies.items():
                     for exclude, pol in zip((True, False), pair):
                         c = counts[(name, cam, exclude)]
@@ -103,8 +108,41 @@ def main() -> None:
             a, b = counts[(name, cam, True)], counts[(name, cam, False)]
             print(f"| {name} | {cam} | {a[0]}/{args.heaps} | {b[0]}/{args.heaps} | {a[1]}/{args.heaps} | "
                   f"{b[1]}/{args.heaps} | {a[2]} / {b[2]} |")
+    if args.figure:
+        _figure(shown, args.figure)
     print(f"\nwall detection: {np.median(detect_ms):.1f} ms median per bin frame; frames of the same heaps "
           f"without a bin with any wall marked: {false_walls} of {frames}")
+
+
+def _top(policy, frame, n: int) -> list:
+    from grasplab.errors import NoGraspFoundError
+    try:
+        return policy.plan(frame, max_grasps=n, seed=0)
+    except NoGraspFoundError:
+        return []
+
+
+def _figure(shown: list, path: str) -> None:
+    """Rows: cameras; columns: walls left out (shaded red) and not; `auto`'s top 3 (best thick)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from grasplab.viz.figures import PREDICTED, depth_picture, draw_grasp_rectangles, finish_panels
+    fig, axes = plt.subplots(len(shown), 2, figsize=(10, 4.2 * len(shown)), dpi=72, squeeze=False)
+    for row, (cam, frame, walls, tops) in zip(axes, shown):
+        for ax, grasps, label in zip(row, tops, ("walls left out (red)", "walls taken for objects")):
+            pic = depth_picture(frame.depth_m)
+            if label.startswith("walls left"):
+                pic[walls] = (0.5 * pic[walls] + [127, 0, 0]).astype(np.uint8)
+            ax.imshow(pic)
+            draw_grasp_rectangles(ax, [g.grasp for g in grasps[1:]], PREDICTED, 0.9)
+            draw_grasp_rectangles(ax, [g.grasp for g in grasps[:1]], PREDICTED, 2.2)
+            ax.set_title(f"{cam}, 5 objects in a bin, no mask\nauto, {label}: top 3 (best thick)", fontsize=8)
+    finish_panels(fig, axes, path)
+    from PIL import Image                                  # noisy depth: a palette keeps the file small
+    Image.open(path).convert("RGB").quantize(colors=64).save(path, optimize=True)
+    print("wrote", path)
 
 
 if __name__ == "__main__":
