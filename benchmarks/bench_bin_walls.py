@@ -38,8 +38,7 @@ def main() -> None:
     from grasplab.imaging import Frame, above_table, bin_walls, fit_table_plane
     from grasplab.objects import parse_object_source
     from grasplab.policies import load_policy
-    from grasplab.policies.clearance import with_clearance
-    from grasplab.policies.fallback import FallbackPolicy
+    from grasplab.policies.registry import policy_from_spec
     from grasplab.errors import NoGraspFoundError
     from grasplab.scene import apply_depth_noise, camera_preset, sample_camera
     from grasplab.seeding import derive_rng
@@ -48,11 +47,11 @@ def main() -> None:
     limit_to_cores(2)
     torch.set_num_threads(2)
 
-    def chain(exclude: bool):
-        return FallbackPolicy([with_clearance(load_policy(n, exclude_walls=exclude), None, rank_by="estimate")
-                               for n in ("fc-gqcnn", "gqcnn-rank")], until="favoured")
-
-    policies = {"auto": (chain(True), chain(False)),
+    auto = load_policy("auto")
+    walls_kept = auto.metric.spec()                # what auto plans with on these frames, walls taken for objects
+    for inner in walls_kept["options"]["policies"]:
+        inner["options"]["policy"]["options"]["exclude_walls"] = False
+    policies = {"auto": (auto, policy_from_spec(walls_kept)),
                 "fc-gqcnn": (load_policy("fc-gqcnn"), load_policy("fc-gqcnn", exclude_walls=False)),
                 "gqcnn-rank": (load_policy("gqcnn-rank"), load_policy("gqcnn-rank", exclude_walls=False))}
     specs = parse_object_source(args.objects, seed=args.seed, scale=args.scale)
