@@ -56,7 +56,7 @@ def test_a_bins_walls_are_found_and_its_objects_are_not():
     found = walls_of(depth)
     walls, objects = truth(wall_boxes()), scene(OBJECTS, [CYLINDER]) < TABLE_M - 0.005
     assert found[walls].mean() > 0.97
-    assert found[objects].mean() < 0.01                       # the cylinder's crest (thin, tall) is not a wall
+    assert found[objects].mean() < 0.01     # the cylinder's thin crest: its footprint is wide, its flanks lie both sides
     mask, left_out = objects_above_table(depth, 0.01, None, INTR)
     assert not (mask & walls).any() and mask[objects].mean() > 0.9 and (left_out == found).all()
 
